@@ -1,0 +1,365 @@
+"""The JSON config, as pydantic models: kagent mockllm's format, plus strict load errors.
+
+A config maps each API to an ordered list of mocks; each mock is ``{"name", "match", "response"}``.
+``response`` is the provider's own response object and passes through untouched (the server only
+fills in fields the SDKs need when they are absent). Everything else is checked at load: an unknown
+key is an error, because a typo would otherwise make a mock silently never match.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import orjson
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    with_config,
+)
+from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on Python < 3.12
+
+__all__ = [
+    "AnthropicMessage",
+    "AnthropicMock",
+    "AnthropicRequestMatch",
+    "ChatMessage",
+    "Config",
+    "ConfigError",
+    "HeaderMatch",
+    "MatchType",
+    "OpenAIEmbeddingMock",
+    "OpenAIEmbeddingRequestMatch",
+    "OpenAIMock",
+    "OpenAIRequestMatch",
+    "OpenAIResponseMock",
+    "OpenAIResponseRequestMatch",
+    "load_config",
+]
+
+JsonObject = dict[str, Any]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used, with every problem as ``(json_path, message)``."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {path}: {message}" for path, message in problems]
+        super().__init__("\n".join(lines))
+
+
+class MatchType(StrEnum):
+    EXACT = "exact"
+    CONTAINS = "contains"
+
+
+# --- value checks for the fields whose JSON type is a union ------------------------------------
+# Unions are checked by hand so that an error names the field and says what was expected, instead
+# of pydantic's one error per union member.
+
+
+def _is_object_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+def _content_parts(value: Any) -> Any:
+    if value is None or isinstance(value, str) or _is_object_list(value):
+        return value
+    raise ValueError("expected a string, a list of content parts (JSON objects) or null")
+
+
+def _anthropic_content(value: Any) -> Any:
+    if isinstance(value, str) or _is_object_list(value):
+        return value
+    raise ValueError("expected a string or a list of content blocks (JSON objects)")
+
+
+def _responses_input(value: Any) -> Any:
+    if isinstance(value, str) or _is_object_list(value):
+        return value
+    raise ValueError("expected a string or a list of input items (JSON objects)")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _embeddings_input(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and (
+        all(isinstance(v, str) for v in value)
+        or all(_is_int(v) for v in value)
+        or all(isinstance(v, list) and all(_is_int(t) for t in v) for v in value)
+    ):
+        return value
+    raise ValueError("expected a string, a list of strings, a list of token ids or a list of token-id lists")
+
+
+_PARTS_SCHEMA: JsonObject = {"type": "array", "items": {"type": "object"}}
+ContentParts = Annotated[
+    Any,
+    AfterValidator(_content_parts),
+    WithJsonSchema({"anyOf": [{"type": "string"}, _PARTS_SCHEMA, {"type": "null"}]}),
+]
+AnthropicContent = Annotated[
+    Any,
+    AfterValidator(_anthropic_content),
+    WithJsonSchema({"anyOf": [{"type": "string"}, _PARTS_SCHEMA]}),
+]
+ResponsesInput = Annotated[
+    Any,
+    AfterValidator(_responses_input),
+    WithJsonSchema({"anyOf": [{"type": "string"}, _PARTS_SCHEMA]}),
+]
+EmbeddingsInput = Annotated[
+    Any,
+    AfterValidator(_embeddings_input),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "array", "items": {"type": "integer"}},
+                {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
+            ]
+        }
+    ),
+]
+ResponseObject = Annotated[JsonObject, WithJsonSchema({"type": "object"})]
+
+
+# --- match models -------------------------------------------------------------------------------
+
+
+@with_config(ConfigDict(extra="forbid"))
+class ChatMessage(TypedDict, total=False):
+    """A Chat Completions message param, as the client sends it."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: ContentParts
+    name: str
+    tool_call_id: str
+    tool_calls: list[JsonObject]
+    refusal: str | None
+    audio: JsonObject | None
+    function_call: JsonObject | None
+
+
+@with_config(ConfigDict(extra="forbid"))
+class AnthropicMessage(TypedDict, total=False):
+    """An Anthropic Messages API message param."""
+
+    role: Literal["user", "assistant", "system"]
+    content: AnthropicContent
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HeaderMatch(_Model):
+    """One header rule. Names are case-insensitive; an absent header never satisfies a rule."""
+
+    name: str = Field(min_length=1)
+    value: str
+    match_type: MatchType = MatchType.EXACT
+
+
+class OpenAIRequestMatch(_Model):
+    match_type: MatchType
+    message: ChatMessage
+    headers: list[HeaderMatch] = []
+
+
+class OpenAIResponseRequestMatch(_Model):
+    match_type: MatchType
+    input: ResponsesInput
+    headers: list[HeaderMatch] = []
+
+
+class OpenAIEmbeddingRequestMatch(_Model):
+    match_type: MatchType
+    input: EmbeddingsInput
+    headers: list[HeaderMatch] = []
+
+
+class AnthropicRequestMatch(_Model):
+    match_type: MatchType
+    message: AnthropicMessage
+    headers: list[HeaderMatch] = []
+    system_contains: list[str] = []
+    """Each string must occur in the request's ``system`` text."""
+    tool_names: list[str] = []
+    """Each name must be the name of one of the request's ``tools``."""
+
+
+# --- mocks -----------------------------------------------------------------------------------
+
+
+class OpenAIMock(_Model):
+    """``POST /v1/chat/completions``: ``response`` is a ``chat.completion`` object."""
+
+    name: str = ""
+    match: OpenAIRequestMatch
+    response: ResponseObject
+
+
+class OpenAIResponseMock(_Model):
+    """``POST /v1/responses``: ``response`` is a Responses API ``response`` object."""
+
+    name: str = ""
+    match: OpenAIResponseRequestMatch
+    response: ResponseObject
+
+
+class OpenAIEmbeddingMock(_Model):
+    """``POST /v1/embeddings``: ``response`` is a ``CreateEmbeddingResponse`` object."""
+
+    name: str = ""
+    match: OpenAIEmbeddingRequestMatch
+    response: ResponseObject
+
+
+class AnthropicMock(_Model):
+    """``POST /v1/messages``: ``response`` is an Anthropic ``Message`` object."""
+
+    name: str = ""
+    match: AnthropicRequestMatch
+    response: ResponseObject
+
+
+class Config(_Model):
+    """The whole config: an ordered list of mocks per API (the first matching mock wins)."""
+
+    openai: list[OpenAIMock] = []
+    openai_response: list[OpenAIResponseMock] = []
+    openai_embeddings: list[OpenAIEmbeddingMock] = []
+    anthropic: list[AnthropicMock] = []
+    listen_addr: str | None = None
+    """``host:port`` for ``mockllm serve`` (kagent's key); ``--host``/``--port`` override it."""
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, source: str = "<config>") -> Config:
+        """Parse and validate JSON text; raises `ConfigError` naming each bad JSON path."""
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            where = f"line {exc.lineno} column {exc.colno}"
+            raise ConfigError(source, [("$", f"invalid JSON at {where}: {exc.msg}")]) from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<config>") -> Config:
+        if not isinstance(data, dict):
+            kinds = ", ".join(f'"{k}"' for k in _MOCK_LISTS)
+            raise ConfigError(source, [("$", f"expected a JSON object with keys {kinds}")])
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(source, _problems(exc)) from None
+
+    def counts(self) -> dict[str, int]:
+        """How many mocks each API has."""
+        return {name: len(getattr(self, name)) for name in _MOCK_LISTS}
+
+    def to_json(self, *, indent: bool = True) -> str:
+        """kagent-format JSON; keys left at their defaults are omitted."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        option = orjson.OPT_INDENT_2 if indent else 0
+        return orjson.dumps(data, option=option).decode()
+
+
+_MOCK_LISTS = ("openai", "openai_response", "openai_embeddings", "anthropic")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a JSON config file; raises `ConfigError` (file, JSON path, reason) when it is bad."""
+    source = str(path)
+    try:
+        text = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(source, [("$", f"cannot read file: {exc.strerror}")]) from None
+    return Config.from_json(text, source=source)
+
+
+# --- error reporting -------------------------------------------------------------------------
+
+
+def _json_path(loc: tuple[int | str, ...]) -> str:
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = _unknown_key_message(loc)
+        elif error["type"] == "missing":
+            message = f'missing required key "{loc[-1]}"'
+            if loc[-1] == "match_type":
+                message += ': add "match_type": "exact" or "contains"'
+        else:
+            message = message.removeprefix("Value error, ")
+            message += f", got {_preview(error['input'])}"
+        problems.append((_json_path(loc), message))
+    return problems
+
+
+def _preview(value: Any) -> str:
+    text = orjson.dumps(value, default=repr).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown_key_message(loc: tuple[int | str, ...]) -> str:
+    key = str(loc[-1])
+    allowed = _keys_at(loc[:-1])
+    message = f'unknown key "{key}"'
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f'{message}: did you mean "{close[0]}"?'
+    return f"{message}; allowed keys: {', '.join(allowed)}"
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed in the object at ``loc``, found by walking the model types."""
+    tp: Any = Config
+    for part in loc:
+        tp = _item_type(tp, part)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    if is_typeddict(tp):
+        return list(typing.get_type_hints(tp))
+    return []
+
+
+def _item_type(tp: Any, part: int | str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return _item_type(typing.get_args(tp)[0], part)
+    if origin in (Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            found = _item_type(arg, part)
+            if found is not None:
+                return found
+        return None
+    if isinstance(part, int):
+        return typing.get_args(tp)[0] if origin is list else None
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        field = tp.model_fields.get(part)
+        return field.annotation if field else None
+    if is_typeddict(tp):
+        return typing.get_type_hints(tp).get(part)
+    return None

@@ -1,0 +1,424 @@
+"""Pure matchers: does a mock's ``match`` hold for a parsed request, and if not, why.
+
+Every check works on the request as orjson parsed it (plain dicts and lists) and returns ``None``
+when the rule holds or a short reason when it does not, so the same code decides a match and
+explains a 404. `MockIndex` puts the rules of one API together so that exact mocks are found by a
+dictionary lookup rather than a scan.
+
+Headers are read with ``headers.get(lower_case_name)``: a Sanic/multidict header map, or a plain
+dict with lower-case keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from .config import (
+    AnthropicMock,
+    AnthropicRequestMatch,
+    HeaderMatch,
+    MatchType,
+    OpenAIEmbeddingMock,
+    OpenAIEmbeddingRequestMatch,
+    OpenAIMock,
+    OpenAIRequestMatch,
+    OpenAIResponseMock,
+    OpenAIResponseRequestMatch,
+)
+
+__all__ = [
+    "Api",
+    "MockIndex",
+    "anthropic_mismatch",
+    "canonical",
+    "canonical_key",
+    "chat_mismatch",
+    "embeddings_mismatch",
+    "header_mismatch",
+    "headers_mismatch",
+    "responses_mismatch",
+]
+
+Headers = Mapping[str, str]
+Request = dict[str, Any]
+
+# Parts that stand for plain text: one such part with nothing else equals a string content.
+_TEXT_PART_TYPES = frozenset({"text", "input_text"})
+
+
+# --- canonical form for deep equality ----------------------------------------------------------
+
+
+def canonical(value: Any) -> Any:
+    """The form two messages are compared in: null-valued keys dropped, and a ``content`` that is a
+    single plain text part replaced by that text (so ``"hi"`` equals ``[{"type":"text","text":"hi"}]``).
+    """
+    if isinstance(value, dict):
+        out = {k: canonical(v) for k, v in value.items() if v is not None}
+        content = out.get("content")
+        if isinstance(content, list) and len(content) == 1:
+            part = content[0]
+            if (
+                isinstance(part, dict)
+                and len(part) == 2
+                and part.get("type") in _TEXT_PART_TYPES
+                and isinstance(part.get("text"), str)
+            ):
+                out["content"] = part["text"]
+        return out
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
+def canonical_key(value: Any) -> bytes:
+    """A hashable key such that equal canonical forms have equal keys."""
+    return orjson.dumps(canonical(value), option=orjson.OPT_SORT_KEYS)
+
+
+def _preview(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    text = orjson.dumps(text).decode() if isinstance(value, str) else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- headers --------------------------------------------------------------------------------------
+
+
+def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:
+    actual = headers.get(rule.name.lower())
+    if actual is None:
+        return f"header {rule.name} is absent (wants {rule.match_type} {_preview(rule.value)})"
+    if actual == rule.value if rule.match_type is MatchType.EXACT else rule.value in actual:
+        return None
+    return f"header {rule.name}: wants {rule.match_type} {_preview(rule.value)}, got {_preview(actual)}"
+
+
+def headers_mismatch(rules: Sequence[HeaderMatch], headers: Headers) -> list[str]:
+    return [r for r in (header_mismatch(rule, headers) for rule in rules) if r is not None]
+
+
+# --- text helpers ------------------------------------------------------------------------------
+
+
+def _parts_text(content: Any) -> str:
+    """The text of a string content or of a list of parts, text parts joined by newlines."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _text_blocks(content: Any) -> list[str]:
+    """Anthropic: the texts of the top-level text blocks (or the string content)."""
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [
+            b["text"]
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+        ]
+    return []
+
+
+def _last_message(request: Request) -> dict[str, Any] | None:
+    messages = request.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        return messages[-1]
+    return None
+
+
+def _role_mismatch(want: Any, message: dict[str, Any]) -> str | None:
+    if want is None or message.get("role") == want:
+        return None
+    return f"role: wants {_preview(want)}, last message has {_preview(message.get('role'))}"
+
+
+def _substring_mismatch(needle: str, haystack: str, where: str) -> str | None:
+    if needle in haystack:
+        return None
+    return f"text {_preview(needle)} not found in {where} {_preview(haystack)}"
+
+
+# --- chat completions -------------------------------------------------------------------------
+
+
+def chat_subject(request: Request) -> Any:
+    """What a chat rule looks at: the last message."""
+    return _last_message(request)
+
+
+def chat_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
+    """Body rule of a chat mock (headers are checked separately)."""
+    last = _last_message(request)
+    if last is None:
+        return "the request has no messages"
+    want = match.message
+    if match.match_type is MatchType.EXACT:
+        if canonical_key(want) == canonical_key(last):
+            return None
+        return f"exact: last message {_preview(last)} differs from {_preview(want)}"
+    return (
+        _role_mismatch(want.get("role"), last)
+        or _field_mismatch("tool_call_id", want, last)
+        or _field_mismatch("name", want, last)
+        or _substring_mismatch(
+            _parts_text(want.get("content")), _parts_text(last.get("content")), "last message"
+        )
+    )
+
+
+def _field_mismatch(key: str, want: dict[str, Any] | Any, last: dict[str, Any]) -> str | None:
+    expected = want.get(key)
+    if expected is None or last.get(key) == expected:
+        return None
+    return f"{key}: wants {_preview(expected)}, got {_preview(last.get(key))}"
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def _responses_item(item: Any) -> Any:
+    # Clients may omit "type" on easy messages ({"role", "content"}); kagent adds it, so do we.
+    if isinstance(item, dict) and "type" not in item and "role" in item and "content" in item:
+        return {**item, "type": "message"}
+    return item
+
+
+def responses_subject(request: Request) -> Any:
+    """What a Responses rule looks at: the whole ``input``, easy messages typed."""
+    value = request.get("input")
+    if isinstance(value, list):
+        return [_responses_item(item) for item in value]
+    return value
+
+
+def _item_text(item: Any) -> str:
+    if not isinstance(item, dict):
+        return ""
+    if item.get("type") == "function_call_output":
+        output = item.get("output")
+        return _parts_text(output)
+    return _parts_text(item.get("content"))
+
+
+def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
+    actual = responses_subject(request)
+    if actual is None:
+        return "the request has no input"
+    want = match.input
+    if isinstance(want, list):
+        want = [_responses_item(item) for item in want]
+    if match.match_type is MatchType.EXACT:
+        if canonical_key(want) == canonical_key(actual):
+            return None
+        return f"exact: input {_preview(actual)} differs from {_preview(want)}"
+    if isinstance(want, str):
+        if isinstance(actual, str):
+            return _substring_mismatch(want, actual, "input")
+        if not actual:
+            return "the request input is an empty list"
+        last = actual[-1]
+        if want in _item_text(last) or want in orjson.dumps(canonical(last)).decode():
+            return None
+        return f"text {_preview(want)} not found in the last input item {_preview(last)}"
+    # A list under contains: the mock's items are the tail of the input.
+    if isinstance(actual, list) and len(want) <= len(actual):
+        tail = actual[len(actual) - len(want) :]
+        if canonical_key(tail) == canonical_key(want):
+            return None
+    return f"contains: input {_preview(actual)} does not end with {_preview(want)}"
+
+
+# --- embeddings -------------------------------------------------------------------------------
+
+
+def embeddings_subject(request: Request) -> Any:
+    return request.get("input")
+
+
+def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
+    actual = request.get("input")
+    want = match.input
+    if match.match_type is MatchType.EXACT:
+        if want == actual:
+            return None
+        return f"exact: input {_preview(actual)} differs from {_preview(want)}"
+    if isinstance(want, str):
+        texts = [actual] if isinstance(actual, str) else actual if isinstance(actual, list) else []
+        if any(isinstance(t, str) and want in t for t in texts):
+            return None
+        return f"text {_preview(want)} not found in input {_preview(actual)}"
+    # A list under contains: every mock item is one of the input's items.
+    if isinstance(actual, list) and all(item in actual for item in want):
+        return None
+    return f"contains: input {_preview(actual)} lacks some of {_preview(want)}"
+
+
+# --- anthropic --------------------------------------------------------------------------------
+
+
+def _system_text(request: Request) -> str:
+    return "\n".join(_text_blocks(request.get("system")))
+
+
+def anthropic_request_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
+    """kagent's request-wide rules: ``system_contains`` and ``tool_names``."""
+    if match.system_contains:
+        system = _system_text(request)
+        for needle in match.system_contains:
+            if needle not in system:
+                return f"system_contains: {_preview(needle)} not in system {_preview(system)}"
+    if match.tool_names:
+        tools = request.get("tools")
+        names = {t.get("name") for t in tools if isinstance(t, dict)} if isinstance(tools, list) else set()
+        for name in match.tool_names:
+            if name not in names:
+                return f"tool_names: no tool named {_preview(name)} in {_preview(sorted(map(str, names)))}"
+    return None
+
+
+def _anthropic_block_mismatch(block: Any, last: dict[str, Any]) -> str | None:
+    content = last.get("content")
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind == "text":
+        needle = block.get("text", "")
+        texts = _text_blocks(content)
+        if any(needle in t for t in texts):
+            return None
+        return f"text {_preview(needle)} not found in last message {_preview(texts)}"
+    blocks = content if isinstance(content, list) else []
+    if kind == "tool_result":
+        want = block.get("tool_use_id")
+        ids = [b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if want in ids:
+            return None
+        return f"tool_result: no tool_use_id {_preview(want)} in last message (has {_preview(ids)})"
+    if kind == "tool_use":
+        want = block.get("name")
+        names = [b.get("name") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+        if want in names:
+            return None
+        return f"tool_use: no tool {_preview(want)} in last message (has {_preview(names)})"
+    key = canonical_key(block)
+    if any(canonical_key(b) == key for b in blocks):
+        return None
+    return f"block {_preview(block)} not in last message"
+
+
+def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
+    """Body rules of an anthropic mock: request-wide rules, then the last message."""
+    reason = anthropic_request_mismatch(match, request)
+    if reason is not None:
+        return reason
+    last = _last_message(request)
+    if last is None:
+        return "the request has no messages"
+    want = match.message
+    if match.match_type is MatchType.EXACT:
+        if canonical_key(want) == canonical_key(last):
+            return None
+        return f"exact: last message {_preview(last)} differs from {_preview(want)}"
+    reason = _role_mismatch(want.get("role"), last)
+    if reason is not None:
+        return reason
+    content = want.get("content")
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+    for block in blocks:
+        reason = _anthropic_block_mismatch(block, last)
+        if reason is not None:
+            return reason
+    return None
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, AnthropicMock)
+
+
+@dataclass(frozen=True)
+class Api(Generic[MockT]):
+    """How one API matches: what part of the request exact rules compare, and the body rule."""
+
+    subject: Callable[[Request], Any]
+    mismatch: Callable[[Any, Request], str | None]
+    exact_subject: Callable[[Any], Any]
+    """The mock's side of an exact comparison (compared with ``subject`` by `canonical_key`)."""
+    request_mismatch: Callable[[Any, Request], str | None] | None = None
+    """Rules that exact mocks must pass too (anthropic ``system_contains``/``tool_names``)."""
+
+
+CHAT: Api[OpenAIMock] = Api(chat_subject, chat_mismatch, lambda m: m.message)
+RESPONSES: Api[OpenAIResponseMock] = Api(
+    responses_subject,
+    responses_mismatch,
+    lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
+)
+EMBEDDINGS: Api[OpenAIEmbeddingMock] = Api(embeddings_subject, embeddings_mismatch, lambda m: m.input)
+ANTHROPIC: Api[AnthropicMock] = Api(
+    chat_subject, anthropic_mismatch, lambda m: m.message, anthropic_request_mismatch
+)
+
+
+class MockIndex(Generic[MockT]):
+    """The mocks of one API in order. `find` returns the position of the first mock whose body
+    rule and header rules hold: exact mocks come from a dictionary keyed by the canonical request,
+    so only ``contains`` mocks are scanned.
+    """
+
+    def __init__(self, api: Api[MockT], mocks: Sequence[MockT]) -> None:
+        self.api = api
+        self.mocks = list(mocks)
+        self._exact: dict[bytes, list[int]] = {}
+        self._contains: list[int] = []
+        for position, mock in enumerate(self.mocks):
+            if mock.match.match_type is MatchType.EXACT:
+                key = canonical_key(api.exact_subject(mock.match))
+                self._exact.setdefault(key, []).append(position)
+            else:
+                self._contains.append(position)
+
+    def _candidates(self, request: Request) -> list[int]:
+        exact: list[int] = []
+        if self._exact:
+            subject = self.api.subject(request)
+            if subject is not None:
+                exact = self._exact.get(canonical_key(subject), [])
+        if not exact:
+            return self._contains
+        if not self._contains:
+            return exact
+        return sorted(exact + self._contains)
+
+    def find(self, request: Request, headers: Headers) -> int | None:
+        api = self.api
+        for position in self._candidates(request):
+            match = self.mocks[position].match
+            if match.match_type is MatchType.EXACT:
+                if api.request_mismatch is not None and api.request_mismatch(match, request):
+                    continue
+            elif api.mismatch(match, request) is not None:
+                continue
+            if match.headers and headers_mismatch(match.headers, headers):
+                continue
+            return position
+        return None
+
+    def explain(self, request: Request, headers: Headers, limit: int = 3) -> list[tuple[int, list[str]]]:
+        """The nearest mocks and why each did not match, fewest reasons first."""
+        misses = []
+        for position, mock in enumerate(self.mocks):
+            reasons = []
+            body = self.api.mismatch(mock.match, request)
+            if body is not None:
+                reasons.append(body)
+            reasons += headers_mismatch(mock.match.headers, headers)
+            misses.append((len(reasons), position, reasons))
+        misses.sort(key=lambda miss: miss[:2])
+        return [(position, reasons) for _, position, reasons in misses[:limit]]

@@ -1,0 +1,8 @@
+"""The HTTP side: the Sanic app, one module per API, and the `MockServer` lifecycle."""
+
+from .app import create_app
+from .journal import Journal, RecordedRequest
+from .mock_server import ConfigSource, MockServer, SupportsBuild
+from .state import MockState
+
+__all__ = ["ConfigSource", "Journal", "MockServer", "MockState", "RecordedRequest", "SupportsBuild", "create_app"]

@@ -1,0 +1,168 @@
+"""The Sanic application: routes, auth presence checks, body parsing and provider-shaped errors.
+
+The request path is: read the body once with orjson, check it, find the mock through the API's
+index, write the bytes prepared at config load. No pydantic runs per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from sanic import HTTPResponse, Request, Sanic
+from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
+
+from .api import Endpoint
+from .errors import ApiError, Provider, error_body
+from .journal import Journal, RecordedRequest
+from .state import ENDPOINTS, MockState
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+JSON_TYPE = "application/json"
+SSE_HEADERS = {"cache-control": "no-cache"}
+_ROUTES = ", ".join(f"POST {e.path}" for e in ENDPOINTS) + ", GET /health"
+
+Handler = Callable[[Request], Awaitable[HTTPResponse]]
+
+
+def create_app(state: MockState, journal: Journal, *, name: str | None = None) -> Sanic[Any, Any]:
+    """A fresh app serving ``state``; swap ``app.ctx.state`` to change the mocks while it runs."""
+    # Sanic keeps a process-wide registry of app names, so every app gets a unique one; and a
+    # library must not reconfigure the host's logging or read SANIC_* variables.
+    app: Sanic[Any, Any] = Sanic(
+        name or f"mockllm-{uuid4().hex[:12]}", configure_logging=False, env_prefix="MOCKLLM_SANIC_"
+    )
+    app.config.TOUCHUP = False  # it rewrites methods on the shared class, across all apps
+    app.config.ACCESS_LOG = False
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.ctx.state = state
+    app.ctx.journal = journal
+
+    for endpoint in ENDPOINTS:
+        app.add_route(_handler(endpoint), endpoint.path, methods=["POST"], name=endpoint.name)
+
+    async def health(request: Request) -> HTTPResponse:
+        counts = request.app.ctx.state.counts()
+        body = {"status": "healthy", "service": "mock-llm", **counts}
+        return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
+
+    app.add_route(health, "/health", methods=["GET"], name="health")
+    app.error_handler.add(SanicException, _sanic_error)
+    app.error_handler.add(Exception, _unexpected_error)
+    return app
+
+
+def _handler(endpoint: Endpoint) -> Handler:
+    provider = endpoint.provider
+
+    async def handle(request: Request) -> HTTPResponse:
+        journal: Journal = request.app.ctx.journal
+        body: Any = None
+        try:
+            _check_auth(request, provider)
+            body = _parse(request.body)
+            endpoint.validate(body)
+            mocks = request.app.ctx.state.apis[endpoint.name]
+            headers = request.headers
+            position = mocks.index.find(body, headers)
+            if position is None:
+                raise ApiError(404, _no_match_message(mocks, body, headers))
+            variant = endpoint.variant(body)
+            data = mocks.prepared[position].render(body.get("model"), variant)
+        except ApiError as exc:
+            journal.record(_record(request, body, exc.status, None, exc.message, endpoint.name))
+            return _error_response(provider, exc.status, exc.message, exc.param)
+        journal.record(_record(request, body, 200, mocks.label(position), None, endpoint.name))
+        if endpoint.is_stream(variant):
+            return HTTPResponse(data, content_type="text/event-stream", headers=SSE_HEADERS)
+        return HTTPResponse(data, content_type=JSON_TYPE)
+
+    handle.__name__ = f"handle_{endpoint.name}"
+    return handle
+
+
+def _record(
+    request: Request, body: Any, status: int, mock: str | None, error: str | None, api: str
+) -> RecordedRequest:
+    return RecordedRequest(
+        method=request.method,
+        path=request.path,
+        body=body,
+        headers=dict(request.headers),
+        status=status,
+        mock=mock,
+        error=error,
+        api=api,
+    )
+
+
+def _bearer(request: Request) -> str:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _check_auth(request: Request, provider: Provider) -> None:
+    if provider == "openai":
+        if not _bearer(request):
+            raise ApiError(
+                401, "Missing API key: send an 'Authorization: Bearer <any key>' header (any key works)."
+            )
+        return
+    if not (request.headers.get("x-api-key") or _bearer(request)):
+        raise ApiError(401, "Missing API key: send an 'x-api-key' or 'Authorization: Bearer' header.")
+    if not request.headers.get("anthropic-version"):
+        raise ApiError(400, "anthropic-version: header is required")
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        raise ApiError(400, "The request body is empty; expected a JSON object.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"The request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, f"The request body must be a JSON object, not {type(body).__name__}.")
+    return body
+
+
+def _no_match_message(mocks: Any, body: dict[str, Any], headers: Any) -> str:
+    endpoint: Endpoint = mocks.endpoint
+    lines = [f"No mock matched POST {endpoint.path} ({endpoint.describe(body)})."]
+    if not mocks.index.mocks:
+        lines.append(f'The config has no "{endpoint.name}" mocks.')
+    for position, reasons in mocks.index.explain(body, headers):
+        lines.append(f'Nearest mock "{mocks.label(position)}": ' + "; ".join(reasons) + ".")
+    return " ".join(lines)
+
+
+def _error_response(provider: Provider, status: int, message: str, param: str | None = None) -> HTTPResponse:
+    return HTTPResponse(error_body(provider, status, message, param), status=status, content_type=JSON_TYPE)
+
+
+def _provider_of(request: Request) -> Provider:
+    """Errors outside an API handler still take the shape the caller's SDK understands."""
+    if request.path.startswith("/v1/messages") or "anthropic-version" in request.headers:
+        return "anthropic"
+    return "openai"
+
+
+def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
+    status = getattr(exc, "status_code", 500)
+    if isinstance(exc, NotFound):
+        message = f"Unknown route {request.method} {request.path}. This server answers: {_ROUTES}."
+    elif isinstance(exc, MethodNotAllowed):
+        message = f"Method {request.method} is not allowed on {request.path}."
+    else:
+        message = str(exc) or type(exc).__name__
+    return _error_response(_provider_of(request), status, message)
+
+
+def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
+    message = f"mockllm internal error: {type(exc).__name__}: {exc}"
+    return _error_response(_provider_of(request), 500, message)

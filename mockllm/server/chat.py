@@ -1,0 +1,170 @@
+"""``POST /v1/chat/completions``: chat.completion answers and their chunk streams."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+
+from ..matching import CHAT
+from .api import (
+    Endpoint,
+    Request,
+    check_bool,
+    check_content,
+    check_model,
+    check_object_list,
+    describe_last_message,
+    estimate_tokens,
+)
+from .errors import ApiError
+from .sse import DONE, sse_event, text_pieces
+
+__all__ = ["ENDPOINT"]
+
+# Variants: the JSON body, the stream, and the stream ending with a usage chunk.
+JSON, SSE, SSE_USAGE = "json", "sse", "sse+usage"
+
+
+def validate(body: Request) -> None:
+    check_model(body)
+    check_object_list(body, "messages", required=True)
+    for i, message in enumerate(body["messages"]):
+        if not isinstance(message.get("role", ""), str):
+            raise ApiError(400, f"'messages[{i}].role' must be a string", param=f"messages[{i}].role")
+        check_content(message.get("content"), f"messages[{i}].content", allow_null=True)
+    check_bool(body, "stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise ApiError(400, "'stream_options' must be an object", param="stream_options")
+
+
+def variant(body: Request) -> Hashable:
+    if body.get("stream") is not True:
+        return JSON
+    options = body.get("stream_options")
+    return SSE_USAGE if isinstance(options, dict) and options.get("include_usage") else SSE
+
+
+def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
+    out = dict(response)
+    out.setdefault("id", f"chatcmpl-mockllm-{position}")
+    out.setdefault("object", "chat.completion")
+    out.setdefault("created", created)
+    choices = out.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise ValueError("response.choices: expected a list of choice objects")
+    out["choices"] = [_fill_choice(choice, i, position) for i, choice in enumerate(choices)]
+    if "usage" not in out:
+        texts = []
+        for choice in out["choices"]:
+            message = choice["message"]
+            texts.append(message.get("content") or "")
+            for call in message.get("tool_calls") or []:
+                texts.append(str((call.get("function") or {}).get("arguments", "")))
+        completion = estimate_tokens(*(t for t in texts if isinstance(t, str)))
+        out["usage"] = {
+            "prompt_tokens": 0,
+            "completion_tokens": completion,
+            "total_tokens": completion,
+        }
+    return out
+
+
+def _fill_choice(choice: dict[str, Any], i: int, position: int) -> dict[str, Any]:
+    out = dict(choice)
+    out.setdefault("index", i)
+    message = out.get("message")
+    if not isinstance(message, dict):
+        raise ValueError(f"response.choices[{i}].message: expected an object")
+    message = out["message"] = dict(message)
+    message.setdefault("role", "assistant")
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        message["tool_calls"] = [
+            {"id": f"call_mockllm_{position}_{j}", "type": "function", **call}
+            for j, call in enumerate(calls)
+            if isinstance(call, dict)
+        ]
+    out.setdefault("finish_reason", "tool_calls" if calls else "stop")
+    return out
+
+
+def render(response: dict[str, Any], variant: Any) -> bytes:
+    if variant == JSON:
+        return orjson.dumps(response)
+    return _stream(response, include_usage=variant == SSE_USAGE)
+
+
+def _stream(response: dict[str, Any], *, include_usage: bool) -> bytes:
+    base = {
+        "id": response.get("id"),
+        "object": "chat.completion.chunk",
+        "created": response.get("created"),
+        "model": response.get("model"),
+    }
+    for key in ("system_fingerprint", "service_tier"):
+        if key in response:
+            base[key] = response[key]
+    events: list[bytes] = []
+
+    for choice in response["choices"]:
+        index = choice["index"]
+
+        def emit(delta: dict[str, Any], finish_reason: Any = None, index: int = index) -> None:
+            events.append(
+                sse_event(
+                    {
+                        **base,
+                        "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason}],
+                    }
+                )
+            )
+
+        message = choice["message"]
+        content = message.get("content")
+        first: dict[str, Any] = {"role": message.get("role")}
+        if isinstance(content, str):
+            first["content"] = ""
+        emit(first)
+        if isinstance(content, str):
+            for piece in text_pieces(content):
+                emit({"content": piece})
+        refusal = message.get("refusal")
+        if isinstance(refusal, str):
+            for piece in text_pieces(refusal):
+                emit({"refusal": piece})
+        for j, call in enumerate(message.get("tool_calls") or []):
+            function = call.get("function")
+            if not isinstance(function, dict):  # a custom tool call streams whole
+                emit({"tool_calls": [{"index": j, **call}]})
+                continue
+            arguments = function.get("arguments", "")
+            if not isinstance(arguments, str):
+                arguments = orjson.dumps(arguments).decode()
+            # The first delta of a call carries id, type and name; the stream helper needs "type".
+            emit({"tool_calls": [{"index": j, **call, "function": {**function, "arguments": ""}}]})
+            for piece in text_pieces(arguments):
+                emit({"tool_calls": [{"index": j, "function": {"arguments": piece}}]})
+        emit({}, choice.get("finish_reason"))
+
+    # The usage chunk must come last: the stream helper keeps the usage of the last chunk.
+    if include_usage:
+        events.append(sse_event({**base, "choices": [], "usage": response.get("usage")}))
+    events.append(DONE)
+    return b"".join(events)
+
+
+ENDPOINT = Endpoint(
+    name="openai",
+    path="/v1/chat/completions",
+    provider="openai",
+    api=CHAT,
+    validate=validate,
+    variant=variant,
+    is_stream=lambda v: v != JSON,
+    fill=fill,
+    render=render,
+    describe=describe_last_message,
+)

@@ -1,0 +1,100 @@
+"""``POST /v1/embeddings``: vectors as floats or as base64 little-endian float32."""
+
+from __future__ import annotations
+
+import base64
+import struct
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+
+from ..matching import EMBEDDINGS
+from .api import Endpoint, Request, check_model, describe_input
+from .errors import ApiError
+
+__all__ = ["ENDPOINT"]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate(body: Request) -> None:
+    check_model(body)
+    value = body.get("input")
+    valid = isinstance(value, str) or (
+        isinstance(value, list)
+        and bool(value)
+        and (
+            all(isinstance(v, str) for v in value)
+            or all(_is_int(v) for v in value)
+            or all(isinstance(v, list) and all(_is_int(t) for t in v) for v in value)
+        )
+    )
+    if not valid:
+        raise ApiError(
+            400,
+            "'input' must be a string, an array of strings, an array of token ids "
+            "or an array of token-id arrays",
+            param="input",
+        )
+    encoding = body.get("encoding_format")
+    if encoding is not None and encoding not in ("float", "base64"):
+        raise ApiError(400, "'encoding_format' must be 'float' or 'base64'", param="encoding_format")
+    dimensions = body.get("dimensions")
+    if dimensions is not None and not (_is_int(dimensions) and dimensions > 0):
+        raise ApiError(400, "'dimensions' must be a positive integer", param="dimensions")
+
+
+def variant(body: Request) -> Hashable:
+    return (body.get("encoding_format") or "float", body.get("dimensions"))
+
+
+def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
+    out = dict(response)
+    out.setdefault("object", "list")
+    data = out.get("data")
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ValueError("response.data: expected a list of embedding objects")
+    filled = []
+    for i, item in enumerate(data):
+        vector = item.get("embedding")
+        if not isinstance(vector, str) and not (
+            isinstance(vector, list)
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
+        ):
+            raise ValueError(f"response.data[{i}].embedding: expected a list of numbers")
+        filled.append({"object": "embedding", "index": i, **item})
+    out["data"] = filled
+    out.setdefault("usage", {"prompt_tokens": 0, "total_tokens": 0})
+    return out
+
+
+def render(response: dict[str, Any], variant: Any) -> bytes:
+    encoding, dimensions = variant
+    data = []
+    for item in response["data"]:
+        vector = item["embedding"]
+        if isinstance(vector, list):
+            if dimensions is not None:
+                vector = vector[:dimensions]
+            if encoding == "base64":
+                # The SDK decodes base64 as little-endian float32 (its default encoding).
+                vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({**item, "embedding": vector})
+    return orjson.dumps({**response, "data": data})
+
+
+ENDPOINT = Endpoint(
+    name="openai_embeddings",
+    path="/v1/embeddings",
+    provider="openai",
+    api=EMBEDDINGS,
+    validate=validate,
+    variant=variant,
+    is_stream=lambda v: False,
+    fill=fill,
+    render=render,
+    describe=describe_input,
+)

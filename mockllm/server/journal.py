@@ -1,0 +1,53 @@
+"""The requests a server saw, and what it answered: for assertions and failure reports."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Journal", "RecordedRequest"]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    body: Any
+    """The parsed JSON body (``None`` when it was not JSON)."""
+    headers: dict[str, str]
+    status: int
+    mock: str | None
+    """The matched mock: its name, or ``api[position]`` when it has none."""
+    error: str | None = None
+    """Why the request was refused; for a 404, the nearest mocks and why each missed."""
+    api: str | None = field(default=None)
+    """The config key of the API the route belongs to (``openai``, ``anthropic``, …)."""
+
+    @property
+    def matched(self) -> bool:
+        return self.mock is not None
+
+
+class Journal:
+    """A bounded, append-only log of requests (oldest dropped first)."""
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
+
+    def record(self, entry: RecordedRequest) -> None:
+        self._records.append(entry)
+
+    def clear(self) -> None:
+        self._records.clear()
+
+    def __iter__(self) -> Iterator[RecordedRequest]:
+        return iter(list(self._records))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @property
+    def unmatched(self) -> list[RecordedRequest]:
+        return [r for r in self if r.mock is None]

@@ -1,0 +1,229 @@
+"""`MockServer`: a real HTTP server on loopback, in the running event loop or in its own thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self, runtime_checkable
+
+from sanic import Sanic
+
+from ..config import Config, load_config
+from .app import create_app
+from .journal import Journal
+from .state import MockState
+
+__all__ = ["ConfigSource", "MockServer", "SupportsBuild"]
+
+
+@runtime_checkable
+class SupportsBuild(Protocol):
+    """Anything that builds a `Config`, such as the fluent builder."""
+
+    def build(self) -> Config: ...
+
+
+ConfigSource = Config | SupportsBuild | str | Path | None
+
+
+def _resolve(source: ConfigSource) -> Config:
+    if source is None:
+        return Config()
+    if isinstance(source, Config):
+        return source
+    if isinstance(source, str | Path):
+        return load_config(source)
+    return source.build()
+
+
+class MockServer:
+    """Serve a config on ``http://host:port``; port 0 picks a free port.
+
+    In async code::
+
+        async with MockServer(config) as server:
+            client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="test")
+
+    From sync code the server runs its own event loop in a daemon thread::
+
+        with MockServer(config).start_in_thread() as server:
+            client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
+    """
+
+    def __init__(self, config: ConfigSource = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._source = config
+        self._state = MockState(_resolve(config), source=str(config) if isinstance(config, str | Path) else "<config>")
+        self.host = host
+        self._requested_port = port
+        self.journal = Journal()
+        self._app: Sanic[Any, Any] | None = None
+        self._server: Any = None
+        self._sock: socket.socket | None = None
+        self._port: int | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- addresses ------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the server has not been started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        """For ``openai.OpenAI(base_url=...)``: the OpenAI SDK's paths are relative to ``/v1``."""
+        return self.url + "/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        """For ``anthropic.Anthropic(base_url=...)``: its paths already start with ``/v1``."""
+        return self.url
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    # --- mocks ----------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        return self._state.config
+
+    def set_config(self, config: ConfigSource) -> None:
+        """Replace the mocks; the next request sees the new ones (an atomic swap)."""
+        self._state = MockState(_resolve(config))
+        if self._app is not None:
+            self._app.ctx.state = self._state
+
+    def reload(self) -> None:
+        """Rebuild the mocks from the source given at construction (a builder or a file)."""
+        self.set_config(self._source)
+
+    # --- async lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> Self:
+        if self._server is not None:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            # Bind first and hand Sanic the socket: given port=0, Sanic would listen on 8000.
+            sock.bind((self.host, self._requested_port))
+            sock.listen(1024)
+            sock.setblocking(False)
+            app = create_app(self._state, self.journal)
+            server = await app.create_server(
+                sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
+            )
+            if server is None:
+                raise RuntimeError("Sanic did not create a server")
+            await server.startup()
+            await server.before_start()
+            await server.start_serving()
+            await server.after_start()
+        except BaseException:
+            sock.close()
+            raise
+        self._app, self._server, self._sock = app, server, sock
+        self._port = sock.getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        server, app, sock = self._server, self._app, self._sock
+        if server is None or app is None:
+            return
+        self._server = None
+        try:
+            await server.before_stop()
+            server.server.close()
+            # Keep-alive connections would hold the port; close idle ones, then drop the rest.
+            for connection in list(server.connections):
+                connection.close_if_idle()
+            for _ in range(50):
+                if not server.connections:
+                    break
+                await asyncio.sleep(0.01)
+            for connection in list(server.connections):
+                connection.abort()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), timeout=1)
+            await server.after_stop()
+        finally:
+            if sock is not None:
+                sock.close()
+            self._sock = None
+            Sanic.unregister_app(app)
+            self._app = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # --- thread lifecycle -----------------------------------------------------------------------
+
+    def start_in_thread(self) -> Self:
+        """Run the server on its own event loop in a daemon thread; returns once it listens."""
+        if self._thread is not None:
+            return self
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self.start())
+            except BaseException as exc:
+                failure.append(exc)
+                started.set()
+                loop.close()
+                return
+            started.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self.stop())
+                loop.close()
+
+        thread = threading.Thread(target=run, name="mockllm-server", daemon=True)
+        thread.start()
+        started.wait()
+        if failure:
+            thread.join()
+            raise failure[0]
+        self._thread = thread
+        return self
+
+    def stop_thread(self) -> None:
+        """Stop a server started with `start_in_thread` and wait until its port is released."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        self._thread = None
+        with contextlib.suppress(RuntimeError):  # the loop may already be closed
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+
+    def __enter__(self) -> Self:
+        return self.start_in_thread()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop_thread()

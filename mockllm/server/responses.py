@@ -1,0 +1,215 @@
+"""``POST /v1/responses``: Responses API answers and their typed event streams."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import orjson
+
+from ..matching import RESPONSES
+from .api import (
+    Endpoint,
+    Request,
+    check_bool,
+    check_content,
+    check_model,
+    describe_input,
+    estimate_tokens,
+)
+from .errors import ApiError
+from .sse import sse_event, text_pieces
+
+__all__ = ["ENDPOINT"]
+
+JSON, SSE = "json", "sse"
+_ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+
+
+def validate(body: Request) -> None:
+    check_model(body)
+    value = body.get("input")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]")
+            if "content" in item:
+                check_content(item["content"], f"input[{i}].content", allow_null=False)
+    elif value is not None and not isinstance(value, str):
+        raise ApiError(400, "'input' must be a string or an array of input items", param="input")
+    check_bool(body, "stream")
+
+
+def variant(body: Request) -> Hashable:
+    return SSE if body.get("stream") is True else JSON
+
+
+def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
+    out = dict(response)
+    out.setdefault("id", f"resp_mockllm_{position}")
+    out.setdefault("object", "response")
+    out.setdefault("created_at", created)
+    out.setdefault("status", "completed")
+    output = out.get("output", [])
+    if not isinstance(output, list) or not all(isinstance(item, dict) for item in output):
+        raise ValueError("response.output: expected a list of output item objects")
+    out["output"] = [_fill_item(item, k, position) for k, item in enumerate(output)]
+    out.setdefault("parallel_tool_calls", True)
+    out.setdefault("tool_choice", "auto")
+    out.setdefault("tools", [])
+    if "usage" not in out:
+        texts = [_item_text(item) for item in out["output"]]
+        tokens = estimate_tokens(*texts)
+        out["usage"] = {
+            "input_tokens": 0,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": tokens,
+        }
+    return out
+
+
+def _fill_item(item: dict[str, Any], k: int, position: int) -> dict[str, Any]:
+    out = dict(item)
+    kind = out.get("type")
+    if kind is None and "content" in out:  # kagent-style message without "type"
+        kind = out["type"] = "message"
+    prefix = _ID_PREFIX.get(str(kind))
+    if prefix is not None:
+        out.setdefault("id", f"{prefix}_mockllm_{position}_{k}")
+    if kind == "message":
+        out.setdefault("status", "completed")
+        out.setdefault("role", "assistant")
+        out["content"] = [
+            {**part, "annotations": part.get("annotations", [])}
+            if part.get("type") == "output_text"
+            else part
+            for part in out.get("content") or []
+            if isinstance(part, dict)
+        ]
+    elif kind == "function_call":
+        out.setdefault("call_id", f"call_mockllm_{position}_{k}")
+        out.setdefault("arguments", "{}")
+        out.setdefault("status", "completed")
+    elif kind == "reasoning":
+        out.setdefault("summary", [])
+    return out
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    if item.get("type") == "function_call":
+        arguments = item.get("arguments")
+        return arguments if isinstance(arguments, str) else ""
+    texts = [p.get("text") for p in item.get("content") or [] if isinstance(p, dict)]
+    texts += [p.get("text") for p in item.get("summary") or [] if isinstance(p, dict)]
+    return "".join(t for t in texts if isinstance(t, str))
+
+
+def render(response: dict[str, Any], variant: Any) -> bytes:
+    if variant == JSON:
+        return orjson.dumps(response)
+    return _Stream(response).body()
+
+
+class _Stream:
+    """The event sequence ``responses.stream()`` accepts: created, in_progress, then for each
+    output item added → its parts and deltas → done, and completed with the full response."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+        self.events: list[bytes] = []
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        data = {"type": kind, **fields, "sequence_number": len(self.events)}
+        self.events.append(sse_event(data, kind))
+
+    def body(self) -> bytes:
+        response = self.response
+        snapshot = {**response, "status": "in_progress", "output": []}
+        snapshot.pop("usage", None)
+        self.emit("response.created", response=snapshot)
+        self.emit("response.in_progress", response=snapshot)
+        for index, item in enumerate(response["output"]):
+            kind = item.get("type")
+            if kind == "message":
+                self._message(index, item)
+            elif kind == "function_call":
+                self._function_call(index, item)
+            elif kind == "reasoning":
+                self._reasoning(index, item)
+            else:  # any other item arrives whole
+                self.emit("response.output_item.added", output_index=index, item=item)
+                self.emit("response.output_item.done", output_index=index, item=item)
+        self.emit("response.completed", response=response)
+        return b"".join(self.events)
+
+    def _message(self, index: int, item: dict[str, Any]) -> None:
+        added = {**item, "status": "in_progress", "content": []}
+        self.emit("response.output_item.added", output_index=index, item=added)
+        at = {"item_id": item.get("id"), "output_index": index}
+        for content_index, part in enumerate(item["content"]):
+            kind = part.get("type")
+            at_part = {**at, "content_index": content_index}
+            if kind == "output_text":
+                text = part.get("text", "")
+                empty = {**part, "text": "", "annotations": []}
+                self.emit("response.content_part.added", **at_part, part=empty)
+                for piece in text_pieces(text):
+                    self.emit("response.output_text.delta", **at_part, delta=piece, logprobs=[])
+                self.emit("response.output_text.done", **at_part, text=text, logprobs=[])
+            elif kind == "refusal":
+                refusal = part.get("refusal", "")
+                self.emit("response.content_part.added", **at_part, part={**part, "refusal": ""})
+                for piece in text_pieces(refusal):
+                    self.emit("response.refusal.delta", **at_part, delta=piece)
+                self.emit("response.refusal.done", **at_part, refusal=refusal)
+            else:
+                self.emit("response.content_part.added", **at_part, part=part)
+            self.emit("response.content_part.done", **at_part, part=part)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _function_call(self, index: int, item: dict[str, Any]) -> None:
+        arguments = item.get("arguments", "")
+        if not isinstance(arguments, str):
+            arguments = orjson.dumps(arguments).decode()
+        # The stream helper appends deltas to the added item's arguments, so they start as "".
+        added = {**item, "status": "in_progress", "arguments": ""}
+        self.emit("response.output_item.added", output_index=index, item=added)
+        at = {"item_id": item.get("id"), "output_index": index}
+        for piece in text_pieces(arguments):
+            self.emit("response.function_call_arguments.delta", **at, delta=piece)
+        self.emit(
+            "response.function_call_arguments.done",
+            **at,
+            arguments=arguments,
+            name=item.get("name"),
+        )
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _reasoning(self, index: int, item: dict[str, Any]) -> None:
+        self.emit("response.output_item.added", output_index=index, item={**item, "summary": []})
+        at = {"item_id": item.get("id"), "output_index": index}
+        for summary_index, part in enumerate(item.get("summary") or []):
+            text = part.get("text", "") if isinstance(part, dict) else ""
+            at_part = {**at, "summary_index": summary_index}
+            self.emit("response.reasoning_summary_part.added", **at_part, part={**part, "text": ""})
+            for piece in text_pieces(text):
+                self.emit("response.reasoning_summary_text.delta", **at_part, delta=piece)
+            self.emit("response.reasoning_summary_text.done", **at_part, text=text)
+            self.emit("response.reasoning_summary_part.done", **at_part, part=part)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+
+ENDPOINT = Endpoint(
+    name="openai_response",
+    path="/v1/responses",
+    provider="openai",
+    api=RESPONSES,
+    validate=validate,
+    variant=variant,
+    is_stream=lambda v: v == SSE,
+    fill=fill,
+    render=render,
+    describe=describe_input,
+)

@@ -1,0 +1,35 @@
+"""Server-sent events framing, and the split of a text into stream deltas."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+__all__ = ["DONE", "sse_body", "sse_event", "text_pieces"]
+
+DONE = b"data: [DONE]\n\n"
+
+# A piece is optional leading whitespace plus up to 8 other characters: about one token each.
+# Splitting str (code points), never bytes, keeps every UTF-8 character whole.
+_PIECE = re.compile(r"\s*\S{1,8}|\s+")
+
+
+def text_pieces(text: str) -> list[str]:
+    """Token-sized pieces whose concatenation is exactly ``text``."""
+    return _PIECE.findall(text)
+
+
+def sse_event(data: Any, event: str | None = None) -> bytes:
+    """One event; every event, the last one included, ends with a blank line (the SDKs drop an
+    unterminated final event)."""
+    payload = b"data: " + orjson.dumps(data) + b"\n\n"
+    if event is None:
+        return payload
+    return b"event: " + event.encode() + b"\n" + payload
+
+
+def sse_body(events: Iterable[bytes]) -> bytes:
+    return b"".join(events)
