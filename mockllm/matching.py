@@ -373,8 +373,8 @@ class MockIndex(Generic[MockT]):
     """
 
     def __init__(self, api: Api[MockT], mocks: Sequence[MockT]) -> None:
-        self.api = api
-        self.mocks = list(mocks)
+        self.api: Api[MockT] = api
+        self.mocks: list[MockT] = list(mocks)
         self._exact: dict[bytes, list[int]] = {}
         self._contains: list[int] = []
         for position, mock in enumerate(self.mocks):

@@ -2,7 +2,16 @@
 
 from .app import create_app
 from .journal import Journal, RecordedRequest
-from .mock_server import ConfigSource, MockServer, SupportsBuild
+from .mock_server import ConfigSource, MockServer, SupportsBuild, SupportsChangeListener
 from .state import MockState
 
-__all__ = ["ConfigSource", "Journal", "MockServer", "MockState", "RecordedRequest", "SupportsBuild", "create_app"]
+__all__ = [
+    "ConfigSource",
+    "Journal",
+    "MockServer",
+    "MockState",
+    "RecordedRequest",
+    "SupportsBuild",
+    "SupportsChangeListener",
+    "create_app",
+]

@@ -123,11 +123,8 @@ def _stream(response: dict[str, Any]) -> bytes:
         else:  # redacted thinking, server tool blocks, …: whole in the start event
             emit("content_block_start", index=index, content_block=block)
         emit("content_block_stop", index=index)
-    delta = {
-        "stop_reason": response.get("stop_reason"),
-        "stop_sequence": response.get("stop_sequence"),
-    }
-    emit("message_delta", delta=delta, usage=usage)
+    stop = {"stop_reason": response.get("stop_reason"), "stop_sequence": response.get("stop_sequence")}
+    emit("message_delta", delta=stop, usage=usage)
     emit("message_stop")
     return b"".join(events)
 

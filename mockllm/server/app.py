@@ -6,7 +6,7 @@ index, write the bytes prepared at config load. No pydantic runs per request.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from uuid import uuid4
 
@@ -26,7 +26,7 @@ JSON_TYPE = "application/json"
 SSE_HEADERS = {"cache-control": "no-cache"}
 _ROUTES = ", ".join(f"POST {e.path}" for e in ENDPOINTS) + ", GET /health"
 
-Handler = Callable[[Request], Awaitable[HTTPResponse]]
+Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
 
 
 def create_app(state: MockState, journal: Journal, *, name: str | None = None) -> Sanic[Any, Any]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
@@ -17,7 +18,7 @@ from .app import create_app
 from .journal import Journal
 from .state import MockState
 
-__all__ = ["ConfigSource", "MockServer", "SupportsBuild"]
+__all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener"]
 
 
 @runtime_checkable
@@ -25,6 +26,13 @@ class SupportsBuild(Protocol):
     """Anything that builds a `Config`, such as the fluent builder."""
 
     def build(self) -> Config: ...
+
+
+@runtime_checkable
+class SupportsChangeListener(Protocol):
+    """A config source that says when it changed (a builder bound to a running server)."""
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None: ...
 
 
 ConfigSource = Config | SupportsBuild | str | Path | None
@@ -55,8 +63,8 @@ class MockServer:
     """
 
     def __init__(self, config: ConfigSource = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._source = config
-        self._state = MockState(_resolve(config), source=str(config) if isinstance(config, str | Path) else "<config>")
+        self._source: ConfigSource = None
+        self._state = self._compile(config)
         self.host = host
         self._requested_port = port
         self.journal = Journal()
@@ -101,14 +109,31 @@ class MockServer:
         return self._state.config
 
     def set_config(self, config: ConfigSource) -> None:
-        """Replace the mocks; the next request sees the new ones (an atomic swap)."""
-        self._state = MockState(_resolve(config))
+        """Replace the mocks; the next request sees the new ones (an atomic swap).
+
+        A source that has ``add_change_listener`` (a builder) is followed: each change to it
+        rebuilds the mocks.
+        """
+        self._state = self._compile(config)
         if self._app is not None:
             self._app.ctx.state = self._state
 
     def reload(self) -> None:
-        """Rebuild the mocks from the source given at construction (a builder or a file)."""
+        """Rebuild the mocks from the current source (a builder, a file or a `Config`)."""
         self.set_config(self._source)
+
+    def _compile(self, source: ConfigSource) -> MockState:
+        label = str(source) if isinstance(source, str | Path) else "<config>"
+        state = MockState(_resolve(source), source=label)
+        if source is not self._source:
+            self._source = source
+            if isinstance(source, SupportsChangeListener):
+                source.add_change_listener(lambda: self._follow(source))
+        return state
+
+    def _follow(self, source: ConfigSource) -> None:
+        if source is self._source:  # a builder replaced by set_config no longer drives the server
+            self.reload()
 
     # --- async lifecycle ------------------------------------------------------------------------
 
@@ -124,7 +149,7 @@ class MockServer:
             sock.listen(1024)
             sock.setblocking(False)
             app = create_app(self._state, self.journal)
-            server = await app.create_server(
+            server: Any = await app.create_server(
                 sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
             )
             if server is None:
