@@ -11,6 +11,7 @@ dict with lower-case keys.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -342,6 +343,44 @@ def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | 
 MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, AnthropicMock)
 
 
+def _chat_needle(match: Any) -> str:
+    return _parts_text(match.message.get("content"))
+
+
+def _chat_haystack(request: Request) -> str:
+    last = _last_message(request)
+    return _parts_text(last.get("content")) if last is not None else ""
+
+
+def _anthropic_needle(match: Any) -> str:
+    content = match.message.get("content")
+    texts = [content] if isinstance(content, str) else _text_blocks(content)
+    return texts[0] if texts else ""
+
+
+def _anthropic_haystack(request: Request) -> str:
+    last = _last_message(request)
+    return "\n".join(_text_blocks(last.get("content"))) if last is not None else ""
+
+
+def _input_needle(match: Any) -> str:
+    return match.input if isinstance(match.input, str) else ""
+
+
+def _responses_haystack(request: Request) -> str:
+    value = responses_subject(request)
+    if isinstance(value, list) and value:
+        last = value[-1]
+        return _item_text(last) + "\n" + orjson.dumps(canonical(last)).decode()
+    return value if isinstance(value, str) else ""
+
+
+def _embeddings_haystack(request: Request) -> str:
+    value = request.get("input")
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
 @dataclass(frozen=True)
 class Api(Generic[MockT]):
     """How one API matches: what part of the request exact rules compare, and the body rule."""
@@ -350,26 +389,75 @@ class Api(Generic[MockT]):
     mismatch: Callable[[Any, Request], str | None]
     exact_subject: Callable[[Any], Any]
     """The mock's side of an exact comparison (compared with ``subject`` by `canonical_key`)."""
+    needle: Callable[[Any], str]
+    """Text a ``contains`` mock needs to find in the request ("" when it needs none) ..."""
+    haystack: Callable[[Request], str]
+    """... somewhere in this text of the request (a superset of where the rule looks)."""
     request_mismatch: Callable[[Any, Request], str | None] | None = None
     """Rules that exact mocks must pass too (anthropic ``system_contains``/``tool_names``)."""
 
 
-CHAT: Api[OpenAIMock] = Api(chat_subject, chat_mismatch, lambda m: m.message)
+CHAT: Api[OpenAIMock] = Api(chat_subject, chat_mismatch, lambda m: m.message, _chat_needle, _chat_haystack)
 RESPONSES: Api[OpenAIResponseMock] = Api(
     responses_subject,
     responses_mismatch,
     lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
+    _input_needle,
+    _responses_haystack,
 )
-EMBEDDINGS: Api[OpenAIEmbeddingMock] = Api(embeddings_subject, embeddings_mismatch, lambda m: m.input)
+EMBEDDINGS: Api[OpenAIEmbeddingMock] = Api(
+    embeddings_subject, embeddings_mismatch, lambda m: m.input, _input_needle, _embeddings_haystack
+)
 ANTHROPIC: Api[AnthropicMock] = Api(
-    chat_subject, anthropic_mismatch, lambda m: m.message, anthropic_request_mismatch
+    chat_subject,
+    anthropic_mismatch,
+    lambda m: m.message,
+    _anthropic_needle,
+    _anthropic_haystack,
+    anthropic_request_mismatch,
 )
+
+# Needles are bucketed by one window of a few characters; a request looks up each window of its text.
+_GRAM = 4
+
+
+def _windows(needle: str) -> set[str]:
+    if len(needle) <= _GRAM:
+        return {needle}
+    return {needle[i : i + _GRAM] for i in range(len(needle) - _GRAM + 1)}
+
+
+class _NeedleIndex:
+    """Finds the ``contains`` mocks whose needle may occur in a text without testing each one:
+    the cost follows the length of the text, not the number of mocks."""
+
+    def __init__(self, needles: Sequence[tuple[int, str]]) -> None:
+        self.size = len(needles)
+        # Any window of a needle will do as its key, since the text holds them all when it holds
+        # the needle; the rarest one keeps buckets small when needles share a prefix or suffix.
+        windows = {needle: _windows(needle) for _, needle in needles}
+        frequency = Counter(window for found in windows.values() for window in found)
+        self._grams: dict[str, list[int]] = {}
+        for position, needle in needles:
+            key = min(windows[needle], key=frequency.__getitem__)
+            self._grams.setdefault(key, []).append(position)
+        self._short_lengths = sorted({len(gram) for gram in self._grams if len(gram) < _GRAM})
+
+    def candidates(self, text: str) -> set[int]:
+        found: set[int] = set()
+        grams = self._grams
+        for length in (*self._short_lengths, _GRAM):
+            for start in range(len(text) - length + 1):
+                bucket = grams.get(text[start : start + length])
+                if bucket is not None:
+                    found.update(bucket)
+        return found
 
 
 class MockIndex(Generic[MockT]):
     """The mocks of one API in order. `find` returns the position of the first mock whose body
-    rule and header rules hold: exact mocks come from a dictionary keyed by the canonical request,
-    so only ``contains`` mocks are scanned.
+    rule and header rules hold. Exact mocks come from a dictionary keyed by the canonical request;
+    ``contains`` mocks, when there are many, from an index of the text each needs to find.
     """
 
     def __init__(self, api: Api[MockT], mocks: Sequence[MockT]) -> None:
@@ -377,24 +465,46 @@ class MockIndex(Generic[MockT]):
         self.mocks: list[MockT] = list(mocks)
         self._exact: dict[bytes, list[int]] = {}
         self._contains: list[int] = []
+        self._needleless: list[int] = []
+        needles: list[tuple[int, str]] = []
         for position, mock in enumerate(self.mocks):
             if mock.match.match_type is MatchType.EXACT:
                 key = canonical_key(api.exact_subject(mock.match))
                 self._exact.setdefault(key, []).append(position)
+                continue
+            self._contains.append(position)
+            needle = api.needle(mock.match)
+            if needle:
+                needles.append((position, needle))
             else:
-                self._contains.append(position)
+                self._needleless.append(position)
+        self._needles = _NeedleIndex(needles)
+
+    def _contains_candidates(self, request: Request) -> list[int]:
+        # Scanning costs a check per mock; the index a few lookups per character of the text.
+        # Use the index only when it is the cheaper of the two.
+        if self._needles.size < 16:
+            return self._contains
+        text = self.api.haystack(request)
+        if len(text) > 4 * self._needles.size:
+            return self._contains
+        found = self._needles.candidates(text)
+        if not self._needleless:
+            return sorted(found)
+        return sorted(found.union(self._needleless))
 
     def _candidates(self, request: Request) -> list[int]:
+        contains = self._contains_candidates(request) if self._contains else self._contains
         exact: list[int] = []
         if self._exact:
             subject = self.api.subject(request)
             if subject is not None:
                 exact = self._exact.get(canonical_key(subject), [])
         if not exact:
-            return self._contains
-        if not self._contains:
+            return contains
+        if not contains:
             return exact
-        return sorted(exact + self._contains)
+        return sorted(exact + contains)
 
     def find(self, request: Request, headers: Headers) -> int | None:
         api = self.api

@@ -18,7 +18,7 @@ from .app import create_app
 from .journal import Journal
 from .state import MockState
 
-__all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener"]
+__all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener", "listening_socket"]
 
 
 @runtime_checkable
@@ -46,6 +46,21 @@ def _resolve(source: ConfigSource) -> Config:
     if isinstance(source, str | Path):
         return load_config(source)
     return source.build()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind first and hand Sanic the socket: given port=0, Sanic would listen on 8000."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class MockServer:
@@ -137,17 +152,14 @@ class MockServer:
 
     # --- async lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> Self:
+    async def start(self, *, sock: socket.socket | None = None) -> Self:
+        """Listen and serve. ``sock``: an already bound, listening socket to serve on instead
+        (``mockllm serve --workers`` shares one between processes)."""
         if self._server is not None:
             return self
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if sock is None:
+            sock = listening_socket(self.host, self._requested_port)
         try:
-            # Bind first and hand Sanic the socket: given port=0, Sanic would listen on 8000.
-            sock.bind((self.host, self._requested_port))
-            sock.listen(1024)
-            sock.setblocking(False)
             app = create_app(self._state, self.journal)
             server: Any = await app.create_server(
                 sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
