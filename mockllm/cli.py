@@ -1,10 +1,14 @@
-"""``mockllm serve | validate | schema``: a thin layer over `load_config` and `MockServer`."""
+"""``mockllm serve | validate | schema | export``: a thin layer over the config, server and builders."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import multiprocessing
+import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from importlib import resources
@@ -14,6 +18,7 @@ import orjson
 
 from .config import Config, ConfigError, load_config
 from .server import MockServer, MockState
+from .server.mock_server import SupportsBuild, listening_socket, run
 
 __all__ = ["main"]
 
@@ -36,20 +41,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, help=f"port, 0 for any free one (default: listen_addr, else {DEFAULT_PORT})"
     )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port, for load tests (default: 1)"
+    )
 
     validate = commands.add_parser("validate", help="check config files; exit 1 if any is bad")
     validate.add_argument("paths", nargs="+", type=Path)
 
     commands.add_parser("schema", help="print the JSON Schema of the config")
+
+    export = commands.add_parser(
+        "export", help="write the JSON config of a builder or Config found in a Python module"
+    )
+    export.add_argument("target", help="module:attribute, e.g. tests.mocks:m (the module is imported)")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return _serve(args.config, args.host, args.port)
+        return _serve(args.config, args.host, args.port, args.workers)
     if args.command == "validate":
         return _validate(args.paths)
+    if args.command == "export":
+        return _export(args.target, args.output)
     sys.stdout.write(orjson.dumps(Config.model_json_schema(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
@@ -69,6 +85,44 @@ def _validate(paths: Sequence[Path]) -> int:
     return 1 if failed else 0
 
 
+def _export(target: str, output: Path | None) -> int:
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        print(f"mockllm export: expected module:attribute, got {target!r}", file=sys.stderr)
+        return 2
+    # As with ``python -m``: modules beside the caller are importable without installing them.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        value: object = importlib.import_module(module_name)
+    except ImportError as exc:
+        print(f"mockllm export: cannot import {module_name}: {exc}", file=sys.stderr)
+        return 1
+    for part in attribute.split("."):
+        if not hasattr(value, part):
+            print(f"mockllm export: {module_name} has no attribute {attribute}", file=sys.stderr)
+            return 1
+        value = getattr(value, part)
+    config = value.build() if isinstance(value, SupportsBuild) else value
+    if not isinstance(config, Config):
+        kind = type(value).__name__
+        print(f"mockllm export: {target} is a {kind}, not a builder or a Config", file=sys.stderr)
+        return 1
+    try:
+        MockState(config, source=target)  # the same check as `validate`: every answer can be served
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    text = config.to_json() + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        counts = ", ".join(f"{n} {name}" for name, n in config.counts().items() if n)
+        print(f"{output}: {counts or 'no mocks'}", file=sys.stderr)
+    return 0
+
+
 def _listen_address(config: Config, host: str | None, port: int | None) -> tuple[str, int]:
     default_host, default_port = DEFAULT_HOST, DEFAULT_PORT
     if config.listen_addr:
@@ -78,31 +132,60 @@ def _listen_address(config: Config, host: str | None, port: int | None) -> tuple
     return host or default_host, default_port if port is None else port
 
 
-def _serve(config_path: Path | None, host: str | None, port: int | None) -> int:
+def _serve(config_path: Path | None, host: str | None, port: int | None, workers: int = 1) -> int:
     try:
         if config_path is None:
             config = Config.from_json(example_config_text(), source="built-in example")
         else:
             config = load_config(config_path)
         listen_host, listen_port = _listen_address(config, host, port)
-        server = MockServer(config, host=listen_host, port=listen_port)
+        server = MockServer(config, host=listen_host, port=listen_port, touchup=True)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
     try:
-        asyncio.run(_run(server, config_path))
+        sock = listening_socket(listen_host, listen_port)
     except OSError as exc:
         print(f"mockllm: cannot listen on {listen_host}:{listen_port}: {exc.strerror}", file=sys.stderr)
         return 1
+    if workers <= 1:
+        run(_run(server, sock, config_path))
+        return 0
+    # Forked workers accept on the same listening socket; the kernel spreads the connections.
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_worker, args=(server, sock), daemon=True) for _ in range(workers - 1)]
+    for child in children:
+        child.start()
+    try:
+        run(_run(server, sock, config_path))
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.join(timeout=10)
     return 0
 
 
-async def _run(server: MockServer, config_path: Path | None) -> None:
+def _worker(server: MockServer, sock: socket.socket) -> None:
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await server.start(sock=sock)
+        await stop.wait()
+        await server.stop()
+
+    run(serve())
+
+
+async def _run(server: MockServer, sock: socket.socket, config_path: Path | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with server:
+    await server.start(sock=sock)
+    try:
         # The first line of stdout is the base URL alone, for scripts that start the server.
         print(server.url, flush=True)
         counts = ", ".join(f"{n} {name}" for name, n in server.config.counts().items() if n)
@@ -116,4 +199,6 @@ async def _run(server: MockServer, config_path: Path | None) -> None:
             flush=True,
         )
         await stop.wait()
+    finally:
+        await server.stop()
     print("mockllm: stopped", file=sys.stderr, flush=True)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
@@ -48,6 +48,23 @@ def _resolve(source: ConfigSource) -> Config:
     return source.build()
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when present (Sanic installs it where it builds): it serves about half again as
+    many requests per second as asyncio's default loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run`` on the fastest available loop."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main)
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """Bind first and hand Sanic the socket: given port=0, Sanic would listen on 8000."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -77,12 +94,15 @@ class MockServer:
             client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
     """
 
-    def __init__(self, config: ConfigSource = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: ConfigSource = None, *, host: str = "127.0.0.1", port: int = 0, touchup: bool = False
+    ) -> None:
         self._source: ConfigSource = None
         self._state = self._compile(config)
         self.host = host
         self._requested_port = port
         self.journal = Journal()
+        self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Any = None
         self._sock: socket.socket | None = None
@@ -160,7 +180,7 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
-            app = create_app(self._state, self.journal)
+            app = create_app(self._state, self.journal, touchup=self._touchup)
             server: Any = await app.create_server(
                 sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
             )
@@ -222,7 +242,7 @@ class MockServer:
         failure: list[BaseException] = []
 
         def run() -> None:
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()
             self._loop = loop
             try:
                 loop.run_until_complete(self.start())
