@@ -104,7 +104,7 @@ def build_workloads() -> list[Workload]:
     # in the request text.
     contains_many = tuple(Mock(f"needle-{i:04d}-x", f"reply {i:04d}") for i in range(MANY_MOCKS))
     last = MANY_MOCKS - 1
-    return [
+    workloads = [
         Workload("one", "1 mock, non-streaming", "exact", (Mock("hello 9999", "Hi there"),), "hello 9999"),
         Workload(
             "exact10k", f"{MANY_MOCKS:,} mocks, exact, last matches", "exact", exact_many, f"hello {last:04d}"
@@ -125,6 +125,13 @@ def build_workloads() -> list[Workload]:
             stream=True,
         ),
     ]
+    for workload in workloads:
+        # Under either server's rules (equality, or aimock's substring test) the
+        # last mock must be the only one that matches, or the rows measure nothing.
+        hits = [m for m in workload.mocks if m.needle in workload.user_text]
+        if hits != [workload.mocks[-1]]:
+            raise RuntimeError(f"workload {workload.key}: {len(hits)} mocks match its request")
+    return workloads
 
 
 def mockllm_config(workload: Workload) -> dict[str, Any]:
@@ -391,8 +398,7 @@ def install_aimock(version: str) -> tuple[Path | None, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         return None, (
-            "skipped: Node.js/npm not found (Debian: apt-get install -y nodejs npm; "
-            "aimock needs Node >= 20.15)"
+            "Node.js/npm not found (Debian: apt-get install -y nodejs npm; aimock needs Node >= 20.15)"
         )
     prefix = cache_root() / f"aimock-{version}"
     package_dir = prefix / "node_modules" / "@copilotkit" / "aimock"
@@ -420,16 +426,18 @@ def install_aimock(version: str) -> tuple[Path | None, str]:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            return None, "skipped: npm install timed out"
+            return None, "npm install timed out"
         if result.returncode != 0:
             err = result.stderr.decode(errors="replace").strip().splitlines()
-            return None, f"skipped: npm install failed: {err[-1] if err else '?'}"
+            return None, f"npm install failed: {err[-1] if err else '?'}"
+    if not manifest.is_file():
+        return None, f"npm install left no {manifest.name} for {AIMOCK_PACKAGE}"
     bins = orjson.loads(manifest.read_bytes()).get("bin", {})
     entry = bins.get("llmock") if isinstance(bins, dict) else None
     if not isinstance(entry, str):
-        return None, "skipped: aimock package has no llmock bin"
+        return None, f"{AIMOCK_PACKAGE}@{version} has no llmock bin"
     node_version = subprocess.run([node, "--version"], capture_output=True, check=False)
-    return package_dir / entry, (f"{AIMOCK_PACKAGE}@{version} on Node {node_version.stdout.decode().strip()}")
+    return package_dir / entry, f"{AIMOCK_PACKAGE}@{version} on Node {node_version.stdout.decode().strip()}"
 
 
 def aimock_kind(version: str) -> tuple[ServerKind, str]:
@@ -610,6 +618,7 @@ class StreamTimings:
     first_event_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
     failures: int = 0
+    cut_short: bool = False
 
 
 def _raw_request(port: int, body: bytes) -> bytes:
@@ -677,12 +686,17 @@ async def _exchange(
     return status, t_first, t_event, time.perf_counter() - start, closes
 
 
-async def _sample_stream(port: int, body: bytes, count: int, timeout: float) -> StreamTimings:
+async def _sample_stream(port: int, body: bytes, count: int, timeout: float, budget: float) -> StreamTimings:
     timings = StreamTimings()
     request = _raw_request(port, body)
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    deadline = time.monotonic() + budget
     try:
         for _ in range(count):
+            # Bounded in count and in time, and given up on a server that keeps failing.
+            if time.monotonic() > deadline or timings.failures >= MAX_STREAM_FAILURES:
+                timings.cut_short = True
+                break
             if conn is None:
                 conn = await asyncio.open_connection(HOST, port)
             try:
@@ -716,9 +730,15 @@ async def _sample_stream(port: int, body: bytes, count: int, timeout: float) -> 
     return timings
 
 
+MAX_STREAM_FAILURES = 5
+STREAM_BUDGET_S = 30.0
+
+
 def sample_stream(port: int, workload: Workload, count: int) -> StreamTimings:
     # Sequential requests on one connection: this is latency, not throughput.
-    return asyncio.run(_sample_stream(port, workload.request_body(), count, timeout=10.0))
+    return asyncio.run(
+        _sample_stream(port, workload.request_body(), count, timeout=10.0, budget=STREAM_BUDGET_S)
+    )
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -775,6 +795,11 @@ def run_cell(
             raise BenchError(f"died during the load run: {log_tail(log_path)}")
         if workload.stream and args.stream_requests > 0:
             cell.stream = sample_stream(port, workload, args.stream_requests)
+            if cell.stream.cut_short:
+                cell.warnings.append(
+                    f"stream sampling stopped early after {len(cell.stream.total_ms)} requests "
+                    f"({cell.stream.failures} failed)"
+                )
     except BenchError as exc:
         cell.status, cell.reason = "failed", str(exc)
     except OSError as exc:
@@ -787,6 +812,10 @@ def run_cell(
 
 def fmt(value: float, digits: int = 2) -> str:
     return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def fmt_ratio(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}x"
 
 
 def ratio(num: float | None, den: float | None) -> float:
@@ -816,8 +845,8 @@ def render(cells: dict[tuple[str, str], Cell], workloads: list[Workload], server
             ours = rps_of(cells, "mockllm", workload.key)
             vs_bare = vs_aimock = ""
             if server == "mockllm":
-                vs_bare = f"{fmt(ratio(ours, rps_of(cells, 'bare', workload.key)))}x"
-                vs_aimock = f"{fmt(ratio(ours, rps_of(cells, 'aimock', workload.key)))}x"
+                vs_bare = fmt_ratio(ratio(ours, rps_of(cells, "bare", workload.key)))
+                vs_aimock = fmt_ratio(ratio(ours, rps_of(cells, "aimock", workload.key)))
             w = cell.wrk
             out.append(
                 f"| {workload.title} | {label} | {fmt(w.rps, 0)} | {fmt(w.p50_ms)} | "
@@ -888,6 +917,20 @@ def render_targets(cells: dict[tuple[str, str], Cell]) -> str:
             ),
         ]
     )
+
+
+# Above this 1-minute load average something else is using a core we measure on.
+BUSY_LOAD = 0.5
+
+
+def load_note() -> str:
+    """The load average, with a warning when other work will skew the numbers."""
+    if not hasattr(os, "getloadavg"):
+        return "load average unknown"
+    load = os.getloadavg()[0]
+    if load > BUSY_LOAD:
+        return f"WARNING: load average {load:.2f} (other processes are busy; numbers will be noisy)"
+    return f"load average {load:.2f}"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -976,7 +1019,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             kind, note = aimock_kind(args.aimock_version)
             kinds.append(kind)
-            notes.append(f"aimock: {note}")
+            if kind.skip_reason is None:
+                notes.append(f"aimock: {note}")
 
     pinning = choose_pinning(not args.no_pin)
     if pinning.client_cpu is not None:
@@ -988,7 +1032,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"# mockllm benchmark\n\n- python {platform.python_version()}, "
         f"{wrk_line.splitlines()[0] if wrk_line else 'wrk'}\n- {pinning.description}\n"
         f"- wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
-        f"(after {args.warmup:g}s warm-up), one server process at a time\n",
+        f"(after {args.warmup:g}s warm-up), one server process at a time\n"
+        f"- {load_note()}\n",
         flush=True,
     )
 
@@ -1027,15 +1072,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems.append(f"- {SERVER_LABELS[c.server]}: skipped: {c.reason}")
         problems.extend(f"- {SERVER_LABELS[c.server]} / {c.workload}: {w}" for w in c.warnings)
     problems = list(dict.fromkeys(problems))
-    notes.append(
-        "aimock's `userMessage` is a substring test on the last user message and it "
-        "checks every fixture on every request; mockllm's exact rows use deep equality."
-    )
+    if any(k.name == "aimock" and k.skip_reason is None for k in kinds):
+        notes.append(
+            "aimock's `userMessage` is a substring test on the last user message and it "
+            "checks every fixture on every request; mockllm's exact rows use deep equality."
+        )
     print("\n## Notes\n")
     print("\n".join(f"- {n}" for n in notes))
     if problems:
         print("\n".join(problems))
-    print(f"\n_total wall time {time.monotonic() - began:.0f}s_")
+    print(f"\n_total wall time {time.monotonic() - began:.0f}s; at the end: {load_note()}_")
     if args.json is not None:
         # orjson serialises the dataclasses as objects and NaN as null.
         args.json.write_bytes(

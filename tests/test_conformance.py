@@ -28,7 +28,7 @@ def _mock_cases() -> list[Any]:
     for path in CONFIGS:
         raw = json.loads(path.read_text())
         for api in ("openai", "openai_embeddings", "anthropic", "openai_response"):
-            for position, mock in enumerate(raw.get(api, [])):
+            for position in range(len(raw.get(api, []))):
                 cases.append(pytest.param(path, api, position, id=f"{path.stem}-{api}-{position}"))
     return cases
 

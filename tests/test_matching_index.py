@@ -25,7 +25,10 @@ def test_index_agrees_with_a_scan_for_many_mocks() -> None:
         text = "".join(rng.choice(WORDS) for _ in range(rng.randint(0, 3)))
         role = rng.choice(["user", "tool", None])
         message: dict[str, Any] = {"content": text, **({"role": role} if role else {})}
-        match: dict[str, Any] = {"match_type": rng.choice(["exact", "contains", "contains"]), "message": message}
+        match: dict[str, Any] = {
+            "match_type": rng.choice(["exact", "contains", "contains"]),
+            "message": message,
+        }
         if rng.random() < 0.1:
             match["headers"] = [{"name": "X-T", "value": rng.choice(["a", "b"])}]
         raw.append({"name": f"m{i}", "match": match, "response": {"choices": []}})

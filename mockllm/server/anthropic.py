@@ -36,6 +36,9 @@ def validate(body: Request) -> None:
     if "system" in body:
         check_content(body["system"], "system", allow_null=False)
     check_object_list(body, "tools", required=False)
+    for i, tool in enumerate(body.get("tools") or []):
+        if "name" in tool and not isinstance(tool["name"], str):
+            raise ApiError(400, f"tools.{i}.name: Input should be a valid string")
     max_tokens = body.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
         raise ApiError(400, "max_tokens: Input should be a valid integer")

@@ -75,9 +75,13 @@ def _handler(endpoint: Endpoint) -> Handler:
             endpoint.validate(body)
             mocks = request.app.ctx.state.apis[endpoint.name]
             headers = request.headers
-            position = mocks.index.find(body, headers)
-            if position is None:
-                raise ApiError(404, _no_match_message(mocks, body, headers))
+            try:
+                position = mocks.index.find(body, headers)
+                if position is None:
+                    raise ApiError(404, _no_match_message(mocks, body, headers))
+            except (RecursionError, orjson.JSONEncodeError):
+                # orjson parses deeper JSON than it (or recursive matching) can walk back.
+                raise ApiError(400, "The request body is nested too deeply.") from None
             variant = endpoint.variant(body)
             data = mocks.prepared[position].render(body.get("model"), variant)
         except ApiError as exc:

@@ -83,11 +83,21 @@ def _fill_choice(choice: dict[str, Any], i: int, position: int) -> dict[str, Any
     calls = message.get("tool_calls")
     if isinstance(calls, list):
         message["tool_calls"] = [
-            {"id": f"call_mockllm_{position}_{j}", "type": "function", **call}
-            for j, call in enumerate(calls)
-            if isinstance(call, dict)
+            _fill_call(call, position, j) for j, call in enumerate(calls) if isinstance(call, dict)
         ]
     out.setdefault("finish_reason", "tool_calls" if calls else "stop")
+    return out
+
+
+def _fill_call(call: dict[str, Any], position: int, j: int) -> dict[str, Any]:
+    out = {"id": f"call_mockllm_{position}_{j}", "type": "function", **call}
+    function = out.get("function")
+    if isinstance(function, dict):
+        # The SDKs read arguments as a JSON string; a no-argument call sends "{}".
+        arguments = function.get("arguments", "{}")
+        if not isinstance(arguments, str):
+            arguments = orjson.dumps(arguments).decode()
+        out["function"] = {**function, "arguments": arguments}
     return out
 
 
@@ -124,25 +134,30 @@ def _stream(response: dict[str, Any], *, include_usage: bool) -> bytes:
 
         message = choice["message"]
         content = message.get("content")
+        refusal = message.get("refusal")
+        calls = message.get("tool_calls")
+        # Empty values the answer carries start out in the first delta, so that the stream
+        # helper rebuilds "" and [] rather than None.
         first: dict[str, Any] = {"role": message.get("role")}
         if isinstance(content, str):
             first["content"] = ""
+        if isinstance(refusal, str):
+            first["refusal"] = ""
+        if calls == []:
+            first["tool_calls"] = []
         emit(first)
         if isinstance(content, str):
             for piece in text_pieces(content):
                 emit({"content": piece})
-        refusal = message.get("refusal")
         if isinstance(refusal, str):
             for piece in text_pieces(refusal):
                 emit({"refusal": piece})
-        for j, call in enumerate(message.get("tool_calls") or []):
+        for j, call in enumerate(calls or []):
             function = call.get("function")
             if not isinstance(function, dict):  # a custom tool call streams whole
                 emit({"tool_calls": [{"index": j, **call}]})
                 continue
-            arguments = function.get("arguments", "")
-            if not isinstance(arguments, str):
-                arguments = orjson.dumps(arguments).decode()
+            arguments = function["arguments"]
             # The first delta of a call carries id, type and name; the stream helper needs "type".
             emit({"tool_calls": [{"index": j, **call, "function": {**function, "arguments": ""}}]})
             for piece in text_pieces(arguments):

@@ -1,0 +1,41 @@
+"""The fluent builder: describe mocks in typed Python, get the kagent-format JSON config.
+
+    m = mock()
+    m.openai_chat().when_last_message_contains("weather").reply_tool_call("get_weather", {"city": "London"})
+    m.anthropic_messages().when_last_message_contains("2+2").with_header("X-Tenant-ID", "b").reply("4")
+    config = m.build()        # a mockllm.Config
+    text = m.to_json()        # the same config as JSON
+
+Each API has its own builder (`OpenAIChatBuilder`, `OpenAIResponsesBuilder`,
+`OpenAIEmbeddingsBuilder`, `AnthropicMessagesBuilder`); the docstring of its module maps each verb
+to the fields it sets in a mock. The root sets the top-level fields:
+
+- ``mock(listen_addr=)`` → ``listen_addr``
+- ``openai_chat()`` → ``openai``
+- ``openai_responses()`` → ``openai_response``
+- ``openai_embeddings()`` → ``openai_embeddings``
+- ``anthropic_messages()`` → ``anthropic``
+"""
+
+from ._root import MockBuilder, MockHandle, mock
+from ._values import AnthropicUsage, BuilderError, ChatUsage, EmbeddingsUsage, ResponsesUsage, ToolCall
+from .anthropic_messages import AnthropicMessagesBuilder
+from .openai_chat import OpenAIChatBuilder
+from .openai_embeddings import OpenAIEmbeddingsBuilder
+from .openai_responses import OpenAIResponsesBuilder
+
+__all__ = [
+    "AnthropicMessagesBuilder",
+    "AnthropicUsage",
+    "BuilderError",
+    "ChatUsage",
+    "EmbeddingsUsage",
+    "MockBuilder",
+    "MockHandle",
+    "OpenAIChatBuilder",
+    "OpenAIEmbeddingsBuilder",
+    "OpenAIResponsesBuilder",
+    "ResponsesUsage",
+    "ToolCall",
+    "mock",
+]

@@ -1,0 +1,273 @@
+"""Anthropic Messages mocks (``POST /v1/messages``): ``mock().anthropic_messages()``.
+
+Verb → the fields it sets in the mock (``anthropic[i]``):
+
+- ``named(name)`` → ``name``
+- ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
+  ``match.headers[].match_type``
+- ``when_system_contains(text)`` → ``match.system_contains``
+- ``when_tool_names(*names)`` → ``match.tool_names``
+- ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.role``,
+  ``match.message.content``
+- ``when_tool_result(tool_use_id)`` → ``match.match_type``, ``match.message.role``,
+  ``match.message.content``
+- ``when_last_message(role=, content= | contains=)`` → ``match.match_type``, ``match.message.role``,
+  ``match.message.content``
+- ``reply(text | Message | dict, thinking=)`` → ``response``
+- ``reply_tool_use(name, input)`` → ``response``
+- ``reply_tool_uses([ToolCall, ...])`` → ``response``
+
+Message content is always written as a list of blocks, which kagent's Go server requires. A mock
+with no ``when_*`` verb on the last message matches every request that passes its system and tool
+rules. The server fills in what a reply leaves out (``id``, ``usage``; ``model`` echoes the
+request's).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
+
+from ..config import AnthropicMock
+from ._base import RequestBuilder
+from ._values import AnthropicUsage, BuilderError, JsonObject, ToolCall, json_copy, optional, sdk_object
+
+if TYPE_CHECKING:
+    from anthropic.types import Message
+
+    from ._root import MockHandle
+
+__all__ = ["AnthropicMessagesBuilder", "AnthropicRole", "StopReason"]
+
+AnthropicRole = Literal["user", "assistant"]
+StopReason = Literal[
+    "end_turn",
+    "max_tokens",
+    "stop_sequence",
+    "tool_use",
+    "pause_turn",
+    "refusal",
+    "model_context_window_exceeded",
+]
+Blocks = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, eq=False)
+class AnthropicMessagesBuilder(RequestBuilder[AnthropicMock]):
+    """An Anthropic Messages mock: at most one ``when_*`` rule on the last message, any number of
+    system, tool and header rules, then a ``reply*`` verb."""
+
+    _system_contains: tuple[str, ...] = ()
+    _tool_names: tuple[str, ...] = ()
+
+    _API = "anthropic"
+    _SUBJECT = "message"
+
+    def _catch_all(self) -> JsonObject:
+        return {}
+
+    def _match(self) -> JsonObject:
+        match = super()._match()
+        if self._system_contains:
+            match["system_contains"] = list(self._system_contains)
+        if self._tool_names:
+            match["tool_names"] = list(self._tool_names)
+        return match
+
+    # --- request-wide rules ---------------------------------------------------------------------------
+
+    def when_system_contains(self, text: str) -> Self:
+        """The request's ``system`` text contains ``text`` (each such rule must hold)."""
+        return dataclasses.replace(self, _system_contains=(*self._system_contains, text))
+
+    def when_tool_names(self, *names: str) -> Self:
+        """The request offers a tool of each of these names (among others)."""
+        if not names:
+            raise BuilderError("mockllm: when_tool_names() needs at least one tool name")
+        return dataclasses.replace(self, _tool_names=(*self._tool_names, *names))
+
+    # --- the last message ---------------------------------------------------------------------------
+
+    def when_last_message_contains(self, text: str, *, role: AnthropicRole | None = "user") -> Self:
+        """The last message has ``role`` (any role with ``role=None``) and one of its text blocks
+        contains ``text``."""
+        message = optional(role=role, content=[_text(text)])
+        return self._when("when_last_message_contains", "contains", message)
+
+    def when_tool_result(self, tool_use_id: str) -> Self:
+        """The last message carries the ``tool_result`` of tool call ``tool_use_id``."""
+        block = {"type": "tool_result", "tool_use_id": tool_use_id}
+        return self._when("when_tool_result", "contains", {"role": "user", "content": [block]})
+
+    def when_last_message(
+        self,
+        *,
+        role: AnthropicRole | None = None,
+        content: str | Blocks | None = None,
+        contains: str | Blocks | None = None,
+    ) -> Self:
+        """The last message is exactly ``role`` + ``content`` (a string is one text block).
+
+        With ``contains=`` instead it is a ``contains`` rule: each given block is found in the last
+        message (a text block by substring, a ``tool_result`` by ``tool_use_id``, a ``tool_use``
+        by name, any other block whole), and the role, where given, is equal.
+        """
+        if contains is not None:
+            if content is not None:
+                raise BuilderError(
+                    "mockllm: when_last_message() takes content= (exact) or contains=, not both"
+                )
+            message = optional(role=role, content=_blocks(contains))
+            return self._when("when_last_message", "contains", message)
+        if role is None or content is None:
+            raise BuilderError(
+                "mockllm: when_last_message() needs role= and content= for an exact rule (or contains=)"
+            )
+        return self._when("when_last_message", "exact", {"role": role, "content": _blocks(content)})
+
+    # --- replies ------------------------------------------------------------------------------------
+
+    @overload
+    def reply(
+        self,
+        text: str,
+        /,
+        *,
+        thinking: str | None = None,
+        thinking_signature: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        stop_reason: StopReason = "end_turn",
+        stop_sequence: str | None = None,
+        usage: AnthropicUsage | None = None,
+    ) -> MockHandle[AnthropicMock]: ...
+
+    @overload
+    def reply(self, response: Message | Mapping[str, Any], /) -> MockHandle[AnthropicMock]: ...
+
+    def reply(
+        self,
+        content: str | Message | Mapping[str, Any],
+        /,
+        *,
+        thinking: str | None = None,
+        thinking_signature: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        stop_reason: StopReason | None = None,
+        stop_sequence: str | None = None,
+        usage: AnthropicUsage | None = None,
+    ) -> MockHandle[AnthropicMock]:
+        """Answer with a text block ``text`` (after a thinking block, if given), or with a whole
+        message given as an ``anthropic.types.Message`` or a dict."""
+        if not isinstance(content, str):
+            options = (thinking, thinking_signature, model, response_id, stop_reason, stop_sequence, usage)
+            if any(v is not None for v in options):
+                raise BuilderError(
+                    "mockllm: reply() options apply to a text reply; set them on the response object"
+                )
+            return self._register(sdk_object(content, sdk_type="Message", items="content"))
+        blocks = [*_thinking(thinking, thinking_signature), _text(content)]
+        return self._register(
+            _message(blocks, model, response_id, stop_reason or "end_turn", stop_sequence, usage)
+        )
+
+    def reply_tool_use(
+        self,
+        name: str,
+        input: Mapping[str, Any] | str = "{}",
+        *,
+        id: str | None = None,
+        text: str | None = None,
+        thinking: str | None = None,
+        thinking_signature: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        stop_reason: StopReason = "tool_use",
+        usage: AnthropicUsage | None = None,
+    ) -> MockHandle[AnthropicMock]:
+        """Answer with one ``tool_use`` block; ``input`` is a dict or JSON object text and ``id``
+        the id the ``tool_result`` will refer to."""
+        return self.reply_tool_uses(
+            [ToolCall(name, input, id=id)],
+            text=text,
+            thinking=thinking,
+            thinking_signature=thinking_signature,
+            model=model,
+            response_id=response_id,
+            stop_reason=stop_reason,
+            usage=usage,
+        )
+
+    def reply_tool_uses(
+        self,
+        calls: Sequence[ToolCall],
+        *,
+        text: str | None = None,
+        thinking: str | None = None,
+        thinking_signature: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        stop_reason: StopReason = "tool_use",
+        usage: AnthropicUsage | None = None,
+    ) -> MockHandle[AnthropicMock]:
+        """Answer with several ``tool_use`` blocks, after optional thinking and text blocks."""
+        if not calls:
+            raise BuilderError("mockllm: reply_tool_uses() needs at least one ToolCall")
+        blocks = _thinking(thinking, thinking_signature)
+        if text is not None:
+            blocks.append(_text(text))
+        for call in calls:
+            if not isinstance(call, ToolCall):
+                raise BuilderError(f"mockllm: reply_tool_uses() takes ToolCall values, got {call!r}")
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    **optional(id=call.id),
+                    "name": call.name,
+                    "input": call.arguments_object(),
+                }
+            )
+        return self._register(_message(blocks, model, response_id, stop_reason, None, usage))
+
+
+def _text(text: str) -> JsonObject:
+    return {"type": "text", "text": text}
+
+
+def _blocks(content: str | Blocks) -> list[JsonObject]:
+    if isinstance(content, str):
+        return [_text(content)]
+    blocks = json_copy(content, "content")
+    if not isinstance(blocks, list) or not blocks or not all(isinstance(b, dict) for b in blocks):
+        raise BuilderError("mockllm: message content is a string or a non-empty list of blocks (dicts)")
+    return blocks
+
+
+def _thinking(thinking: str | None, signature: str | None) -> list[JsonObject]:
+    if thinking is None:
+        if signature is not None:
+            raise BuilderError("mockllm: thinking_signature= needs thinking=")
+        return []
+    return [{"type": "thinking", "thinking": thinking, "signature": signature or ""}]
+
+
+def _message(
+    blocks: list[JsonObject],
+    model: str | None,
+    response_id: str | None,
+    stop_reason: StopReason,
+    stop_sequence: str | None,
+    usage: AnthropicUsage | None,
+) -> JsonObject:
+    return {
+        **optional(id=response_id),
+        "type": "message",
+        "role": "assistant",
+        **optional(model=model),
+        "content": blocks,
+        "stop_reason": stop_reason,
+        **optional(stop_sequence=stop_sequence, usage=json_copy(usage, "usage")),
+    }

@@ -1,0 +1,120 @@
+"""Embeddings mocks (``POST /v1/embeddings``): ``mock().openai_embeddings()``.
+
+Verb → the fields it sets in the mock (``openai_embeddings[i]``):
+
+- ``named(name)`` → ``name``
+- ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
+  ``match.headers[].match_type``
+- ``when_input_contains(text)`` → ``match.match_type``, ``match.input``
+- ``when_input_includes(texts)`` → ``match.match_type``, ``match.input``
+- ``when_input(value)`` → ``match.match_type``, ``match.input``
+- ``reply(vector | CreateEmbeddingResponse | dict)`` → ``response``
+- ``reply_vectors(vectors)`` → ``response``
+
+A mock with no ``when_*`` verb matches every request with text input. Vectors are served as
+floats, or as base64 float32 when the client asks (the SDK's default), cut to ``dimensions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self, overload
+
+from ..config import OpenAIEmbeddingMock
+from ._base import RequestBuilder
+from ._values import BuilderError, EmbeddingsUsage, JsonObject, json_copy, optional, sdk_object
+
+if TYPE_CHECKING:
+    from openai.types import CreateEmbeddingResponse
+
+    from ._root import MockHandle
+
+__all__ = ["OpenAIEmbeddingsBuilder"]
+
+
+class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
+    """An embeddings mock: at most one ``when_*`` rule on the request ``input``, any number of
+    headers, then a ``reply*`` verb."""
+
+    _API = "openai_embeddings"
+    _SUBJECT = "input"
+
+    def _catch_all(self) -> str:
+        return ""
+
+    # --- the input ------------------------------------------------------------------------------------
+
+    def when_input_contains(self, text: str) -> Self:
+        """The input string, or one of the input strings, contains ``text``."""
+        return self._when("when_input_contains", "contains", text)
+
+    def when_input_includes(self, texts: Sequence[str]) -> Self:
+        """Each of ``texts`` is one of the input strings (the input may have more)."""
+        if isinstance(texts, str) or not texts:
+            raise BuilderError("mockllm: when_input_includes() takes a non-empty list of strings")
+        return self._when("when_input_includes", "contains", list(texts))
+
+    def when_input(self, value: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]) -> Self:
+        """The input equals ``value``: a string, a list of strings, token ids or token-id lists."""
+        return self._when("when_input", "exact", json_copy(value, "input"))
+
+    # --- replies ------------------------------------------------------------------------------------
+
+    @overload
+    def reply(
+        self, vector: Sequence[float], /, *, model: str | None = None, usage: EmbeddingsUsage | None = None
+    ) -> MockHandle[OpenAIEmbeddingMock]: ...
+
+    @overload
+    def reply(
+        self, response: CreateEmbeddingResponse | Mapping[str, Any], /
+    ) -> MockHandle[OpenAIEmbeddingMock]: ...
+
+    def reply(
+        self,
+        content: Sequence[float] | CreateEmbeddingResponse | Mapping[str, Any],
+        /,
+        *,
+        model: str | None = None,
+        usage: EmbeddingsUsage | None = None,
+    ) -> MockHandle[OpenAIEmbeddingMock]:
+        """Answer with one embedding ``vector``, or with a whole response given as an
+        ``openai.types.CreateEmbeddingResponse`` or a dict."""
+        if isinstance(content, Sequence) and not isinstance(content, str):
+            return self.reply_vectors([content], model=model, usage=usage)
+        if model is not None or usage is not None:
+            raise BuilderError(
+                "mockllm: reply() options apply to a vector reply; set them on the response object"
+            )
+        return self._register(sdk_object(content, sdk_type="CreateEmbeddingResponse", items="data"))
+
+    def reply_vectors(
+        self,
+        vectors: Sequence[Sequence[float]],
+        *,
+        model: str | None = None,
+        usage: EmbeddingsUsage | None = None,
+    ) -> MockHandle[OpenAIEmbeddingMock]:
+        """Answer with one embedding per input, in order (``data[i].index == i``)."""
+        if isinstance(vectors, str) or not vectors:
+            raise BuilderError("mockllm: reply_vectors() needs at least one vector")
+        data = []
+        for index, vector in enumerate(vectors):
+            if (
+                isinstance(vector, str)
+                or not isinstance(vector, Sequence)
+                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
+            ):
+                raise BuilderError(f"mockllm: embedding {index} is not a list of numbers: {vector!r:.60}")
+            data.append({"object": "embedding", "index": index, "embedding": [float(x) for x in vector]})
+        response = {"object": "list", "data": data, **optional(model=model, usage=_usage(usage))}
+        return self._register(response)
+
+
+def _usage(usage: EmbeddingsUsage | None) -> JsonObject | None:
+    if usage is None:
+        return None
+    out: JsonObject = json_copy(usage, "usage")
+    out.setdefault("prompt_tokens", 0)
+    out.setdefault("total_tokens", out["prompt_tokens"])
+    return out

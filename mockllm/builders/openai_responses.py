@@ -1,0 +1,198 @@
+"""Responses API mocks (``POST /v1/responses``): ``mock().openai_responses()``.
+
+Verb → the fields it sets in the mock (``openai_response[i]``):
+
+- ``named(name)`` → ``name``
+- ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
+  ``match.headers[].match_type``
+- ``when_input_contains(text)`` → ``match.match_type``, ``match.input``
+- ``when_input(value)`` → ``match.match_type``, ``match.input``
+- ``when_input_ends_with(items)`` → ``match.match_type``, ``match.input``
+- ``reply(text | Response | dict, reasoning=)`` → ``response``
+- ``reply_function_call(name, arguments)`` → ``response``
+- ``reply_function_calls([ToolCall, ...])`` → ``response``
+
+A mock with no ``when_*`` verb matches every request. The server fills in what a reply leaves out
+(ids, ``created_at``, ``usage``, ``tools``; ``model`` echoes the request's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self, overload
+
+from ..config import OpenAIResponseMock
+from ._base import RequestBuilder
+from ._values import BuilderError, JsonObject, ResponsesUsage, ToolCall, json_copy, optional, sdk_object
+
+if TYPE_CHECKING:
+    from openai.types.responses import Response
+
+    from ._root import MockHandle
+
+__all__ = ["OpenAIResponsesBuilder"]
+
+InputItems = Sequence[Mapping[str, Any]]
+
+
+class OpenAIResponsesBuilder(RequestBuilder[OpenAIResponseMock]):
+    """A Responses API mock: at most one ``when_*`` rule on the request ``input``, any number of
+    headers, then a ``reply*`` verb."""
+
+    _API = "openai_response"
+    _SUBJECT = "input"
+
+    def _catch_all(self) -> str:
+        return ""
+
+    # --- the input ------------------------------------------------------------------------------------
+
+    def when_input_contains(self, text: str) -> Self:
+        """A string input contains ``text``; for a list input, the last item's text or its JSON
+        does (so a ``call_id`` matches the ``function_call_output`` sent back for that call)."""
+        return self._when("when_input_contains", "contains", text)
+
+    def when_input(self, value: str | InputItems) -> Self:
+        """The whole input equals ``value`` (a string, or the list of input items)."""
+        return self._when("when_input", "exact", json_copy(value, "input"))
+
+    def when_input_ends_with(self, items: InputItems) -> Self:
+        """The input is a list whose last items equal ``items``."""
+        if isinstance(items, str) or not items:
+            raise BuilderError("mockllm: when_input_ends_with() takes a non-empty list of input items")
+        return self._when("when_input_ends_with", "contains", json_copy(items, "input"))
+
+    # --- replies ------------------------------------------------------------------------------------
+
+    @overload
+    def reply(
+        self,
+        text: str,
+        /,
+        *,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]: ...
+
+    @overload
+    def reply(self, response: Response | Mapping[str, Any], /) -> MockHandle[OpenAIResponseMock]: ...
+
+    def reply(
+        self,
+        content: str | Response | Mapping[str, Any],
+        /,
+        *,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with an assistant message ``text`` (after a reasoning summary, if given), or with
+        a whole ``response`` given as an ``openai.types.responses.Response`` or a dict."""
+        if not isinstance(content, str):
+            if any(v is not None for v in (reasoning, model, response_id, created_at, usage)):
+                raise BuilderError(
+                    "mockllm: reply() options apply to a text reply; set them on the response object"
+                )
+            return self._register(sdk_object(content, sdk_type="Response", items="output"))
+        output = [*_reasoning(reasoning), _message(content)]
+        return self._register(_response(output, model, response_id, created_at, usage))
+
+    def reply_function_call(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | str = "{}",
+        *,
+        call_id: str | None = None,
+        text: str | None = None,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with one ``function_call`` item; ``arguments`` is a dict or JSON text (kept as
+        written) and ``call_id`` the id the ``function_call_output`` will refer to."""
+        return self.reply_function_calls(
+            [ToolCall(name, arguments, id=call_id)],
+            text=text,
+            reasoning=reasoning,
+            model=model,
+            response_id=response_id,
+            created_at=created_at,
+            usage=usage,
+        )
+
+    def reply_function_calls(
+        self,
+        calls: Sequence[ToolCall],
+        *,
+        text: str | None = None,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with several ``function_call`` items, after an optional message ``text``."""
+        if not calls:
+            raise BuilderError("mockllm: reply_function_calls() needs at least one ToolCall")
+        output = _reasoning(reasoning)
+        if text is not None:
+            output.append(_message(text))
+        for call in calls:
+            if not isinstance(call, ToolCall):
+                raise BuilderError(f"mockllm: reply_function_calls() takes ToolCall values, got {call!r}")
+            item = {
+                "type": "function_call",
+                **optional(call_id=call.id),
+                "name": call.name,
+                "arguments": call.arguments_text(),
+                "status": "completed",
+            }
+            output.append(item)
+        return self._register(_response(output, model, response_id, created_at, usage))
+
+
+def _message(text: str) -> JsonObject:
+    part = {"type": "output_text", "text": text, "annotations": []}
+    return {"type": "message", "role": "assistant", "status": "completed", "content": [part]}
+
+
+def _reasoning(summary: str | None) -> list[JsonObject]:
+    if summary is None:
+        return []
+    return [{"type": "reasoning", "summary": [{"type": "summary_text", "text": summary}]}]
+
+
+def _response(
+    output: list[JsonObject],
+    model: str | None,
+    response_id: str | None,
+    created_at: float | None,
+    usage: ResponsesUsage | None,
+) -> JsonObject:
+    return {
+        **optional(id=response_id),
+        "object": "response",
+        **optional(created_at=created_at, model=model),
+        "status": "completed",
+        "output": output,
+        **optional(usage=_usage(usage)),
+    }
+
+
+def _usage(usage: ResponsesUsage | None) -> JsonObject | None:
+    if usage is None:
+        return None
+    out: JsonObject = json_copy(usage, "usage")
+    out.setdefault("input_tokens", 0)
+    out.setdefault("output_tokens", 0)
+    out.setdefault("total_tokens", out["input_tokens"] + out["output_tokens"])
+    out.setdefault("input_tokens_details", {"cached_tokens": 0})
+    out.setdefault("output_tokens_details", {"reasoning_tokens": 0})
+    return out

@@ -1,0 +1,402 @@
+"""The pytest plugin, exercised the way users meet it: pytest runs of small test files (pytester).
+
+Each run is a subprocess: pytest-asyncio's loops and Sanic's app registry belong to one process, and
+the plugin must load from its entry point alone, with no conftest.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openai
+import pytest
+
+from mockllm.pytest_plugin import MockLLM
+
+pytest_plugins = ["pytester"]
+
+# Warnings are errors, so that a socket or loop the plugin leaves open fails the run; strict markers
+# check that the plugin registers its own. Without the loop scope pytest-asyncio warns on every run
+# (the value is its documented default); the hypothesis plugin is not needed and costs more
+# start-up than some of these runs take.
+INNER_ARGS = (
+    "-W",
+    "error",
+    "--strict-markers",
+    "-o",
+    "asyncio_default_fixture_loop_scope=function",
+    "-p",
+    "no:hypothesispytest",
+)
+
+
+def chat_config(text: str, answer: str) -> str:
+    mock = {
+        "name": f"{text}-mock",
+        "match": {"match_type": "contains", "message": {"role": "user", "content": text}},
+        "response": {
+            "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}}],
+        },
+    }
+    return json.dumps({"openai": [mock]})
+
+
+CLIENTS = """
+import openai
+import pytest
+
+
+def chat(mockllm, text):
+    client = openai.OpenAI(base_url=mockllm.openai_base_url, api_key="k", max_retries=0, timeout=10)
+    return client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": text}]
+    ).choices[0].message.content
+"""
+
+
+def test_this_suite_gets_the_fixture_from_the_entry_point(mockllm: MockLLM) -> None:
+    mockllm.openai_chat().when_last_message_contains("ping").reply("pong")
+    client = openai.OpenAI(base_url=mockllm.openai_base_url, api_key="k", max_retries=0, timeout=10)
+    answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "ping"}])
+    assert answer.choices[0].message.content == "pong"
+    assert [r.mock for r in mockllm.requests] == [mockllm.config.openai[0].name or "openai[0]"]
+
+
+def test_sync_tests_share_one_server_and_start_clean(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        CLIENTS
+        + """
+servers = []
+leftover = []
+
+
+def test_registers_a_mock(mockllm):
+    servers.append(mockllm.server)
+    mockllm.openai_chat().when_last_message_contains("hi").reply("hello")
+    leftover.append(mockllm.openai_chat().when_last_message_contains("late"))
+    assert chat(mockllm, "hi there") == "hello"
+    assert [(r.path, r.status) for r in mockllm.requests] == [("/v1/chat/completions", 200)]
+    assert mockllm.openai_base_url == mockllm.url + "/v1"
+    assert mockllm.anthropic_base_url == mockllm.url
+
+
+def test_next_test_sees_no_mocks_and_no_requests(mockllm):
+    servers.append(mockllm.server)
+    assert mockllm.requests == []
+    assert mockllm.config.counts() == {
+        "openai": 0, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0
+    }
+    with pytest.raises(openai.NotFoundError):
+        chat(mockllm, "hi there")
+    # A builder kept from an earlier test no longer drives the server.
+    leftover[0].reply("stale")
+    with pytest.raises(openai.NotFoundError):
+        chat(mockllm, "late")
+    assert len(mockllm.unmatched) == 2
+
+
+def test_reset_mid_test(mockllm):
+    servers.append(mockllm.server)
+    mockllm.openai_chat().when_last_message_contains("2+2").reply("4")
+    assert chat(mockllm, "what is 2+2?") == "4"
+    mockllm.reset()
+    assert mockllm.requests == []
+    with pytest.raises(openai.NotFoundError):
+        chat(mockllm, "what is 2+2?")
+
+
+def test_one_server_for_the_session():
+    assert len(servers) == 3
+    assert servers[0] is servers[1] is servers[2]
+    assert servers[0].running
+"""
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=4)
+
+
+ASYNC_TESTS = """
+import asyncio
+
+import openai
+import pytest
+
+MARK
+
+
+async def test_async_fixture_serves_from_the_running_loop(mockllm_async):
+    mockllm_async.openai_chat().when_last_message_contains("hi").reply("hello")
+    async with openai.AsyncOpenAI(
+        base_url=mockllm_async.openai_base_url, api_key="k", max_retries=0, timeout=10
+    ) as client:
+        answer = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert answer.choices[0].message.content == "hello"
+    assert [r.status for r in mockllm_async.requests] == [200]
+
+
+async def test_async_fixture_starts_clean(mockllm_async):
+    assert mockllm_async.requests == []
+    assert mockllm_async.config.counts()["openai"] == 0
+
+
+async def test_threaded_fixture_from_an_async_test(mockllm):
+    mockllm.openai_chat().when_last_message_contains("hi").reply("threaded")
+    async with openai.AsyncOpenAI(
+        base_url=mockllm.openai_base_url, api_key="k", max_retries=0, timeout=10
+    ) as client:
+        answers = await asyncio.gather(*[
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+            for _ in range(3)
+        ])
+    assert [a.choices[0].message.content for a in answers] == ["threaded"] * 3
+
+
+def test_async_fixture_refuses_a_sync_test(mockllm_async):
+    pass
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_async_fixture_refuses_another_loop(mockllm_async):
+    pass
+"""
+
+
+@pytest.mark.parametrize("mode", ["strict", "auto"])
+def test_async_fixtures_under_each_asyncio_mode(pytester: pytest.Pytester, mode: str) -> None:
+    # Strict mode runs only marked tests; auto mode must also take them unmarked.
+    mark = "pytestmark = pytest.mark.asyncio" if mode == "strict" else ""
+    pytester.makepyfile(ASYNC_TESTS.replace("MARK", mark))
+    result = pytester.runpytest_subprocess("-o", f"asyncio_mode={mode}", *INNER_ARGS)
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_async_fixture_refuses_a_sync_test*",
+            "mockllm_async serves from the test's event loop, so the test must be async (use mockllm)",
+            "*ERROR at setup of test_async_fixture_refuses_another_loop*",
+            "mockllm_async runs on the function-scoped event loop but this test runs on the module-scoped*",
+        ]
+    )
+
+
+MARKED_TESTS = """
+from pathlib import Path
+
+import pytest
+
+from mockllm import load_config
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_session_default(mockllm):
+    assert chat(mockllm, "ping") == "pong from the default"
+
+
+@pytest.mark.mockllm(config="data/marked.json")
+def test_marker_path_beside_the_test_file(mockllm):
+    assert chat(mockllm, "ping") == "pong from the marker"
+
+
+@pytest.mark.mockllm(config="data/marked.json")
+def test_the_tests_own_mocks_come_first(mockllm):
+    mockllm.openai_chat().when_last_message_contains("ping").reply("pong from the test")
+    assert chat(mockllm, "ping") == "pong from the test"
+    mockllm.reset()
+    assert chat(mockllm, "ping") == "pong from the marker"
+
+
+@pytest.mark.mockllm(config=load_config(DATA / "marked.json"))
+def test_marker_takes_a_config_object(mockllm):
+    assert chat(mockllm, "ping") == "pong from the marker"
+
+
+@pytest.mark.mockllm(config=None)
+def test_marker_none_serves_nothing(mockllm):
+    assert mockllm.config.counts()["openai"] == 0
+
+
+@pytest.mark.mockllm(config="data/missing.json")
+def test_missing_file_is_a_clear_error(mockllm):
+    pass
+
+
+@pytest.mark.mockllm("data/marked.json")
+def test_positional_marker_argument_is_refused(mockllm):
+    pass
+
+
+@pytest.mark.asyncio
+@pytest.mark.mockllm(config="data/marked.json")
+async def test_marker_applies_to_the_async_fixture(mockllm_async):
+    assert mockllm_async.config.counts()["openai"] == 1
+"""
+
+MODULE_MARKED_TESTS = """
+import pytest
+
+pytestmark = pytest.mark.mockllm(config="data/marked.json")
+
+
+def test_module_marker(mockllm):
+    assert chat(mockllm, "ping") == "pong from the marker"
+
+
+class TestClassMarkerWins:
+    pytestmark = pytest.mark.mockllm(config="data/other.json")
+
+    def test_closest_marker(self, mockllm):
+        assert chat(mockllm, "ping") == "pong from the class"
+"""
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_marker_and_default_config(pytester: pytest.Pytester, how: str) -> None:
+    suite = pytester.mkdir("suite")
+    (suite / "data").mkdir()
+    (suite / "data" / "marked.json").write_text(chat_config("ping", "pong from the marker"))
+    (suite / "data" / "other.json").write_text(chat_config("ping", "pong from the class"))
+    (suite / "test_marked.py").write_text(CLIENTS + MARKED_TESTS)
+    (suite / "test_module_marked.py").write_text(CLIENTS + MODULE_MARKED_TESTS)
+    default = chat_config("ping", "pong from the default")
+    if how == "option":
+        # Relative to the directory pytest was started in.
+        (pytester.path / "default.json").write_text(default)
+        args = ["--mockllm-config", "default.json"]
+    else:
+        # Relative to the ini file, not to the directory pytest was started in.
+        (suite / "default.json").write_text(default)
+        (suite / "pytest.ini").write_text("[pytest]\nmockllm_config = default.json\n")
+        args = ["-c", "suite/pytest.ini"]
+    result = pytester.runpytest_subprocess(*args, *INNER_ARGS, "-o", "asyncio_mode=strict", "suite")
+    result.assert_outcomes(passed=8, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_missing_file_is_a_clear_error*",
+            "@pytest.mark.mockllm: config file 'data/missing.json' not found (tried *suite*missing.json, *)",
+            "*ERROR at setup of test_positional_marker_argument_is_refused*",
+            "@pytest.mark.mockllm takes one keyword argument, config=<path, Config or builder>; got args=*",
+        ]
+    )
+
+
+def test_default_config_errors_name_the_problem(pytester: pytest.Pytester) -> None:
+    (pytester.path / "bad.json").write_text('{"openai": [{"match": {"message": {}}, "respnse": {}}]}')
+    pytester.makepyfile("def test_uses_it(mockllm):\n    pass\n\ndef test_does_not(): pass\n")
+    result = pytester.runpytest_subprocess("--mockllm-config", "bad.json", *INNER_ARGS)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*bad.json*respnse*"])
+
+
+ENV_NAMES = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY")
+
+
+def test_env_helper_points_sdk_clients_at_the_server(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(
+        """
+import os
+
+import anthropic
+import openai
+
+NAMES = ENV_NAMES_REPR
+
+
+def test_clients_built_without_arguments(mockllm_env):
+    mockllm_env.openai_chat().when_last_message_contains("hi").reply("from openai")
+    mockllm_env.anthropic_messages().when_last_message_contains("hi").reply("from anthropic")
+    assert os.environ["OPENAI_BASE_URL"] == mockllm_env.openai_base_url
+    chat = openai.OpenAI(max_retries=0, timeout=10).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]
+    )
+    message = anthropic.Anthropic(max_retries=0, timeout=10).messages.create(
+        model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert chat.choices[0].message.content == "from openai"
+    assert message.content[0].text == "from anthropic"
+    assert mockllm_env.env == {name: os.environ[name] for name in mockllm_env.env}
+
+
+def test_variables_are_gone_after_the_test():
+    assert not set(NAMES) & set(os.environ)
+""".replace("ENV_NAMES_REPR", repr(ENV_NAMES))
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=2)
+
+
+def test_failure_report_lists_requests_and_why_they_missed(pytester: pytest.Pytester) -> None:
+    (pytester.path / "greet.json").write_text(chat_config("hello", "hi").replace("hello-mock", "greeting"))
+    pytester.makepyfile(
+        CLIENTS
+        + """
+@pytest.mark.mockllm(config="greet.json")
+def test_fails_after_two_requests(mockllm):
+    chat(mockllm, "hello there")
+    with pytest.raises(openai.NotFoundError):
+        chat(mockllm, "goodbye")
+    assert False, "the agent misbehaved"
+
+
+def test_fails_without_requests(mockllm):
+    assert False
+
+
+def test_passes_after_an_unmatched_request(mockllm):
+    with pytest.raises(openai.NotFoundError):
+        chat(mockllm, "nobody listens")
+"""
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_fails_after_two_requests _*",
+            "*- mockllm requests -*",
+            "the mock server at http://127.0.0.1:* received 2 request(s):",
+            '1. POST /v1/chat/completions -> 200, mock "greeting"',
+            '   last message {"role":"user","content":"hello there"}',
+            "2. POST /v1/chat/completions -> 404, no mock",
+            "   No mock matched POST /v1/chat/completions*goodbye*",
+            '   Nearest mock "greeting": text "hello" not found*',
+            "*_ test_fails_without_requests _*",
+            "*- mockllm requests -*",
+            "the mock server at http://127.0.0.1:* received no requests",
+        ]
+    )
+    assert "nobody listens" not in result.stdout.str()
+
+
+def test_xdist_workers_each_run_their_own_server(pytester: pytest.Pytester) -> None:
+    ports = pytester.mkdir("ports")
+    pytester.makepyfile(
+        CLIENTS
+        + f"""
+import os
+import time
+
+
+@pytest.mark.parametrize("n", range(8))
+def test_worker(mockllm, n):
+    worker = os.environ["PYTEST_XDIST_WORKER"]
+    with open(os.path.join({str(ports)!r}, worker), "a") as f:
+        f.write(f"{{mockllm.server.port}}\\n")
+    mockllm.openai_chat().when_last_message_contains("n=").reply(f"answer {{n}}")
+    time.sleep(0.05)  # overlap with the other worker
+    assert chat(mockllm, f"n={{n}}") == f"answer {{n}}"
+    assert len(mockllm.requests) == 1
+"""
+    )
+    result = pytester.runpytest_subprocess("-n", "2", *INNER_ARGS)
+    result.assert_outcomes(passed=8)
+    seen = {path.name: set(path.read_text().split()) for path in Path(ports).iterdir()}
+    assert sorted(seen) == ["gw0", "gw1"]
+    assert all(len(worker_ports) == 1 for worker_ports in seen.values())
+    assert seen["gw0"] != seen["gw1"]

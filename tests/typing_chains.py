@@ -1,0 +1,115 @@
+"""Typical builder chains with the type of every stage pinned.
+
+Checked by ``mypy --strict`` (``test_builders.py`` runs it), so an IDE completes each step with the
+verbs of that API only. The lines marked ``type: ignore[...]`` are misuse that mypy must reject:
+with ``--strict`` an ignore that is not needed is itself an error.
+"""
+
+from __future__ import annotations
+
+from typing import assert_type
+
+from anthropic.types import Message
+from openai.types import CreateEmbeddingResponse
+from openai.types.chat import ChatCompletion
+from openai.types.responses import Response
+
+from mockllm.builders import (
+    AnthropicMessagesBuilder,
+    MockBuilder,
+    MockHandle,
+    OpenAIChatBuilder,
+    OpenAIEmbeddingsBuilder,
+    OpenAIResponsesBuilder,
+    ToolCall,
+    mock,
+)
+from mockllm.config import AnthropicMock, Config, OpenAIEmbeddingMock, OpenAIMock, OpenAIResponseMock
+
+m = mock(listen_addr="127.0.0.1:0")
+assert_type(m, MockBuilder)
+
+# --- chat ----------------------------------------------------------------------------------------
+chat = m.openai_chat()
+assert_type(chat, OpenAIChatBuilder)
+tenant = chat.with_header("X-Tenant-ID", "a").with_header("X-Env", "prod", match_type="contains")
+assert_type(tenant, OpenAIChatBuilder)
+assert_type(tenant.named("weather"), OpenAIChatBuilder)
+asked = tenant.named("weather").when_last_message_contains("weather", role="user")
+assert_type(asked, OpenAIChatBuilder)
+chat_call = asked.reply_tool_call("get_weather", {"city": "London"}, id="call_1")
+assert_type(chat_call, MockHandle[OpenAIMock])
+assert_type(chat_call.mock, OpenAIMock)
+assert_type(chat_call.position, int)
+assert_type(
+    chat.when_tool_result("call_1", contains="Rainy").reply("It is rainy.", usage={"prompt_tokens": 3}),
+    MockHandle[OpenAIMock],
+)
+assert_type(
+    chat.when_last_message(role="tool", tool_call_id="call_1", contains="Rainy").reply_tool_calls(
+        [ToolCall("a", "{}"), ToolCall("b", {"x": 1}, id="call_b")], finish_reason="tool_calls"
+    ),
+    MockHandle[OpenAIMock],
+)
+assert_type(chat.reply(ChatCompletion.model_construct(choices=[])), MockHandle[OpenAIMock])
+assert_type(chat.reply({"choices": []}), MockHandle[OpenAIMock])
+
+# --- responses -------------------------------------------------------------------------------------
+responses = m.openai_responses()
+assert_type(responses, OpenAIResponsesBuilder)
+assert_type(responses.when_input_contains("haiku"), OpenAIResponsesBuilder)
+assert_type(
+    responses.when_input([{"type": "message", "role": "user", "content": "hi"}]), OpenAIResponsesBuilder
+)
+assert_type(responses.when_input_ends_with([{"type": "function_call_output"}]), OpenAIResponsesBuilder)
+assert_type(responses.reply("Agents wake", reasoning="short"), MockHandle[OpenAIResponseMock])
+assert_type(responses.reply_function_call("calc", "{}", call_id="c1"), MockHandle[OpenAIResponseMock])
+assert_type(responses.reply(Response.model_construct(output=[])), MockHandle[OpenAIResponseMock])
+
+# --- embeddings ------------------------------------------------------------------------------------
+embeddings = m.openai_embeddings()
+assert_type(embeddings, OpenAIEmbeddingsBuilder)
+assert_type(embeddings.when_input_contains("dark mode"), OpenAIEmbeddingsBuilder)
+assert_type(embeddings.when_input_includes(["a", "b"]), OpenAIEmbeddingsBuilder)
+assert_type(embeddings.when_input([1, 2, 3]), OpenAIEmbeddingsBuilder)
+assert_type(embeddings.reply([0.1, 0.2], model="text-embedding-3-small"), MockHandle[OpenAIEmbeddingMock])
+assert_type(embeddings.reply_vectors([[0.1], [0.2]]), MockHandle[OpenAIEmbeddingMock])
+assert_type(
+    embeddings.reply(CreateEmbeddingResponse.model_construct(data=[])), MockHandle[OpenAIEmbeddingMock]
+)
+
+# --- anthropic -------------------------------------------------------------------------------------
+claude = m.anthropic_messages()
+assert_type(claude, AnthropicMessagesBuilder)
+ruled = claude.when_system_contains("helpful").when_tool_names("get_weather", "search")
+assert_type(ruled, AnthropicMessagesBuilder)
+assert_type(ruled.when_last_message_contains("2+2"), AnthropicMessagesBuilder)
+assert_type(claude.when_tool_result("toolu_1"), AnthropicMessagesBuilder)
+assert_type(
+    claude.when_last_message(role="user", contains=[{"type": "tool_result", "tool_use_id": "toolu_1"}]),
+    AnthropicMessagesBuilder,
+)
+assert_type(
+    ruled.reply("4", thinking="2+2 is 4", stop_reason="end_turn", usage={"input_tokens": 1}),
+    MockHandle[AnthropicMock],
+)
+assert_type(claude.reply_tool_use("get_weather", {"city": "Paris"}, id="toolu_1"), MockHandle[AnthropicMock])
+assert_type(claude.reply(Message.model_construct(content=[])), MockHandle[AnthropicMock])
+
+# --- the whole config ------------------------------------------------------------------------------
+assert_type(m.build(), Config)
+assert_type(m.to_json(), str)
+
+
+def misuse_that_mypy_rejects(m: MockBuilder) -> None:
+    """Never called: each line is an error mypy must report."""
+    m.openai_chat().with_header("X-Tenant-ID", "a", match_type="regex")  # type: ignore[arg-type]
+    m.openai_chat().when_input_contains("x")  # type: ignore[attr-defined]
+    m.openai_responses().when_last_message_contains("x")  # type: ignore[attr-defined]
+    m.openai_chat().when_system_contains("x")  # type: ignore[attr-defined]
+    m.openai_chat().when_last_message_contains("x", role="robot")  # type: ignore[arg-type]
+    m.openai_chat().reply("x", finish_reason="done")  # type: ignore[call-overload]
+    m.openai_chat().reply(ChatCompletion.model_construct(), model="gpt-4o")  # type: ignore[call-overload]
+    m.anthropic_messages().reply("x", stop_reason="stop")  # type: ignore[call-overload]
+    m.anthropic_messages().reply(ChatCompletion.model_construct())  # type: ignore[call-overload]
+    m.openai_embeddings().reply("not a vector")  # type: ignore[arg-type]
