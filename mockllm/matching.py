@@ -504,7 +504,7 @@ class MockIndex(Generic[MockT]):
             return contains
         if not contains:
             return exact
-        return exact + contains
+        return sorted(exact + contains)
 
     def find(self, request: Request, headers: Headers) -> int | None:
         api = self.api

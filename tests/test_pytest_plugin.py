@@ -7,6 +7,7 @@ the plugin must load from its entry point alone, with no conftest.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import openai
@@ -400,3 +401,14 @@ def test_worker(mockllm, n):
     assert sorted(seen) == ["gw0", "gw1"]
     assert all(len(worker_ports) == 1 for worker_ports in seen.values())
     assert seen["gw0"] != seen["gw1"]
+
+
+def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    root = Path(__file__).resolve().parent.parent
+    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert example is not None
+    pytester.makepyfile(test_agent=example.group(1))
+    (pytester.path / "agent_mocks.json").write_bytes((root / "mockllm/examples/default.json").read_bytes())
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=4)
