@@ -17,6 +17,7 @@ floats, or as base64 float32 when the client asks (the SDK's default), cut to ``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, overload
 
@@ -106,6 +107,9 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
                 or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
             ):
                 raise BuilderError(f"mockllm: embedding {index} is not a list of numbers: {vector!r:.60}")
+            if not all(math.isfinite(x) for x in vector):
+                # JSON has no NaN or infinity: the exported config would say null instead.
+                raise BuilderError(f"mockllm: embedding {index} holds NaN or infinity: {vector!r:.60}")
             data.append({"object": "embedding", "index": index, "embedding": [float(x) for x in vector]})
         response = {"object": "list", "data": data, **optional(model=model, usage=_usage(usage))}
         return self._register(response)

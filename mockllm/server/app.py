@@ -79,8 +79,11 @@ def _handler(endpoint: Endpoint) -> Handler:
                 position = mocks.index.find(body, headers)
                 if position is None:
                     raise ApiError(404, _no_match_message(mocks, body, headers))
-            except (RecursionError, orjson.JSONEncodeError):
-                # orjson parses deeper JSON than it (or recursive matching) can walk back.
+            except (RecursionError, orjson.JSONEncodeError) as exc:
+                # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
+                # TypeError is a bug of ours and must surface as one, not as a 400.
+                if isinstance(exc, orjson.JSONEncodeError) and "Recursion limit" not in str(exc):
+                    raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
             variant = endpoint.variant(body)
             data = mocks.prepared[position].render(body.get("model"), variant)

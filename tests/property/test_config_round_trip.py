@@ -52,9 +52,8 @@ def configs(draw: st.DrawFn) -> Config:
 def test_config_survives_a_json_round_trip(config: Config, indent: bool) -> None:
     """``from_json(to_json(c)) == c``, indented or not, and dumping again gives the same text.
 
-    Mutations caught: ``to_json`` dumping with ``exclude_none=True`` (a ``"content": null`` or a
-    null inside a response was lost); ``to_json`` leaving out ``name`` when it equals ``""``
-    replaced by leaving out ``headers`` whatever they hold.
+    Mutations caught: ``to_json`` dumping with ``exclude_none=True`` (a mock message's
+    ``"content": null`` was lost); ``to_json`` leaving out the chat mocks' ``name``.
     """
     text = config.to_json(indent=indent)
     again = Config.from_json(text)

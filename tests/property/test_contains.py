@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 
-import orjson
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -24,7 +23,13 @@ from mockllm.config import (
     OpenAIRequestMatch,
     OpenAIResponseRequestMatch,
 )
-from mockllm.matching import anthropic_mismatch, chat_mismatch, embeddings_mismatch, responses_mismatch
+from mockllm.matching import (
+    anthropic_mismatch,
+    canonical,
+    chat_mismatch,
+    embeddings_mismatch,
+    responses_mismatch,
+)
 
 from . import strategies as s
 
@@ -116,9 +121,8 @@ def test_responses_contains_is_monotone(
     """Responses, a string mock: a string input, or the text of the last input item (an easy
     message, a typed message's parts, or a ``function_call_output``).
 
-    Mutations caught: the string-vs-string case using ``startswith``; the last item's text read
-    from ``content`` only (a ``function_call_output``'s ``output`` not searched, and its JSON form
-    escaping the needle).
+    Mutation caught: a ``function_call_output``'s ``output`` left out of the last item's text (the
+    item's JSON form, still searched, escapes quotes and control characters of the needle).
     """
     before, needle, after, i = span
     match = OpenAIResponseRequestMatch.model_validate({"match_type": "contains", "input": needle})
@@ -148,12 +152,20 @@ def test_responses_contains_string_looks_at_the_last_item_only(
 
     Mutation caught: the string rule searching every input item instead of the last.
     """
-    forms = [json.dumps(last, ensure_ascii=False, separators=(",", ":")), "\n".join(_strings(last))]
+    typed = _typed(last)  # the form the rule reads: an easy message gains "type": "message"
+    forms = [json.dumps(typed, ensure_ascii=False, separators=(",", ":")), "\n".join(_strings(typed))]
     assume(all(needle not in form for form in forms))
     match = OpenAIResponseRequestMatch.model_validate({"match_type": "contains", "input": needle})
     holder = {"role": "user", "content": "…" + needle + "…"}
     assert _responses(match, [*earlier, holder])
     assert not _responses(match, [*earlier, holder, last])
+
+
+def _typed(item: dict[str, object]) -> dict[str, object]:
+    """An input item as §4 compares it: an easy message (role and content, no type) is a message."""
+    if "type" not in item and "role" in item and "content" in item:
+        return {**item, "type": "message"}
+    return item
 
 
 def _strings(value: object) -> list[str]:
@@ -194,9 +206,9 @@ def test_responses_contains_list_is_a_tail(
     match = OpenAIResponseRequestMatch.model_validate({"match_type": "contains", "input": tail})
     assert _responses(match, [*head, *tail])
     shorter = [*head, *tail][:-1]
-    ends_with = len(shorter) >= len(tail) and orjson.dumps(
-        shorter[len(shorter) - len(tail) :]
-    ) == orjson.dumps(tail)
+    # Items compare in the canonical form of §4 (checked on its own by test_self_match.py).
+    ends = [canonical(_typed(item)) for item in shorter[len(shorter) - len(tail) :]]
+    ends_with = len(shorter) >= len(tail) and ends == [canonical(_typed(item)) for item in tail]
     if not ends_with:
         assert not _responses(match, shorter)
 
@@ -273,9 +285,10 @@ def test_anthropic_contains_is_monotone(
     others: list[dict[str, object]],
     data: st.DataObject,
 ) -> None:
-    """Anthropic, text: a string content or any text block of the last message.
+    """Anthropic, text: a string content or any text block of the last message (other text
+    blocks before it, tool_use and image blocks around it).
 
-    Mutation caught: only the first block of the last message searched.
+    Mutation caught: only the first text block of the last message searched.
     """
     before, needle, after, i = span
     mock_content: object = [{"type": "text", "text": needle}] if mock_as_block else needle
@@ -284,7 +297,8 @@ def test_anthropic_contains_is_monotone(
     )
     text = before + needle + after
     at = data.draw(st.integers(0, len(others)))
-    blocks = [*others[:at], {"type": "text", "text": text}, *others[at:]]
+    decoys = data.draw(st.lists(s.anthropic_text_blocks(), min_size=1, max_size=2))
+    blocks = [*decoys, *others[:at], {"type": "text", "text": text}, *others[at:]]
     assert _anthropic(match, {"role": role, "content": text})
     assert _anthropic(match, {"role": role, "content": blocks})
 

@@ -52,7 +52,8 @@ def test_first_matching_mock_wins(spec: ApiSpec, data: st.DataObject) -> None:
     without the index), and the answer is the same mock after the non-matching mocks are reordered.
 
     Mutations caught: `MockIndex` trying exact mocks before contains mocks (candidates not sorted
-    back into list order); ``find`` giving up at the first candidate whose header rules fail.
+    back into list order); ``find`` giving up at the first candidate whose header rules fail;
+    ``find`` walking the candidates from the end.
     """
     mocks, request, headers = data.draw(mock_lists(spec))
     holds = [spec.holds(mock, request, headers) for mock in mocks]

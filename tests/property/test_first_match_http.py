@@ -99,8 +99,9 @@ def test_server_answers_with_the_first_matching_mock(
     """The SDK gets the first holding mock's answer (or a 404 when none holds), and the same
     answer after the non-matching mocks are shuffled among the others.
 
-    Mutations caught: `MockIndex` trying exact mocks before contains mocks; header rule names
-    compared case-sensitively.
+    Mutation caught: ``find`` walking the candidates from the end (the last holding mock answered).
+    (Header names stay case-insensitive here even with the matcher's ``.lower()`` removed: Sanic's
+    header map is case-insensitive itself; the pure test in test_headers.py catches that one.)
     """
     mocks, last, sent = scenario
     holds = [_holds(mock, last, sent) for mock in mocks]

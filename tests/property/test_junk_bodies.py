@@ -109,8 +109,8 @@ CONFIG = Config.model_validate(
                     "match_type": "contains",
                     "message": {"role": "user", "content": "x"},
                     "system_contains": ["s"],
-                    "tool_names": ["t"],
                 },
+                {"match_type": "contains", "message": {"content": ""}, "tool_names": ["t"]},
                 {
                     "match_type": "contains",
                     "message": {
@@ -252,11 +252,66 @@ _BODIES: dict[str, st.SearchStrategy[JsonObject]] = {
 }
 
 
+# Valid bodies, for the shape that breaks exactly one field of a request the server would take.
+_VALID: dict[str, st.SearchStrategy[JsonObject]] = {
+    CHAT: st.fixed_dictionaries(
+        {"model": s.names, "messages": st.lists(s.chat_messages(), min_size=1, max_size=3)},
+        optional={"stream": st.booleans(), "stream_options": st.just({"include_usage": True})},
+    ),
+    RESPONSES: st.fixed_dictionaries(
+        {"model": s.names, "input": s.responses_inputs}, optional={"stream": st.booleans()}
+    ),
+    EMBEDDINGS: st.fixed_dictionaries(
+        {"model": s.names, "input": s.embeddings_inputs},
+        optional={"encoding_format": st.sampled_from(["float", "base64"]), "dimensions": st.integers(1, 4)},
+    ),
+    MESSAGES: st.fixed_dictionaries(
+        {
+            "model": s.names,
+            "max_tokens": st.integers(1, 100),
+            "messages": st.lists(s.anthropic_messages(), min_size=1, max_size=3),
+        },
+        optional={
+            "system": s.texts(max_size=4),
+            "tools": st.lists(st.builds(lambda n: {"name": n}, s.names), min_size=1, max_size=2),
+            "stream": st.booleans(),
+        },
+    ),
+}
+_FIELDS = {
+    CHAT: ("model", "messages", "stream", "stream_options"),
+    RESPONSES: ("model", "input", "stream"),
+    EMBEDDINGS: ("model", "input", "encoding_format", "dimensions"),
+    MESSAGES: ("model", "max_tokens", "messages", "system", "tools", "stream"),
+}
+_ITEM_FIELDS = ("role", "content", "name", "tool_call_id", "tool_calls", "type", "call_id", "output")
+# A wrong value of every JSON type, and junk.
+_wrong = st.one_of(
+    st.sampled_from([None, True, 0, -1, 1.5, "", "x", [], [1], {}, {"a": None}, [[]], [{}]]), junk
+)
+
+
 @st.composite
-def junk_requests(draw: st.DrawFn) -> tuple[str, str, bytes, dict[str, str]]:
-    route = draw(st.sampled_from([*ROUTES, "/health", "/v1/models", "/"]))
-    method = draw(st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "DELETE"]))
-    shape = draw(st.sampled_from(["bytes", "json", "object", "nested"]))
+def one_field_wrong(draw: st.DrawFn, route: str) -> JsonObject:
+    """A valid body with one value replaced: a top-level field, or a field of the last message,
+    input item or tool."""
+    body = draw(_VALID[route])
+    holders: list[JsonObject] = [body]
+    for key in ("messages", "input", "tools"):
+        value = body.get(key)
+        if isinstance(value, list) and value and isinstance(value[-1], dict):
+            holders.append(value[-1])
+    holder = draw(st.sampled_from(holders))
+    known = _FIELDS[route] if holder is body else _ITEM_FIELDS
+    holder[draw(st.sampled_from(sorted({*holder, *known})))] = draw(_wrong)
+    return body
+
+
+@st.composite
+def junk_requests(draw: st.DrawFn, route: str) -> tuple[str, bytes, dict[str, str]]:
+    method = "POST" if route in ROUTES else draw(st.sampled_from(["POST", "GET", "PUT", "DELETE"]))
+    api_route = route if route in ROUTES else draw(st.sampled_from(ROUTES))
+    shape = draw(st.sampled_from(["bytes", "json", "object", "one-field", "one-field", "nested"]))
     if shape == "bytes":
         body = draw(st.binary(max_size=64))
     elif shape == "nested":
@@ -265,15 +320,17 @@ def junk_requests(draw: st.DrawFn) -> tuple[str, str, bytes, dict[str, str]]:
         body = b'{"model":"m","input":"x","messages":[{"role":"user","content":"x","extra":' + inner + b"}]}"
     elif shape == "json":
         body = orjson.dumps(draw(junk))
+    elif shape == "one-field":
+        body = orjson.dumps(draw(one_field_wrong(api_route)))
     else:
-        body = orjson.dumps(draw(_BODIES.get(route, _BODIES[CHAT])))
-    headers = _headers(route if route in ROUTES else draw(st.sampled_from(ROUTES)))
+        body = orjson.dumps(draw(_BODIES[api_route]))
+    headers = _headers(api_route)
     for name in ("Authorization", "anthropic-version", "Content-Type"):
-        if name in headers and draw(st.integers(0, 5)) == 0:
+        if name in headers and draw(st.integers(0, 7)) == 0:
             del headers[name]
     if draw(st.booleans()):
         headers["X-Catch"] = "yes"
-    return route, method, body, headers
+    return method, body, headers
 
 
 def _assert_answers_good_requests(server: MockServer, routes: tuple[str, ...]) -> None:
@@ -283,26 +340,46 @@ def _assert_answers_good_requests(server: MockServer, routes: tuple[str, ...]) -
         assert ANSWER[route] in answer.body
 
 
-def _assert_no_5xx(answer: RawResponse) -> None:
+def _depth(raw: bytes) -> int:
+    """How deeply the JSON text nests (0 for text that is not JSON)."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return 0
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _assert_no_5xx(answer: RawResponse, sent: bytes) -> None:
     assert answer.status < 500, answer.body
     if answer.status >= 400:
         error = orjson.loads(answer.body)
         assert isinstance(error, dict)
         assert "error" in error
+        # The error must say what is wrong: "nested too deeply" only for deeply nested bodies.
+        if b"nested too deeply" in answer.body:
+            assert _depth(sent) > 200, answer.body
 
 
+@pytest.mark.parametrize("route", [*ROUTES, "/health", "/v1/models"])
 @server_settings(share=1)
-@given(request=junk_requests())
-def test_junk_never_gets_a_5xx(server: MockServer, request: tuple[str, str, bytes, dict[str, str]]) -> None:
+@given(data=st.data())
+def test_junk_never_gets_a_5xx(server: MockServer, route: str, data: st.DataObject) -> None:
     """Every junk request gets a status below 500 (errors as provider-shaped JSON), and a good
     request to the same route still gets its answer afterwards.
 
-    Mutations caught: the ``messages`` array check dropped from chat's ``validate`` (a junk
-    ``messages`` reached the matcher: TypeError, 500); the ``role`` string check dropped from
-    Anthropic's ``validate``.
+    Mutations caught: the ``dimensions`` check dropped from embeddings' ``validate``; the
+    ``messages`` array check dropped from Anthropic's ``validate``; the guard for JSON nested
+    deeper than orjson serialises dropped. Only under the deep profile: the ``encoding_format``
+    check dropped (a non-empty list reached the render cache key: TypeError, 500).
     """
-    route, method, body, headers = request
-    _assert_no_5xx(raw_request(server, method, route, body, headers))
+    method, body, headers = data.draw(junk_requests(route))
+    _assert_no_5xx(raw_request(server, method, route, body, headers), body)
     _assert_answers_good_requests(server, (route,) if route in ROUTES else ROUTES)
 
 
@@ -315,7 +392,10 @@ def _nested(depth: int) -> bytes:
 @pytest.mark.parametrize("route", [CHAT, RESPONSES, MESSAGES])
 def test_deeply_nested_body_is_a_4xx(server: MockServer, route: str, depth: int) -> None:
     """JSON nested deep inside the last message (or input item): valid for orjson's parser, too deep
-    for its serialiser and for recursive Python code."""
+    for its serialiser and for recursive Python code.
+
+    Mutation caught: the app's guard for ``RecursionError``/``orjson.JSONEncodeError`` dropped.
+    """
     inner = _nested(depth)
     body = {
         CHAT: b'{"model":"m","messages":[{"role":"user","content":"x","name":' + inner + b"}]}",
@@ -325,17 +405,21 @@ def test_deeply_nested_body_is_a_4xx(server: MockServer, route: str, depth: int)
         + b"}]}",
     }[route]
     assert orjson.loads(body)  # the request itself is valid JSON
-    _assert_no_5xx(raw_request(server, "POST", route, body, _headers(route)))
+    _assert_no_5xx(raw_request(server, "POST", route, body, _headers(route)), body)
 
 
 @pytest.mark.parametrize("name", [["t"], {"t": 1}])
 def test_tool_with_non_string_name_is_a_4xx(server: MockServer, name: object) -> None:
-    """``tools[].name`` of the wrong type, checked against a mock with ``tool_names``."""
+    """``tools[].name`` of the wrong type, checked against a mock with ``tool_names``.
+
+    Mutation caught: the string check of ``tools[].name`` dropped from Anthropic's ``validate``
+    (the matcher's TypeError then came back as a 400 claiming the body was nested too deeply).
+    """
     body = {
         "model": "m",
         "max_tokens": 8,
         "messages": [{"role": "user", "content": "x"}],
-        "system": "s",
         "tools": [{"name": name}],
     }
-    _assert_no_5xx(raw_request(server, "POST", MESSAGES, orjson.dumps(body), _headers(MESSAGES)))
+    sent = orjson.dumps(body)
+    _assert_no_5xx(raw_request(server, "POST", MESSAGES, sent, _headers(MESSAGES)), sent)

@@ -19,10 +19,9 @@ def test_request_built_from_a_mock_matches_it(spec: ApiSpec, data: st.DataObject
     casing and a system prompt and tools meeting Anthropic's request-wide rules, matches the mock —
     rule by rule and through `MockIndex.find`.
 
-    Mutations caught: ``canonical`` no longer collapsing a single text part (chat, exact); Anthropic
-    ``tool_result`` blocks compared whole instead of by ``tool_use_id`` (contains); the contains list
-    rule of Responses comparing the tail with ``==`` instead of the canonical form; Anthropic
-    ``system_contains`` looking only at a string ``system``.
+    Mutations caught: ``canonical`` no longer collapsing a single text part into a string (chat);
+    Anthropic text helpers ignoring a string content or system (anthropic); the Responses contains
+    rule no longer adding ``"type": "message"`` to the mock's easy messages (openai_response).
     """
     match = data.draw(matches(spec))
     mock = spec.mock(match)
@@ -42,8 +41,9 @@ def test_exact_match_implies_contains_match(spec: ApiSpec, data: st.DataObject) 
     Requests are either built from the mock's body in an equal form (so the exact mock must match;
     asserted) or drawn independently (then the implication is checked whatever the outcome).
 
-    Mutations caught: Anthropic contains ignoring a string ``content`` in the request (only block
-    lists searched); chat contains comparing ``name`` case-sensitively after lower-casing the mock's.
+    Mutations caught: the Responses list rule comparing the input's tail with ``==`` instead of the
+    canonical form (openai_response); Anthropic contains ignoring a string ``content`` in the
+    request, only block lists searched (anthropic).
     """
     exact = data.draw(matches(spec, match_type="exact", with_headers=False))
     contains = {**exact, "match_type": "contains"}

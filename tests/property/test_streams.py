@@ -109,8 +109,8 @@ def _chat_round(server: MockServer, response: JsonObject) -> None:
 def test_chat_stream_reassembles_the_completion(server: MockServer, response: JsonObject) -> None:
     """``chat.completions.stream(...).get_final_completion()`` equals ``create()``.
 
-    Mutations caught: text pieces split by UTF-8 bytes (decoded with ``errors="replace"``); the
-    usage chunk left out; the first tool-call delta without ``id``; the finish chunk dropped.
+    Mutations caught: text pieces split every 5 UTF-8 bytes (decoded with ``errors="replace"``);
+    the usage chunk left out; the first tool-call delta without ``id``; the finish chunk dropped.
     """
     _chat_round(server, response)
 
@@ -199,8 +199,8 @@ def test_responses_stream_reassembles_the_response(server: MockServer, response:
     arguments the helper accumulates from the deltas (the ``snapshot`` of the last delta of each
     part or call) equal the non-stream text and arguments.
 
-    Mutations caught: text pieces split by UTF-8 bytes; ``content_part.added`` left out (the
-    helper raises); the last argument delta dropped; ``response.completed`` left out.
+    Mutations caught: text pieces split every 5 UTF-8 bytes; ``content_part.added`` left out
+    (the helper raises); the last argument delta dropped; ``response.completed`` left out.
     """
     match = {"match_type": "contains", "input": ""}
     server.set_config(Config.model_validate({"openai_response": [{"match": match, "response": response}]}))
@@ -270,9 +270,9 @@ def test_anthropic_stream_reassembles_the_message(server: MockServer, response: 
     JSON object, rebuilt from ``input_json_delta`` pieces), thinking and signatures, stop reason and
     sequence, usage.
 
-    Mutations caught: text pieces split by UTF-8 bytes; ``message_delta`` without ``usage`` values
-    (output tokens left at 0); the last ``input_json_delta`` piece dropped; ``signature_delta``
-    left out.
+    Mutations caught: text pieces split every 5 UTF-8 bytes; ``message_delta`` carrying output
+    tokens 0; the last ``input_json_delta`` piece dropped; ``signature_delta`` left out.
+    (Dropping ``message_stop`` is not seen: the SDK's helper does not need it.)
     """
     match = {"match_type": "contains", "message": {"content": ""}}
     server.set_config(Config.model_validate({"anthropic": [{"match": match, "response": response}]}))
