@@ -1,8 +1,18 @@
-"""mockllm: a mock LLM server for end-to-end tests, speaking the OpenAI and Anthropic APIs."""
+"""mockllm: a mock LLM server for end-to-end tests, speaking the OpenAI and Anthropic APIs.
 
-from .builders import BuilderError, MockBuilder, MockHandle, ToolCall, mock
-from .config import Config, ConfigError, MatchType, load_config
-from .server import MockServer, RecordedRequest
+Names are imported on first use: the pytest plugin is loaded in every pytest run of a project that
+installs mockllm, and Sanic and pydantic should cost nothing to runs that never use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .builders import BuilderError, MockBuilder, MockHandle, ToolCall, mock
+    from .config import Config, ConfigError, MatchType, load_config
+    from .server import MockServer, RecordedRequest
 
 __all__ = [
     "BuilderError",
@@ -18,3 +28,30 @@ __all__ = [
     "mock",
 ]
 __version__ = "0.1.0"
+
+_HOME = {
+    "BuilderError": "builders",
+    "MockBuilder": "builders",
+    "MockHandle": "builders",
+    "ToolCall": "builders",
+    "mock": "builders",
+    "Config": "config",
+    "ConfigError": "config",
+    "MatchType": "config",
+    "load_config": "config",
+    "MockServer": "server",
+    "RecordedRequest": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mockllm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

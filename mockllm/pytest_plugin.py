@@ -27,10 +27,6 @@ from typing import TYPE_CHECKING, Any, Final
 import orjson
 import pytest
 
-from .config import Config, load_config
-from .server import Journal, MockServer, RecordedRequest
-from .server.mock_server import SupportsBuild
-
 if TYPE_CHECKING:
     from .builders import (
         AnthropicMessagesBuilder,
@@ -39,6 +35,8 @@ if TYPE_CHECKING:
         OpenAIEmbeddingsBuilder,
         OpenAIResponsesBuilder,
     )
+    from .config import Config
+    from .server import Journal, MockServer, RecordedRequest, SupportsBuild
 
 __all__ = ["ENV_API_KEY", "MockLLM"]
 
@@ -47,7 +45,7 @@ ENV_API_KEY: Final = "mockllm"
 
 _MARKER = "mockllm"
 _ACTIVE = pytest.StashKey[list["MockLLM"]]()
-_LOADED = pytest.StashKey[dict[Path, Config]]()
+_LOADED = pytest.StashKey["dict[Path, Config]"]()
 
 
 class _Layered:
@@ -58,6 +56,8 @@ class _Layered:
         self._builder = builder
 
     def build(self) -> Config:
+        from .config import Config
+
         built, base = self._builder.build(), self._base
         return Config(
             openai=[*built.openai, *base.openai],
@@ -176,9 +176,8 @@ class MockLLM:
             if asked and record.error is None:
                 lines.append(f"   {asked}")
             if record.error is not None:
-                # One line per near miss: the server joins them into one sentence for HTTP clients.
-                for part in record.error.replace(". Nearest mock ", ".\nNearest mock ").splitlines():
-                    lines.append(f"   {part}")
+                lines.append(f"   {record.error}")
+            lines.extend(f"   {miss}" for miss in record.near_misses)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -251,6 +250,8 @@ def _load(config: pytest.Config, path: Path) -> Config:
     loaded = config.stash.setdefault(_LOADED, {})
     key = path.resolve()
     if key not in loaded:
+        from .config import load_config
+
         loaded[key] = load_config(key)
     return loaded[key]
 
@@ -276,6 +277,9 @@ def _marker_config(request: pytest.FixtureRequest, default: Config | None) -> Co
             f" got args={marker.args!r} kwargs={marker.kwargs!r}",
             pytrace=False,
         )
+    from .config import Config
+    from .server import SupportsBuild
+
     source = marker.kwargs["config"]
     if source is None or isinstance(source, Config):
         return source
@@ -316,6 +320,8 @@ def mockllm_server() -> Iterator[MockServer]:
 
     Under xdist every worker is its own session, so each gets its own server and port.
     """
+    from .server import MockServer
+
     server = MockServer().start_in_thread()
     try:
         yield server
@@ -391,6 +397,8 @@ async def mockllm_async(
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     base = _marker_config(request, mockllm_default_config)
+    from .server import MockServer
+
     server = await MockServer().start()
     try:
         fixture = MockLLM(server, base)

@@ -115,3 +115,31 @@ def test_config_from_path_and_journal(tmp_path: object) -> None:
         (entry,) = list(server.journal)
         assert entry.mock == "openai[0]" and entry.body["messages"][0]["content"] == "hi"
         assert httpx.get(server.url + "/health").json()["openai"] == 1
+
+
+def test_unmatched_requests_record_their_near_misses() -> None:
+    with MockServer(config("x")) as server:
+        server.set_config(
+            Config.model_validate(
+                {
+                    "openai": [
+                        {
+                            "name": "weather",
+                            "match": {
+                                "match_type": "contains",
+                                "message": {"role": "user", "content": "weather"},
+                            },
+                            "response": {"choices": [{"message": {"content": "sun"}}]},
+                        }
+                    ]
+                }
+            )
+        )
+        client = openai_client(server)
+        with pytest.raises(Exception, match='Nearest mock "weather": text "weather" not found'):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "time?"}])
+        (entry,) = server.journal.unmatched
+        assert entry.status == 404 and entry.error and entry.error.startswith("No mock matched")
+        (miss,) = entry.near_misses
+        assert miss.mock == "weather"
+        assert miss.reasons == ('text "weather" not found in last message "time?"',)

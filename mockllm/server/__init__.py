@@ -1,7 +1,7 @@
 """The HTTP side: the Sanic app, one module per API, and the `MockServer` lifecycle."""
 
 from .app import create_app
-from .journal import Journal, RecordedRequest
+from .journal import Journal, NearMiss, RecordedRequest
 from .mock_server import ConfigSource, MockServer, SupportsBuild, SupportsChangeListener
 from .state import MockState
 
@@ -10,6 +10,7 @@ __all__ = [
     "Journal",
     "MockServer",
     "MockState",
+    "NearMiss",
     "RecordedRequest",
     "SupportsBuild",
     "SupportsChangeListener",

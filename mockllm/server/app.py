@@ -16,7 +16,7 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
 from .api import Endpoint
 from .errors import ApiError, Provider, error_body
-from .journal import Journal, RecordedRequest
+from .journal import Journal, NearMiss, RecordedRequest
 from .state import ENDPOINTS, MockState
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -49,15 +49,18 @@ def create_app(
     app.ctx.state = state
     app.ctx.journal = journal
 
+    # error_format spares Sanic reading each handler's source to guess it (a third of a start).
     for endpoint in ENDPOINTS:
-        app.add_route(_handler(endpoint), endpoint.path, methods=["POST"], name=endpoint.name)
+        app.add_route(
+            _handler(endpoint), endpoint.path, methods=["POST"], name=endpoint.name, error_format="json"
+        )
 
     async def health(request: Request) -> HTTPResponse:
         counts = request.app.ctx.state.counts()
         body = {"status": "healthy", "service": "mock-llm", **counts}
         return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
 
-    app.add_route(health, "/health", methods=["GET"], name="health")
+    app.add_route(health, "/health", methods=["GET"], name="health", error_format="json")
     app.error_handler.add(SanicException, _sanic_error)
     app.error_handler.add(Exception, _unexpected_error)
     return app
@@ -78,7 +81,7 @@ def _handler(endpoint: Endpoint) -> Handler:
             try:
                 position = mocks.index.find(body, headers)
                 if position is None:
-                    raise ApiError(404, _no_match_message(mocks, body, headers))
+                    raise _no_match(mocks, body, headers)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
                 # TypeError is a bug of ours and must surface as one, not as a 400.
@@ -88,9 +91,9 @@ def _handler(endpoint: Endpoint) -> Handler:
             variant = endpoint.variant(body)
             data = mocks.prepared[position].render(body.get("model"), variant)
         except ApiError as exc:
-            journal.record(_record(request, body, exc.status, None, exc.message, endpoint.name))
-            return _error_response(provider, exc.status, exc.message, exc.param)
-        journal.record(_record(request, body, 200, mocks.label(position), None, endpoint.name))
+            journal.record(_record(request, body, exc.status, None, endpoint.name, exc))
+            return _error_response(provider, exc.status, exc.client_message, exc.param)
+        journal.record(_record(request, body, 200, mocks.label(position), endpoint.name))
         if endpoint.is_stream(variant):
             return HTTPResponse(data, content_type="text/event-stream", headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
@@ -100,7 +103,7 @@ def _handler(endpoint: Endpoint) -> Handler:
 
 
 def _record(
-    request: Request, body: Any, status: int, mock: str | None, error: str | None, api: str
+    request: Request, body: Any, status: int, mock: str | None, api: str, error: ApiError | None = None
 ) -> RecordedRequest:
     return RecordedRequest(
         method=request.method,
@@ -109,8 +112,9 @@ def _record(
         headers=dict(request.headers),
         status=status,
         mock=mock,
-        error=error,
+        error=error.message if error is not None else None,
         api=api,
+        near_misses=error.near_misses if error is not None else (),
     )
 
 
@@ -145,14 +149,16 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _no_match_message(mocks: Any, body: dict[str, Any], headers: Any) -> str:
+def _no_match(mocks: Any, body: dict[str, Any], headers: Any) -> ApiError:
     endpoint: Endpoint = mocks.endpoint
-    lines = [f"No mock matched POST {endpoint.path} ({endpoint.describe(body)})."]
+    message = f"No mock matched POST {endpoint.path} ({endpoint.describe(body)})."
     if not mocks.index.mocks:
-        lines.append(f'The config has no "{endpoint.name}" mocks.')
-    for position, reasons in mocks.index.explain(body, headers):
-        lines.append(f'Nearest mock "{mocks.label(position)}": ' + "; ".join(reasons) + ".")
-    return " ".join(lines)
+        message += f' The config has no "{endpoint.name}" mocks.'
+    misses = tuple(
+        NearMiss(mocks.label(position), tuple(reasons))
+        for position, reasons in mocks.index.explain(body, headers)
+    )
+    return ApiError(404, message, near_misses=misses)
 
 
 def _error_response(provider: Provider, status: int, message: str, param: str | None = None) -> HTTPResponse:

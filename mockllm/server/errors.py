@@ -28,11 +28,19 @@ _OPENAI_TYPES = {401: "authentication_error", 404: "not_found_error", 500: "serv
 class ApiError(Exception):
     """A request the server refuses: rendered as the provider's error body with ``status``."""
 
-    def __init__(self, status: int, message: str, *, param: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, param: str | None = None, near_misses: tuple[Any, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
+        self.near_misses = near_misses
+        """For a 404: the nearest mocks (`NearMiss`), told to the client after the message."""
+
+    @property
+    def client_message(self) -> str:
+        return " ".join([self.message, *map(str, self.near_misses)])
 
 
 def error_body(provider: Provider, status: int, message: str, param: str | None = None) -> bytes:

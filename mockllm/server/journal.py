@@ -7,7 +7,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "RecordedRequest"]
+__all__ = ["Journal", "NearMiss", "RecordedRequest"]
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A mock that came close to an unmatched request, and the rules of it that failed."""
+
+    mock: str
+    reasons: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f'Nearest mock "{self.mock}": ' + "; ".join(self.reasons) + "."
 
 
 @dataclass(frozen=True)
@@ -21,9 +32,11 @@ class RecordedRequest:
     mock: str | None
     """The matched mock: its name, or ``api[position]`` when it has none."""
     error: str | None = None
-    """Why the request was refused; for a 404, the nearest mocks and why each missed."""
+    """Why the request was refused."""
     api: str | None = field(default=None)
     """The config key of the API the route belongs to (``openai``, ``anthropic``, …)."""
+    near_misses: tuple[NearMiss, ...] = ()
+    """For a request no mock matched: the nearest mocks, and why each missed."""
 
     @property
     def matched(self) -> bool:
