@@ -21,6 +21,7 @@ import http.client
 import math
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +45,8 @@ HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer test"}
 MODEL = "gpt-mock"
 AIMOCK_PACKAGE = "@copilotkit/aimock"
 AIMOCK_VERSION = "1.43.0"
+# From the "engines" field of that version's package.json.
+AIMOCK_MIN_NODE = (20, 15)
 MANY_MOCKS = 10_000
 # The streamed reply: 500 five-character words ("w000 " ... "w499 "). Each word is
 # one "token"; aimock and the bare ceiling are told to emit one word per event.
@@ -324,6 +327,9 @@ class ServerKind:
 
 
 def mockllm_kind(startup_check_timeout: float) -> ServerKind:
+    # Filled in once `serve --help` has been read: pin one worker when the option exists.
+    extra: list[str] = []
+
     def command(workload: Workload, port: int, workdir: Path) -> list[str]:
         config = workdir / f"mockllm-{workload.key}.json"
         config.write_bytes(orjson.dumps(mockllm_config(workload)))
@@ -338,6 +344,7 @@ def mockllm_kind(startup_check_timeout: float) -> ServerKind:
             HOST,
             "--port",
             str(port),
+            *extra,
         ]
 
     env = dict(os.environ)
@@ -360,6 +367,8 @@ def mockllm_kind(startup_check_timeout: float) -> ServerKind:
     if check.returncode != 0:
         lines = (check.stderr or check.stdout).decode(errors="replace").strip().splitlines()
         kind.skip_reason = f"`-m mockllm serve --help` failed: {lines[-1] if lines else '?'}"
+    elif b"--workers" in check.stdout:
+        extra.extend(["--workers", "1"])
     return kind
 
 
@@ -398,8 +407,15 @@ def install_aimock(version: str) -> tuple[Path | None, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         return None, (
-            "Node.js/npm not found (Debian: apt-get install -y nodejs npm; aimock needs Node >= 20.15)"
+            "Node.js/npm not found (aimock needs Node >= 20.15: apt-get install -y nodejs npm on "
+            "Debian 13; Debian 12's nodejs 18 is too old)"
         )
+    node_version = subprocess.run([node, "--version"], capture_output=True, check=False)
+    node_text = node_version.stdout.decode().strip()
+    found = tuple(int(part) for part in re.findall(r"\d+", node_text)[:2])
+    if found < AIMOCK_MIN_NODE:
+        need = ".".join(map(str, AIMOCK_MIN_NODE))
+        return None, f"Node {node_text or '?'} is older than the {need} that aimock needs"
     prefix = cache_root() / f"aimock-{version}"
     package_dir = prefix / "node_modules" / "@copilotkit" / "aimock"
     manifest = package_dir / "package.json"
@@ -436,8 +452,7 @@ def install_aimock(version: str) -> tuple[Path | None, str]:
     entry = bins.get("llmock") if isinstance(bins, dict) else None
     if not isinstance(entry, str):
         return None, f"{AIMOCK_PACKAGE}@{version} has no llmock bin"
-    node_version = subprocess.run([node, "--version"], capture_output=True, check=False)
-    return package_dir / entry, f"{AIMOCK_PACKAGE}@{version} on Node {node_version.stdout.decode().strip()}"
+    return package_dir / entry, f"{AIMOCK_PACKAGE}@{version} on Node {node_text}"
 
 
 def aimock_kind(version: str) -> tuple[ServerKind, str]:
@@ -763,51 +778,123 @@ class Cell:
     reason: str = ""
     startup_s: float = math.nan
     note: str = ""
-    wrk: WrkResult | None = None
+    rounds: list[WrkResult] = field(default_factory=list)
     stream: StreamTimings | None = None
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def wrk(self) -> WrkResult | None:
+        """The best round: other load on the machine only ever lowers a result."""
+        return max(self.rounds, key=lambda r: r.rps) if self.rounds else None
 
-def run_cell(
-    kind: ServerKind, workload: Workload, args: argparse.Namespace, wrk: str, pinning: Pinning, workdir: Path
-) -> Cell:
-    cell = Cell(kind.name, workload.key)
-    if kind.skip_reason:
-        cell.status, cell.reason = "skipped", kind.skip_reason
-        return cell
+
+@dataclass
+class Live:
+    """A started, verified server."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+
+def start_verified(
+    kind: ServerKind,
+    workload: Workload,
+    cell: Cell,
+    args: argparse.Namespace,
+    pinning: Pinning,
+    workdir: Path,
+) -> Live:
+    """Start one server for a workload and check it answers the benchmark request correctly."""
     port = free_port()
     log_path = workdir / f"{kind.name}-{workload.key}.log"
-    proc: subprocess.Popen[bytes] | None = None
+    argv = [*pinning.server_prefix, *kind.command(workload, port, workdir)]
+    proc = start_process(argv, kind.cwd, log_path, kind.env)
     try:
-        argv = [*pinning.server_prefix, *kind.command(workload, port, workdir)]
-        proc = start_process(argv, kind.cwd, log_path, kind.env)
         cell.startup_s = wait_ready(proc, port, log_path, args.startup_timeout)
         if kind.prints_url and not url_printed(log_path, port):
             # Tools that wait for the URL on a pipe would hang if it is missing
             # or stuck in a block buffer.
             cell.warnings.append("base URL not seen on stdout within 2s of /health answering")
         cell.note = verify(port, workload)
+    except BaseException:
+        stop_process(proc)
+        raise
+    return Live(proc, port, log_path)
+
+
+def run_workload(
+    kinds: Sequence[ServerKind],
+    workload: Workload,
+    args: argparse.Namespace,
+    wrk: str,
+    pinning: Pinning,
+    workdir: Path,
+) -> list[Cell]:
+    """Measure every server on one workload.
+
+    All servers are started first and stay up (an idle server costs nothing);
+    the wrk runs then go round the servers ``--rounds`` times, so a burst of
+    other work on the machine hits every server alike rather than one of them.
+    A server's result is its best round.
+    """
+    cells: dict[str, Cell] = {kind.name: Cell(kind.name, workload.key) for kind in kinds}
+    live: dict[str, Live] = {}
+
+    def fail(name: str, reason: str) -> None:
+        cells[name].status, cells[name].reason = "failed", reason
+        if name in live:
+            stop_process(live.pop(name).proc)
+
+    try:
+        for kind in kinds:
+            cell = cells[kind.name]
+            if kind.skip_reason:
+                cell.status, cell.reason = "skipped", kind.skip_reason
+                continue
+            try:
+                live[kind.name] = start_verified(kind, workload, cell, args, pinning, workdir)
+            except BenchError as exc:
+                fail(kind.name, str(exc))
+            except OSError as exc:
+                fail(kind.name, f"could not start: {exc}")
         script = write_wrk_script(workdir, workload)
-        if args.warmup > 0:
-            run_wrk(wrk, pinning, script, port, args, args.warmup)
-        cell.wrk = run_wrk(wrk, pinning, script, port, args, args.duration)
-        if proc.poll() is not None:
-            raise BenchError(f"died during the load run: {log_tail(log_path)}")
-        if workload.stream and args.stream_requests > 0:
-            cell.stream = sample_stream(port, workload, args.stream_requests)
-            if cell.stream.cut_short:
-                cell.warnings.append(
-                    f"stream sampling stopped early after {len(cell.stream.total_ms)} requests "
-                    f"({cell.stream.failures} failed)"
+        for round_no in range(args.rounds):
+            for name in list(live):
+                server = live[name]
+                try:
+                    if round_no == 0 and args.warmup > 0:
+                        run_wrk(wrk, pinning, script, server.port, args, args.warmup)
+                    result = run_wrk(wrk, pinning, script, server.port, args, args.duration)
+                    if server.proc.poll() is not None:
+                        raise BenchError(f"died during the load run: {log_tail(server.log_path)}")
+                except BenchError as exc:
+                    fail(name, str(exc))
+                    continue
+                cells[name].rounds.append(result)
+                print(
+                    f"  {workload.title} / {SERVER_LABELS[name]}, round {round_no + 1}: "
+                    f"{result.rps:,.0f} req/s",
+                    flush=True,
                 )
-    except BenchError as exc:
-        cell.status, cell.reason = "failed", str(exc)
-    except OSError as exc:
-        cell.status, cell.reason = "failed", f"could not start: {exc}"
+        if workload.stream and args.stream_requests > 0:
+            for name, server in live.items():
+                timings = sample_stream(server.port, workload, args.stream_requests)
+                cells[name].stream = timings
+                if timings.cut_short:
+                    cells[name].warnings.append(
+                        f"stream sampling stopped early after {len(timings.total_ms)} requests "
+                        f"({timings.failures} failed)"
+                    )
     finally:
-        if proc is not None:
-            stop_process(proc)
-    return cell
+        for server in live.values():
+            stop_process(server.proc)
+    for cell in cells.values():
+        if cell.status == "failed":
+            print(
+                f"  {workload.title} / {SERVER_LABELS[cell.server]}: failed: {cell.reason[:200]}", flush=True
+            )
+    return list(cells.values())
 
 
 def fmt(value: float, digits: int = 2) -> str:
@@ -940,6 +1027,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=int, default=1, help="seconds of unmeasured wrk load before each run (0: none)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="wrk runs per server, interleaved across servers; best is kept"
+    )
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t")
     parser.add_argument(
@@ -963,6 +1053,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be in [1, 120] seconds")
+    if not 1 <= args.rounds <= 10:
+        parser.error("--rounds must be in [1, 10]")
     if not 0 <= args.warmup <= 30:
         parser.error("--warmup must be in [0, 30] seconds")
     if not 0 <= args.stream_requests <= 10_000:
@@ -1002,10 +1094,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 0
     selected_servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    unknown = set(selected_servers) - set(SERVER_LABELS)
-    workloads = [w for w in build_workloads() if w.key in args.workloads.split(",")]
+    selected_workloads = {w.strip() for w in args.workloads.split(",") if w.strip()}
+    workloads = [w for w in build_workloads() if w.key in selected_workloads]
+    unknown = (set(selected_servers) - set(SERVER_LABELS)) | (selected_workloads - {w.key for w in workloads})
     if unknown or not selected_servers or not workloads:
-        print(f"nothing to run (unknown servers: {sorted(unknown)})", file=sys.stderr)
+        print(f"nothing to run: unknown or no servers/workloads {sorted(unknown)}", file=sys.stderr)
         return 2
 
     began = time.monotonic()
@@ -1031,8 +1124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"# mockllm benchmark\n\n- python {platform.python_version()}, "
         f"{wrk_line.splitlines()[0] if wrk_line else 'wrk'}\n- {pinning.description}\n"
-        f"- wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
-        f"(after {args.warmup:g}s warm-up), one server process at a time\n"
+        f"- wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.warmup}s warm-up, "
+        f"best of {args.rounds} round(s) interleaved across the servers; one server under load at a time\n"
         f"- {load_note()}\n",
         flush=True,
     )
@@ -1042,16 +1135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with terminate_on_signals(), tempfile.TemporaryDirectory(prefix="mockllm-bench-") as tmp:
             workdir = Path(tmp)
             for workload in workloads:
-                for kind in kinds:
-                    print(f"- {workload.title}: {SERVER_LABELS[kind.name]} ...", end=" ", flush=True)
-                    cell = run_cell(kind, workload, args, wrk, pinning, workdir)
-                    cells[(kind.name, workload.key)] = cell
-                    if cell.wrk is not None:
-                        print(f"{cell.wrk.rps:,.0f} req/s (ready in {cell.startup_s:.1f}s)", flush=True)
-                    elif cell.status == "skipped":
-                        print("skipped (see notes)", flush=True)
-                    else:
-                        print(f"failed: {cell.reason[:200]}", flush=True)
+                print(f"- {workload.title}", flush=True)
+                for cell in run_workload(kinds, workload, args, wrk, pinning, workdir):
+                    cells[(cell.server, workload.key)] = cell
     except KeyboardInterrupt:
         print("\ninterrupted; servers stopped", file=sys.stderr)
         return 130

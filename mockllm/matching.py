@@ -59,7 +59,8 @@ def canonical(value: Any) -> Any:
     single plain text part replaced by that text (so ``"hi"`` equals ``[{"type":"text","text":"hi"}]``).
     """
     if isinstance(value, dict):
-        out = {k: canonical(v) for k, v in value.items() if v is not None}
+        # Strings, the common value, skip the call: this runs on the request path for exact mocks.
+        out = {k: v if type(v) is str else canonical(v) for k, v in value.items() if v is not None}
         content = out.get("content")
         if isinstance(content, list) and len(content) == 1:
             part = content[0]

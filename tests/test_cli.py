@@ -96,3 +96,25 @@ def test_serve_bad_config_exits_1(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "bad.json: $.openai[0].match.match_type" in done.stderr
+
+
+def test_serve_with_workers_shares_the_port_and_stops_them_all() -> None:
+    process, url = start("--workers", "2")
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+        for _ in range(20):  # new connections, so the kernel spreads them over the workers
+            with openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0) as fresh:
+                reply = fresh.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "Hello"}]
+                )
+                assert reply.choices[0].message.content == "Hello! I am a mock. How can I help?"
+        client.close()
+        children = subprocess.run(
+            ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(children) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    for pid in children:
+        assert subprocess.run(["kill", "-0", pid], capture_output=True, check=False).returncode != 0

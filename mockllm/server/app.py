@@ -12,7 +12,9 @@ from uuid import uuid4
 
 import orjson
 from sanic import HTTPResponse, Request, Sanic
+from sanic.application.state import ApplicationServerInfo
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
+from sanic.http.constants import HTTP
 
 from .api import Endpoint
 from .errors import ApiError, Provider, error_body
@@ -44,6 +46,10 @@ def create_app(
         name or f"mockllm-{uuid4().hex[:12]}", configure_logging=False, env_prefix="MOCKLLM_SANIC_"
     )
     app.config.TOUCHUP = touchup
+    if touchup:
+        # Sanic adds an "alt-svc" header to every response until its touchup learns the server
+        # speaks one HTTP version; create_server never tells it, so say it here.
+        app.state.server_info.append(ApplicationServerInfo(settings={"version": HTTP.VERSION_1}))
     app.config.ACCESS_LOG = False
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.ctx.state = state
@@ -91,9 +97,11 @@ def _handler(endpoint: Endpoint) -> Handler:
             variant = endpoint.variant(body)
             data = mocks.prepared[position].render(body.get("model"), variant)
         except ApiError as exc:
-            journal.record(_record(request, body, exc.status, None, endpoint.name, exc))
+            if journal.enabled:
+                journal.record(_record(request, body, exc.status, None, endpoint.name, exc))
             return _error_response(provider, exc.status, exc.client_message, exc.param)
-        journal.record(_record(request, body, 200, mocks.label(position), endpoint.name))
+        if journal.enabled:
+            journal.record(_record(request, body, 200, mocks.label(position), endpoint.name))
         if endpoint.is_stream(variant):
             return HTTPResponse(data, content_type="text/event-stream", headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
@@ -109,7 +117,7 @@ def _record(
         method=request.method,
         path=request.path,
         body=body,
-        headers=dict(request.headers),
+        headers=request.headers,  # kept, not copied: Sanic makes a new map per request
         status=status,
         mock=mock,
         error=error.message if error is not None else None,

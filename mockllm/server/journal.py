@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,8 @@ class RecordedRequest:
     path: str
     body: Any
     """The parsed JSON body (``None`` when it was not JSON)."""
-    headers: dict[str, str]
+    headers: Mapping[str, str]
+    """The request headers; names are read case-insensitively."""
     status: int
     mock: str | None
     """The matched mock: its name, or ``api[position]`` when it has none."""
@@ -48,6 +49,8 @@ class Journal:
 
     def __init__(self, maxlen: int = 10_000) -> None:
         self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
+        self.enabled = maxlen > 0
+        """A journal of size 0 records nothing, and the server skips building entries for it."""
 
     def record(self, entry: RecordedRequest) -> None:
         self._records.append(entry)

@@ -95,13 +95,19 @@ class MockServer:
     """
 
     def __init__(
-        self, config: ConfigSource = None, *, host: str = "127.0.0.1", port: int = 0, touchup: bool = False
+        self,
+        config: ConfigSource = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        touchup: bool = False,
+        journal_size: int = 10_000,
     ) -> None:
         self._source: ConfigSource = None
         self._state = self._compile(config)
         self.host = host
         self._requested_port = port
-        self.journal = Journal()
+        self.journal = Journal(journal_size)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Any = None
