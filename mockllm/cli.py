@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -178,38 +178,40 @@ def _serve(config_path: Path | None, host: str | None, port: int | None, workers
 
 
 def _worker(server: MockServer, sock: socket.socket) -> None:
-    async def serve() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await server.start(sock=sock)
-        await stop.wait()
-        await server.stop()
-
-    run(serve())
+    run(_serve_until_signal(server, sock))
 
 
-async def _run(server: MockServer, sock: socket.socket, config_path: Path | None) -> None:
+def _announce(server: MockServer, config_path: Path | None) -> None:
+    # The first line of stdout is the base URL alone, for scripts that start the server.
+    print(server.url, flush=True)
+    counts = ", ".join(f"{n} {name}" for name, n in server.config.counts().items() if n)
+    source = config_path or "the built-in example config"
+    print(
+        f"mockllm: serving {source} ({counts or 'no mocks'})\n"
+        f"  OpenAI base URL:    {server.openai_base_url}\n"
+        f"  Anthropic base URL: {server.anthropic_base_url}\n"
+        "  Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+async def _serve_until_signal(
+    server: MockServer, sock: socket.socket, on_ready: Callable[[], None] | None = None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await server.start(sock=sock)
     try:
-        # The first line of stdout is the base URL alone, for scripts that start the server.
-        print(server.url, flush=True)
-        counts = ", ".join(f"{n} {name}" for name, n in server.config.counts().items() if n)
-        source = config_path or "the built-in example config"
-        print(
-            f"mockllm: serving {source} ({counts or 'no mocks'})\n"
-            f"  OpenAI base URL:    {server.openai_base_url}\n"
-            f"  Anthropic base URL: {server.anthropic_base_url}\n"
-            "  Ctrl-C to stop",
-            file=sys.stderr,
-            flush=True,
-        )
+        if on_ready is not None:
+            on_ready()
         await stop.wait()
     finally:
         await server.stop()
+
+
+async def _run(server: MockServer, sock: socket.socket, config_path: Path | None) -> None:
+    await _serve_until_signal(server, sock, lambda: _announce(server, config_path))
     print("mockllm: stopped", file=sys.stderr, flush=True)
