@@ -92,6 +92,14 @@ class MockServer:
 
         with MockServer(config).start_in_thread() as server:
             client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
+
+    Args:
+        config: a `Config`, a builder (followed as it changes), a path to a JSON config, or None.
+        host: the address to listen on.
+        port: the port; 0 picks a free one.
+        touchup: let Sanic recompile its request handling for speed. It rewrites Sanic's shared
+            classes, so only the one server of a process may ask for it (``mockllm serve`` does).
+        journal_size: how many requests `journal` keeps; 0 keeps none and skips the bookkeeping.
     """
 
     def __init__(
