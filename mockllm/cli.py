@@ -81,8 +81,7 @@ def _validate(paths: Sequence[Path]) -> int:
             failed = True
             print(exc, file=sys.stderr)
             continue
-        counts = ", ".join(f"{n} {name}" for name, n in config.counts().items() if n)
-        print(f"{path}: ok ({counts or 'no mocks'})")
+        print(f"{path}: ok ({_counts(config)})")
     return 1 if failed else 0
 
 
@@ -119,9 +118,13 @@ def _export(target: str, output: Path | None) -> int:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        counts = ", ".join(f"{n} {name}" for name, n in config.counts().items() if n)
-        print(f"{output}: {counts or 'no mocks'}", file=sys.stderr)
+        print(f"{output}: {_counts(config)}", file=sys.stderr)
     return 0
+
+
+def _counts(config: Config) -> str:
+    """``3 openai, 1 anthropic``: the APIs that have mocks, for messages."""
+    return ", ".join(f"{n} {name}" for name, n in config.counts().items() if n) or "no mocks"
 
 
 def _listen_address(config: Config, host: str | None, port: int | None) -> tuple[str, int]:
@@ -184,10 +187,9 @@ def _worker(server: MockServer, sock: socket.socket) -> None:
 def _announce(server: MockServer, config_path: Path | None) -> None:
     # The first line of stdout is the base URL alone, for scripts that start the server.
     print(server.url, flush=True)
-    counts = ", ".join(f"{n} {name}" for name, n in server.config.counts().items() if n)
     source = config_path or "the built-in example config"
     print(
-        f"mockllm: serving {source} ({counts or 'no mocks'})\n"
+        f"mockllm: serving {source} ({_counts(server.config)})\n"
         f"  OpenAI base URL:    {server.openai_base_url}\n"
         f"  Anthropic base URL: {server.anthropic_base_url}\n"
         "  Ctrl-C to stop",

@@ -129,6 +129,12 @@ def _text_blocks(content: Any) -> list[str]:
     return []
 
 
+def _input_texts(value: Any) -> list[str]:
+    """Embeddings: the strings of an input (a string, or a list that may hold strings)."""
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [t for t in texts if isinstance(t, str)]
+
+
 def _last_message(request: Request) -> dict[str, Any] | None:
     messages = request.get("messages")
     if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
@@ -253,8 +259,7 @@ def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) ->
             return None
         return f"exact: input {_preview(actual)} differs from {_preview(want)}"
     if isinstance(want, str):
-        texts = [actual] if isinstance(actual, str) else actual if isinstance(actual, list) else []
-        if any(isinstance(t, str) and want in t for t in texts):
+        if any(want in t for t in _input_texts(actual)):
             return None
         return f"text {_preview(want)} not found in input {_preview(actual)}"
     # A list under contains: every mock item is one of the input's items.
@@ -354,8 +359,7 @@ def _chat_haystack(request: Request) -> str:
 
 
 def _anthropic_needle(match: Any) -> str:
-    content = match.message.get("content")
-    texts = [content] if isinstance(content, str) else _text_blocks(content)
+    texts = _text_blocks(match.message.get("content"))
     return texts[0] if texts else ""
 
 
@@ -377,9 +381,7 @@ def _responses_haystack(request: Request) -> str:
 
 
 def _embeddings_haystack(request: Request) -> str:
-    value = request.get("input")
-    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    return "\n".join(t for t in texts if isinstance(t, str))
+    return "\n".join(_input_texts(request.get("input")))
 
 
 @dataclass(frozen=True)

@@ -136,15 +136,13 @@ def _stream(response: dict[str, Any], *, include_usage: bool) -> bytes:
         content = message.get("content")
         refusal = message.get("refusal")
         calls = message.get("tool_calls")
-        # Empty values the answer carries start out in the first delta, so that the stream
-        # helper rebuilds "" and [] rather than None.
+        # Strings the answer carries start out empty in the first delta, so that the stream
+        # helper rebuilds "" rather than None when there is no text to send.
         first: dict[str, Any] = {"role": message.get("role")}
         if isinstance(content, str):
             first["content"] = ""
         if isinstance(refusal, str):
             first["refusal"] = ""
-        if calls == []:
-            first["tool_calls"] = []
         emit(first)
         if isinstance(content, str):
             for piece in text_pieces(content):

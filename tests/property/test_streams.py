@@ -133,7 +133,7 @@ def _message(**message: Any) -> JsonObject:
             marks=pytest.mark.xfail(
                 strict=True,
                 reason="SDK limitation: 'tool_calls': [] is served as []; the stream's first delta "
-                'carries "tool_calls": [] too, yet the SDK\'s stream helper rebuilds None',
+                "cannot carry an empty list that the SDK's stream helper keeps (it rebuilds None)",
             ),
             id="empty-tool-calls",
         ),
