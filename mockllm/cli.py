@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from .config import Config, ConfigError, load_config
-from .server import MockServer, MockState
+from .server import CompiledConfig, MockServer
 from .server.mock_server import SupportsBuild, listening_socket, run
 
 __all__ = ["main"]
@@ -76,7 +76,7 @@ def _validate(paths: Sequence[Path]) -> int:
     for path in paths:
         try:
             config = load_config(path)
-            MockState(config, source=str(path))  # also checks each response can be served
+            CompiledConfig(config, source=str(path))  # also checks each response can be served
         except ConfigError as exc:
             failed = True
             print(exc, file=sys.stderr)
@@ -109,7 +109,7 @@ def _export(target: str, output: Path | None) -> int:
         print(f"mockllm export: {target} is a {kind}, not a builder or a Config", file=sys.stderr)
         return 1
     try:
-        MockState(config, source=target)  # the same check as `validate`: every answer can be served
+        CompiledConfig(config, source=target)  # the same check as `validate`: every answer can be served
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -27,6 +28,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on Python < 3.12
 
+from .apis import API_BY_KEY, APIS, ApiKey
+
 __all__ = [
     "AnthropicMessage",
     "AnthropicMock",
@@ -42,6 +45,7 @@ __all__ = [
     "OpenAIRequestMatch",
     "OpenAIResponseMock",
     "OpenAIResponseRequestMatch",
+    "is_embeddings_input",
     "load_config",
 ]
 
@@ -94,14 +98,21 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_embeddings_input(value: Any) -> bool:
+    """What the embeddings API takes as ``input``: a string, or a list of strings, of token ids or of
+    token-id lists."""
+    return isinstance(value, str) or (
+        isinstance(value, list)
+        and (
+            all(isinstance(v, str) for v in value)
+            or all(_is_int(v) for v in value)
+            or all(isinstance(v, list) and all(_is_int(t) for t in v) for v in value)
+        )
+    )
+
+
 def _embeddings_input(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and (
-        all(isinstance(v, str) for v in value)
-        or all(_is_int(v) for v in value)
-        or all(isinstance(v, list) and all(_is_int(t) for t in v) for v in value)
-    ):
+    if is_embeddings_input(value):
         return value
     raise ValueError("expected a string, a list of strings, a list of token ids or a list of token-id lists")
 
@@ -262,16 +273,26 @@ class Config(_Model):
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "<config>") -> Config:
         if not isinstance(data, dict):
-            kinds = ", ".join(f'"{k}"' for k in _MOCK_LISTS)
+            kinds = ", ".join(f'"{spec.key}"' for spec in APIS)
             raise ConfigError(source, [("$", f"expected a JSON object with keys {kinds}")])
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(source, _problems(exc)) from None
 
-    def counts(self) -> dict[str, int]:
+    @classmethod
+    def of(cls, mocks: Mapping[ApiKey, Sequence[Any]], *, listen_addr: str | None = None) -> Config:
+        """A config of the given mock lists (APIs left out have none)."""
+        return cls(**{api: list(items) for api, items in mocks.items()}, listen_addr=listen_addr)
+
+    def mocks(self, api: ApiKey) -> list[Any]:
+        """The mocks of one API, in order (the list under its config key)."""
+        mocks: list[Any] = getattr(self, api)
+        return mocks
+
+    def counts(self) -> dict[ApiKey, int]:
         """How many mocks each API has."""
-        return {name: len(getattr(self, name)) for name in _MOCK_LISTS}
+        return {spec.key: len(self.mocks(spec.key)) for spec in APIS}
 
     def to_json(self, *, indent: bool = True) -> str:
         """kagent-format JSON; keys left at their defaults are omitted."""
@@ -280,7 +301,11 @@ class Config(_Model):
         return orjson.dumps(data, option=option).decode()
 
 
-_MOCK_LISTS = ("openai", "openai_response", "openai_embeddings", "anthropic")
+_MOCK_FIELDS = {
+    name for name, field in Config.model_fields.items() if typing.get_origin(field.annotation) is list
+}
+if set(API_BY_KEY) != _MOCK_FIELDS:  # pragma: no cover - a broken registry fails at import
+    raise RuntimeError("mockllm.config: the Config mock lists and mockllm.apis.APIS disagree")
 
 
 def load_config(path: str | Path) -> Config:

@@ -32,7 +32,11 @@ from .config import (
 )
 
 __all__ = [
-    "Api",
+    "ANTHROPIC_RULES",
+    "CHAT_RULES",
+    "EMBEDDINGS_RULES",
+    "RESPONSES_RULES",
+    "MatchRules",
     "MockIndex",
     "anthropic_mismatch",
     "canonical",
@@ -385,8 +389,9 @@ def _embeddings_haystack(request: Request) -> str:
 
 
 @dataclass(frozen=True)
-class Api(Generic[MockT]):
-    """How one API matches: what part of the request exact rules compare, and the body rule."""
+class MatchRules(Generic[MockT]):
+    """How the requests of one API are matched: what part of the request exact rules compare, the
+    body rule, and the text a `contains` rule looks in (for the index)."""
 
     subject: Callable[[Request], Any]
     mismatch: Callable[[Any, Request], str | None]
@@ -400,18 +405,20 @@ class Api(Generic[MockT]):
     """Rules that exact mocks must pass too (anthropic ``system_contains``/``tool_names``)."""
 
 
-CHAT: Api[OpenAIMock] = Api(chat_subject, chat_mismatch, lambda m: m.message, _chat_needle, _chat_haystack)
-RESPONSES: Api[OpenAIResponseMock] = Api(
+CHAT_RULES: MatchRules[OpenAIMock] = MatchRules(
+    chat_subject, chat_mismatch, lambda m: m.message, _chat_needle, _chat_haystack
+)
+RESPONSES_RULES: MatchRules[OpenAIResponseMock] = MatchRules(
     responses_subject,
     responses_mismatch,
     lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
     _input_needle,
     _responses_haystack,
 )
-EMBEDDINGS: Api[OpenAIEmbeddingMock] = Api(
+EMBEDDINGS_RULES: MatchRules[OpenAIEmbeddingMock] = MatchRules(
     embeddings_subject, embeddings_mismatch, lambda m: m.input, _input_needle, _embeddings_haystack
 )
-ANTHROPIC: Api[AnthropicMock] = Api(
+ANTHROPIC_RULES: MatchRules[AnthropicMock] = MatchRules(
     chat_subject,
     anthropic_mismatch,
     lambda m: m.message,
@@ -463,8 +470,8 @@ class MockIndex(Generic[MockT]):
     ``contains`` mocks, when there are many, from an index of the text each needs to find.
     """
 
-    def __init__(self, api: Api[MockT], mocks: Sequence[MockT]) -> None:
-        self.api: Api[MockT] = api
+    def __init__(self, rules: MatchRules[MockT], mocks: Sequence[MockT]) -> None:
+        self.rules: MatchRules[MockT] = rules
         self.mocks: list[MockT] = list(mocks)
         self._exact: dict[bytes, list[int]] = {}
         self._contains: list[int] = []
@@ -472,11 +479,11 @@ class MockIndex(Generic[MockT]):
         needles: list[tuple[int, str]] = []
         for position, mock in enumerate(self.mocks):
             if mock.match.match_type is MatchType.EXACT:
-                key = canonical_key(api.exact_subject(mock.match))
+                key = canonical_key(rules.exact_subject(mock.match))
                 self._exact.setdefault(key, []).append(position)
                 continue
             self._contains.append(position)
-            needle = api.needle(mock.match)
+            needle = rules.needle(mock.match)
             if needle:
                 needles.append((position, needle))
             else:
@@ -488,7 +495,7 @@ class MockIndex(Generic[MockT]):
         # Use the index only when it is the cheaper of the two.
         if self._needles.size < 16:
             return self._contains
-        text = self.api.haystack(request)
+        text = self.rules.haystack(request)
         if len(text) > 4 * self._needles.size:
             return self._contains
         found = self._needles.candidates(text)
@@ -500,7 +507,7 @@ class MockIndex(Generic[MockT]):
         contains = self._contains_candidates(request) if self._contains else self._contains
         exact: list[int] = []
         if self._exact:
-            subject = self.api.subject(request)
+            subject = self.rules.subject(request)
             if subject is not None:
                 exact = self._exact.get(canonical_key(subject), [])
         if not exact:
@@ -510,13 +517,13 @@ class MockIndex(Generic[MockT]):
         return sorted(exact + contains)
 
     def find(self, request: Request, headers: Headers) -> int | None:
-        api = self.api
+        rules = self.rules
         for position in self._candidates(request):
             match = self.mocks[position].match
             if match.match_type is MatchType.EXACT:
-                if api.request_mismatch is not None and api.request_mismatch(match, request):
+                if rules.request_mismatch is not None and rules.request_mismatch(match, request):
                     continue
-            elif api.mismatch(match, request) is not None:
+            elif rules.mismatch(match, request) is not None:
                 continue
             if match.headers and headers_mismatch(match.headers, headers):
                 continue
@@ -528,7 +535,7 @@ class MockIndex(Generic[MockT]):
         misses = []
         for position, mock in enumerate(self.mocks):
             reasons = []
-            body = self.api.mismatch(mock.match, request)
+            body = self.rules.mismatch(mock.match, request)
             if body is not None:
                 reasons.append(body)
             reasons += headers_mismatch(mock.match.headers, headers)

@@ -24,182 +24,32 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
 import pytest
 
 if TYPE_CHECKING:
-    from .builders import (
-        AnthropicMessagesBuilder,
-        MockBuilder,
-        OpenAIChatBuilder,
-        OpenAIEmbeddingsBuilder,
-        OpenAIResponsesBuilder,
-    )
     from .config import Config
-    from .server import Journal, MockServer, RecordedRequest, SupportsBuild
+    from .pytest_fixture import MockLLM
+    from .server import MockServer
 
 __all__ = ["ENV_API_KEY", "MockLLM"]
 
 ENV_API_KEY: Final = "mockllm"
 """The API key the env helper sets: the server only checks that a key is present."""
 
+
+def __getattr__(name: str) -> Any:
+    # `MockLLM` needs the builders; importing them only when a test uses a fixture keeps a pytest
+    # run of a project that merely installs mockllm from paying for them.
+    if name == "MockLLM":
+        from .pytest_fixture import MockLLM
+
+        return MockLLM
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _MARKER = "mockllm"
 _ACTIVE = pytest.StashKey[list["MockLLM"]]()
 _LOADED = pytest.StashKey["dict[Path, Config]"]()
-
-
-class _Layered:
-    """The test's builder in front of a base config: mocks registered in the test win."""
-
-    def __init__(self, base: Config, builder: MockBuilder) -> None:
-        self._base = base
-        self._builder = builder
-
-    def build(self) -> Config:
-        from .config import Config
-
-        built, base = self._builder.build(), self._base
-        return Config(
-            openai=[*built.openai, *base.openai],
-            openai_response=[*built.openai_response, *base.openai_response],
-            openai_embeddings=[*built.openai_embeddings, *base.openai_embeddings],
-            anthropic=[*built.anthropic, *base.anthropic],
-        )
-
-    def add_change_listener(self, listener: Callable[[], None]) -> None:
-        self._builder.add_change_listener(listener)
-
-
-class MockLLM:
-    """A builder bound to a running server, with the server's addresses and what it received.
-
-    ``mockllm.openai_chat().when_last_message_contains("hi").reply("hello")`` registers a mock that
-    the next request sees. Mocks from ``@pytest.mark.mockllm(config=...)`` or the session default
-    config are served too, after the ones registered through this object.
-    """
-
-    def __init__(self, server: MockServer, base: Config | None = None) -> None:
-        self.server = server
-        self._base = base
-        self._builder: MockBuilder
-        self.reset()
-
-    # --- the builder's entry points -------------------------------------------------------------
-
-    def openai_chat(self) -> OpenAIChatBuilder:
-        return self._builder.openai_chat()
-
-    def openai_responses(self) -> OpenAIResponsesBuilder:
-        return self._builder.openai_responses()
-
-    def openai_embeddings(self) -> OpenAIEmbeddingsBuilder:
-        return self._builder.openai_embeddings()
-
-    def anthropic_messages(self) -> AnthropicMessagesBuilder:
-        return self._builder.anthropic_messages()
-
-    @property
-    def builder(self) -> MockBuilder:
-        return self._builder
-
-    def to_json(self, *, indent: bool = True) -> str:
-        """The mocks registered in this test as kagent-format JSON (without the base config)."""
-        return self._builder.to_json(indent=indent)
-
-    @property
-    def config(self) -> Config:
-        """What the server serves now: this test's mocks, then the base config's."""
-        return self.server.config
-
-    def reset(self) -> None:
-        """Forget the mocks registered so far and the requests received (the base config stays)."""
-        # Imported here so that a project's pytest loads this plugin without the builder package.
-        from .builders import mock
-
-        self._builder = mock()
-        source: SupportsBuild = self._builder if self._base is None else _Layered(self._base, self._builder)
-        self.server.set_config(source)
-        self.server.journal.clear()
-
-    # --- addresses ------------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def openai_base_url(self) -> str:
-        return self.server.openai_base_url
-
-    @property
-    def anthropic_base_url(self) -> str:
-        return self.server.anthropic_base_url
-
-    @property
-    def env(self) -> dict[str, str]:
-        """Environment variables that point the OpenAI and Anthropic SDKs at this server.
-
-        For a subprocess: ``subprocess.run(cmd, env={**os.environ, **mockllm.env})``.
-        """
-        return {
-            "OPENAI_BASE_URL": self.openai_base_url,
-            "OPENAI_API_KEY": ENV_API_KEY,
-            "ANTHROPIC_BASE_URL": self.anthropic_base_url,
-            "ANTHROPIC_API_KEY": ENV_API_KEY,
-        }
-
-    # --- what the server saw --------------------------------------------------------------------
-
-    @property
-    def journal(self) -> Journal:
-        return self.server.journal
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """The requests received since the test started, oldest first."""
-        return list(self.server.journal)
-
-    @property
-    def unmatched(self) -> list[RecordedRequest]:
-        return self.server.journal.unmatched
-
-    def describe_requests(self) -> str:
-        """A readable list of the requests received; why each unmatched one missed."""
-        records = self.requests
-        if not records:
-            return f"the mock server at {self.url} received no requests"
-        lines = [f"the mock server at {self.url} received {len(records)} request(s):"]
-        for number, record in enumerate(records, 1):
-            outcome = f'mock "{record.mock}"' if record.mock is not None else "no mock"
-            lines.append(f"{number}. {record.method} {record.path} -> {record.status}, {outcome}")
-            asked = _asked(record.body)
-            if asked and record.error is None:
-                lines.append(f"   {asked}")
-            if record.error is not None:
-                lines.append(f"   {record.error}")
-            lines.extend(f"   {miss}" for miss in record.near_misses)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        where = self.url if self.server.running else "not running"
-        return f"<MockLLM {where}, {len(self.server.journal)} request(s)>"
-
-
-def _asked(body: Any) -> str:
-    if not isinstance(body, dict):
-        return ""
-    stream = " (stream)" if body.get("stream") is True else ""
-    messages = body.get("messages")
-    if isinstance(messages, list) and messages:
-        return f"last message {_short(messages[-1])}{stream}"
-    if "input" in body:
-        return f"input {_short(body['input'])}{stream}"
-    return ""
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = orjson.dumps(value, default=str).decode()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- options, marker, report ------------------------------------------------------------------
@@ -334,6 +184,8 @@ def mockllm(
     request: pytest.FixtureRequest, mockllm_server: MockServer, mockllm_default_config: Config | None
 ) -> MockLLM:
     """The shared server with no mocks but this test's (and the configured defaults), no requests."""
+    from .pytest_fixture import MockLLM
+
     fixture = MockLLM(mockllm_server, _marker_config(request, mockllm_default_config))
     _register(request, fixture)
     return fixture
@@ -397,6 +249,7 @@ async def mockllm_async(
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     base = _marker_config(request, mockllm_default_config)
+    from .pytest_fixture import MockLLM
     from .server import MockServer
 
     server = await MockServer().start()

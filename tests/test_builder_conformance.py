@@ -11,7 +11,7 @@ import pytest
 
 from mockllm import Config, MockServer, load_config
 from mockllm.builders import MockBuilder, mock
-from mockllm.server import MockState
+from mockllm.server import CompiledConfig
 
 from .conftest import CONFORMANCE, anthropic_client, openai_client
 
@@ -361,7 +361,7 @@ def without_quirks(response: dict[str, Any]) -> dict[str, Any]:
 
 def as_served(config: Config) -> dict[str, list[tuple[str, Any, dict[str, Any]]]]:
     """Per API: each mock's name, match, and the response the server serves for it."""
-    state = MockState(config)
+    state = CompiledConfig(config)
     return {
         api: [
             (mock.name, mock.match, without_quirks(answer.response))

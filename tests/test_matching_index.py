@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 from mockllm import Config
-from mockllm.matching import CHAT, MockIndex, chat_mismatch, headers_mismatch
+from mockllm.matching import CHAT_RULES, MockIndex, chat_mismatch, headers_mismatch
 
 WORDS = ["hi", "a", "weather", "wea", "London", "日本", "🙂", "tool", "x", "need"]
 
@@ -33,7 +33,7 @@ def test_index_agrees_with_a_scan_for_many_mocks() -> None:
             match["headers"] = [{"name": "X-T", "value": rng.choice(["a", "b"])}]
         raw.append({"name": f"m{i}", "match": match, "response": {"choices": []}})
     mocks = Config.model_validate({"openai": raw}).openai
-    index = MockIndex(CHAT, mocks)
+    index = MockIndex(CHAT_RULES, mocks)
     hits = 0
     for _ in range(2000):
         text = "".join(rng.choice(WORDS) for _ in range(rng.randint(0, 6)))

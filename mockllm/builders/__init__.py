@@ -17,7 +17,8 @@ to the fields it sets in a mock. The root sets the top-level fields:
 - ``anthropic_messages()`` → ``anthropic``
 """
 
-from ._root import MockBuilder, MockHandle, mock
+from ._base import MockHandle
+from ._root import MockBuilder, mock
 from ._values import AnthropicUsage, BuilderError, ChatUsage, EmbeddingsUsage, ResponsesUsage, ToolCall
 from .anthropic_messages import AnthropicMessagesBuilder
 from .openai_chat import OpenAIChatBuilder

@@ -1,11 +1,13 @@
-"""What every per-API builder shares: copy-on-write stages, headers, names and registration."""
+"""What every per-API builder shares: copy-on-write stages, headers, names, registration, and the
+handle a registered mock is known by."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
+from ..apis import ApiKey
 from ..config import (
     AnthropicMock,
     Config,
@@ -16,14 +18,38 @@ from ..config import (
     OpenAIMock,
     OpenAIResponseMock,
 )
-from ._values import ApiName, BuilderError, JsonObject
+from ._values import BuilderError, JsonObject
 
-if TYPE_CHECKING:
-    from ._root import MockBuilder, MockHandle
-
-__all__ = ["MockT", "RequestBuilder"]
+__all__ = ["MockHandle", "MockRegistry", "MockT", "RequestBuilder"]
 
 MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, AnthropicMock)
+
+
+@dataclass(frozen=True)
+class MockHandle(Generic[MockT]):
+    """What a ``reply*`` verb returns: where the mock went, and the mock itself."""
+
+    api: ApiKey
+    """The config key of the mock's list (``openai``, ``openai_response``, …)."""
+    position: int
+    """Its index in that list; earlier mocks win. Stale after `MockBuilder.reset`."""
+    mock: MockT
+    """The config model, exactly as it appears in `MockBuilder.build`."""
+
+    @property
+    def name(self) -> str:
+        return self.mock.name
+
+    @property
+    def label(self) -> str:
+        """How the server refers to the mock: its name, else ``api[position]``."""
+        return self.mock.name or f"{self.api}[{self.position}]"
+
+
+class MockRegistry(Protocol):
+    """Where a finished mock goes: the root builder (`MockBuilder`)."""
+
+    def add(self, api: ApiKey, mock: MockT) -> MockHandle[MockT]: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +59,7 @@ class RequestBuilder(Generic[MockT]):
     registers a mock with the root builder.
     """
 
-    _root: MockBuilder = field(repr=False)
+    _registry: MockRegistry = field(repr=False)
     _name: str = ""
     _headers: tuple[HeaderMatch, ...] = ()
     _match_type: MatchType | None = None
@@ -42,7 +68,7 @@ class RequestBuilder(Generic[MockT]):
     _verb: str = ""
     """The ``when_*`` verb that set the body rule, for the error on a second one."""
 
-    _API: ClassVar[ApiName]
+    _API: ClassVar[ApiKey]
     _SUBJECT: ClassVar[Literal["message", "input"]]
 
     def named(self, name: str) -> Self:
@@ -96,4 +122,4 @@ class RequestBuilder(Generic[MockT]):
             problems = "; ".join(f"{path.removeprefix(prefix)}: {message}" for path, message in exc.problems)
             raise BuilderError(f"mockllm: invalid {self._API} mock: {problems}") from None
         mock: MockT = getattr(config, self._API)[0]
-        return self._root._add(self._API, mock)
+        return self._registry.add(self._API, mock)

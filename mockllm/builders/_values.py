@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from typing_extensions import TypedDict
 
 __all__ = [
     "AnthropicUsage",
-    "ApiName",
     "BuilderError",
     "ChatUsage",
     "EmbeddingsUsage",
     "ResponsesUsage",
     "ToolCall",
 ]
-
-ApiName = Literal["openai", "openai_response", "openai_embeddings", "anthropic"]
-"""The config key of an API's mock list."""
 
 JsonObject = dict[str, Any]
 

@@ -31,13 +31,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..config import AnthropicMock
-from ._base import RequestBuilder
+from ._base import MockHandle, RequestBuilder
 from ._values import AnthropicUsage, BuilderError, JsonObject, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
     from anthropic.types import Message
 
-    from ._root import MockHandle
 
 __all__ = ["AnthropicMessagesBuilder", "AnthropicRole", "StopReason"]
 

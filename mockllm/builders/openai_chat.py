@@ -28,13 +28,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..config import OpenAIMock
-from ._base import RequestBuilder
+from ._base import MockHandle, RequestBuilder
 from ._values import BuilderError, ChatUsage, JsonObject, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
 
-    from ._root import MockHandle
 
 __all__ = ["ChatRole", "FinishReason", "OpenAIChatBuilder"]
 

@@ -22,13 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, overload
 
 from ..config import OpenAIEmbeddingMock
-from ._base import RequestBuilder
+from ._base import MockHandle, RequestBuilder
 from ._values import BuilderError, EmbeddingsUsage, JsonObject, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
     from openai.types import CreateEmbeddingResponse
 
-    from ._root import MockHandle
 
 __all__ = ["OpenAIEmbeddingsBuilder"]
 

@@ -22,13 +22,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, overload
 
 from ..config import OpenAIResponseMock
-from ._base import RequestBuilder
+from ._base import MockHandle, RequestBuilder
 from ._values import BuilderError, JsonObject, ResponsesUsage, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
     from openai.types.responses import Response
 
-    from ._root import MockHandle
 
 __all__ = ["OpenAIResponsesBuilder"]
 

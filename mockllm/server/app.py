@@ -12,54 +12,41 @@ from uuid import uuid4
 
 import orjson
 from sanic import HTTPResponse, Request, Sanic
-from sanic.application.state import ApplicationServerInfo
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
-from sanic.http.constants import HTTP
 
-from .api import Endpoint
-from .errors import ApiError, Provider, error_body
+from ..apis import Provider
+from .compiled import HANDLERS, CompiledConfig, CompiledMocks
+from .errors import ApiError, error_body
+from .handler import ApiHandler
 from .journal import Journal, NearMiss, RecordedRequest
-from .state import ENDPOINTS, MockState
+from .sanic_internals import new_app
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 JSON_TYPE = "application/json"
 SSE_HEADERS = {"cache-control": "no-cache"}
-_ROUTES = ", ".join(f"POST {e.path}" for e in ENDPOINTS) + ", GET /health"
+_ROUTES = ", ".join(f"POST {h.spec.route}" for h in HANDLERS.values()) + ", GET /health"
 
 Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
 
 
 def create_app(
-    state: MockState, journal: Journal, *, name: str | None = None, touchup: bool = False
+    state: CompiledConfig, journal: Journal, *, name: str | None = None, touchup: bool = False
 ) -> Sanic[Any, Any]:
     """A fresh app serving ``state``; swap ``app.ctx.state`` to change the mocks while it runs.
 
-    ``touchup`` lets Sanic recompile its request handling without the signal dispatches this app
-    does not use (about 1.7 times the requests per second). It rewrites methods on Sanic's shared
-    classes, so it is only safe for the one app of a process: ``mockllm serve``, not a test's server.
+    ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
     """
-    # Sanic keeps a process-wide registry of app names, so every app gets a unique one; and a
-    # library must not reconfigure the host's logging or read SANIC_* variables.
-    app: Sanic[Any, Any] = Sanic(
-        name or f"mockllm-{uuid4().hex[:12]}", configure_logging=False, env_prefix="MOCKLLM_SANIC_"
-    )
-    app.config.TOUCHUP = touchup
-    if touchup:
-        # Sanic adds an "alt-svc" header to every response until its touchup learns the server
-        # speaks one HTTP version; create_server never tells it, so say it here.
-        app.state.server_info.append(ApplicationServerInfo(settings={"version": HTTP.VERSION_1}))
-    app.config.ACCESS_LOG = False
-    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
+    app = new_app(name or f"mockllm-{uuid4().hex[:12]}", touchup=touchup, max_body_bytes=MAX_BODY_BYTES)
     app.ctx.state = state
     app.ctx.journal = journal
 
     # error_format spares Sanic reading each handler's source to guess it (a third of a start).
-    for endpoint in ENDPOINTS:
-        app.add_route(
-            _handler(endpoint), endpoint.path, methods=["POST"], name=endpoint.name, error_format="json"
-        )
+    for handler in HANDLERS.values():
+        spec = handler.spec
+        app.add_route(_route(handler), spec.route, methods=["POST"], name=spec.key, error_format="json")
 
     async def health(request: Request) -> HTTPResponse:
         counts = request.app.ctx.state.counts()
@@ -72,8 +59,8 @@ def create_app(
     return app
 
 
-def _handler(endpoint: Endpoint) -> Handler:
-    provider = endpoint.provider
+def _route(handler: ApiHandler) -> Handler:
+    key, provider = handler.spec.key, handler.spec.provider
 
     async def handle(request: Request) -> HTTPResponse:
         journal: Journal = request.app.ctx.journal
@@ -81,8 +68,8 @@ def _handler(endpoint: Endpoint) -> Handler:
         try:
             _check_auth(request, provider)
             body = _parse(request.body)
-            endpoint.validate(body)
-            mocks = request.app.ctx.state.apis[endpoint.name]
+            handler.validate(body)
+            mocks: CompiledMocks = request.app.ctx.state.apis[key]
             headers = request.headers
             try:
                 position = mocks.index.find(body, headers)
@@ -94,19 +81,19 @@ def _handler(endpoint: Endpoint) -> Handler:
                 if isinstance(exc, orjson.JSONEncodeError) and "Recursion limit" not in str(exc):
                     raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
-            variant = endpoint.variant(body)
+            variant = handler.variant(body)
             data = mocks.prepared[position].render(body.get("model"), variant)
         except ApiError as exc:
             if journal.enabled:
-                journal.record(_record(request, body, exc.status, None, endpoint.name, exc))
+                journal.record(_record(request, body, exc.status, None, key, exc))
             return _error_response(provider, exc.status, exc.client_message, exc.param)
         if journal.enabled:
-            journal.record(_record(request, body, 200, mocks.label(position), endpoint.name))
-        if endpoint.is_stream(variant):
+            journal.record(_record(request, body, 200, mocks.label(position), key))
+        if handler.is_stream(variant):
             return HTTPResponse(data, content_type="text/event-stream", headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
 
-    handle.__name__ = f"handle_{endpoint.name}"
+    handle.__name__ = f"handle_{key}"
     return handle
 
 
@@ -157,11 +144,11 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _no_match(mocks: Any, body: dict[str, Any], headers: Any) -> ApiError:
-    endpoint: Endpoint = mocks.endpoint
-    message = f"No mock matched POST {endpoint.path} ({endpoint.describe(body)})."
+def _no_match(mocks: CompiledMocks, body: dict[str, Any], headers: Any) -> ApiError:
+    handler = mocks.handler
+    message = f"No mock matched POST {handler.spec.route} ({handler.describe(body)})."
     if not mocks.index.mocks:
-        message += f' The config has no "{endpoint.name}" mocks.'
+        message += f' The config has no "{handler.spec.key}" mocks.'
     misses = tuple(
         NearMiss(mocks.label(position), tuple(reasons))
         for position, reasons in mocks.index.explain(body, headers)

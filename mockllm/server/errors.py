@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
-__all__ = ["ApiError", "Provider", "error_body"]
+from ..apis import Provider
 
-Provider = Literal["openai", "anthropic"]
+__all__ = ["ApiError", "Provider", "error_body"]
 
 # Anthropic names its error types; OpenAI's SDK only reads the status, but the type helps people.
 _ANTHROPIC_TYPES = {

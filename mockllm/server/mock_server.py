@@ -15,8 +15,9 @@ from sanic import Sanic
 
 from ..config import Config, load_config
 from .app import create_app
+from .compiled import CompiledConfig
 from .journal import Journal
-from .state import MockState
+from .sanic_internals import start_serving, stop_serving
 
 __all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener", "listening_socket"]
 
@@ -171,9 +172,9 @@ class MockServer:
         """Rebuild the mocks from the current source (a builder, a file or a `Config`)."""
         self.set_config(self._source)
 
-    def _compile(self, source: ConfigSource) -> MockState:
+    def _compile(self, source: ConfigSource) -> CompiledConfig:
         label = str(source) if isinstance(source, str | Path) else "<config>"
-        state = MockState(_resolve(source), source=label)
+        state = CompiledConfig(_resolve(source), source=label)
         if source is not self._source:
             self._source = source
             if isinstance(source, SupportsChangeListener):
@@ -195,15 +196,7 @@ class MockServer:
             sock = listening_socket(self.host, self._requested_port)
         try:
             app = create_app(self._state, self.journal, touchup=self._touchup)
-            server: Any = await app.create_server(
-                sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
-            )
-            if server is None:
-                raise RuntimeError("Sanic did not create a server")
-            await server.startup()
-            await server.before_start()
-            await server.start_serving()
-            await server.after_start()
+            server = await start_serving(app, sock)
         except BaseException:
             sock.close()
             raise
@@ -217,25 +210,11 @@ class MockServer:
             return
         self._server = None
         try:
-            await server.before_stop()
-            server.server.close()
-            # Keep-alive connections would hold the port; close idle ones, then drop the rest.
-            for connection in list(server.connections):
-                connection.close_if_idle()
-            for _ in range(50):
-                if not server.connections:
-                    break
-                await asyncio.sleep(0.01)
-            for connection in list(server.connections):
-                connection.abort()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), timeout=1)
-            await server.after_stop()
+            await stop_serving(app, server)
         finally:
             if sock is not None:
                 sock.close()
             self._sock = None
-            Sanic.unregister_app(app)
             self._app = None
 
     async def __aenter__(self) -> Self:

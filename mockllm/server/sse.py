@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
-__all__ = ["DONE", "sse_body", "sse_event", "text_pieces"]
+__all__ = ["DONE", "sse_event", "text_pieces"]
 
 DONE = b"data: [DONE]\n\n"
 
@@ -29,7 +28,3 @@ def sse_event(data: Any, event: str | None = None) -> bytes:
     if event is None:
         return payload
     return b"event: " + event.encode() + b"\n" + payload
-
-
-def sse_body(events: Iterable[bytes]) -> bytes:
-    return b"".join(events)

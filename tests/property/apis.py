@@ -16,11 +16,11 @@ from pydantic import BaseModel
 
 from mockllm.config import AnthropicMock, OpenAIEmbeddingMock, OpenAIMock, OpenAIResponseMock
 from mockllm.matching import (
-    ANTHROPIC,
-    CHAT,
-    EMBEDDINGS,
-    RESPONSES,
-    Api,
+    ANTHROPIC_RULES,
+    CHAT_RULES,
+    EMBEDDINGS_RULES,
+    RESPONSES_RULES,
+    MatchRules,
     MockIndex,
     anthropic_mismatch,
     chat_mismatch,
@@ -68,7 +68,7 @@ def equal_form(draw: st.DrawFn, value: Any) -> Any:
 class ApiSpec:
     key: str
     """The config key of the API's mocks."""
-    api: Api[Any]
+    rules: MatchRules[Any]
     mismatch: Callable[[Any, JsonObject], str | None]
     mock_model: type[BaseModel]
     body_key: str
@@ -84,7 +84,7 @@ class ApiSpec:
         return self.mock_model.model_validate({"name": name, "match": match, "response": {}})
 
     def index(self, mocks: Sequence[Any]) -> MockIndex[Any]:
-        return MockIndex(self.api, mocks)
+        return MockIndex(self.rules, mocks)
 
     def holds(self, mock: Any, request: JsonObject, headers: Headers) -> bool:
         """Whether one mock's rules hold, checked rule by rule (no index)."""
@@ -153,11 +153,11 @@ def _anthropic_request(draw: st.DrawFn, match: JsonObject, rewrite: bool) -> Jso
 
 
 CHAT_SPEC = ApiSpec(
-    "openai", CHAT, chat_mismatch, OpenAIMock, "message", s.chat_messages(), _chat_request, _no_extra
+    "openai", CHAT_RULES, chat_mismatch, OpenAIMock, "message", s.chat_messages(), _chat_request, _no_extra
 )
 RESPONSES_SPEC = ApiSpec(
     "openai_response",
-    RESPONSES,
+    RESPONSES_RULES,
     responses_mismatch,
     OpenAIResponseMock,
     "input",
@@ -167,7 +167,7 @@ RESPONSES_SPEC = ApiSpec(
 )
 EMBEDDINGS_SPEC = ApiSpec(
     "openai_embeddings",
-    EMBEDDINGS,
+    EMBEDDINGS_RULES,
     embeddings_mismatch,
     OpenAIEmbeddingMock,
     "input",
@@ -177,7 +177,7 @@ EMBEDDINGS_SPEC = ApiSpec(
 )
 ANTHROPIC_SPEC = ApiSpec(
     "anthropic",
-    ANTHROPIC,
+    ANTHROPIC_RULES,
     anthropic_mismatch,
     AnthropicMock,
     "message",

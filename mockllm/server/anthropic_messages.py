@@ -7,9 +7,11 @@ from typing import Any
 
 import orjson
 
-from ..matching import ANTHROPIC
-from .api import (
-    Endpoint,
+from ..apis import API_BY_KEY
+from ..matching import ANTHROPIC_RULES
+from .errors import ApiError
+from .handler import (
+    ApiHandler,
     Request,
     check_bool,
     check_content,
@@ -18,10 +20,9 @@ from .api import (
     describe_last_message,
     estimate_tokens,
 )
-from .errors import ApiError
 from .sse import sse_event, text_pieces
 
-__all__ = ["ENDPOINT"]
+__all__ = ["HANDLER"]
 
 JSON, SSE = "json", "sse"
 
@@ -132,11 +133,9 @@ def _stream(response: dict[str, Any]) -> bytes:
     return b"".join(events)
 
 
-ENDPOINT = Endpoint(
-    name="anthropic",
-    path="/v1/messages",
-    provider="anthropic",
-    api=ANTHROPIC,
+HANDLER = ApiHandler(
+    spec=API_BY_KEY["anthropic"],
+    rules=ANTHROPIC_RULES,
     validate=validate,
     variant=variant,
     is_stream=lambda v: v == SSE,

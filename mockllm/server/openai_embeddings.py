@@ -9,29 +9,19 @@ from typing import Any
 
 import orjson
 
-from ..matching import EMBEDDINGS
-from .api import Endpoint, Request, check_model, describe_input
+from ..apis import API_BY_KEY
+from ..config import is_embeddings_input
+from ..matching import EMBEDDINGS_RULES
 from .errors import ApiError
+from .handler import ApiHandler, Request, check_model, describe_input
 
-__all__ = ["ENDPOINT"]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+__all__ = ["HANDLER"]
 
 
 def validate(body: Request) -> None:
     check_model(body)
     value = body.get("input")
-    valid = isinstance(value, str) or (
-        isinstance(value, list)
-        and bool(value)
-        and (
-            all(isinstance(v, str) for v in value)
-            or all(_is_int(v) for v in value)
-            or all(isinstance(v, list) and all(_is_int(t) for t in v) for v in value)
-        )
-    )
+    valid = is_embeddings_input(value) and value != []
     if not valid:
         raise ApiError(
             400,
@@ -43,7 +33,7 @@ def validate(body: Request) -> None:
     if encoding is not None and encoding not in ("float", "base64"):
         raise ApiError(400, "'encoding_format' must be 'float' or 'base64'", param="encoding_format")
     dimensions = body.get("dimensions")
-    if dimensions is not None and not (_is_int(dimensions) and dimensions > 0):
+    if dimensions is not None and (type(dimensions) is not int or dimensions <= 0):
         raise ApiError(400, "'dimensions' must be a positive integer", param="dimensions")
 
 
@@ -86,11 +76,9 @@ def render(response: dict[str, Any], variant: Any) -> bytes:
     return orjson.dumps({**response, "data": data})
 
 
-ENDPOINT = Endpoint(
-    name="openai_embeddings",
-    path="/v1/embeddings",
-    provider="openai",
-    api=EMBEDDINGS,
+HANDLER = ApiHandler(
+    spec=API_BY_KEY["openai_embeddings"],
+    rules=EMBEDDINGS_RULES,
     validate=validate,
     variant=variant,
     is_stream=lambda v: False,

@@ -7,9 +7,11 @@ from typing import Any
 
 import orjson
 
-from ..matching import CHAT
-from .api import (
-    Endpoint,
+from ..apis import API_BY_KEY
+from ..matching import CHAT_RULES
+from .errors import ApiError
+from .handler import (
+    ApiHandler,
     Request,
     check_bool,
     check_content,
@@ -18,10 +20,9 @@ from .api import (
     describe_last_message,
     estimate_tokens,
 )
-from .errors import ApiError
 from .sse import DONE, sse_event, text_pieces
 
-__all__ = ["ENDPOINT"]
+__all__ = ["HANDLER"]
 
 # Variants: the JSON body, the stream, and the stream ending with a usage chunk.
 JSON, SSE, SSE_USAGE = "json", "sse", "sse+usage"
@@ -169,11 +170,9 @@ def _stream(response: dict[str, Any], *, include_usage: bool) -> bytes:
     return b"".join(events)
 
 
-ENDPOINT = Endpoint(
-    name="openai",
-    path="/v1/chat/completions",
-    provider="openai",
-    api=CHAT,
+HANDLER = ApiHandler(
+    spec=API_BY_KEY["openai"],
+    rules=CHAT_RULES,
     validate=validate,
     variant=variant,
     is_stream=lambda v: v != JSON,

@@ -7,9 +7,11 @@ from typing import Any
 
 import orjson
 
-from ..matching import RESPONSES
-from .api import (
-    Endpoint,
+from ..apis import API_BY_KEY
+from ..matching import RESPONSES_RULES
+from .errors import ApiError
+from .handler import (
+    ApiHandler,
     Request,
     check_bool,
     check_content,
@@ -17,10 +19,9 @@ from .api import (
     describe_input,
     estimate_tokens,
 )
-from .errors import ApiError
 from .sse import sse_event, text_pieces
 
-__all__ = ["ENDPOINT"]
+__all__ = ["HANDLER"]
 
 JSON, SSE = "json", "sse"
 _ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
@@ -201,11 +202,9 @@ class _Stream:
         self.emit("response.output_item.done", output_index=index, item=item)
 
 
-ENDPOINT = Endpoint(
-    name="openai_response",
-    path="/v1/responses",
-    provider="openai",
-    api=RESPONSES,
+HANDLER = ApiHandler(
+    spec=API_BY_KEY["openai_response"],
+    rules=RESPONSES_RULES,
     validate=validate,
     variant=variant,
     is_stream=lambda v: v == SSE,

@@ -1,8 +1,9 @@
-"""What every API handler shares: request checks, the endpoint description, and prepared answers.
+"""What the server modules of the APIs share: the `ApiHandler` each one exports, request checks,
+and prepared answers.
 
-Each API module (``chat``, ``responses``, ``embeddings``, ``anthropic``) fills in the fields its
-SDK needs once, when the config is loaded, and says how to render the answer (JSON body or SSE
-stream). Rendered bytes are cached, so the request path only parses, matches and writes.
+Each API's server module (``openai_chat``, ``openai_responses``, …; see `mockllm.apis`) fills in the
+fields its SDK needs once, when the config is loaded, and says how to render the answer (JSON
+body or SSE stream). Rendered bytes are cached, so the request path only parses, matches and writes.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any
 
 import orjson
 
-from ..matching import Api
-from .errors import ApiError, Provider
+from ..apis import ApiSpec
+from ..matching import MatchRules
+from .errors import ApiError
 
 __all__ = [
     "DEFAULT_MODEL",
-    "Endpoint",
+    "ApiHandler",
     "PreparedResponse",
     "check_bool",
     "check_content",
@@ -38,14 +40,11 @@ _MAX_CACHED_MODELS = 64
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """One API: its route, error shape, request checks, matcher and answer renderer."""
+class ApiHandler:
+    """How the server handles one API's requests: checks them, matches them, answers them."""
 
-    name: str
-    """The config key of its mocks (``openai``, ``openai_response``, …)."""
-    path: str
-    provider: Provider
-    api: Api[Any]
+    spec: ApiSpec
+    rules: MatchRules[Any]
     validate: Callable[[Request], None]
     """Raises `ApiError` (400) for a body the real API would refuse."""
     variant: Callable[[Request], Hashable]

@@ -1,0 +1,36 @@
+"""The verbs that start a mock of each API, shared by everything that registers mocks: the root
+builder, and the pytest fixture that wraps one."""
+
+from __future__ import annotations
+
+from ._base import MockRegistry
+from .anthropic_messages import AnthropicMessagesBuilder
+from .openai_chat import OpenAIChatBuilder
+from .openai_embeddings import OpenAIEmbeddingsBuilder
+from .openai_responses import OpenAIResponsesBuilder
+
+__all__ = ["ApiEntryPoints"]
+
+
+class ApiEntryPoints:
+    """One verb per API (named after its module in `mockllm.apis`); each returns that API's builder,
+    bound to `_mock_registry`."""
+
+    def _mock_registry(self) -> MockRegistry:
+        raise NotImplementedError
+
+    def openai_chat(self) -> OpenAIChatBuilder:
+        """A mock for ``POST /v1/chat/completions`` (config key ``openai``)."""
+        return OpenAIChatBuilder(self._mock_registry())
+
+    def openai_responses(self) -> OpenAIResponsesBuilder:
+        """A mock for ``POST /v1/responses`` (config key ``openai_response``)."""
+        return OpenAIResponsesBuilder(self._mock_registry())
+
+    def openai_embeddings(self) -> OpenAIEmbeddingsBuilder:
+        """A mock for ``POST /v1/embeddings`` (config key ``openai_embeddings``)."""
+        return OpenAIEmbeddingsBuilder(self._mock_registry())
+
+    def anthropic_messages(self) -> AnthropicMessagesBuilder:
+        """A mock for ``POST /v1/messages`` (config key ``anthropic``)."""
+        return AnthropicMessagesBuilder(self._mock_registry())
