@@ -12,7 +12,7 @@ dict with lower-case keys.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -479,7 +479,8 @@ class MockIndex(Generic[MockT]):
         needles: list[tuple[int, str]] = []
         for position, mock in enumerate(self.mocks):
             if mock.match.match_type is MatchType.EXACT:
-                key = canonical_key(rules.exact_subject(mock.match))
+                # orjson's bytes keep a 4 KiB buffer whatever their length: the index keeps copies.
+                key = bytes(memoryview(canonical_key(rules.exact_subject(mock.match))))
                 self._exact.setdefault(key, []).append(position)
                 continue
             self._contains.append(position)
@@ -530,15 +531,30 @@ class MockIndex(Generic[MockT]):
             return position
         return None
 
-    def explain(self, request: Request, headers: Headers, limit: int = 3) -> list[tuple[int, list[str]]]:
-        """The nearest mocks and why each did not match, fewest reasons first."""
+    def explain(
+        self, request: Request, headers: Headers, limit: int = 3, budget: int = 64
+    ) -> list[tuple[int, list[str]]]:
+        """The nearest mocks and why each did not match: fewest reasons first, then candidates of
+        the index before other mocks, then list order.
+
+        With many mocks, only ``budget`` of them are explained, so that a 404 costs the same with
+        100,000 mocks as with 100: the index's candidates (the exact mocks with this very subject,
+        the ``contains`` mocks whose text may occur in the request), then the first mocks in order.
+        """
+        if len(self.mocks) <= budget:
+            positions: Iterable[int] = range(len(self.mocks))
+        else:
+            nearest = dict.fromkeys(self._candidates(request)[:budget])
+            nearest.update(dict.fromkeys(range(budget - len(nearest))))
+            positions = nearest
         misses = []
-        for position, mock in enumerate(self.mocks):
+        for rank, position in enumerate(positions):
+            match = self.mocks[position].match
             reasons = []
-            body = self.rules.mismatch(mock.match, request)
+            body = self.rules.mismatch(match, request)
             if body is not None:
                 reasons.append(body)
-            reasons += headers_mismatch(mock.match.headers, headers)
-            misses.append((len(reasons), position, reasons))
+            reasons += headers_mismatch(match.headers, headers)
+            misses.append((len(reasons), rank, position, reasons))
         misses.sort(key=lambda miss: miss[:2])
-        return [(position, reasons) for _, position, reasons in misses[:limit]]
+        return [(position, reasons) for _, _, position, reasons in misses[:limit]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Any
 
@@ -44,3 +45,41 @@ def test_index_agrees_with_a_scan_for_many_mocks() -> None:
         assert index.find(request, headers) == expected, (request, headers)
         hits += expected is not None
     assert hits > 500  # the requests do exercise matches, not only misses
+
+
+def test_a_miss_among_many_mocks_explains_a_bounded_few_nearest_first() -> None:
+    raw: list[dict[str, Any]] = [
+        {"match": {"match_type": "exact", "message": {"role": "user", "content": f"hello {i}"}}}
+        for i in range(5_000)
+    ]
+    raw += [
+        {"match": {"match_type": "contains", "message": {"role": "tool", "content": f"needle-{i:04d}-x"}}}
+        for i in range(5_000)
+    ]
+    mocks = Config.model_validate({"openai": [{**m, "response": {"choices": []}} for m in raw]}).openai
+    checked: list[Any] = []
+
+    def counting_mismatch(match: Any, request: dict[str, Any]) -> str | None:
+        checked.append(match)
+        return chat_mismatch(match, request)
+
+    rules = dataclasses.replace(CHAT_RULES, mismatch=counting_mismatch)
+    index = MockIndex(rules, mocks)
+    # Only the needle's role is wrong: that mock is the nearest miss, wherever it stands.
+    request = {"messages": [{"role": "user", "content": "where is needle-4321-x today"}]}
+    assert index.find(request, {}) is None
+    nearest = index.explain(request, {})
+    assert nearest[0] == (9_321, ['role: wants "tool", last message has "user"'])
+    assert len(checked) <= 64 + 1  # the budget, plus the one check find() made
+
+
+def test_a_few_mocks_are_all_explained() -> None:
+    raw = [
+        {"name": f"m{i}", "match": {"match_type": "exact", "message": {"content": f"x{i}"}}}
+        for i in range(10)
+    ]
+    mocks = Config.model_validate({"openai": [{**m, "response": {"choices": []}} for m in raw]}).openai
+    request = {"messages": [{"role": "user", "content": "x9"}]}
+    assert [position for position, _ in MockIndex(CHAT_RULES, mocks).explain(request, {}, limit=10)] == list(
+        range(10)
+    )
