@@ -76,7 +76,7 @@ def _validate(paths: Sequence[Path]) -> int:
     for path in paths:
         try:
             config = load_config(path)
-            CompiledConfig(config, source=str(path))  # also checks each response can be served
+            CompiledConfig.of(config, source=str(path))  # also checks each response can be served
         except ConfigError as exc:
             failed = True
             print(exc, file=sys.stderr)
@@ -109,7 +109,7 @@ def _export(target: str, output: Path | None) -> int:
         print(f"mockllm export: {target} is a {kind}, not a builder or a Config", file=sys.stderr)
         return 1
     try:
-        CompiledConfig(config, source=target)  # the same check as `validate`: every answer can be served
+        CompiledConfig.of(config, source=target)  # the same check as `validate`: every answer can be served
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1

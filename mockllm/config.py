@@ -14,7 +14,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Self, Union
 
 import orjson
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     ValidationError,
     WithJsonSchema,
+    model_validator,
     with_config,
 )
 from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on Python < 3.12
@@ -31,6 +32,8 @@ from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on
 from .apis import API_BY_KEY, APIS, ApiKey
 
 __all__ = [
+    "DEFAULT_PRIORITY",
+    "STARTED",
     "AnthropicMessage",
     "AnthropicMock",
     "AnthropicRequestMatch",
@@ -222,34 +225,66 @@ class AnthropicRequestMatch(_Model):
 # --- mocks -----------------------------------------------------------------------------------
 
 
-class OpenAIMock(_Model):
-    """``POST /v1/chat/completions``: ``response`` is a ``chat.completion`` object."""
+DEFAULT_PRIORITY = 5
+STARTED = "Started"
+"""The state every scenario starts in (WireMock's name)."""
+
+
+class _Mock(_Model):
+    """What every mock has besides its match and response: a name, and how it behaves over time.
+
+    These keys are additive to kagent's format (its Go server ignores them).
+    """
 
     name: str = ""
+    times: Annotated[int, Field(strict=True, ge=1)] | None = None
+    """Answers at most this many matching requests, then steps aside for later mocks."""
+    priority: Annotated[int, Field(strict=True)] = DEFAULT_PRIORITY
+    """Lower wins; equal priorities keep list order."""
+    scenario: str | None = None
+    """The scenario whose state ``required_state`` and ``new_state`` read and set; every scenario
+    starts in ``"Started"``."""
+    required_state: str | None = None
+    """The mock matches only while its scenario is in this state."""
+    new_state: str | None = None
+    """After the mock answers, its scenario moves to this state."""
+
+    @model_validator(mode="after")
+    def _states_need_a_scenario(self) -> Self:
+        if self.scenario is None and (self.required_state is not None or self.new_state is not None):
+            raise ValueError('"required_state" and "new_state" need a "scenario": add "scenario": "<name>"')
+        return self
+
+    @property
+    def is_stateful(self) -> bool:
+        """Whether the mock's answers depend on what happened before (``times`` or a scenario)."""
+        return self.times is not None or self.scenario is not None
+
+
+class OpenAIMock(_Mock):
+    """``POST /v1/chat/completions``: ``response`` is a ``chat.completion`` object."""
+
     match: OpenAIRequestMatch
     response: ResponseObject
 
 
-class OpenAIResponseMock(_Model):
+class OpenAIResponseMock(_Mock):
     """``POST /v1/responses``: ``response`` is a Responses API ``response`` object."""
 
-    name: str = ""
     match: OpenAIResponseRequestMatch
     response: ResponseObject
 
 
-class OpenAIEmbeddingMock(_Model):
+class OpenAIEmbeddingMock(_Mock):
     """``POST /v1/embeddings``: ``response`` is a ``CreateEmbeddingResponse`` object."""
 
-    name: str = ""
     match: OpenAIEmbeddingRequestMatch
     response: ResponseObject
 
 
-class AnthropicMock(_Model):
+class AnthropicMock(_Mock):
     """``POST /v1/messages``: ``response`` is an Anthropic ``Message`` object."""
 
-    name: str = ""
     match: AnthropicRequestMatch
     response: ResponseObject
 

@@ -43,6 +43,7 @@ __all__ = [
     "canonical_key",
     "chat_mismatch",
     "embeddings_mismatch",
+    "exact_key",
     "header_mismatch",
     "headers_mismatch",
     "responses_mismatch",
@@ -464,13 +465,32 @@ class _NeedleIndex:
         return found
 
 
+Refusal = Callable[[Any], "str | None"]
+"""Why a mock whose rules hold must step aside now (used up, scenario elsewhere), or None."""
+
+
+def exact_key(rules: MatchRules[MockT], mock: MockT) -> bytes:
+    """The index key of an exact mock: equal to `canonical_key` of the requests it matches."""
+    # orjson's bytes keep a 4 KiB buffer whatever their length: a key kept for long is a copy.
+    return bytes(memoryview(canonical_key(rules.exact_subject(mock.match))))
+
+
 class MockIndex(Generic[MockT]):
-    """The mocks of one API in order. `find` returns the position of the first mock whose body
-    rule and header rules hold. Exact mocks come from a dictionary keyed by the canonical request;
-    ``contains`` mocks, when there are many, from an index of the text each needs to find.
+    """The mocks of one API in the order they are tried. `find` returns the position of the first
+    mock whose body rule and header rules hold. Exact mocks come from a dictionary keyed by the
+    canonical request; ``contains`` mocks, when there are many, from an index of the text each
+    needs to find.
+
+    ``key_of`` gives the key of an exact mock (`exact_key` by default): a caller that rebuilds the
+    index often keeps the keys of the mocks it has seen.
     """
 
-    def __init__(self, rules: MatchRules[MockT], mocks: Sequence[MockT]) -> None:
+    def __init__(
+        self,
+        rules: MatchRules[MockT],
+        mocks: Sequence[MockT],
+        key_of: Callable[[MockT], bytes] | None = None,
+    ) -> None:
         self.rules: MatchRules[MockT] = rules
         self.mocks: list[MockT] = list(mocks)
         self._exact: dict[bytes, list[int]] = {}
@@ -479,8 +499,7 @@ class MockIndex(Generic[MockT]):
         needles: list[tuple[int, str]] = []
         for position, mock in enumerate(self.mocks):
             if mock.match.match_type is MatchType.EXACT:
-                # orjson's bytes keep a 4 KiB buffer whatever their length: the index keeps copies.
-                key = bytes(memoryview(canonical_key(rules.exact_subject(mock.match))))
+                key = exact_key(rules, mock) if key_of is None else key_of(mock)
                 self._exact.setdefault(key, []).append(position)
                 continue
             self._contains.append(position)
@@ -517,10 +536,12 @@ class MockIndex(Generic[MockT]):
             return exact
         return sorted(exact + contains)
 
-    def find(self, request: Request, headers: Headers) -> int | None:
+    def find(self, request: Request, headers: Headers, refusal: Refusal | None = None) -> int | None:
+        """The first mock whose rules hold and that ``refusal`` lets answer."""
         rules = self.rules
         for position in self._candidates(request):
-            match = self.mocks[position].match
+            mock = self.mocks[position]
+            match = mock.match
             if match.match_type is MatchType.EXACT:
                 if rules.request_mismatch is not None and rules.request_mismatch(match, request):
                     continue
@@ -528,11 +549,19 @@ class MockIndex(Generic[MockT]):
                 continue
             if match.headers and headers_mismatch(match.headers, headers):
                 continue
+            if refusal is not None and refusal(mock) is not None:
+                continue
             return position
         return None
 
     def explain(
-        self, request: Request, headers: Headers, limit: int = 3, budget: int = 64
+        self,
+        request: Request,
+        headers: Headers,
+        refusal: Refusal | None = None,
+        *,
+        limit: int = 3,
+        budget: int = 64,
     ) -> list[tuple[int, list[str]]]:
         """The nearest mocks and why each did not match: fewest reasons first, then candidates of
         the index before other mocks, then list order.
@@ -549,12 +578,15 @@ class MockIndex(Generic[MockT]):
             positions = nearest
         misses = []
         for rank, position in enumerate(positions):
-            match = self.mocks[position].match
+            mock = self.mocks[position]
             reasons = []
-            body = self.rules.mismatch(match, request)
+            body = self.rules.mismatch(mock.match, request)
             if body is not None:
                 reasons.append(body)
-            reasons += headers_mismatch(match.headers, headers)
+            reasons += headers_mismatch(mock.match.headers, headers)
+            refused = refusal(mock) if refusal is not None else None
+            if refused is not None:
+                reasons.append(refused)
             misses.append((len(reasons), rank, position, reasons))
         misses.sort(key=lambda miss: miss[:2])
         return [(position, reasons) for _, _, position, reasons in misses[:limit]]

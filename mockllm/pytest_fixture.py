@@ -3,7 +3,6 @@ server's addresses, and the requests it received."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ from .builders._entry_points import ApiEntryPoints
 from .config import Config
 from .pytest_plugin import ENV_API_KEY
 from .server import Journal, MockServer, RecordedRequest, SupportsBuild
+from .server.served import ChangeListener
 
 __all__ = ["MockLLM"]
 
@@ -30,7 +30,7 @@ class _Layered:
         built, base = self._builder.build(), self._base
         return Config.of({spec.key: [*built.mocks(spec.key), *base.mocks(spec.key)] for spec in APIS})
 
-    def add_change_listener(self, listener: Callable[[], None]) -> None:
+    def add_change_listener(self, listener: ChangeListener) -> None:
         self._builder.add_change_listener(listener)
 
 

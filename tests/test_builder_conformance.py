@@ -361,7 +361,7 @@ def without_quirks(response: dict[str, Any]) -> dict[str, Any]:
 
 def as_served(config: Config) -> dict[str, list[tuple[str, Any, dict[str, Any]]]]:
     """Per API: each mock's name, match, and the response the server serves for it."""
-    state = CompiledConfig(config)
+    state = CompiledConfig.of(config)
     return {
         api: [
             (mock.name, mock.match, without_quirks(answer.response))

@@ -587,7 +587,13 @@ def test_reply_refuses_objects_of_another_api(m: MockBuilder) -> None:
 
 def test_handles_and_change_listeners(m: MockBuilder) -> None:
     calls: list[Config] = []
-    m.add_change_listener(lambda: calls.append(m.build()))
+    added: list[tuple[Any, Any, int]] = []
+
+    def listener(api: Any, mock: Any, position: int) -> None:
+        calls.append(m.build())
+        added.append((api, mock, position))
+
+    m.add_change_listener(listener)
     first = m.openai_chat().named("first").reply("1")
     second = m.openai_chat().reply("2")
     claude = m.anthropic_messages().reply("3")
@@ -604,12 +610,14 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
         {"openai": 2, "openai_response": 0, "openai_embeddings": 0, "anthropic": 1},
     ]
     assert m.build().openai == [first.mock, second.mock]
+    assert added == [("openai", first.mock, 0), ("openai", second.mock, 1), ("anthropic", claude.mock, 0)]
     m.reset()
     assert calls[-1] == Config() == m.build()
+    assert added[-1] == (None, None, -1)
 
 
 def test_a_mock_a_listener_refuses_is_rolled_back(m: MockBuilder) -> None:
-    def refuse_the_second() -> None:
+    def refuse_the_second(*change: Any) -> None:
         if len(m.build().openai) > 1:
             raise ConfigError("<server>", [("$.openai[1]", "refused")])
 
@@ -681,6 +689,7 @@ def every_verb_used() -> Config:
     m = mock(listen_addr="127.0.0.1:0")
     chat = m.openai_chat().named("n").with_header("X-A", "a", match_type="contains")
     chat.when_last_message_contains("x").reply("x")
+    chat.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     chat.when_tool_result("call_1", contains="8").reply_tool_call("f", {})
     chat.when_last_message(
         role="assistant",
@@ -694,17 +703,20 @@ def every_verb_used() -> Config:
     ).reply_tool_calls([ToolCall("f")])
     responses = m.openai_responses().named("n").with_header("X-A", "a")
     responses.when_input_contains("x").reply("x")
+    responses.times(2).priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     responses.when_input([{"type": "message", "role": "user", "content": "x"}]).reply_function_call("f")
     responses.when_input_ends_with(
         [{"type": "message", "role": "user", "content": "x"}]
     ).reply_function_calls([ToolCall("f")])
     embeddings = m.openai_embeddings().named("n").with_header("X-A", "a")
     embeddings.when_input_contains("x").reply([1.0])
+    embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
     embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     embeddings.when_input("x").reply([1.0])
     claude = m.anthropic_messages().named("n").with_header("X-A", "a")
     claude.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
     claude.when_tool_result("toolu_1").reply_tool_use("f")
+    claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])
     return m.build()
 

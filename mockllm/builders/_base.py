@@ -49,7 +49,9 @@ class MockHandle(Generic[MockT]):
 class MockRegistry(Protocol):
     """Where a finished mock goes: the root builder (`MockBuilder`)."""
 
-    def add(self, api: ApiKey, mock: MockT) -> MockHandle[MockT]: ...
+    def add(self, api: ApiKey, mock: MockT) -> int:
+        """Append ``mock`` to the list of ``api``; returns its position there."""
+        ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +69,8 @@ class RequestBuilder(Generic[MockT]):
     """The value under ``match.message`` or ``match.input``."""
     _verb: str = ""
     """The ``when_*`` verb that set the body rule, for the error on a second one."""
+    _over_time: tuple[tuple[str, Any], ...] = ()
+    """The mock's ``times``, ``priority`` and scenario keys, in the order they were given."""
 
     _API: ClassVar[ApiKey]
     _SUBJECT: ClassVar[Literal["message", "input"]]
@@ -85,6 +89,45 @@ class RequestBuilder(Generic[MockT]):
         rule = HeaderMatch(name=name, value=value, match_type=MatchType(match_type))
         return dataclasses.replace(self, _headers=(*self._headers, rule))
 
+    # --- behaviour over time ---------------------------------------------------------------------
+
+    def times(self, n: int) -> Self:
+        """Answer at most ``n`` matching requests, then step aside for later mocks (``times``).
+
+        A reply sequence is mocks on one prefix, each but the last with a count::
+
+            weather = m.openai_chat().when_last_message_contains("weather")
+            weather.once().reply_tool_call("get_weather", {"city": "Paris"})
+            weather.reply("It is sunny in Paris.")
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise BuilderError(f"mockllm: times() takes a whole number of at least 1, got {n!r}")
+        return self._set("times", n)
+
+    def once(self) -> Self:
+        """Answer one matching request, then step aside: ``times(1)``."""
+        return self.times(1)
+
+    def priority(self, priority: int) -> Self:
+        """``priority``: a lower number is tried first, whatever the order of registration;
+        equal priorities keep that order. The default is 5."""
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise BuilderError(f"mockllm: priority() takes a whole number, got {priority!r}")
+        return self._set("priority", priority)
+
+    def in_scenario(
+        self, scenario: str, *, required_state: str | None = None, new_state: str | None = None
+    ) -> Self:
+        """Take part in a scenario, a named state machine (WireMock's model). Every scenario starts
+        in ``"Started"``; the mock matches only while its scenario is in ``required_state`` (any
+        state if None), and after it answers the scenario moves to ``new_state`` (unchanged if
+        None). Sets ``scenario``, ``required_state``, ``new_state``."""
+        return (
+            self._set("scenario", scenario)
+            ._set("required_state", required_state)
+            ._set("new_state", new_state)
+        )
+
     # --- for the per-API builders ------------------------------------------------------------------
 
     def _when(self, verb: str, match_type: Literal["exact", "contains"], subject: Any) -> Self:
@@ -95,6 +138,10 @@ class RequestBuilder(Generic[MockT]):
                 "base = m.openai_chat().with_header(...); base.when_...(...).reply(...)"
             )
         return dataclasses.replace(self, _match_type=MatchType(match_type), _subject=subject, _verb=verb)
+
+    def _set(self, key: str, value: Any) -> Self:
+        kept: tuple[tuple[str, Any], ...] = tuple(item for item in self._over_time if item[0] != key)
+        return dataclasses.replace(self, _over_time=kept if value is None else (*kept, (key, value)))
 
     def _catch_all(self) -> Any:
         """The body rule of a mock with no ``when_*`` verb: one that every request satisfies."""
@@ -111,7 +158,7 @@ class RequestBuilder(Generic[MockT]):
         return match
 
     def _register(self, response: JsonObject) -> MockHandle[MockT]:
-        data: JsonObject = {"match": self._match(), "response": response}
+        data: JsonObject = {**dict(self._over_time), "match": self._match(), "response": response}
         if self._name:
             data = {"name": self._name, **data}
         try:
@@ -121,5 +168,5 @@ class RequestBuilder(Generic[MockT]):
             prefix = f"$.{self._API}[0]."
             problems = "; ".join(f"{path.removeprefix(prefix)}: {message}" for path, message in exc.problems)
             raise BuilderError(f"mockllm: invalid {self._API} mock: {problems}") from None
-        mock: MockT = getattr(config, self._API)[0]
-        return self._registry.add(self._API, mock)
+        mock: MockT = config.mocks(self._API)[0]
+        return MockHandle(self._API, self._registry.add(self._API, mock), mock)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..apis import APIS, ApiKey
 from ..config import Config
-from ._base import MockHandle, MockRegistry, MockT
+from ._base import MockRegistry, MockT
 from ._entry_points import ApiEntryPoints
+
+if TYPE_CHECKING:
+    from ..server.served import ChangeListener
 
 __all__ = ["MockBuilder", "mock"]
 
@@ -26,7 +28,7 @@ class MockBuilder(ApiEntryPoints):
         self.listen_addr = listen_addr
         """``host:port`` for ``mockllm serve`` (``listen_addr``)."""
         self._mocks: dict[ApiKey, list[Any]] = {spec.key: [] for spec in APIS}
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[ChangeListener] = []
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -56,25 +58,26 @@ class MockBuilder(ApiEntryPoints):
 
     # --- following ----------------------------------------------------------------------------------
 
-    def add_change_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` after each change (each registered mock, each `reset`)."""
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call ``listener(api, mock, position)`` after a mock was registered, and
+        ``listener(None, None, -1)`` after any other change (`reset`)."""
         with self._lock:
             self._listeners.append(listener)
 
-    def _notify(self) -> None:
+    def _notify(self, api: ApiKey | None = None, mock: Any = None, position: int = -1) -> None:
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener()
+            listener(api, mock, position)
 
-    def add(self, api: ApiKey, mock: MockT) -> MockHandle[MockT]:
+    def add(self, api: ApiKey, mock: MockT) -> int:
         """Append a finished mock (what a ``reply*`` verb calls) and tell the listeners."""
         with self._lock:
             mocks = self._mocks[api]
             position = len(mocks)
             mocks.append(mock)
         try:
-            self._notify()
+            self._notify(api, mock, position)
         except BaseException:
             # A listener (a server) refused the new config; drop the mock so that the builder and
             # the servers following it agree again, then let the error reach the reply*() call.
@@ -82,7 +85,7 @@ class MockBuilder(ApiEntryPoints):
                 mocks[:] = [m for m in mocks if m is not mock]
             self._notify()
             raise
-        return MockHandle(api, position, mock)
+        return position
 
 
 def mock(*, listen_addr: str | None = None) -> MockBuilder:

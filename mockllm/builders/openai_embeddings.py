@@ -3,6 +3,9 @@
 Verb → the fields it sets in the mock (``openai_embeddings[i]``):
 
 - ``named(name)`` → ``name``
+- ``times(n)``, ``once()`` → ``times``; ``priority(n)`` → ``priority``
+- ``in_scenario(scenario, required_state=, new_state=)`` → ``scenario``, ``required_state``,
+  ``new_state``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
 - ``when_input_contains(text)`` → ``match.match_type``, ``match.input``

@@ -1,17 +1,21 @@
 """The HTTP side: the Sanic app, one module per API, and the `MockServer` lifecycle."""
 
 from .app import create_app
-from .compiled import CompiledConfig
+from .compiled import CompiledConfig, Compiler
 from .journal import Journal, NearMiss, RecordedRequest
-from .mock_server import ConfigSource, MockServer, SupportsBuild, SupportsChangeListener
+from .mock_server import MockServer
+from .runtime import Runtime
+from .served import ConfigSource, SupportsBuild, SupportsChangeListener
 
 __all__ = [
     "CompiledConfig",
+    "Compiler",
     "ConfigSource",
     "Journal",
     "MockServer",
     "NearMiss",
     "RecordedRequest",
+    "Runtime",
     "SupportsBuild",
     "SupportsChangeListener",
     "create_app",

@@ -15,11 +15,13 @@ from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
 from ..apis import Provider
-from .compiled import HANDLERS, CompiledConfig, CompiledMocks
+from ..matching import Refusal
+from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
 from .handler import ApiHandler
 from .journal import Journal, NearMiss, RecordedRequest
 from .sanic_internals import new_app
+from .served import ServedMocks
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -32,15 +34,15 @@ Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
 
 
 def create_app(
-    state: CompiledConfig, journal: Journal, *, name: str | None = None, touchup: bool = False
+    served: ServedMocks, journal: Journal, *, name: str | None = None, touchup: bool = False
 ) -> Sanic[Any, Any]:
-    """A fresh app serving ``state``; swap ``app.ctx.state`` to change the mocks while it runs.
+    """A fresh app that answers with ``served``'s mocks as they are at each request.
 
     ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
     """
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
     app = new_app(name or f"mockllm-{uuid4().hex[:12]}", touchup=touchup, max_body_bytes=MAX_BODY_BYTES)
-    app.ctx.state = state
+    app.ctx.served = served
     app.ctx.journal = journal
 
     # error_format spares Sanic reading each handler's source to guess it (a third of a start).
@@ -49,7 +51,7 @@ def create_app(
         app.add_route(_route(handler), spec.route, methods=["POST"], name=spec.key, error_format="json")
 
     async def health(request: Request) -> HTTPResponse:
-        counts = request.app.ctx.state.counts()
+        counts = request.app.ctx.served.current().counts()
         body = {"status": "healthy", "service": "mock-llm", **counts}
         return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
 
@@ -69,12 +71,15 @@ def _route(handler: ApiHandler) -> Handler:
             _check_auth(request, provider)
             body = _parse(request.body)
             handler.validate(body)
-            mocks: CompiledMocks = request.app.ctx.state.apis[key]
+            served: ServedMocks = request.app.ctx.served
+            mocks: CompiledMocks = served.current().apis[key]
+            runtime = served.runtime
+            refusal = runtime.refusal if mocks.stateful else None
             headers = request.headers
             try:
-                position = mocks.index.find(body, headers)
+                position = mocks.index.find(body, headers, refusal)
                 if position is None:
-                    raise _no_match(mocks, body, headers)
+                    raise _no_match(mocks, body, headers, refusal)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
                 # TypeError is a bug of ours and must surface as one, not as a 400.
@@ -83,6 +88,7 @@ def _route(handler: ApiHandler) -> Handler:
                 raise ApiError(400, "The request body is nested too deeply.") from None
             variant = handler.variant(body)
             data = mocks.prepared[position].render(body.get("model"), variant)
+            runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:
                 journal.record(_record(request, body, exc.status, None, key, exc))
@@ -144,14 +150,14 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _no_match(mocks: CompiledMocks, body: dict[str, Any], headers: Any) -> ApiError:
+def _no_match(mocks: CompiledMocks, body: dict[str, Any], headers: Any, refusal: Refusal | None) -> ApiError:
     handler = mocks.handler
     message = f"No mock matched POST {handler.spec.route} ({handler.describe(body)})."
     if not mocks.index.mocks:
         message += f' The config has no "{handler.spec.key}" mocks.'
     misses = tuple(
         NearMiss(mocks.label(position), tuple(reasons))
-        for position, reasons in mocks.index.explain(body, headers)
+        for position, reasons in mocks.index.explain(body, headers, refusal)
     )
     return ApiError(404, message, near_misses=misses)
 

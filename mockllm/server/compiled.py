@@ -1,18 +1,25 @@
-"""A config compiled for serving: per API, a matcher index and the prepared answers."""
+"""A config compiled for serving: per API, the mocks in the order they are tried, a matcher index
+and each mock's prepared answer.
+
+A `Compiler` remembers what it compiled for each mock (by identity: a builder, or a base config
+layered under a test's mocks, hands over the same mock objects each time), so recompiling after one
+mock was registered costs little per mock that stayed.
+"""
 
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from ..apis import APIS, ApiKey
 from ..config import Config, ConfigError
-from ..matching import MockIndex
+from ..matching import MockIndex, exact_key
 from .handler import ApiHandler, PreparedResponse
 
-__all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks"]
+__all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
 
 def _load_handlers() -> dict[ApiKey, ApiHandler]:
@@ -32,45 +39,115 @@ HANDLERS = _load_handlers()
 
 @dataclass(frozen=True)
 class CompiledMocks:
-    """The mocks of one API, ready to serve: the matcher index and each mock's prepared answer."""
+    """The mocks of one API, ready to serve. ``index.mocks``, ``prepared`` and ``positions`` are in
+    the order the mocks are tried: by ``priority``, then as listed."""
 
     handler: ApiHandler
     index: MockIndex[Any]
     prepared: list[PreparedResponse]
+    positions: list[int]
+    """Where each mock stands in the config's list (for its label)."""
+    stateful: bool
+    """Whether any mock has ``times`` or a scenario (otherwise the runtime need not be asked)."""
 
-    def label(self, position: int) -> str:
+    def label(self, order: int) -> str:
         """How a mock is named in the journal and in near misses: its name, else ``key[position]``."""
-        name: str = self.index.mocks[position].name
-        return name or f"{self.handler.spec.key}[{position}]"
+        name: str = self.index.mocks[order].name
+        return name or f"{self.handler.spec.key}[{self.positions[order]}]"
 
 
 class CompiledConfig:
     """A config compiled for serving. Immutable once built; a server swaps in a new one to change
     its mocks."""
 
-    def __init__(self, config: Config, *, source: str = "<config>") -> None:
+    def __init__(self, config: Config, apis: dict[ApiKey, CompiledMocks]) -> None:
         self.config = config
-        created = int(time.time())
-        problems: list[tuple[str, str]] = []
-        self.apis: dict[ApiKey, CompiledMocks] = {}
-        for key, handler in HANDLERS.items():
-            mocks = config.mocks(key)
-            prepared = []
-            for position, mock in enumerate(mocks):
-                try:
-                    filled = handler.fill(mock.response, position, created)
-                    answer = PreparedResponse(filled, handler.render)
-                    answer.render(None, handler.variant({}))  # fail at load, not on the first request
-                except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                    where, _, message = str(exc).partition(": ")
-                    if not message:
-                        where, message = "response", str(exc)
-                    problems.append((f"$.{key}[{position}].{where}", message))
-                    continue
-                prepared.append(answer)
-            self.apis[key] = CompiledMocks(handler, MockIndex(handler.rules, mocks), prepared)
-        if problems:
-            raise ConfigError(source, problems)
+        self.apis = apis
+        self.stateful = any(mocks.stateful for mocks in apis.values())
+
+    @classmethod
+    def of(cls, config: Config, *, source: str = "<config>") -> CompiledConfig:
+        """Compile ``config`` on its own; raises `ConfigError` for a response that cannot be served."""
+        return Compiler().compile(config, source=source)
 
     def counts(self) -> dict[ApiKey, int]:
         return self.config.counts()
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    mock: Any
+    """Held so that the id the cache is keyed by stays this mock's."""
+    answer: PreparedResponse
+    key: bytes | None
+    """The index key of an exact mock."""
+
+
+class Compiler:
+    """Compiles configs, reusing the work done for mocks it has compiled before."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, _Prepared] = {}
+        self._lock = threading.Lock()
+        self._created = int(time.time())
+
+    def prepare(self, api: ApiKey, mock: Any, position: int) -> None:
+        """Compile one mock ahead of the config it will be part of: a bad response is reported at
+        once, while the code that registered it is still on the stack. Raises `ConfigError`."""
+        with self._lock:
+            self._prepared(api, mock, position, "<config>")
+
+    def compile(self, config: Config, *, source: str = "<config>") -> CompiledConfig:
+        """Compile ``config``; raises `ConfigError` naming each response that cannot be served."""
+        problems: list[tuple[str, str]] = []
+        apis: dict[ApiKey, CompiledMocks] = {}
+        with self._lock:
+            cache: dict[int, _Prepared] = {}
+            for key, handler in HANDLERS.items():
+                mocks = config.mocks(key)
+                entries: list[_Prepared] = []
+                for position, mock in enumerate(mocks):
+                    try:
+                        entry = self._prepared(key, mock, position, source)
+                    except ConfigError as exc:
+                        problems += exc.problems
+                        continue
+                    cache[id(mock)] = entry
+                    entries.append(entry)
+                if problems:
+                    continue
+                # Lower priority first; sorted() is stable, so equal priorities keep list order.
+                order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
+                ordered = [entries[i] for i in order]
+                keys = {id(entry.mock): entry.key for entry in ordered if entry.key is not None}
+
+                def key_of(mock: Any, keys: dict[int, bytes] = keys) -> bytes:
+                    return keys[id(mock)]
+
+                index = MockIndex(handler.rules, [entry.mock for entry in ordered], key_of=key_of)
+                answers = [entry.answer for entry in ordered]
+                stateful = any(mock.is_stateful for mock in mocks)
+                apis[key] = CompiledMocks(handler, index, answers, order, stateful)
+            if problems:
+                raise ConfigError(source, problems)
+            # What the previous config had and this one has not is forgotten.
+            self._cache = cache
+        return CompiledConfig(config, apis)
+
+    def _prepared(self, api: ApiKey, mock: Any, position: int, source: str) -> _Prepared:
+        entry = self._cache.get(id(mock))
+        if entry is not None and entry.mock is mock:
+            return entry
+        handler = HANDLERS[api]
+        try:
+            filled = handler.fill(mock.response, position, self._created)
+            answer = PreparedResponse(filled, handler.render)
+            answer.render(None, handler.variant({}))  # fail at load, not on the first request
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            where, _, message = str(exc).partition(": ")
+            if not message:
+                where, message = "response", str(exc)
+            raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
+        key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
+        entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
+        return entry

@@ -6,47 +6,20 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Callable, Coroutine
-from pathlib import Path
+from collections.abc import Coroutine
 from types import TracebackType
-from typing import Any, Protocol, Self, runtime_checkable
+from typing import Any, Self
 
 from sanic import Sanic
 
-from ..config import Config, load_config
+from ..config import Config
 from .app import create_app
-from .compiled import CompiledConfig
 from .journal import Journal
+from .runtime import Runtime
 from .sanic_internals import start_serving, stop_serving
+from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
 
 __all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener", "listening_socket"]
-
-
-@runtime_checkable
-class SupportsBuild(Protocol):
-    """Anything that builds a `Config`, such as the fluent builder."""
-
-    def build(self) -> Config: ...
-
-
-@runtime_checkable
-class SupportsChangeListener(Protocol):
-    """A config source that says when it changed (a builder bound to a running server)."""
-
-    def add_change_listener(self, listener: Callable[[], None]) -> None: ...
-
-
-ConfigSource = Config | SupportsBuild | str | Path | None
-
-
-def _resolve(source: ConfigSource) -> Config:
-    if source is None:
-        return Config()
-    if isinstance(source, Config):
-        return source
-    if isinstance(source, str | Path):
-        return load_config(source)
-    return source.build()
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -112,8 +85,7 @@ class MockServer:
         touchup: bool = False,
         journal_size: int = 10_000,
     ) -> None:
-        self._source: ConfigSource = None
-        self._state = self._compile(config)
+        self._served = ServedMocks(config)
         self.host = host
         self._requested_port = port
         self.journal = Journal(journal_size)
@@ -156,34 +128,42 @@ class MockServer:
 
     @property
     def config(self) -> Config:
-        return self._state.config
+        """The config served now (a builder's mocks as of now)."""
+        return self._served.current().config
 
     def set_config(self, config: ConfigSource) -> None:
-        """Replace the mocks; the next request sees the new ones (an atomic swap).
+        """Replace the mocks; the next request sees the new ones. Call counts of the mocks that
+        stay are kept.
 
-        A source that has ``add_change_listener`` (a builder) is followed: each change to it
-        rebuilds the mocks.
+        A source that has ``add_change_listener`` (a builder) is followed: a mock registered on it
+        answers the next request.
         """
-        self._state = self._compile(config)
-        if self._app is not None:
-            self._app.ctx.state = self._state
+        self._served.set_source(config)
 
     def reload(self) -> None:
         """Rebuild the mocks from the current source (a builder, a file or a `Config`)."""
-        self.set_config(self._source)
+        self._served.reload()
 
-    def _compile(self, source: ConfigSource) -> CompiledConfig:
-        label = str(source) if isinstance(source, str | Path) else "<config>"
-        state = CompiledConfig(_resolve(source), source=label)
-        if source is not self._source:
-            self._source = source
-            if isinstance(source, SupportsChangeListener):
-                source.add_change_listener(lambda: self._follow(source))
-        return state
+    # --- behaviour over time --------------------------------------------------------------------
 
-    def _follow(self, source: ConfigSource) -> None:
-        if source is self._source:  # a builder replaced by set_config no longer drives the server
-            self.reload()
+    @property
+    def runtime(self) -> Runtime:
+        """Call counts per mock and scenario states (`Runtime`)."""
+        return self._served.runtime
+
+    @property
+    def scenarios(self) -> dict[str, str]:
+        """The state of every scenario that left ``"Started"``."""
+        return self._served.runtime.scenarios
+
+    def set_scenario_state(self, scenario: str, state: str) -> None:
+        """Move a scenario to ``state`` (``"Started"`` puts it back at the start)."""
+        self._served.runtime.set_state(scenario, state)
+
+    def reset(self) -> None:
+        """Forget call counts, scenario states and the journal; the mocks stay."""
+        self._served.runtime.reset()
+        self.journal.clear()
 
     # --- async lifecycle ------------------------------------------------------------------------
 
@@ -195,7 +175,7 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
-            app = create_app(self._state, self.journal, touchup=self._touchup)
+            app = create_app(self._served, self.journal, touchup=self._touchup)
             server = await start_serving(app, sock)
         except BaseException:
             sock.close()

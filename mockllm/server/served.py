@@ -1,0 +1,117 @@
+"""What a server answers with: its config source, the config compiled from it, and the runtime.
+
+A source that changes (a builder bound to the server) only marks the compiled config stale, after
+compiling the one mock it added; the next request, or the next reader of `ServedMocks.current`,
+compiles the whole config again from the compiler's cache. So registering a mock costs that mock,
+not every mock, and a burst of registrations costs one recompile.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ..apis import ApiKey
+from ..config import Config, ConfigError, load_config
+from .compiled import CompiledConfig, Compiler
+from .runtime import Runtime
+
+__all__ = ["ChangeListener", "ConfigSource", "ServedMocks", "SupportsBuild", "SupportsChangeListener"]
+
+
+@runtime_checkable
+class SupportsBuild(Protocol):
+    """Anything that builds a `Config`, such as the fluent builder."""
+
+    def build(self) -> Config: ...
+
+
+ChangeListener = Callable[[ApiKey | None, Any, int], None]
+"""Called after a source changed: with ``(api, mock, position)`` for a mock it appended, or with
+``(None, None, -1)`` for any other change (a reset, a mock taken back)."""
+
+
+@runtime_checkable
+class SupportsChangeListener(Protocol):
+    """A config source that says when it changed (a builder bound to a running server)."""
+
+    def add_change_listener(self, listener: ChangeListener) -> None: ...
+
+
+ConfigSource = Config | SupportsBuild | str | Path | None
+
+
+def _resolve(source: ConfigSource) -> Config:
+    if source is None:
+        return Config()
+    if isinstance(source, Config):
+        return source
+    if isinstance(source, str | Path):
+        return load_config(source)
+    return source.build()
+
+
+class ServedMocks:
+    """The compiled config a server answers with, kept up to date with its source, and the
+    runtime (call counts, scenario states) beside it."""
+
+    def __init__(self, source: ConfigSource) -> None:
+        self.runtime = Runtime()
+        self._compiler = Compiler()
+        self._lock = threading.Lock()
+        self._source: ConfigSource = None
+        self._stale = False
+        self._compiled = self._compile(source)
+        self._follow(source)
+
+    def current(self) -> CompiledConfig:
+        """The compiled config of the source as it is now."""
+        if self._stale:
+            self._refresh()
+        return self._compiled
+
+    def set_source(self, source: ConfigSource) -> None:
+        """Serve another source from the next request on; raises `ConfigError` (and keeps the old
+        one) when it cannot be served."""
+        compiled = self._compile(source)
+        with self._lock:
+            self._compiled, self._stale = compiled, False
+            self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
+        self._follow(source)
+
+    def reload(self) -> None:
+        """Compile the current source again (a file that changed on disk, say)."""
+        self.set_source(self._source)
+
+    def _compile(self, source: ConfigSource) -> CompiledConfig:
+        label = str(source) if isinstance(source, str | Path) else "<config>"
+        return self._compiler.compile(_resolve(source), source=label)
+
+    def _follow(self, source: ConfigSource) -> None:
+        if source is self._source:
+            return
+        self._source = source
+        if isinstance(source, SupportsChangeListener):
+            source.add_change_listener(lambda api, mock, position: self._changed(source, api, mock, position))
+
+    def _changed(self, source: ConfigSource, api: ApiKey | None, mock: Any, position: int) -> None:
+        if source is not self._source:  # a builder replaced by set_source no longer drives this
+            return
+        if api is not None:
+            self._compiler.prepare(api, mock, position)  # raises for a response that cannot be served
+        self._stale = True
+
+    def _refresh(self) -> None:
+        with self._lock:
+            if not self._stale:
+                return
+            # Cleared before the source is read: a change during the compile marks it stale again.
+            self._stale = False
+            try:
+                self._compiled = self._compile(self._source)
+            except ConfigError:
+                # A mock whose compile failed is being taken back by its builder, which will say so;
+                # until then, keep serving what was served.
+                self._stale = True
