@@ -100,6 +100,8 @@ class MockServer:
         touchup: let Sanic recompile its request handling for speed. It rewrites Sanic's shared
             classes, so only the one server of a process may ask for it (``mockllm serve`` does).
         journal_size: how many requests `journal` keeps; 0 keeps none and skips the bookkeeping.
+        config_name: what errors in a config given as an object call it, such as the file it was
+            loaded from (a config given as a path is called by its path).
     """
 
     def __init__(
@@ -110,8 +112,10 @@ class MockServer:
         port: int = 0,
         touchup: bool = False,
         journal_size: int = 10_000,
+        config_name: str = "<config>",
     ) -> None:
         self._source: ConfigSource = None
+        self._config_name = config_name
         self._state = self._compile(config)
         self.host = host
         self._requested_port = port
@@ -172,7 +176,7 @@ class MockServer:
         self.set_config(self._source)
 
     def _compile(self, source: ConfigSource) -> MockState:
-        label = str(source) if isinstance(source, str | Path) else "<config>"
+        label = str(source) if isinstance(source, str | Path) else self._config_name
         state = MockState(_resolve(source), source=label)
         if source is not self._source:
             self._source = source
