@@ -32,6 +32,27 @@ def example_config_text() -> str:
     return resources.files("mockllm").joinpath("examples/default.json").read_text("utf-8")
 
 
+def _port(text: str) -> int:
+    port = _int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text}")
+    return port
+
+
+def _workers(text: str) -> int:
+    workers = _int(text)
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more, got {text}")
+    return workers
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockllm", description="A mock LLM server for end-to-end tests.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -40,10 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", "-c", type=Path, help="JSON config (default: the built-in example)")
     serve.add_argument("--host", help=f"address to listen on (default: listen_addr, else {DEFAULT_HOST})")
     serve.add_argument(
-        "--port", type=int, help=f"port, 0 for any free one (default: listen_addr, else {DEFAULT_PORT})"
+        "--port", type=_port, help=f"port, 0 for any free one (default: listen_addr, else {DEFAULT_PORT})"
     )
     serve.add_argument(
-        "--workers", type=int, default=1, help="processes sharing the port, for load tests (default: 1)"
+        "--workers", type=_workers, default=1, help="processes sharing the port, for load tests (default: 1)"
     )
 
     validate = commands.add_parser("validate", help="check config files; exit 1 if any is bad")
@@ -95,8 +116,9 @@ def _export(target: str, output: Path | None) -> int:
         sys.path.insert(0, os.getcwd())
     try:
         value: object = importlib.import_module(module_name)
-    except ImportError as exc:
-        print(f"mockllm export: cannot import {module_name}: {exc}", file=sys.stderr)
+    except (Exception, SystemExit) as exc:  # the module's own code ran: what it raised is the reason
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(f"mockllm export: cannot import {module_name}: {reason}", file=sys.stderr)
         return 1
     for part in attribute.split("."):
         if not hasattr(value, part):
@@ -117,7 +139,11 @@ def _export(target: str, output: Path | None) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"mockllm export: cannot write {output}: {exc.strerror}", file=sys.stderr)
+            return 2
         print(f"{output}: {_counts(config)}", file=sys.stderr)
     return 0
 
@@ -128,19 +154,18 @@ def _counts(config: Config) -> str:
 
 
 def _listen_address(config: Config, host: str | None, port: int | None) -> tuple[str, int]:
-    default_host, default_port = DEFAULT_HOST, DEFAULT_PORT
-    if config.listen_addr:
-        addr_host, _, addr_port = config.listen_addr.rpartition(":")
-        default_host = addr_host.strip("[]") or DEFAULT_HOST
-        default_port = int(addr_port) if addr_port.isdigit() else DEFAULT_PORT
-    return host or default_host, default_port if port is None else port
+    addr_host, addr_port = config.listen_address() or ("", DEFAULT_PORT)
+    return host or addr_host or DEFAULT_HOST, addr_port if port is None else port
 
 
 def _serve(config_path: Path | None, host: str | None, port: int | None, workers: int = 1) -> int:
+    # Whatever stops the server from starting is a usage or config error: one line, exit status 2.
     try:
         if config_path is None:
-            config = Config.from_json(example_config_text(), source="built-in example")
+            source = "built-in example"
+            config = Config.from_json(example_config_text(), source=source)
         else:
+            source = str(config_path)
             config = load_config(config_path)
         listen_host, listen_port = _listen_address(config, host, port)
         server = MockServer(
@@ -150,15 +175,18 @@ def _serve(config_path: Path | None, host: str | None, port: int | None, workers
             port=listen_port,
             touchup=True,
             journal_size=0,
+            config_name=source,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return 1
+        return 2
     try:
         sock = listening_socket(listen_host, listen_port)
-    except OSError as exc:
-        print(f"mockllm: cannot listen on {listen_host}:{listen_port}: {exc.strerror}", file=sys.stderr)
-        return 1
+    except (OSError, TypeError) as exc:  # TypeError: a host name that IDNA cannot encode
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        address = f"[{listen_host}]" if ":" in listen_host else listen_host
+        print(f"mockllm: cannot listen on {address}:{listen_port}: {reason}", file=sys.stderr)
+        return 2
     # The config lives as long as the process: keep the collector from re-scanning its objects
     # (thousands of mocks) on every full collection, which shows as latency spikes.
     gc.freeze()

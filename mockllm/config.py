@@ -9,6 +9,9 @@ key is an error, because a typo would otherwise make a mock silently never match
 from __future__ import annotations
 
 import difflib
+import os
+import re
+import stat
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -27,6 +30,7 @@ from pydantic import (
     model_validator,
     with_config,
 )
+from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on Python < 3.12
 
 from .apis import API_BY_KEY, APIS, ApiKey
@@ -151,6 +155,58 @@ EmbeddingsInput = Annotated[
     ),
 ]
 ResponseObject = Annotated[JsonObject, WithJsonSchema({"type": "object"})]
+
+
+# --- listen_addr ---------------------------------------------------------------------------------
+
+_LISTEN_ADDR_FORMS = (
+    'expected "host:port" with a port from 0 to 65535, such as "127.0.0.1:8787", ":8787" or "[::1]:8787"'
+)
+
+
+def _split_listen_addr(addr: str) -> tuple[str, int]:
+    """``host:port`` as kagent's server (Go's ``net.Listen``) reads it: the host may be empty
+    (``:8090``) and an IPv6 host is in brackets (``[::1]:0``)."""
+    host, _, port = addr.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(_LISTEN_ADDR_FORMS)  # an IPv6 address without brackets
+    if "[" in host or "]" in host or not re.fullmatch("[0-9]{1,5}", port) or int(port) > 65535:
+        raise ValueError(_LISTEN_ADDR_FORMS)
+    return host, int(port)
+
+
+def _listen_addr(value: str | None) -> str | None:
+    if value:  # "" is unset, as in kagent
+        _split_listen_addr(value)
+    return value
+
+
+# --- nesting depth -------------------------------------------------------------------------------
+
+MAX_DEPTH = 100
+"""How deeply arrays and objects may nest in a config, counting the top-level object as 1.
+
+Messages and responses come nowhere near it; without a limit a deep value would overflow the
+recursion of the matcher and of the JSON encoder (orjson refuses to dump more than 254 levels)."""
+
+_TOO_DEEP = "nested too deeply: arrays and objects may nest at most {limit} levels"
+
+
+def _too_deep(value: dict[Any, Any] | list[Any], level: int = 1) -> list[int | str] | None:
+    """The path (innermost key first) to an array or object below `MAX_DEPTH` levels, if any."""
+    if level > MAX_DEPTH:
+        return []
+    # This visits every value of a config: keys are looked up only on the way back from a find.
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, (dict, list)):
+            path = _too_deep(item, level + 1)
+            if path is not None:
+                keys = value.items() if isinstance(value, dict) else enumerate(value)
+                path.append(next(key for key, child in keys if child is item))
+                return path
+    return None
 
 
 # --- match models -------------------------------------------------------------------------------
@@ -296,8 +352,21 @@ class Config(_Model):
     openai_response: list[OpenAIResponseMock] = []
     openai_embeddings: list[OpenAIEmbeddingMock] = []
     anthropic: list[AnthropicMock] = []
-    listen_addr: str | None = None
+    listen_addr: Annotated[str | None, AfterValidator(_listen_addr)] = None
     """``host:port`` for ``mockllm serve`` (kagent's key); ``--host``/``--port`` override it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_depth(cls, data: Any) -> Any:
+        # Before the fields, whose error messages would quote the deep value.
+        path = _too_deep(data) if isinstance(data, dict) else None
+        if path is not None:
+            path.reverse()
+            # A path as long as the limit is unreadable; its first steps are enough to find the value.
+            shown = _json_path(tuple(path[:10])) + ("..." if len(path) > 10 else "")
+            context = {"path": shown, "limit": MAX_DEPTH}
+            raise PydanticCustomError("nested_too_deeply", "at {path}: " + _TOO_DEEP, context)
+        return data
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "<config>") -> Config:
@@ -306,7 +375,13 @@ class Config(_Model):
             data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
-            raise ConfigError(source, [("$", f"invalid JSON at {where}: {exc.msg}")]) from None
+            if exc.msg == "depth limit exceeded":  # orjson stops at 1024 levels
+                message = _TOO_DEEP.format(limit=MAX_DEPTH) + f" (at {where})"
+            elif isinstance(text, bytes) and (bad := _non_utf8_offset(text)) is not None:
+                message = f"not UTF-8 text (byte {bad}): a JSON config is UTF-8"
+            else:
+                message = f"invalid JSON at {where}: {exc.msg}"
+            raise ConfigError(source, [("$", message)]) from None
         return cls.from_dict(data, source=source)
 
     @classmethod
@@ -329,6 +404,10 @@ class Config(_Model):
         mocks: list[Any] = getattr(self, api)
         return mocks
 
+    def listen_address(self) -> tuple[str, int] | None:
+        """``listen_addr`` as ``(host, port)``, host ``""`` when it names none; None when unset."""
+        return _split_listen_addr(self.listen_addr) if self.listen_addr else None
+
     def counts(self) -> dict[ApiKey, int]:
         """How many mocks each API has."""
         return {spec.key: len(self.mocks(spec.key)) for spec in APIS}
@@ -347,14 +426,46 @@ if set(API_BY_KEY) != _MOCK_FIELDS:  # pragma: no cover - a broken registry fail
     raise RuntimeError("mockllm.config: the Config mock lists and mockllm.apis.APIS disagree")
 
 
+def _non_utf8_offset(data: bytes) -> int | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
 def load_config(path: str | Path) -> Config:
     """Read a JSON config file; raises `ConfigError` (file, JSON path, reason) when it is bad."""
     source = str(path)
+    return Config.from_json(_read_config_file(path, source), source=source)
+
+
+_FILE_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _read_config_file(path: str | Path, source: str) -> bytes:
+    """The bytes of a regular file; anything else is refused before a byte is read (a named pipe
+    would block until something writes to it, a device might never end)."""
     try:
-        text = Path(path).read_bytes()
+        # Non-blocking, so that opening a named pipe does not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                kind = _FILE_KINDS.get(stat.S_IFMT(mode), "a special file")
+                raise ConfigError(source, [("$", f"not a regular file ({kind}): give a JSON config file")])
+            with open(fd, "rb", closefd=False) as file:
+                return file.read()
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise ConfigError(source, [("$", f"cannot read file: {exc.strerror}")]) from None
-    return Config.from_json(text, source=source)
 
 
 # --- error reporting -------------------------------------------------------------------------
@@ -369,6 +480,9 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
         message = error["msg"]
+        if error["type"] == "nested_too_deeply":
+            problems.append((error["ctx"]["path"], _TOO_DEEP.format(limit=MAX_DEPTH)))
+            continue
         if error["type"] == "extra_forbidden":
             message = _unknown_key_message(loc)
         elif error["type"] == "missing":

@@ -1,18 +1,26 @@
 """``mockllm serve`` as a user runs it: a subprocess that prints its URL, answers the official
-SDKs from the built-in example, and stops cleanly on SIGTERM and Ctrl-C."""
+SDKs from the built-in example, and stops cleanly on SIGTERM and Ctrl-C. And every way to start
+the CLI wrong: one line on stderr and exit status 2 (1 for ``validate`` of a bad file), never a
+traceback."""
 
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
 import openai
 import pytest
+
+from mockllm.cli import main
+
+from .test_config import MOCK, deep_config_text
 
 
 def start(*args: str) -> tuple[subprocess.Popen[str], str]:
@@ -85,19 +93,6 @@ def test_serve_with_config_and_listen_addr(tmp_path: Path) -> None:
         assert process.wait(timeout=10) == 0
 
 
-def test_serve_bad_config_exits_1(tmp_path: Path) -> None:
-    path = tmp_path / "bad.json"
-    path.write_text('{"openai": [{"match": {}}]}')
-    done = subprocess.run(
-        [sys.executable, "-m", "mockllm", "serve", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 1
-    assert "bad.json: $.openai[0].match.match_type" in done.stderr
-
-
 def test_serve_with_workers_shares_the_port_and_stops_them_all() -> None:
     process, url = start("--workers", "2")
     try:
@@ -118,3 +113,224 @@ def test_serve_with_workers_shares_the_port_and_stops_them_all() -> None:
     assert process.wait(timeout=10) == 0
     for pid in children:
         assert subprocess.run(["kill", "-0", pid], capture_output=True, check=False).returncode != 0
+
+
+# --- usage and config errors -----------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int | str | None, str]:
+    """The CLI in this process: its exit status and what it wrote to stderr."""
+    try:
+        status: int | str | None = main(list(args))
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    return err.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--port", "70000"], "argument --port: expected a port from 0 to 65535, got 70000"),
+        (["--port", "-1"], "argument --port: expected a port from 0 to 65535, got -1"),
+        (["--port", "http"], "argument --port: expected a whole number, got 'http'"),
+        (["--workers", "0"], "argument --workers: expected a number of processes, 1 or more, got 0"),
+        (["--workers", "-2"], "argument --workers: expected a number of processes, 1 or more, got -2"),
+    ],
+)
+def test_serve_bad_arguments_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], error: str
+) -> None:
+    # A config that cannot be read: a CLI that took the arguments would stop there, not serve.
+    status, err = run(capsys, "serve", *args, "--config", str(tmp_path / "absent.json"))
+    assert status == 2
+    assert err.startswith("usage: mockllm serve")
+    assert err.splitlines()[-1] == f"mockllm serve: error: {error}"
+
+
+@pytest.mark.parametrize("listen_addr", ["127.0.0.1:70000", "::::", "host:abc", "::1:8787"])
+def test_bad_listen_addr_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], listen_addr: str
+) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"listen_addr": listen_addr}))
+    expected = f'{path}: $.listen_addr: expected "host:port" with a port from 0 to 65535'
+    status, err = run(capsys, "validate", str(path))
+    assert status == 1
+    assert one_line(err).startswith(expected)
+    status, err = run(capsys, "serve", "--config", str(path))
+    assert status == 2
+    assert one_line(err).startswith(expected)
+
+
+def test_serve_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"openai": [{"match": {}}]}')
+    status, err = run(capsys, "serve", "--config", str(path))
+    assert status == 2
+    assert err.startswith(f"{path}: $.openai[0].match.match_type: ")
+
+
+def test_serve_names_the_file_when_a_response_cannot_be_served(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"openai": [{**MOCK, "response": {"choices": "nope"}}]}))
+    status, err = run(capsys, "serve", "--config", str(path))
+    assert status == 2
+    assert one_line(err) == f"{path}: $.openai[0].response.choices: expected a list of choice objects"
+
+
+def test_serve_on_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        status, err = run(capsys, "serve", "--port", str(port))
+    assert status == 2
+    assert one_line(err) == f"mockllm: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
+def test_serve_on_a_host_name_that_cannot_be_encoded(capsys: pytest.CaptureFixture[str]) -> None:
+    host = "é" * 70  # an IDNA label has at most 63 characters
+    status, err = run(capsys, "serve", "--host", host, "--port", "0")
+    assert status == 2
+    assert one_line(err) == f"mockllm: cannot listen on {host}:0: encoding of hostname failed"
+
+
+def test_config_nested_too_deeply(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(deep_config_text(1000))
+    expected = (
+        f"{path}: $.openai[0].match.message.content[0].x[0][0][0]...: "
+        "nested too deeply: arrays and objects may nest at most 100 levels"
+    )
+    status, err = run(capsys, "validate", str(path))
+    assert (status, one_line(err)) == (1, expected)
+    status, err = run(capsys, "serve", "--config", str(path))
+    assert (status, one_line(err)) == (2, expected)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("missing", "cannot read file: No such file or directory"),
+        ("directory", "not a regular file (a directory): give a JSON config file"),
+        ("device", "not a regular file (a character device): give a JSON config file"),
+        ("unreadable", "cannot read file: Permission denied"),
+        ("empty", "invalid JSON at line 1 column 1: Input is a zero-length, empty document"),
+        ("binary", "not UTF-8 text (byte 0): a JSON config is UTF-8"),
+    ],
+)
+def test_a_config_path_that_is_not_a_readable_json_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, reason: str
+) -> None:
+    path = tmp_path / "c.json"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "device":
+        path = Path(os.devnull)
+    elif kind == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads any file")
+        path.write_text("{}")
+        path.chmod(0)
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "binary":
+        path.write_bytes(bytes(range(255, 0, -1)))
+    status, err = run(capsys, "validate", str(path))
+    assert (status, one_line(err)) == (1, f"{path}: $: {reason}")
+    status, err = run(capsys, "serve", "--config", str(path))
+    assert (status, one_line(err)) == (2, f"{path}: $: {reason}")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    for command, status in ((["validate", str(pipe)], 1), (["serve", "--config", str(pipe)], 2)):
+        done = subprocess.run(
+            [sys.executable, "-m", "mockllm", *command], capture_output=True, text=True, timeout=20
+        )
+        assert done.returncode == status
+        assert done.stderr == f"{pipe}: $: not a regular file (a named pipe): give a JSON config file\n"
+
+
+@pytest.fixture
+def module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], str]]:
+    """Write the source of a module that `mockllm export` can import; returns its name."""
+    name = "cli_export_target"
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(source: str) -> str:
+        (tmp_path / f"{name}.py").write_text(source)
+        return name
+
+    yield write
+    sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("raise RuntimeError('no network here')", "RuntimeError: no network here"),
+        ("x = (", "SyntaxError: '(' was never closed"),
+        ("import sys\nsys.exit(3)", "SystemExit: 3"),
+        (
+            "from mockllm import Config\nConfig.model_validate({'opena1': []})",
+            "ValidationError: 1 validation",
+        ),
+    ],
+)
+def test_export_of_a_module_that_fails_on_import(
+    module: Callable[[str], str], capsys: pytest.CaptureFixture[str], source: str, reason: str
+) -> None:
+    name = module(source)
+    status, err = run(capsys, "export", f"{name}:m")
+    assert status == 1
+    assert one_line(err).startswith(f"mockllm export: cannot import {name}: {reason}")
+
+
+DEEP_BUILDER = """
+from mockllm import mock
+
+value = "x"
+for _ in range(200):  # past the limit, within what the builder copies as JSON
+    value = [value]
+m = mock()
+m.openai_chat().when_last_message(role="user", content=[{"type": "text", "x": value}]).reply("hi")
+"""
+
+
+def test_export_of_a_builder_nested_too_deeply(
+    module: Callable[[str], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = module(DEEP_BUILDER)
+    status, err = run(capsys, "export", f"{name}:m")
+    assert status == 1
+    assert one_line(err) == (
+        f"mockllm export: cannot import {name}: BuilderError: mockllm: invalid openai mock: "
+        "match.message.content[0].x[0][0][0]...: nested too deeply: arrays and objects may nest at most "
+        "100 levels"
+    )
+
+
+def test_export_of_a_relative_module_name(capsys: pytest.CaptureFixture[str]) -> None:
+    status, err = run(capsys, "export", "..mocks:m")
+    assert status == 1
+    assert one_line(err).startswith("mockllm export: cannot import ..mocks: TypeError: ")
+
+
+def test_export_to_a_file_that_cannot_be_written(
+    module: Callable[[str], str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = module("from mockllm import mock\nm = mock()\nm.openai_chat().reply('hi')\n")
+    output = tmp_path / "no-such-dir" / "mocks.json"
+    status, err = run(capsys, "export", f"{name}:m", "-o", str(output))
+    assert status == 2
+    assert one_line(err) == f"mockllm export: cannot write {output}: No such file or directory"

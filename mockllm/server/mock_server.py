@@ -74,6 +74,8 @@ class MockServer:
         touchup: let Sanic recompile its request handling for speed. It rewrites Sanic's shared
             classes, so only the one server of a process may ask for it (``mockllm serve`` does).
         journal_size: how many requests `journal` keeps; 0 keeps none and skips the bookkeeping.
+        config_name: what errors in a config given as an object call it, such as the file it was
+            loaded from (a config given as a path is called by its path).
     """
 
     def __init__(
@@ -84,8 +86,9 @@ class MockServer:
         port: int = 0,
         touchup: bool = False,
         journal_size: int = 10_000,
+        config_name: str = "<config>",
     ) -> None:
-        self._served = ServedMocks(config)
+        self._served = ServedMocks(config, name=config_name)
         self.host = host
         self._requested_port = port
         self.journal = Journal(journal_size)

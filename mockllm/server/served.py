@@ -57,8 +57,10 @@ class ServedMocks:
     """The compiled config a server answers with, kept up to date with its source, and the
     runtime (call counts, scenario states) beside it."""
 
-    def __init__(self, source: ConfigSource) -> None:
+    def __init__(self, source: ConfigSource, *, name: str = "<config>") -> None:
         self.runtime = Runtime()
+        self._name = name
+        """What errors call a config given as an object (a file is called by its path)."""
         self._compiler = Compiler()
         self._lock = threading.Lock()
         self._source: ConfigSource = None
@@ -86,7 +88,7 @@ class ServedMocks:
         self.set_source(self._source)
 
     def _compile(self, source: ConfigSource) -> CompiledConfig:
-        label = str(source) if isinstance(source, str | Path) else "<config>"
+        label = str(source) if isinstance(source, str | Path) else self._name
         return self._compiler.compile(_resolve(source), source=label)
 
     def _follow(self, source: ConfigSource) -> None:
