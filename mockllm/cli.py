@@ -17,6 +17,7 @@ from pathlib import Path
 
 import orjson
 
+from .apis import APIS
 from .config import Config, ConfigError, load_config
 from .server import CompiledConfig, MockServer
 from .server.mock_server import SupportsBuild, listening_socket, run
@@ -168,6 +169,8 @@ def _serve(config_path: Path | None, host: str | None, port: int | None, workers
             source = str(config_path)
             config = load_config(config_path)
         listen_host, listen_port = _listen_address(config, host, port)
+        if workers > 1:
+            _refuse_state_across_workers(config, source, workers)
         server = MockServer(
             # Nothing reads the journal of a served process: keep the request path to matching.
             config,
@@ -206,6 +209,31 @@ def _serve(config_path: Path | None, host: str | None, port: int | None, workers
         for child in children:
             child.join(timeout=10)
     return 0
+
+
+def _refuse_state_across_workers(config: Config, source: str, workers: int) -> None:
+    """Each worker process would keep its own call counts and scenario states, so a mock with
+    ``times`` or a scenario would answer differently depending on the process a request reaches."""
+    stateful = [
+        (f"$.{spec.key}[{position}]", mock.name)
+        for spec in APIS
+        for position, mock in enumerate(config.mocks(spec.key))
+        if mock.is_stateful
+    ]
+    if stateful:
+        where, name = stateful[0]
+        label = f' ("{name}")' if name else ""
+        raise ConfigError(
+            source,
+            [
+                (
+                    where,
+                    f"the mock{label} uses times or a scenario, whose state a process keeps for itself: "
+                    f"serve it with one worker, not --workers {workers}"
+                    + (f" ({len(stateful)} such mocks)" if len(stateful) > 1 else ""),
+                )
+            ],
+        )
 
 
 def _worker(server: MockServer, sock: socket.socket) -> None:

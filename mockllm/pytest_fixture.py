@@ -68,11 +68,23 @@ class MockLLM(ApiEntryPoints):
         return self.server.config
 
     def reset(self) -> None:
-        """Forget the mocks registered so far and the requests received (the base config stays)."""
+        """Forget the mocks registered so far, the requests received, call counts and scenario
+        states (the base config stays)."""
         self._builder = mock()
         source: SupportsBuild = self._builder if self._base is None else _Layered(self._base, self._builder)
         self.server.set_config(source)
-        self.server.journal.clear()
+        self.server.reset()
+
+    # --- behaviour over time --------------------------------------------------------------------
+
+    @property
+    def scenarios(self) -> dict[str, str]:
+        """The state of every scenario that left ``"Started"``."""
+        return self.server.scenarios
+
+    def set_scenario_state(self, scenario: str, state: str) -> None:
+        """Move a scenario to ``state``, e.g. to start a test half-way through a conversation."""
+        self.server.set_scenario_state(scenario, state)
 
     # --- addresses ------------------------------------------------------------------------------
 

@@ -122,6 +122,8 @@ class RequestBuilder(Generic[MockT]):
         in ``"Started"``; the mock matches only while its scenario is in ``required_state`` (any
         state if None), and after it answers the scenario moves to ``new_state`` (unchanged if
         None). Sets ``scenario``, ``required_state``, ``new_state``."""
+        if not isinstance(scenario, str) or not scenario:
+            raise BuilderError(f"mockllm: in_scenario() needs a scenario name, got {scenario!r}")
         return (
             self._set("scenario", scenario)
             ._set("required_state", required_state)

@@ -74,6 +74,9 @@ class CompiledConfig:
         return self.config.counts()
 
 
+_RECENT_LISTS = 8
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     mock: Any
@@ -88,6 +91,8 @@ class Compiler:
 
     def __init__(self) -> None:
         self._cache: dict[int, _Prepared] = {}
+        self._lists: dict[tuple[ApiKey, tuple[int, ...]], CompiledMocks] = {}
+        """The compiled mock lists of recent configs, by the identities of their mocks."""
         self._lock = threading.Lock()
         self._created = int(time.time())
 
@@ -102,37 +107,52 @@ class Compiler:
         problems: list[tuple[str, str]] = []
         apis: dict[ApiKey, CompiledMocks] = {}
         with self._lock:
-            cache: dict[int, _Prepared] = {}
+            kept: dict[int, _Prepared] = {}
             for key, handler in HANDLERS.items():
                 mocks = config.mocks(key)
-                entries: list[_Prepared] = []
-                for position, mock in enumerate(mocks):
-                    try:
-                        entry = self._prepared(key, mock, position, source)
-                    except ConfigError as exc:
-                        problems += exc.problems
+                # The same mocks as a recent config: a test's reset back to its base config, say.
+                lists_key = (key, tuple(map(id, mocks)))
+                compiled = self._lists.get(lists_key)
+                if compiled is None:
+                    compiled = self._compile_api(key, handler, mocks, source, problems)
+                    if compiled is None:
                         continue
-                    cache[id(mock)] = entry
-                    entries.append(entry)
-                if problems:
-                    continue
-                # Lower priority first; sorted() is stable, so equal priorities keep list order.
-                order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
-                ordered = [entries[i] for i in order]
-                keys = {id(entry.mock): entry.key for entry in ordered if entry.key is not None}
-
-                def key_of(mock: Any, keys: dict[int, bytes] = keys) -> bytes:
-                    return keys[id(mock)]
-
-                index = MockIndex(handler.rules, [entry.mock for entry in ordered], key_of=key_of)
-                answers = [entry.answer for entry in ordered]
-                stateful = any(mock.is_stateful for mock in mocks)
-                apis[key] = CompiledMocks(handler, index, answers, order, stateful)
+                    self._lists[lists_key] = compiled
+                    if len(self._lists) > _RECENT_LISTS:
+                        del self._lists[next(iter(self._lists))]
+                apis[key] = compiled
+                for mock in mocks:
+                    entry = self._cache.get(id(mock))
+                    if entry is not None:
+                        kept[id(mock)] = entry
             if problems:
                 raise ConfigError(source, problems)
             # What the previous config had and this one has not is forgotten.
-            self._cache = cache
+            self._cache = kept
         return CompiledConfig(config, apis)
+
+    def _compile_api(
+        self, key: ApiKey, handler: ApiHandler, mocks: list[Any], source: str, problems: list[tuple[str, str]]
+    ) -> CompiledMocks | None:
+        entries: list[_Prepared] = []
+        for position, mock in enumerate(mocks):
+            try:
+                entries.append(self._prepared(key, mock, position, source))
+            except ConfigError as exc:
+                problems += exc.problems
+        if problems:
+            return None
+        # Lower priority first; sorted() is stable, so equal priorities keep list order.
+        order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
+        ordered = [entries[i] for i in order]
+        keys = {id(entry.mock): entry.key for entry in ordered if entry.key is not None}
+
+        def key_of(mock: Any) -> bytes:
+            return keys[id(mock)]
+
+        index = MockIndex(handler.rules, [entry.mock for entry in ordered], key_of=key_of)
+        answers = [entry.answer for entry in ordered]
+        return CompiledMocks(handler, index, answers, order, any(mock.is_stateful for mock in mocks))
 
     def _prepared(self, api: ApiKey, mock: Any, position: int, source: str) -> _Prepared:
         entry = self._cache.get(id(mock))
