@@ -72,8 +72,8 @@ class MockLLM(ApiEntryPoints):
         states (the base config stays)."""
         self._builder = mock()
         source: SupportsBuild = self._builder if self._base is None else _Layered(self._base, self._builder)
+        self.server.reset()  # first: with no counts left, replacing the mocks has none to carry over
         self.server.set_config(source)
-        self.server.reset()
 
     # --- behaviour over time --------------------------------------------------------------------
 

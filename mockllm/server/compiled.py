@@ -107,7 +107,6 @@ class Compiler:
         problems: list[tuple[str, str]] = []
         apis: dict[ApiKey, CompiledMocks] = {}
         with self._lock:
-            kept: dict[int, _Prepared] = {}
             for key, handler in HANDLERS.items():
                 mocks = config.mocks(key)
                 # The same mocks as a recent config: a test's reset back to its base config, say.
@@ -121,14 +120,9 @@ class Compiler:
                     if len(self._lists) > _RECENT_LISTS:
                         del self._lists[next(iter(self._lists))]
                 apis[key] = compiled
-                for mock in mocks:
-                    entry = self._cache.get(id(mock))
-                    if entry is not None:
-                        kept[id(mock)] = entry
             if problems:
                 raise ConfigError(source, problems)
-            # What the previous config had and this one has not is forgotten.
-            self._cache = kept
+            self._forget_unless(config)
         return CompiledConfig(config, apis)
 
     def _compile_api(
@@ -153,6 +147,19 @@ class Compiler:
         index = MockIndex(handler.rules, [entry.mock for entry in ordered], key_of=key_of)
         answers = [entry.answer for entry in ordered]
         return CompiledMocks(handler, index, answers, order, any(mock.is_stateful for mock in mocks))
+
+    def _forget_unless(self, config: Config) -> None:
+        """Drop what was compiled for mocks that are gone, once they are many: a test suite that
+        registers mocks test after test would otherwise keep every one."""
+        served = sum(config.counts().values())
+        if len(self._cache) <= 2 * served + 1024:
+            return
+        self._cache = {
+            id(mock): entry
+            for spec in APIS
+            for mock in config.mocks(spec.key)
+            if (entry := self._cache.get(id(mock))) is not None
+        }
 
     def _prepared(self, api: ApiKey, mock: Any, position: int, source: str) -> _Prepared:
         entry = self._cache.get(id(mock))

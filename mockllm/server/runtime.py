@@ -75,6 +75,8 @@ class Runtime:
 
     def keep_only(self, mocks: Iterable[Any]) -> None:
         """Drop the counts of mocks that are no longer served (after the mocks were replaced)."""
+        if not self._calls:
+            return
         live = {id(mock) for mock in mocks}
         for key in [key for key in self._calls if key not in live]:
             del self._calls[key]
