@@ -21,6 +21,7 @@ from .apis import APIS
 from .config import Config, ConfigError, load_config
 from .server import CompiledConfig, MockServer
 from .server.mock_server import SupportsBuild, listening_socket, run
+from .shadowing import unreachable_mocks
 
 __all__ = ["main"]
 
@@ -103,6 +104,8 @@ def _validate(paths: Sequence[Path]) -> int:
             failed = True
             print(exc, file=sys.stderr)
             continue
+        for where, message in unreachable_mocks(config):
+            print(f"{path}: {where}: warning: {message}", file=sys.stderr)
         print(f"{path}: ok ({_counts(config)})")
     return 1 if failed else 0
 

@@ -20,6 +20,7 @@ requests the server saw and, for those that matched nothing, why.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -101,8 +102,11 @@ def _load(config: pytest.Config, path: Path) -> Config:
     key = path.resolve()
     if key not in loaded:
         from .config import load_config
+        from .shadowing import unreachable_mocks
 
         loaded[key] = load_config(key)
+        for where, message in unreachable_mocks(loaded[key]):
+            warnings.warn(f"mockllm: {path}: {where}: {message}", stacklevel=1)
     return loaded[key]
 
 

@@ -8,6 +8,7 @@ not every mock, and a burst of registrations costs one recompile.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +16,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from ..apis import ApiKey
 from ..config import Config, ConfigError, load_config
+from ..shadowing import unreachable_mocks
 from .compiled import CompiledConfig, Compiler
 from .runtime import Runtime
 
 __all__ = ["ChangeListener", "ConfigSource", "ServedMocks", "SupportsBuild", "SupportsChangeListener"]
+
+logger = logging.getLogger("mockllm")
 
 
 @runtime_checkable
@@ -65,7 +69,7 @@ class ServedMocks:
         self._lock = threading.Lock()
         self._source: ConfigSource = None
         self._stale = False
-        self._compiled = self._compile(source)
+        self._compiled = self._compile(source, loading=True)
         self._follow(source)
 
     def current(self) -> CompiledConfig:
@@ -77,7 +81,7 @@ class ServedMocks:
     def set_source(self, source: ConfigSource) -> None:
         """Serve another source from the next request on; raises `ConfigError` (and keeps the old
         one) when it cannot be served."""
-        compiled = self._compile(source)
+        compiled = self._compile(source, loading=True)
         with self._lock:
             self._compiled, self._stale = compiled, False
             self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
@@ -87,9 +91,15 @@ class ServedMocks:
         """Compile the current source again (a file that changed on disk, say)."""
         self.set_source(self._source)
 
-    def _compile(self, source: ConfigSource) -> CompiledConfig:
+    def _compile(self, source: ConfigSource, *, loading: bool = False) -> CompiledConfig:
         label = str(source) if isinstance(source, str | Path) else self._name
-        return self._compiler.compile(_resolve(source), source=label)
+        compiled = self._compiler.compile(_resolve(source), source=label)
+        # A builder is checked by nobody: its mocks arrive one by one, and a test's dead mock shows
+        # as the test's failure anyway.
+        if loading and not isinstance(source, SupportsChangeListener):
+            for where, message in unreachable_mocks(compiled.config):
+                logger.warning("%s: %s: %s", label, where, message)
+        return compiled
 
     def _follow(self, source: ConfigSource) -> None:
         if source is self._source:
