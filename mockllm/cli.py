@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import importlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -137,6 +138,7 @@ def _listen_address(config: Config, host: str | None, port: int | None) -> tuple
 
 
 def _serve(config_path: Path | None, host: str | None, port: int | None, workers: int = 1) -> int:
+    _log_to_stderr()
     try:
         if config_path is None:
             config = Config.from_json(example_config_text(), source="built-in example")
@@ -178,6 +180,15 @@ def _serve(config_path: Path | None, host: str | None, port: int | None, workers
         for child in children:
             child.join(timeout=10)
     return 0
+
+
+def _log_to_stderr() -> None:
+    """Errors inside the server (the traceback of a 500) are logged to ``mockllm``: print them."""
+    log = logging.getLogger("mockllm")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("mockllm: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
 
 
 def _worker(server: MockServer, sock: socket.socket) -> None:
