@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import importlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -163,6 +164,7 @@ def _listen_address(config: Config, host: str | None, port: int | None) -> tuple
 
 
 def _serve(config_path: Path | None, host: str | None, port: int | None, workers: int = 1) -> int:
+    _log_to_stderr()
     # Whatever stops the server from starting is a usage or config error: one line, exit status 2.
     try:
         if config_path is None:
@@ -237,6 +239,15 @@ def _refuse_state_across_workers(config: Config, source: str, workers: int) -> N
                 )
             ],
         )
+
+
+def _log_to_stderr() -> None:
+    """Errors inside the server (the traceback of a 500) are logged to ``mockllm``: print them."""
+    log = logging.getLogger("mockllm")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("mockllm: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
 
 
 def _worker(server: MockServer, sock: socket.socket) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "exact_key",
     "header_mismatch",
     "headers_mismatch",
+    "printable",
     "responses_mismatch",
 ]
 
@@ -87,9 +88,22 @@ def canonical_key(value: Any) -> bytes:
     return orjson.dumps(canonical(value), option=orjson.OPT_SORT_KEYS)
 
 
+def printable(text: str) -> str:
+    """``text`` with what is not Unicode text written as escapes. A header byte that is not UTF-8
+    reaches us as a lone surrogate (Sanic decodes with ``surrogateescape``) and reads ``\\xff``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        return text.encode("utf-8", "backslashreplace").decode()
+    return raw.decode("utf-8", "backslashreplace")
+
+
 def _preview(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    text = orjson.dumps(text).decode() if isinstance(value, str) else text
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        # Only a header value (text with lone surrogates) gets here: request bodies are parsed JSON.
+        text = f'"{printable(value)}"' if isinstance(value, str) else printable(str(value))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

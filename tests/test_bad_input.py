@@ -3,16 +3,19 @@ serving and later good requests still match."""
 
 from __future__ import annotations
 
+import http.client
+import socket
 from typing import Any
 
 import anthropic
 import httpx2 as httpx
 import openai
+import orjson
 import pytest
 
 from mockllm import Config, MockServer
 
-from .conftest import anthropic_client, openai_client
+from .conftest import ServeFn, anthropic_client, openai_client
 
 CONFIG = Config.model_validate(
     {
@@ -40,6 +43,7 @@ CONFIG = Config.model_validate(
     }
 )
 
+CHAT = "/v1/chat/completions"
 OPENAI_AUTH = {"authorization": "Bearer test"}
 ANTHROPIC_AUTH = {"x-api-key": "test", "anthropic-version": "2023-06-01"}
 GOOD = {
@@ -217,3 +221,276 @@ def test_bad_requests_are_journaled(server: MockServer) -> None:
     _post(server, "/v1/chat/completions", b"not json")
     (entry,) = list(server.journal)
     assert entry.status == 400 and entry.mock is None and entry.error and "JSON" in entry.error
+
+
+# --- the echoed model --------------------------------------------------------------------------
+
+LONG_ANSWER = " ".join(f"word{i}" for i in range(2000))
+
+
+def test_overlong_model_is_refused_with_param(server: MockServer) -> None:
+    """The model is echoed into every stream event: a 10 KB one made answers hundreds of times the
+    size of the request."""
+    ping: Any = [{"role": "user", "content": "ping"}]
+    with pytest.raises(openai.BadRequestError) as refused:
+        openai_client(server).chat.completions.create(model="M" * 10_000, messages=ping, stream=True)
+    assert refused.value.param == "model"
+    assert "256" in refused.value.message
+    with pytest.raises(anthropic.BadRequestError) as anthropic_refused:
+        anthropic_client(server).messages.create(model="M" * 10_000, max_tokens=5, messages=ping)
+    assert "model" in anthropic_refused.value.message
+    with pytest.raises(openai.BadRequestError):
+        openai_client(server).embeddings.create(model="M" * 257, input="ping")
+    _assert_still_serving(server)
+
+
+def test_long_model_name_is_still_echoed(server: MockServer) -> None:
+    model = "fine-tuned:" + "m" * 245  # 256 characters, the limit
+    ping: Any = [{"role": "user", "content": "ping"}]
+    assert openai_client(server).chat.completions.create(model=model, messages=ping).model == model
+    chunks = list(openai_client(server).chat.completions.create(model=model, messages=ping, stream=True))
+    assert {chunk.model for chunk in chunks} == {model}
+    assert anthropic_client(server).messages.create(model=model, max_tokens=5, messages=ping).model == model
+
+
+def test_render_cache_is_bounded_in_bytes() -> None:
+    """Requests naming many models (each echoed into every event of a long stream) leave a bounded
+    cache behind, and every one of them still gets its own model back."""
+    from mockllm.server import CompiledConfig
+    from mockllm.server.handler import MAX_CACHED_BYTES
+
+    ping = {"match_type": "contains", "message": {"content": "ping"}}
+    answer = {"choices": [{"message": {"content": LONG_ANSWER}}]}
+    config = Config.model_validate({"openai": [{"match": ping, "response": answer}]})
+    prepared = CompiledConfig.of(config).apis["openai"].prepared[0]
+    stream_size = 0
+    for i in range(100):
+        model = f"{i:03}" + "m" * 253
+        body = prepared.render(model, "sse")
+        assert body.count(model.encode()) > 2000
+        stream_size = len(body)
+        cached = sum(map(len, prepared._cache.values()))
+        assert cached <= MAX_CACHED_BYTES, f"{cached} bytes cached after {i + 1} models"
+    assert stream_size * 64 > MAX_CACHED_BYTES  # the entry bound alone would not have held it
+    assert prepared.render("gpt-4o", "sse").count(b'"model":"gpt-4o"') > 2000
+
+
+# --- headers that are not UTF-8 ------------------------------------------------------------------
+
+
+def _raw_http(server: MockServer, request: bytes, timeout: float = 5) -> tuple[int, bytes]:
+    """One request written byte for byte on a socket; the status and body of the answer."""
+    with socket.create_connection((server.host, server.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        reply = http.client.HTTPResponse(sock)
+        reply.begin()
+        return reply.status, reply.read()
+
+
+def _post_head(path: str, body: bytes, *headers: bytes) -> bytes:
+    lines = [b"POST " + path.encode() + b" HTTP/1.1", b"Host: mock", *headers]
+    lines.append(b"Content-Length: " + str(len(body)).encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def test_header_bytes_that_are_not_utf8(serve: ServeFn) -> None:
+    """A header rule meets a header value that is not UTF-8: the request matches, or gets its 404
+    with a readable near miss; never a 500."""
+    rule = {"name": "Authorization", "value": "Bearer k"}
+    tenant = {"name": "X-Tenant", "value": "acme", "match_type": "contains"}
+    hi = {"match_type": "contains", "message": {"content": "hi"}}
+    answer = {"choices": [{"message": {"content": "hello"}}]}
+    config = Config.model_validate(
+        {
+            "openai": [
+                {"match": {**hi, "headers": [rule]}, "response": answer},
+                {"match": {**hi, "message": {"content": "tenant"}, "headers": [tenant]}, "response": answer},
+            ]
+        }
+    )
+    server = serve(config)
+    hi_body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    request = _post_head(CHAT, hi_body, b"Authorization: Bearer \xff\xfe")
+    status, body = _raw_http(server, request)
+    assert status == 404, body
+    message = orjson.loads(body)["error"]["message"]
+    assert 'got "Bearer \\xff\\xfe"' in message
+    tenant_body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "tenant"}]})
+    request = _post_head(CHAT, tenant_body, b"Authorization: Bearer k", b"X-Tenant: acme-\xc3\xa9-\xff")
+    status, body = _raw_http(server, request)
+    assert status == 200 and b"hello" in body
+    # A request line with such a byte in its method gets a 405 that quotes it.
+    status, body = _raw_http(server, b"G\xffT /health HTTP/1.1\r\nHost: mock\r\n\r\n")
+    assert status == 405 and "G\\xffT" in orjson.loads(body)["error"]["message"]
+    assert openai_client(server).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}], extra_headers={"Authorization": "Bearer k"}
+    )
+
+
+# --- types the real APIs refuse -----------------------------------------------------------------
+
+
+def _chat(**fields: Any) -> dict[str, Any]:
+    return {"model": "m", "messages": [{"role": "user", "content": "ping"}], **fields}
+
+
+def _chat_message(**fields: Any) -> dict[str, Any]:
+    return _chat(messages=[{"role": "user", "content": "ping", **fields}])
+
+
+def _anthropic(**fields: Any) -> dict[str, Any]:
+    return {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "ping"}], **fields}
+
+
+def _responses_item(**fields: Any) -> dict[str, Any]:
+    return {"model": "m", "input": [{"role": "user", "content": "ping", **fields}]}
+
+
+REFUSED = [
+    # (path, body, the param OpenAI names / the field Anthropic's message names)
+    (CHAT, _chat(tools="get_weather"), "tools"),
+    (CHAT, _chat(tools=[{"type": "function"}, "get_weather"]), "tools[1]"),
+    (CHAT, _chat(max_tokens=0), "max_tokens"),
+    (CHAT, _chat(max_tokens=-1), "max_tokens"),
+    (CHAT, _chat(max_tokens=True), "max_tokens"),
+    (CHAT, _chat(max_tokens="5"), "max_tokens"),
+    (CHAT, _chat(max_tokens=2.5), "max_tokens"),
+    (CHAT, _chat(max_completion_tokens=0), "max_completion_tokens"),
+    (CHAT, _chat(max_completion_tokens=False), "max_completion_tokens"),
+    (CHAT, _chat_message(name=5), "messages[0].name"),
+    (CHAT, _chat_message(name=["n"]), "messages[0].name"),
+    (CHAT, _chat_message(tool_call_id=7), "messages[0].tool_call_id"),
+    (CHAT, _chat_message(tool_call_id={"id": "call_1"}), "messages[0].tool_call_id"),
+    (CHAT, _chat_message(tool_calls="call_1"), "messages[0].tool_calls"),
+    (CHAT, _chat_message(tool_calls={"id": "call_1"}), "messages[0].tool_calls"),
+    (CHAT, _chat_message(tool_calls=["call_1"]), "messages[0].tool_calls[0]"),
+    (
+        CHAT,
+        _chat(messages=[{"role": "user", "content": [{"type": "text", "text": 5}]}]),
+        "messages[0].content[0].text",
+    ),
+    ("/v1/messages", _anthropic(max_tokens=0), "max_tokens"),
+    ("/v1/messages", _anthropic(max_tokens=-1), "max_tokens"),
+    ("/v1/messages", _anthropic(max_tokens=None), "max_tokens"),
+    ("/v1/messages", _anthropic(max_tokens=True), "max_tokens"),
+    ("/v1/messages", {"model": "m", "messages": [{"role": "user", "content": "ping"}]}, "max_tokens"),
+    ("/v1/messages", _anthropic(system=[{"type": "text", "text": 5}]), "system.0.text"),
+    ("/v1/messages", _anthropic(system=[{"type": "text", "text": ["s"]}]), "system.0.text"),
+    (
+        "/v1/messages",
+        _anthropic(messages=[{"role": "user", "content": [{"type": "text", "text": {"t": "ping"}}]}]),
+        "messages.0.content.0.text",
+    ),
+    (
+        "/v1/responses",
+        _responses_item(content=[{"type": "input_text", "text": 5}]),
+        "input[0].content[0].text",
+    ),
+    ("/v1/responses", _responses_item(role="tool"), "input[0].role"),
+    ("/v1/responses", _responses_item(role="bot"), "input[0].role"),
+    ("/v1/responses", _responses_item(role=3), "input[0].role"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), REFUSED)
+def test_types_the_real_apis_refuse(server: MockServer, path: str, body: Any, field: str) -> None:
+    """Each body would match a mock if its types were not checked."""
+    headers = ANTHROPIC_AUTH if path == "/v1/messages" else OPENAI_AUTH
+    reply = httpx.post(server.url + path, json=body, headers=headers)
+    message = _assert_error_shape(path, reply, 400)
+    if path == "/v1/messages":
+        assert field in message
+    else:
+        assert reply.json()["error"]["param"] == field
+    _assert_still_serving(server)
+
+
+def test_sdk_gets_bad_request_with_param(server: MockServer) -> None:
+    ping: Any = [{"role": "user", "content": "ping"}]
+    with pytest.raises(openai.BadRequestError) as refused:
+        openai_client(server).chat.completions.create(model="m", messages=ping, max_tokens=0)
+    assert refused.value.param == "max_tokens"
+    with pytest.raises(anthropic.BadRequestError) as anthropic_refused:
+        anthropic_client(server).messages.create(model="m", max_tokens=0, messages=ping)
+    assert "max_tokens: Input should be greater than or equal to 1" in anthropic_refused.value.message
+
+
+def test_values_the_real_apis_take_are_not_refused(server: MockServer) -> None:
+    """Nulls and empty lists where the SDK types allow them, every role the Responses API knows."""
+    chat = openai_client(server).chat.completions
+    for fields in (
+        {"max_tokens": None, "max_completion_tokens": None, "tools": None},
+        {"max_tokens": 1, "max_completion_tokens": 4096, "tools": []},
+        {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
+    ):
+        assert chat.create(model="m", messages=[{"role": "user", "content": "ping"}], **fields)  # type: ignore[call-overload]
+    history: Any = [
+        {"role": "system", "content": "s", "name": "setup"},
+        {"role": "user", "content": "q", "name": None},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "r"},
+        {"role": "assistant", "content": "a", "tool_calls": []},
+        {"role": "user", "content": [{"type": "text", "text": "ping"}]},
+    ]
+    assert chat.create(model="m", messages=history).choices[0].message.content == "pong"
+    roles = [{"role": role, "content": "x"} for role in ("system", "developer", "assistant")]
+    items: Any = [
+        *roles,
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "ping"}]},
+    ]
+    assert openai_client(server).responses.create(model="m", input=items).id
+    system: Any = [{"type": "text", "text": "be brief"}]
+    ping: Any = [{"role": "user", "content": "ping"}]
+    reply = anthropic_client(server).messages.create(model="m", max_tokens=1, system=system, messages=ping)
+    assert reply.content[0].text == "pong"  # type: ignore[union-attr]
+
+
+# --- HTTP odds and ends --------------------------------------------------------------------------
+
+
+def test_head_health(server: MockServer) -> None:
+    get = httpx.get(server.url + "/health")
+    head = httpx.head(server.url + "/health")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"] == "application/json"
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
+@pytest.mark.parametrize("path", list(GOOD))
+def test_json_body_after_a_byte_order_mark(server: MockServer, path: str) -> None:
+    reply = _post(server, path, b"\xef\xbb\xbf" + orjson.dumps(GOOD[path]))
+    assert reply.status_code == 200, reply.text
+    twice = _post(server, path, b"\xef\xbb\xbf\xef\xbb\xbf" + orjson.dumps(GOOD[path]))
+    assert "JSON" in _assert_error_shape(path, twice, 400)
+
+
+def test_request_head_with_bare_line_feeds(server: MockServer) -> None:
+    """Lines ending in LF alone (hand-written requests, netcat): answered at once, not after the
+    request timeout; a request sent behind one on the same connection too."""
+    body = orjson.dumps(GOOD[CHAT])
+    head = f"POST {CHAT} HTTP/1.1\nHost: mock\nAuthorization: Bearer k\nContent-Length: {len(body)}\n\n"
+    status, reply = _raw_http(server, head.encode() + body, timeout=3)
+    assert status == 200 and b"pong" in reply
+    health = b"GET /health HTTP/1.1\nHost: mock\n\n"
+    with socket.create_connection((server.host, server.port), timeout=3) as sock:
+        sock.sendall(health + health)
+        answers = b""
+        while answers.count(b"healthy") < 2:
+            chunk = sock.recv(65536)
+            assert chunk, answers
+            answers += chunk
+        assert answers.count(b"HTTP/1.1 200 OK") == 2
+    # A head in pieces, its blank line in the last one.
+    with socket.create_connection((server.host, server.port), timeout=3) as sock:
+        for piece in (b"GET /health HTTP/1.1\n", b"Host: mock\n", b"\n"):
+            sock.sendall(piece)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        assert answer.status == 200
+    _assert_still_serving(server)

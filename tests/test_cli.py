@@ -336,7 +336,9 @@ def test_export_to_a_file_that_cannot_be_written(
     assert one_line(err) == f"mockllm export: cannot write {output}: No such file or directory"
 
 
-def test_serve_refuses_stateful_mocks_across_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_refuses_stateful_mocks_across_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"openai": [MOCK, {**MOCK, "name": "retry", "times": 1}]}))
     status, err = run(capsys, "serve", "--config", str(path), "--workers", "2")

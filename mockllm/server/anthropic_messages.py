@@ -29,20 +29,24 @@ JSON, SSE = "json", "sse"
 
 def validate(body: Request) -> None:
     check_model(body)
-    check_object_list(body, "messages", required=True)
+    check_object_list(body.get("messages"), "messages", required=True)
     for i, message in enumerate(body["messages"]):
         if not isinstance(message.get("role"), str):
             raise ApiError(400, f"messages.{i}.role: Field required")
-        check_content(message.get("content"), f"messages.{i}.content", allow_null=False)
+        check_content(message.get("content"), f"messages.{i}.content", allow_null=False, dotted=True)
     if "system" in body:
-        check_content(body["system"], "system", allow_null=False)
-    check_object_list(body, "tools", required=False)
+        check_content(body["system"], "system", allow_null=False, dotted=True)
+    check_object_list(body.get("tools"), "tools", required=False)
     for i, tool in enumerate(body.get("tools") or []):
         if "name" in tool and not isinstance(tool["name"], str):
             raise ApiError(400, f"tools.{i}.name: Input should be a valid string")
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
+    if "max_tokens" not in body:
+        raise ApiError(400, "max_tokens: Field required")
+    max_tokens = body["max_tokens"]
+    if type(max_tokens) is not int:
         raise ApiError(400, "max_tokens: Input should be a valid integer")
+    if max_tokens < 1:
+        raise ApiError(400, "max_tokens: Input should be greater than or equal to 1")
     check_bool(body, "stream")
 
 
@@ -63,19 +67,28 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     out.setdefault("stop_reason", "tool_use" if has_tool_use else "end_turn")
     out.setdefault("stop_sequence", None)
     if "usage" not in out:
-        texts = [b.get("text") or b.get("thinking") or "" for b in blocks]
+        texts = [b.get("text") or b.get("thinking") for b in blocks]
         texts += [orjson.dumps(b["input"]).decode() for b in blocks if "input" in b]
         out["usage"] = {"input_tokens": 0, "output_tokens": estimate_tokens(*texts)}
+    elif not isinstance(out["usage"], dict):
+        # The stream's message_start and message_delta carry the usage, as an object.
+        raise ValueError("response.usage: expected an object")
     return out
 
 
 def _fill_block(block: dict[str, Any], k: int, position: int) -> dict[str, Any]:
     out = dict(block)
-    if out.get("type") == "tool_use":
+    kind = out.get("type")
+    if kind == "tool_use":
         out.setdefault("id", f"toolu_mockllm_{position}_{k}")
         out.setdefault("input", {})
-    elif out.get("type") == "thinking":
+    elif kind == "thinking":
         out.setdefault("signature", "")
+    if kind in ("text", "thinking"):
+        # The stream sends this text in deltas: a string (absent is empty).
+        text = out.setdefault(kind, "")
+        if not isinstance(text, str):
+            raise ValueError(f"response.content[{k}].{kind}: expected a string")
     return out
 
 
@@ -92,7 +105,7 @@ def _stream(response: dict[str, Any]) -> bytes:
         # Anthropic SDKs skip events without an "event:" line.
         events.append(sse_event({"type": kind, **fields}, kind))
 
-    usage = response.get("usage") or {}
+    usage = response["usage"]
     start = {
         **response,
         "content": [],
@@ -106,7 +119,7 @@ def _stream(response: dict[str, Any]) -> bytes:
         kind = block.get("type")
         if kind == "text":
             emit("content_block_start", index=index, content_block={**block, "text": ""})
-            for piece in text_pieces(block.get("text", "")):
+            for piece in text_pieces(block["text"]):
                 emit("content_block_delta", index=index, delta={"type": "text_delta", "text": piece})
         elif kind == "tool_use":
             emit("content_block_start", index=index, content_block={**block, "input": {}})
@@ -118,7 +131,7 @@ def _stream(response: dict[str, Any]) -> bytes:
         elif kind == "thinking":
             empty = {**block, "thinking": "", "signature": ""}
             emit("content_block_start", index=index, content_block=empty)
-            for piece in text_pieces(block.get("thinking", "")):
+            for piece in text_pieces(block["thinking"]):
                 delta = {"type": "thinking_delta", "thinking": piece}
                 emit("content_block_delta", index=index, delta=delta)
             if block.get("signature"):
@@ -138,6 +151,7 @@ HANDLER = ApiHandler(
     rules=ANTHROPIC_RULES,
     validate=validate,
     variant=variant,
+    variants={JSON: "JSON", SSE: "a stream"},
     is_stream=lambda v: v == SSE,
     fill=fill,
     render=render,

@@ -6,6 +6,7 @@ index, write the bytes prepared at config load. No pydantic runs per request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 from uuid import uuid4
@@ -28,9 +29,12 @@ __all__ = ["MAX_BODY_BYTES", "create_app"]
 MAX_BODY_BYTES = 32 * 1024 * 1024
 JSON_TYPE = "application/json"
 SSE_HEADERS = {"cache-control": "no-cache"}
+_BOM = b"\xef\xbb\xbf"
 _ROUTES = ", ".join(f"POST {h.spec.route}" for h in HANDLERS.values()) + ", GET /health"
 
 Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
+
+_log = logging.getLogger("mockllm")
 
 
 def create_app(
@@ -55,7 +59,8 @@ def create_app(
         body = {"status": "healthy", "service": "mock-llm", **counts}
         return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
 
-    app.add_route(health, "/health", methods=["GET"], name="health", error_format="json")
+    # HEAD gets GET's headers without the body (Sanic drops the body of a HEAD response).
+    app.add_route(health, "/health", methods=["GET", "HEAD"], name="health", error_format="json")
     app.error_handler.add(SanicException, _sanic_error)
     app.error_handler.add(Exception, _unexpected_error)
     return app
@@ -141,6 +146,8 @@ def _check_auth(request: Request, provider: Provider) -> None:
 def _parse(raw: bytes) -> dict[str, Any]:
     if not raw:
         raise ApiError(400, "The request body is empty; expected a JSON object.")
+    if raw.startswith(_BOM):  # the real APIs accept one, as some Windows tools write it
+        raw = raw[len(_BOM) :]
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -175,6 +182,8 @@ def _provider_of(request: Request) -> Provider:
 
 def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
     status = getattr(exc, "status_code", 500)
+    if status >= 500:
+        _log.error("error handling %s %s", request.method, request.path, exc_info=exc)
     if isinstance(exc, NotFound):
         message = f"Unknown route {request.method} {request.path}. This server answers: {_ROUTES}."
     elif isinstance(exc, MethodNotAllowed):
@@ -185,5 +194,7 @@ def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
 
 
 def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
+    # A bug of ours: the client gets a one-line 500, the traceback goes to whoever runs the server.
+    _log.error("error handling %s %s", request.method, request.path, exc_info=exc)
     message = f"mockllm internal error: {type(exc).__name__}: {exc}"
     return _error_response(_provider_of(request), 500, message)

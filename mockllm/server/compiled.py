@@ -167,14 +167,35 @@ class Compiler:
             return entry
         handler = HANDLERS[api]
         try:
-            filled = handler.fill(mock.response, position, self._created)
-            answer = PreparedResponse(filled, handler.render)
-            answer.render(None, handler.variant({}))  # fail at load, not on the first request
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            answer = _prepare(handler, mock.response, position, self._created)
+        except ValueError as exc:
             where, _, message = str(exc).partition(": ")
-            if not message:
-                where, message = "response", str(exc)
             raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
         key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
         return entry
+
+
+def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:
+    """A mock's answer, filled and rendered in every variant a request can ask for, so that a
+    response that cannot be served fails here, at load, rather than on a request.
+
+    Raises ``ValueError("response[.path]: problem")``.
+    """
+    try:
+        answer = PreparedResponse(handler.fill(response, position, created), handler.render)
+    except ValueError as exc:
+        if str(exc).startswith("response"):  # fill's own "response.<path>: <problem>"
+            raise
+        raise ValueError(f"response: {exc}") from None
+    except Exception as exc:  # a value fill did not foresee: still an error of this response
+        raise ValueError(f"response: {type(exc).__name__}: {exc}") from None
+    for i, (variant, name) in enumerate(handler.variants.items()):
+        # The first variant, the plain answer, is kept for requests that name no model; the others
+        # are only checked.
+        render = answer.render if i == 0 else answer.render_uncached
+        try:
+            render(None, variant)
+        except Exception as exc:  # whatever fails here is a response that cannot be served
+            raise ValueError(f"response: cannot be served as {name} ({type(exc).__name__}: {exc})") from None
+    return answer

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from ..apis import Provider
+from ..matching import printable
 
 __all__ = ["ApiError", "Provider", "error_body"]
 
@@ -44,6 +45,14 @@ class ApiError(Exception):
 
 
 def error_body(provider: Provider, status: int, message: str, param: str | None = None) -> bytes:
+    try:
+        return _error_body(provider, status, message, param)
+    except orjson.JSONEncodeError:
+        # The message quotes the request line or a header with bytes that are not UTF-8.
+        return _error_body(provider, status, printable(message), param and printable(param))
+
+
+def _error_body(provider: Provider, status: int, message: str, param: str | None) -> bytes:
     body: dict[str, Any]
     if provider == "anthropic":
         kind = _ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")

@@ -8,7 +8,7 @@ body or SSE stream). Rendered bytes are cached, so the request path only parses,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +20,15 @@ from .errors import ApiError
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MAX_CACHED_BYTES",
+    "MAX_MODEL_CHARS",
     "ApiHandler",
     "PreparedResponse",
     "check_bool",
     "check_content",
     "check_model",
     "check_object_list",
+    "check_string",
     "describe_input",
     "describe_last_message",
     "estimate_tokens",
@@ -36,7 +39,12 @@ Request = dict[str, Any]
 Render = Callable[[dict[str, Any], Any], bytes]
 
 DEFAULT_MODEL = "mock-model"
-_MAX_CACHED_MODELS = 64
+MAX_MODEL_CHARS = 256
+"""The longest ``model`` a request may name. Real model ids are well under 100 characters; the
+model is echoed into every event of a stream, so its length multiplies the size of the answer."""
+MAX_CACHED_BYTES = 16 * 1024 * 1024
+"""How many bytes of rendered answers one mock keeps; a render larger than this is not kept."""
+_MAX_CACHED_RENDERS = 64
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,14 @@ class ApiHandler:
     """Raises `ApiError` (400) for a body the real API would refuse."""
     variant: Callable[[Request], Hashable]
     """Which rendering the request asks for."""
+    variants: Mapping[Hashable, str]
+    """Variants whose renders together run every step of ``render`` (the plain JSON answer first),
+    each with how an error names it ("a stream"). Each is rendered once at load, so that a
+    response that loads can be served in any variant."""
     is_stream: Callable[[Hashable], bool]
     fill: Callable[[dict[str, Any], int, int], dict[str, Any]]
-    """(response as configured, mock position, created timestamp) -> response to serve."""
+    """(response as configured, mock position, created timestamp) -> response to serve.
+    Raises ``ValueError("response.<path>: <problem>")`` for a response it cannot serve."""
     render: Render
     describe: Callable[[Request], str]
     """What the request asked, for the 404 message."""
@@ -60,16 +73,19 @@ class ApiHandler:
 class PreparedResponse:
     """A mock's filled response and its rendered bodies, cached per (model, variant).
 
-    A response that names no ``model`` echoes the request's model, as the real APIs do.
+    A response that names no ``model`` echoes the request's model, as the real APIs do. The cache
+    is bounded in entries and in bytes, so requests naming many models cannot make it grow without
+    bound; an answer it does not keep is rendered again, never wrong.
     """
 
-    __slots__ = ("_cache", "_render", "echo_model", "response")
+    __slots__ = ("_cache", "_cached_bytes", "_render", "echo_model", "response")
 
     def __init__(self, response: dict[str, Any], render: Render) -> None:
         self.response = response
         self.echo_model = "model" not in response
         self._render = render
         self._cache: dict[tuple[Any, Hashable], bytes] = {}
+        self._cached_bytes = 0
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         if not self.echo_model or not isinstance(model, str):
@@ -77,38 +93,61 @@ class PreparedResponse:
         key = (model, variant)
         body = self._cache.get(key)
         if body is None:
-            if len(self._cache) >= _MAX_CACHED_MODELS:
-                self._cache.clear()
-            response = self.response
-            if self.echo_model:
-                response = {**response, "model": model or DEFAULT_MODEL}
-            body = self._cache[key] = self._render(response, variant)
+            body = self.render_uncached(model, variant)
+            size = len(body)
+            if size <= MAX_CACHED_BYTES:
+                if len(self._cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
+                    self._cache.clear()
+                    self._cached_bytes = 0
+                self._cache[key] = body
+                self._cached_bytes += size
         return body
+
+    def render_uncached(self, model: Any, variant: Hashable) -> bytes:
+        """The answer for a request naming ``model``, rendered anew and not kept."""
+        response = self.response
+        if self.echo_model:
+            response = {**response, "model": model if isinstance(model, str) and model else DEFAULT_MODEL}
+        return self._render(response, variant)
 
 
 # --- request checks --------------------------------------------------------------------------
 
 
-def check_object_list(body: Request, key: str, *, required: bool) -> None:
-    value = body.get(key)
+def check_object_list(value: Any, where: str, *, required: bool, non_empty: bool = True) -> None:
+    """An array of objects; ``null`` or absent stands for no array unless it is ``required``."""
     if value is None and not required:
         return
-    if not isinstance(value, list) or not value:
-        raise ApiError(400, f"'{key}' must be a non-empty array", param=key)
+    if not isinstance(value, list) or (non_empty and not value):
+        kind = "a non-empty array" if non_empty else "an array"
+        raise ApiError(400, f"'{where}' must be {kind} of objects", param=where)
     for i, item in enumerate(value):
         if not isinstance(item, dict):
-            raise ApiError(400, f"'{key}[{i}]' must be an object", param=f"{key}[{i}]")
+            raise ApiError(400, f"'{where}[{i}]' must be an object", param=f"{where}[{i}]")
 
 
-def check_content(value: Any, where: str, *, allow_null: bool) -> None:
-    """Message content: a string or a list of parts (objects)."""
-    if value is None and allow_null:
+def check_content(value: Any, where: str, *, allow_null: bool, dotted: bool = False) -> None:
+    """Message content: a string or a list of parts (objects) whose ``text``, if any, is a string.
+
+    ``dotted``: name a part ``where.0.text`` (Anthropic's style) rather than ``where[0].text``.
+    """
+    if isinstance(value, str) or (value is None and allow_null):
         return
-    if isinstance(value, str):
-        return
-    if isinstance(value, list) and all(isinstance(part, dict) for part in value):
-        return
-    raise ApiError(400, f"'{where}' must be a string or an array of content parts", param=where)
+    if not isinstance(value, list):
+        raise ApiError(400, f"'{where}' must be a string or an array of content parts", param=where)
+    for j, part in enumerate(value):
+        if not isinstance(part, dict):
+            raise ApiError(400, f"'{where}' must be a string or an array of content parts", param=where)
+        text = part.get("text")
+        if text is not None and not isinstance(text, str):
+            at = f"{where}.{j}.text" if dotted else f"{where}[{j}].text"
+            raise ApiError(400, f"'{at}' must be a string", param=at)
+
+
+def check_string(value: Any, where: str) -> None:
+    """An optional string field (``null`` stands for absent)."""
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"'{where}' must be a string", param=where)
 
 
 def check_bool(body: Request, key: str) -> None:
@@ -119,13 +158,20 @@ def check_bool(body: Request, key: str) -> None:
 
 def check_model(body: Request) -> None:
     model = body.get("model")
-    if model is not None and not isinstance(model, str):
+    if model is None:
+        return
+    if not isinstance(model, str):
         raise ApiError(400, "'model' must be a string", param="model")
+    if len(model) > MAX_MODEL_CHARS:
+        raise ApiError(
+            400, f"'model' is {len(model)} characters long; the limit is {MAX_MODEL_CHARS}", param="model"
+        )
 
 
-def estimate_tokens(*texts: str) -> int:
-    """A stand-in token count (about four UTF-8 bytes a token) for usage a config leaves out."""
-    size = sum(len(text.encode()) for text in texts)
+def estimate_tokens(*texts: object) -> int:
+    """A stand-in token count (about four UTF-8 bytes a token) for usage a config leaves out;
+    values that are not strings count nothing."""
+    size = sum(len(text.encode()) for text in texts if isinstance(text, str))
     return (size + 3) // 4
 
 

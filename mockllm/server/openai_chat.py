@@ -17,6 +17,7 @@ from .handler import (
     check_content,
     check_model,
     check_object_list,
+    check_string,
     describe_last_message,
     estimate_tokens,
 )
@@ -30,11 +31,21 @@ JSON, SSE, SSE_USAGE = "json", "sse", "sse+usage"
 
 def validate(body: Request) -> None:
     check_model(body)
-    check_object_list(body, "messages", required=True)
+    check_object_list(body.get("messages"), "messages", required=True)
     for i, message in enumerate(body["messages"]):
         if not isinstance(message.get("role", ""), str):
             raise ApiError(400, f"'messages[{i}].role' must be a string", param=f"messages[{i}].role")
         check_content(message.get("content"), f"messages[{i}].content", allow_null=True)
+        check_string(message.get("name"), f"messages[{i}].name")
+        check_string(message.get("tool_call_id"), f"messages[{i}].tool_call_id")
+        check_object_list(
+            message.get("tool_calls"), f"messages[{i}].tool_calls", required=False, non_empty=False
+        )
+    check_object_list(body.get("tools"), "tools", required=False, non_empty=False)
+    for key in ("max_tokens", "max_completion_tokens"):
+        value = body.get(key)
+        if value is not None and (type(value) is not int or value < 1):
+            raise ApiError(400, f"'{key}' must be an integer of at least 1", param=key)
     check_bool(body, "stream")
     options = body.get("stream_options")
     if options is not None and not isinstance(options, dict):
@@ -61,10 +72,12 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
         texts = []
         for choice in out["choices"]:
             message = choice["message"]
-            texts.append(message.get("content") or "")
+            texts.append(message.get("content"))
             for call in message.get("tool_calls") or []:
-                texts.append(str((call.get("function") or {}).get("arguments", "")))
-        completion = estimate_tokens(*(t for t in texts if isinstance(t, str)))
+                function = call.get("function")
+                if isinstance(function, dict):
+                    texts.append(function["arguments"])
+        completion = estimate_tokens(*texts)
         out["usage"] = {
             "prompt_tokens": 0,
             "completion_tokens": completion,
@@ -76,21 +89,24 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
 def _fill_choice(choice: dict[str, Any], i: int, position: int) -> dict[str, Any]:
     out = dict(choice)
     out.setdefault("index", i)
+    where = f"response.choices[{i}].message"
     message = out.get("message")
     if not isinstance(message, dict):
-        raise ValueError(f"response.choices[{i}].message: expected an object")
+        raise ValueError(f"{where}: expected an object")
     message = out["message"] = dict(message)
     message.setdefault("role", "assistant")
     calls = message.get("tool_calls")
-    if isinstance(calls, list):
-        message["tool_calls"] = [
-            _fill_call(call, position, j) for j, call in enumerate(calls) if isinstance(call, dict)
-        ]
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise ValueError(f"{where}.tool_calls: expected a list of tool call objects")
+        message["tool_calls"] = [_fill_call(call, position, j, where) for j, call in enumerate(calls)]
     out.setdefault("finish_reason", "tool_calls" if calls else "stop")
     return out
 
 
-def _fill_call(call: dict[str, Any], position: int, j: int) -> dict[str, Any]:
+def _fill_call(call: Any, position: int, j: int, where: str) -> dict[str, Any]:
+    if not isinstance(call, dict):
+        raise ValueError(f"{where}.tool_calls[{j}]: expected a tool call object")
     out = {"id": f"call_mockllm_{position}_{j}", "type": "function", **call}
     function = out.get("function")
     if isinstance(function, dict):
@@ -99,6 +115,8 @@ def _fill_call(call: dict[str, Any], position: int, j: int) -> dict[str, Any]:
         if not isinstance(arguments, str):
             arguments = orjson.dumps(arguments).decode()
         out["function"] = {**function, "arguments": arguments}
+    elif function is not None:
+        raise ValueError(f"{where}.tool_calls[{j}].function: expected an object")
     return out
 
 
@@ -175,6 +193,8 @@ HANDLER = ApiHandler(
     rules=CHAT_RULES,
     validate=validate,
     variant=variant,
+    # The stream with a usage chunk runs every step of the plain one: rendering it checks both.
+    variants={JSON: "JSON", SSE_USAGE: "a stream"},
     is_stream=lambda v: v != JSON,
     fill=fill,
     render=render,

@@ -50,15 +50,35 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     filled = []
     for i, item in enumerate(data):
         vector = item.get("embedding")
-        if not isinstance(vector, str) and not (
-            isinstance(vector, list)
-            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
-        ):
-            raise ValueError(f"response.data[{i}].embedding: expected a list of numbers")
+        if not isinstance(vector, str):
+            _check_vector(vector, f"response.data[{i}].embedding")
         filled.append({"object": "embedding", "index": i, **item})
     out["data"] = filled
     out.setdefault("usage", {"prompt_tokens": 0, "total_tokens": 0})
     return out
+
+
+def _check_vector(vector: Any, where: str) -> None:
+    """A list of numbers that base64 encoding can pack as float32."""
+    if not isinstance(vector, list) or not all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in vector
+    ):
+        raise ValueError(f"{where}: expected a list of numbers")
+    try:
+        _pack(vector)
+    except (OverflowError, struct.error):
+        for j, x in enumerate(vector):
+            try:
+                _pack([x])
+            except (OverflowError, struct.error):
+                number = str(x) if isinstance(x, int) else orjson.dumps(x).decode()
+                raise ValueError(f"{where}[{j}]: {number} does not fit a float32 (base64 encoding)") from None
+        raise
+
+
+def _pack(vector: list[Any]) -> bytes:
+    # The SDK decodes base64 as little-endian float32.
+    return struct.pack(f"<{len(vector)}f", *vector)
 
 
 def render(response: dict[str, Any], variant: Any) -> bytes:
@@ -70,8 +90,7 @@ def render(response: dict[str, Any], variant: Any) -> bytes:
             if dimensions is not None:
                 vector = vector[:dimensions]
             if encoding == "base64":
-                # The SDK decodes base64 as little-endian float32 (its default encoding).
-                vector = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+                vector = base64.b64encode(_pack(vector)).decode()
         data.append({**item, "embedding": vector})
     return orjson.dumps({**response, "data": data})
 
@@ -81,6 +100,7 @@ HANDLER = ApiHandler(
     rules=EMBEDDINGS_RULES,
     validate=validate,
     variant=variant,
+    variants={("float", None): "floats", ("base64", None): "base64"},
     is_stream=lambda v: False,
     fill=fill,
     render=render,

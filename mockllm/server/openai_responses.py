@@ -25,6 +25,7 @@ __all__ = ["HANDLER"]
 
 JSON, SSE = "json", "sse"
 _ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+_ROLES = frozenset({"user", "assistant", "system", "developer"})
 
 
 def validate(body: Request) -> None:
@@ -34,6 +35,13 @@ def validate(body: Request) -> None:
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]")
+            role = item.get("role")
+            if role is not None and role not in _ROLES:
+                raise ApiError(
+                    400,
+                    f"'input[{i}].role' must be one of 'user', 'assistant', 'system', 'developer'",
+                    param=f"input[{i}].role",
+                )
             if "content" in item:
                 check_content(item["content"], f"input[{i}].content", allow_null=False)
     elif value is not None and not isinstance(value, str):
@@ -79,31 +87,59 @@ def _fill_item(item: dict[str, Any], k: int, position: int) -> dict[str, Any]:
     prefix = _ID_PREFIX.get(str(kind))
     if prefix is not None:
         out.setdefault("id", f"{prefix}_mockllm_{position}_{k}")
+    where = f"response.output[{k}]"
     if kind == "message":
         out.setdefault("status", "completed")
         out.setdefault("role", "assistant")
         out["content"] = [
-            {**part, "annotations": part.get("annotations", [])}
-            if part.get("type") == "output_text"
-            else part
-            for part in out.get("content") or []
-            if isinstance(part, dict)
+            _fill_part(part, f"{where}.content[{j}]") for j, part in enumerate(_parts(out, "content", where))
         ]
     elif kind == "function_call":
         out.setdefault("call_id", f"call_mockllm_{position}_{k}")
         out.setdefault("arguments", "{}")
         out.setdefault("status", "completed")
     elif kind == "reasoning":
-        out.setdefault("summary", [])
+        summary = _parts(out, "summary", where)
+        out["summary"] = [_text_part(part, "text", f"{where}.summary[{j}]") for j, part in enumerate(summary)]
     return out
+
+
+def _parts(item: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """An item's list of parts (``content``, ``summary``); absent or null is none."""
+    parts = item.get(key)
+    if parts is None:
+        return []
+    if not isinstance(parts, list) or not all(isinstance(part, dict) for part in parts):
+        raise ValueError(f"{where}.{key}: expected a list of objects")
+    return parts
+
+
+def _fill_part(part: dict[str, Any], where: str) -> dict[str, Any]:
+    kind = part.get("type")
+    if kind == "output_text":
+        return {**_text_part(part, "text", where), "annotations": part.get("annotations", [])}
+    if kind == "refusal":
+        return _text_part(part, "refusal", where)
+    return part
+
+
+def _text_part(part: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """A part whose ``key`` is its text: streamed in deltas, so a string (absent is empty)."""
+    text = part.get(key, "")
+    if not isinstance(text, str):
+        raise ValueError(f"{where}.{key}: expected a string")
+    return {**part, key: text}
 
 
 def _item_text(item: dict[str, Any]) -> str:
     if item.get("type") == "function_call":
         arguments = item.get("arguments")
         return arguments if isinstance(arguments, str) else ""
-    texts = [p.get("text") for p in item.get("content") or [] if isinstance(p, dict)]
-    texts += [p.get("text") for p in item.get("summary") or [] if isinstance(p, dict)]
+    texts = []
+    for key in ("content", "summary"):
+        parts = item.get(key)
+        if isinstance(parts, list):
+            texts += [p.get("text") for p in parts if isinstance(p, dict)]
     return "".join(t for t in texts if isinstance(t, str))
 
 
@@ -153,14 +189,14 @@ class _Stream:
             kind = part.get("type")
             at_part = {**at, "content_index": content_index}
             if kind == "output_text":
-                text = part.get("text", "")
+                text = part["text"]
                 empty = {**part, "text": "", "annotations": []}
                 self.emit("response.content_part.added", **at_part, part=empty)
                 for piece in text_pieces(text):
                     self.emit("response.output_text.delta", **at_part, delta=piece, logprobs=[])
                 self.emit("response.output_text.done", **at_part, text=text, logprobs=[])
             elif kind == "refusal":
-                refusal = part.get("refusal", "")
+                refusal = part["refusal"]
                 self.emit("response.content_part.added", **at_part, part={**part, "refusal": ""})
                 for piece in text_pieces(refusal):
                     self.emit("response.refusal.delta", **at_part, delta=piece)
@@ -191,8 +227,8 @@ class _Stream:
     def _reasoning(self, index: int, item: dict[str, Any]) -> None:
         self.emit("response.output_item.added", output_index=index, item={**item, "summary": []})
         at = {"item_id": item.get("id"), "output_index": index}
-        for summary_index, part in enumerate(item.get("summary") or []):
-            text = part.get("text", "") if isinstance(part, dict) else ""
+        for summary_index, part in enumerate(item["summary"]):
+            text = part["text"]
             at_part = {**at, "summary_index": summary_index}
             self.emit("response.reasoning_summary_part.added", **at_part, part={**part, "text": ""})
             for piece in text_pieces(text):
@@ -207,6 +243,7 @@ HANDLER = ApiHandler(
     rules=RESPONSES_RULES,
     validate=validate,
     variant=variant,
+    variants={JSON: "JSON", SSE: "a stream"},
     is_stream=lambda v: v == SSE,
     fill=fill,
     render=render,

@@ -2,20 +2,24 @@
 
 Embedding Sanic in a test process, many servers at once and each started and stopped in
 milliseconds, needs its lower layers: an app that leaves the host's logging alone, the asyncio
-server behind ``create_server``, and its open connections at shutdown. A Sanic release that changes
-one of these is fixed here alone; ``pyproject.toml`` caps Sanic at the releases the tests prove.
+server behind ``create_server``, its open connections at shutdown, and its HTTP/1.1 protocol (to
+read request heads whose lines end in a bare LF). A Sanic release that changes one of these is fixed
+here alone; ``pyproject.toml`` caps Sanic at the releases the tests prove.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 from typing import Any
 
 from sanic import Sanic
 from sanic.application.state import ApplicationServerInfo
+from sanic.http import Http
 from sanic.http.constants import HTTP
+from sanic.server.protocols.http_protocol import HttpProtocol
 
 __all__ = ["new_app", "start_serving", "stop_serving"]
 
@@ -38,11 +42,46 @@ def new_app(name: str, *, touchup: bool, max_body_bytes: int) -> Sanic[Any, Any]
     return app
 
 
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(rb"\r?\n")
+
+
+class _Http(Http):
+    """Sanic's HTTP/1.1 request cycle, also reading a request head whose lines end in a bare LF.
+
+    Sanic finds the end of a head by CRLF CRLF alone, so a head written with bare LFs (which RFC
+    9112 §2.2 lets a server accept) waited for the request timeout. Such a head is rewritten with
+    CRLFs in the receive buffer before Sanic reads it.
+    """
+
+    __slots__ = ()
+
+    async def http1_request_header(self) -> None:
+        buffer, limit = self.recv_buffer, self.HEADER_MAX_SIZE
+        end = _HEAD_END.search(buffer, 0, limit)
+        while end is None and len(buffer) < limit:  # Sanic itself answers a longer head
+            await self._receive_more()
+            end = _HEAD_END.search(buffer, 0, limit)
+        if end is not None and end.end() - end.start() < 4:  # a blank line, but not CRLF CRLF
+            buffer[: end.end()] = _LINE_END.sub(b"\r\n", buffer[: end.start()]) + b"\r\n\r\n"
+        await super().http1_request_header()  # type: ignore[no-untyped-call]
+
+
+class _Protocol(HttpProtocol):
+    """Sanic's HTTP/1.1 protocol with `_Http`."""
+
+    __slots__ = ()
+    HTTP_CLASS = _Http
+
+
 async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Any:
     """Serve ``app`` on a bound, listening socket in the running loop; returns Sanic's server
     handle for `stop_serving`."""
     server: Any = await app.create_server(
-        sock=sock, return_asyncio_server=True, asyncio_server_kwargs={"start_serving": False}
+        sock=sock,
+        protocol=_Protocol,
+        return_asyncio_server=True,
+        asyncio_server_kwargs={"start_serving": False},
     )
     if server is None:
         raise RuntimeError("Sanic did not create a server")

@@ -239,6 +239,7 @@ _BODIES: dict[str, st.SearchStrategy[JsonObject]] = {
             "dimensions": st.one_of(st.integers(-3, 5), junk),
         }
     ),
+    # A missing max_tokens is refused before matching: usually give one, so junk reaches deeper.
     MESSAGES: _object(
         {
             "model": texty,
@@ -248,7 +249,7 @@ _BODIES: dict[str, st.SearchStrategy[JsonObject]] = {
             "tools": st.one_of(junk, st.lists(_object({"name": texty}), max_size=2)),
             "stream": _flag,
         }
-    ),
+    ).map(lambda body: {"max_tokens": 8, **body}),
 }
 
 
