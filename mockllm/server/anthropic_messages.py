@@ -151,7 +151,6 @@ HANDLER = ApiHandler(
     rules=ANTHROPIC_RULES,
     validate=validate,
     variant=variant,
-    variants={JSON: "JSON", SSE: "a stream"},
     is_stream=lambda v: v == SSE,
     fill=fill,
     render=render,

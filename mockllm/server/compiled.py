@@ -8,6 +8,7 @@ mock was registered costs little per mock that stayed.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 import time
@@ -177,25 +178,18 @@ class Compiler:
 
 
 def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:
-    """A mock's answer, filled and rendered in every variant a request can ask for, so that a
-    response that cannot be served fails here, at load, rather than on a request.
+    """A mock's answer, checked now and filled in on its first request.
 
-    Raises ``ValueError("response[.path]: problem")``.
+    ``fill`` checks every field a variant of the answer (JSON or stream, floats or base64) reads,
+    so a response it accepts serves every request; one it refuses fails here, at load, naming the
+    field. Raises ``ValueError("response[.path]: problem")``.
     """
     try:
-        answer = PreparedResponse(handler.fill(response, position, created), handler.render)
+        handler.fill(response, position, created)
     except ValueError as exc:
         if str(exc).startswith("response"):  # fill's own "response.<path>: <problem>"
             raise
         raise ValueError(f"response: {exc}") from None
     except Exception as exc:  # a value fill did not foresee: still an error of this response
         raise ValueError(f"response: {type(exc).__name__}: {exc}") from None
-    for i, (variant, name) in enumerate(handler.variants.items()):
-        # The first variant, the plain answer, is kept for requests that name no model; the others
-        # are only checked.
-        render = answer.render if i == 0 else answer.render_uncached
-        try:
-            render(None, variant)
-        except Exception as exc:  # whatever fails here is a response that cannot be served
-            raise ValueError(f"response: cannot be served as {name} ({type(exc).__name__}: {exc})") from None
-    return answer
+    return PreparedResponse(functools.partial(handler.fill, response, position, created), handler.render)

@@ -8,7 +8,7 @@ body or SSE stream). Rendered bytes are cached, so the request path only parses,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,10 +57,6 @@ class ApiHandler:
     """Raises `ApiError` (400) for a body the real API would refuse."""
     variant: Callable[[Request], Hashable]
     """Which rendering the request asks for."""
-    variants: Mapping[Hashable, str]
-    """Variants whose renders together run every step of ``render`` (the plain JSON answer first),
-    each with how an error names it ("a stream"). Each is rendered once at load, so that a
-    response that loads can be served in any variant."""
     is_stream: Callable[[Hashable], bool]
     fill: Callable[[dict[str, Any], int, int], dict[str, Any]]
     """(response as configured, mock position, created timestamp) -> response to serve.
@@ -71,24 +67,32 @@ class ApiHandler:
 
 
 class PreparedResponse:
-    """A mock's filled response and its rendered bodies, cached per (model, variant).
+    """A mock's answer: filled in on first use, then rendered per (model, variant) and cached.
 
-    A response that names no ``model`` echoes the request's model, as the real APIs do. The cache
-    is bounded in entries and in bytes, so requests naming many models cannot make it grow without
-    bound; an answer it does not keep is rendered again, never wrong.
+    Nothing is kept for a mock no request asked for, so a config of 100,000 mocks costs little
+    more than its models. A response that names no ``model`` echoes the request's model, as the
+    real APIs do. The cache is bounded in entries and in bytes, so requests naming many models
+    cannot make it grow without bound; an answer it does not keep is rendered again, never wrong.
     """
 
-    __slots__ = ("_cache", "_cached_bytes", "_render", "echo_model", "response")
+    __slots__ = ("_cache", "_cached_bytes", "_fill", "_filled", "_render")
 
-    def __init__(self, response: dict[str, Any], render: Render) -> None:
-        self.response = response
-        self.echo_model = "model" not in response
+    def __init__(self, fill: Callable[[], dict[str, Any]], render: Render) -> None:
+        self._fill = fill
+        self._filled: dict[str, Any] | None = None
         self._render = render
         self._cache: dict[tuple[Any, Hashable], bytes] = {}
         self._cached_bytes = 0
 
+    @property
+    def response(self) -> dict[str, Any]:
+        """The response as served: the configured one with what the SDKs need filled in."""
+        if self._filled is None:
+            self._filled = self._fill()
+        return self._filled
+
     def render(self, model: Any, variant: Hashable) -> bytes:
-        if not self.echo_model or not isinstance(model, str):
+        if not isinstance(model, str) or "model" in self.response:
             model = None
         key = (model, variant)
         body = self._cache.get(key)
@@ -99,14 +103,15 @@ class PreparedResponse:
                 if len(self._cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
                     self._cache.clear()
                     self._cached_bytes = 0
-                self._cache[key] = body
+                # orjson's bytes keep a 4 KiB buffer whatever their length: keep a snug copy.
+                body = self._cache[key] = bytes(memoryview(body))
                 self._cached_bytes += size
         return body
 
     def render_uncached(self, model: Any, variant: Hashable) -> bytes:
         """The answer for a request naming ``model``, rendered anew and not kept."""
         response = self.response
-        if self.echo_model:
+        if "model" not in response:
             response = {**response, "model": model if isinstance(model, str) and model else DEFAULT_MODEL}
         return self._render(response, variant)
 

@@ -194,7 +194,6 @@ HANDLER = ApiHandler(
     validate=validate,
     variant=variant,
     # The stream with a usage chunk runs every step of the plain one: rendering it checks both.
-    variants={JSON: "JSON", SSE_USAGE: "a stream"},
     is_stream=lambda v: v != JSON,
     fill=fill,
     render=render,

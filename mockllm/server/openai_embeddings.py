@@ -100,7 +100,6 @@ HANDLER = ApiHandler(
     rules=EMBEDDINGS_RULES,
     validate=validate,
     variant=variant,
-    variants={("float", None): "floats", ("base64", None): "base64"},
     is_stream=lambda v: False,
     fill=fill,
     render=render,
