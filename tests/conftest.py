@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
+import httpcore2 as httpcore
 import openai
 import pytest
 
@@ -43,6 +45,17 @@ def conformance_data(name: str) -> Path:
 
 
 ServeFn = Callable[[Config], MockServer]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_ssl_context() -> Iterator[None]:
+    """Every HTTP client (each SDK client, each ``httpx.post``) builds an SSL context and loads the CA
+    bundle into it, 50-100 ms, whether or not it ever speaks TLS. These tests build hundreds of
+    clients and speak plain HTTP to 127.0.0.1, so the clients share one context."""
+    with pytest.MonkeyPatch.context() as patch:
+        if hasattr(httpcore, "default_ssl_context"):
+            patch.setattr(httpcore, "default_ssl_context", functools.cache(httpcore.default_ssl_context))
+        yield
 
 
 @pytest.fixture
