@@ -47,16 +47,27 @@ def chat_config(text: str, answer: str) -> str:
     return json.dumps({"openai": [mock]})
 
 
+# One SSL context for all the clients of a run: each would load the CA bundle (50-100 ms) into its own.
 CLIENTS = """
+import ssl
+
 import openai
 import pytest
 
+SSL_CONTEXT = ssl.create_default_context()
+
 
 def chat(mockllm, text):
-    client = openai.OpenAI(base_url=mockllm.openai_base_url, api_key="k", max_retries=0, timeout=10)
-    return client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": text}]
-    ).choices[0].message.content
+    with openai.OpenAI(
+        base_url=mockllm.openai_base_url,
+        api_key="k",
+        max_retries=0,
+        timeout=10,
+        http_client=openai.DefaultHttpxClient(verify=SSL_CONTEXT),
+    ) as client:
+        return client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": text}]
+        ).choices[0].message.content
 """
 
 
