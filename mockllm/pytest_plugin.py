@@ -216,6 +216,19 @@ def _asyncio_fixture(func: Callable[..., Any]) -> Any:
     return pytest_asyncio.fixture(func)
 
 
+def _asyncio_ini(config: pytest.Config, name: str) -> str:
+    """A pytest-asyncio ini option, or "" when unset or unknown to the installed version.
+
+    ``asyncio_default_test_loop_scope`` only exists from pytest-asyncio 0.26 on; before that every
+    unmarked test runs on the function-scoped loop, which "" (read as "function") stands for.
+    """
+    try:
+        value = config.getini(name)
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 def _loop_scope_mismatch(request: pytest.FixtureRequest) -> str | None:
     """Why this fixture's loop would not be the test's, or None.
 
@@ -226,15 +239,17 @@ def _loop_scope_mismatch(request: pytest.FixtureRequest) -> str | None:
     if not inspect.iscoroutinefunction(function):
         return "mockllm_async serves from the test's event loop, so the test must be async (use mockllm)"
     config = request.config
-    fixture_scope = config.getini("asyncio_default_fixture_loop_scope") or "function"
+    fixture_scope = _asyncio_ini(config, "asyncio_default_fixture_loop_scope") or "function"
     if fixture_scope == "fixture-scope":
         fixture_scope = "function"
     marker = request.node.get_closest_marker("asyncio")
     kwargs = marker.kwargs if marker is not None else {}
     test_scope = (
-        kwargs.get("loop_scope") or kwargs.get("scope") or config.getini("asyncio_default_test_loop_scope")
+        kwargs.get("loop_scope")
+        or kwargs.get("scope")
+        or _asyncio_ini(config, "asyncio_default_test_loop_scope")
+        or "function"
     )
-    test_scope = test_scope or "function"
     if test_scope != fixture_scope:
         return (
             f"mockllm_async runs on the {fixture_scope}-scoped event loop but this test runs on the"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
+import httpcore2 as httpcore
 import openai
 import pytest
 
@@ -14,10 +17,45 @@ from mockllm import Config, MockServer
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT / "testdata"
 # The shared conformance configs live beside the repository when it is checked out in the team's
-# workspace; the tests that need them are skipped elsewhere.
+# workspace, and in CI; the tests that need them get them through conformance_data().
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
 
+
+def on_ci() -> bool:
+    """True under CI (the ``CI`` environment variable set to true, 1 or yes)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def conformance_data(name: str) -> Path:
+    """The folder ``name`` of the shared conformance data; call it at the top of a test module.
+
+    Where the folder is missing or empty the module is skipped, with the path in the reason; under
+    CI it must be there, and its absence fails the run instead.
+    """
+    path = CONFORMANCE / name
+    if path.is_dir() and any(path.iterdir()):
+        return path
+    missing = (
+        f"shared conformance data not found: {path} is missing or empty"
+        " (shared/conformance/ is looked for beside the repository checkout)"
+    )
+    if on_ci():
+        pytest.fail(f"{missing}; CI needs it", pytrace=False)
+    pytest.skip(f"{missing}; the tests that need it are skipped outside CI", allow_module_level=True)
+
+
 ServeFn = Callable[[Config], MockServer]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_ssl_context() -> Iterator[None]:
+    """Every HTTP client (each SDK client, each ``httpx.post``) builds an SSL context and loads the CA
+    bundle into it, 50-100 ms, whether or not it ever speaks TLS. These tests build hundreds of
+    clients and speak plain HTTP to 127.0.0.1, so the clients share one context."""
+    with pytest.MonkeyPatch.context() as patch:
+        if hasattr(httpcore, "default_ssl_context"):
+            patch.setattr(httpcore, "default_ssl_context", functools.cache(httpcore.default_ssl_context))
+        yield
 
 
 @pytest.fixture

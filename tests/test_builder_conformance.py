@@ -13,10 +13,9 @@ from mockllm import Config, MockServer, load_config
 from mockllm.builders import MockBuilder, mock
 from mockllm.server import CompiledConfig
 
-from .conftest import CONFORMANCE, anthropic_client, openai_client
+from .conftest import anthropic_client, conformance_data, openai_client
 
-CONFIGS = {path.stem: path for path in sorted((CONFORMANCE / "kagent-e2e").glob("*.json"))}
-pytestmark = pytest.mark.skipif(not CONFIGS, reason="conformance configs not found beside the repository")
+CONFIGS = {path.stem: path for path in sorted(conformance_data("kagent-e2e").glob("*.json"))}
 
 CHAINS: dict[str, Callable[[], MockBuilder]] = {}
 

@@ -12,15 +12,14 @@ import pytest
 from mockllm import Config, MockServer, load_config
 
 from .conftest import (
-    CONFORMANCE,
     anthropic_client,
     async_anthropic_client,
     async_openai_client,
+    conformance_data,
     openai_client,
 )
 
-CONFIGS = sorted((CONFORMANCE / "kagent-e2e").glob("*.json"))
-pytestmark = pytest.mark.skipif(not CONFIGS, reason="conformance configs not found beside the repository")
+CONFIGS = sorted(conformance_data("kagent-e2e").glob("*.json"))
 
 
 def _mock_cases() -> list[Any]:

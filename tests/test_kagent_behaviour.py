@@ -14,18 +14,15 @@ import pytest
 from mockllm import Config, MockServer, load_config
 
 from .conftest import (
-    CONFORMANCE,
     TESTDATA,
     ServeFn,
     anthropic_client,
     async_openai_client,
+    conformance_data,
     openai_client,
 )
 
-FIXTURES = CONFORMANCE / "kagent-mockllm-testdata"
-pytestmark = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason="kagent fixtures not found beside the repository"
-)
+FIXTURES = conformance_data("kagent-mockllm-testdata")
 
 
 def fixture(name: str) -> dict[str, Any]:

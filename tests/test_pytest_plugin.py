@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import openai
 import pytest
+import pytest_asyncio
 
-from mockllm.pytest_plugin import MockLLM
+from mockllm.pytest_plugin import MockLLM, _loop_scope_mismatch
 
 pytest_plugins = ["pytester"]
 
@@ -44,16 +47,27 @@ def chat_config(text: str, answer: str) -> str:
     return json.dumps({"openai": [mock]})
 
 
+# One SSL context for all the clients of a run: each would load the CA bundle (50-100 ms) into its own.
 CLIENTS = """
+import ssl
+
 import openai
 import pytest
 
+SSL_CONTEXT = ssl.create_default_context()
+
 
 def chat(mockllm, text):
-    client = openai.OpenAI(base_url=mockllm.openai_base_url, api_key="k", max_retries=0, timeout=10)
-    return client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": text}]
-    ).choices[0].message.content
+    with openai.OpenAI(
+        base_url=mockllm.openai_base_url,
+        api_key="k",
+        max_retries=0,
+        timeout=10,
+        http_client=openai.DefaultHttpxClient(verify=SSL_CONTEXT),
+    ) as client:
+        return client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": text}]
+        ).choices[0].message.content
 """
 
 
@@ -158,6 +172,12 @@ async def test_threaded_fixture_from_an_async_test(mockllm):
 
 def test_async_fixture_refuses_a_sync_test(mockllm_async):
     pass
+"""
+
+# In a module of its own: pytest-asyncio before 1.0 refuses this test itself, at collection, which
+# takes the whole module down (and, without --continue-on-collection-errors, the run).
+OTHER_LOOP_TEST = """
+import pytest
 
 
 @pytest.mark.asyncio(loop_scope="module")
@@ -165,22 +185,64 @@ async def test_async_fixture_refuses_another_loop(mockllm_async):
     pass
 """
 
+PYTEST_ASYNCIO_BEFORE_1 = int(pytest_asyncio.__version__.split(".")[0]) < 1
+
 
 @pytest.mark.parametrize("mode", ["strict", "auto"])
 def test_async_fixtures_under_each_asyncio_mode(pytester: pytest.Pytester, mode: str) -> None:
     # Strict mode runs only marked tests; auto mode must also take them unmarked.
     mark = "pytestmark = pytest.mark.asyncio" if mode == "strict" else ""
-    pytester.makepyfile(ASYNC_TESTS.replace("MARK", mark))
-    result = pytester.runpytest_subprocess("-o", f"asyncio_mode={mode}", *INNER_ARGS)
+    pytester.makepyfile(test_async=ASYNC_TESTS.replace("MARK", mark), test_other_loop=OTHER_LOOP_TEST)
+    result = pytester.runpytest_subprocess(
+        "-o", f"asyncio_mode={mode}", "--continue-on-collection-errors", *INNER_ARGS
+    )
     result.assert_outcomes(passed=3, errors=2)
+    if PYTEST_ASYNCIO_BEFORE_1:
+        # Its event_loop fixture makes every function-scoped async fixture ask for the function's
+        # loop, and it refuses a test that also asks for another: an error, not a hang, either way.
+        refused_another_loop = [
+            "*ERROR collecting test_other_loop.py*",
+            "*MultipleEventLoopsRequestedError: Multiple asyncio event loops*",
+            "*by test_other_loop.py::test_async_fixture_refuses_another_loop.*",
+        ]
+    else:
+        refused_another_loop = [
+            "*ERROR at setup of test_async_fixture_refuses_another_loop*",
+            "mockllm_async runs on the function-scoped event loop but this test runs on the module-scoped*",
+        ]
     result.stdout.fnmatch_lines(
         [
             "*ERROR at setup of test_async_fixture_refuses_a_sync_test*",
             "mockllm_async serves from the test's event loop, so the test must be async (use mockllm)",
-            "*ERROR at setup of test_async_fixture_refuses_another_loop*",
-            "mockllm_async runs on the function-scoped event loop but this test runs on the module-scoped*",
         ]
     )
+    result.stdout.fnmatch_lines(refused_another_loop)
+
+
+def _request_without_test_loop_scope_ini(marker: SimpleNamespace | None) -> Any:
+    """A fixture request whose pytest knows no ``asyncio_default_test_loop_scope`` (pytest-asyncio
+    before 0.26), with the fixture loop scope unset."""
+
+    async def test() -> None:
+        pass
+
+    def getini(name: str) -> Any:
+        if name == "asyncio_default_fixture_loop_scope":
+            return None
+        raise ValueError(f"unknown configuration value: {name!r}")
+
+    node = SimpleNamespace(function=test, get_closest_marker=lambda name: marker)
+    return SimpleNamespace(node=node, config=SimpleNamespace(getini=getini))
+
+
+def test_loop_scope_check_without_the_test_loop_scope_ini() -> None:
+    """Unmarked tests run on the function-scoped loop there, like the fixture."""
+    assert _loop_scope_mismatch(_request_without_test_loop_scope_ini(None)) is None
+    plain_mark = SimpleNamespace(kwargs={})
+    assert _loop_scope_mismatch(_request_without_test_loop_scope_ini(plain_mark)) is None
+    module_mark = SimpleNamespace(kwargs={"loop_scope": "module"})
+    problem = _loop_scope_mismatch(_request_without_test_loop_scope_ini(module_mark))
+    assert problem is not None and "this test runs on the module-scoped one" in problem
 
 
 MARKED_TESTS = """

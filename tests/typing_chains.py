@@ -1,6 +1,6 @@
 """Typical builder chains with the type of every stage pinned.
 
-Checked by ``mypy --strict`` (``test_builders.py`` runs it), so an IDE completes each step with the
+Checked by ``mypy --strict`` (``.ci/run`` runs it), so an IDE completes each step with the
 verbs of that API only. The lines marked ``type: ignore[...]`` are misuse that mypy must reject:
 with ``--strict`` an ignore that is not needed is itself an error.
 """
