@@ -100,12 +100,12 @@ def _validate(paths: Sequence[Path]) -> int:
     for path in paths:
         try:
             config = load_config(path)
-            CompiledConfig.of(config, source=str(path))  # also checks each response can be served
+            compiled = CompiledConfig.of(config, source=str(path))  # also checks each response
         except ConfigError as exc:
             failed = True
             print(exc, file=sys.stderr)
             continue
-        for where, message in unreachable_mocks(config):
+        for where, message in unreachable_mocks(compiled):
             print(f"{path}: {where}: warning: {message}", file=sys.stderr)
         print(f"{path}: ok ({_counts(config)})")
     return 1 if failed else 0
@@ -242,8 +242,10 @@ def _refuse_state_across_workers(config: Config, source: str, workers: int) -> N
 
 
 def _log_to_stderr() -> None:
-    """Errors inside the server (the traceback of a 500) are logged to ``mockllm``: print them."""
+    """What the server logs to ``mockllm`` (the traceback of a 500, mocks that can never answer):
+    print it."""
     log = logging.getLogger("mockllm")
+    log.setLevel(logging.INFO)
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("mockllm: %(levelname)s: %(message)s"))

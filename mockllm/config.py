@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on Python < 3.12
 
 from .apis import API_BY_KEY, APIS, ApiKey
+from .bulk import collector_paused
 
 __all__ = [
     "DEFAULT_PRIORITY",
@@ -154,7 +155,17 @@ EmbeddingsInput = Annotated[
         }
     ),
 ]
-ResponseObject = Annotated[JsonObject, WithJsonSchema({"type": "object"})]
+
+
+def _response_object(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value
+    raise ValueError("expected a JSON object (the provider's response)")
+
+
+# Checked as a plain object, not as dict[str, Any]: pydantic would copy each response, which costs
+# time and memory for every mock of a large config, and the server reads it as it is.
+ResponseObject = Annotated[Any, AfterValidator(_response_object), WithJsonSchema({"type": "object"})]
 
 
 # --- listen_addr ---------------------------------------------------------------------------------
@@ -198,9 +209,11 @@ def _too_deep(value: dict[Any, Any] | list[Any], level: int = 1) -> list[int | s
     """The path (innermost key first) to an array or object below `MAX_DEPTH` levels, if any."""
     if level > MAX_DEPTH:
         return []
-    # This visits every value of a config: keys are looked up only on the way back from a find.
-    for item in value.values() if isinstance(value, dict) else value:
-        if isinstance(item, (dict, list)):
+    # This visits every value of a config (type() is cheaper than isinstance() here, and orjson and
+    # pydantic make no subclasses): keys are looked up only on the way back from a find.
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is dict or kind is list:
             path = _too_deep(item, level + 1)
             if path is not None:
                 keys = value.items() if isinstance(value, dict) else enumerate(value)
@@ -372,7 +385,8 @@ class Config(_Model):
     def from_json(cls, text: str | bytes, *, source: str = "<config>") -> Config:
         """Parse and validate JSON text; raises `ConfigError` naming each bad JSON path."""
         try:
-            data = orjson.loads(text)
+            with collector_paused():
+                data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
             if exc.msg == "depth limit exceeded":  # orjson stops at 1024 levels
@@ -390,7 +404,8 @@ class Config(_Model):
             kinds = ", ".join(f'"{spec.key}"' for spec in APIS)
             raise ConfigError(source, [("$", f"expected a JSON object with keys {kinds}")])
         try:
-            return cls.model_validate(data)
+            with collector_paused():
+                return cls.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(source, _problems(exc)) from None
 

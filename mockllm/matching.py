@@ -38,6 +38,7 @@ __all__ = [
     "RESPONSES_RULES",
     "MatchRules",
     "MockIndex",
+    "NeedleIndex",
     "anthropic_mismatch",
     "canonical",
     "canonical_key",
@@ -85,6 +86,8 @@ def canonical(value: Any) -> Any:
 
 def canonical_key(value: Any) -> bytes:
     """A hashable key such that equal canonical forms have equal keys."""
+    if type(value) is dict and all(type(v) is str for v in value.values()):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)  # already canonical: the usual message
     return orjson.dumps(canonical(value), option=orjson.OPT_SORT_KEYS)
 
 
@@ -452,7 +455,7 @@ def _windows(needle: str) -> set[str]:
     return {needle[i : i + _GRAM] for i in range(len(needle) - _GRAM + 1)}
 
 
-class _NeedleIndex:
+class NeedleIndex:
     """Finds the ``contains`` mocks whose needle may occur in a text without testing each one:
     the cost follows the length of the text, not the number of mocks."""
 
@@ -522,7 +525,7 @@ class MockIndex(Generic[MockT]):
                 needles.append((position, needle))
             else:
                 self._needleless.append(position)
-        self._needles = _NeedleIndex(needles)
+        self._needles = NeedleIndex(needles)
 
     def _contains_candidates(self, request: Request) -> list[int]:
         # Scanning costs a check per mock; the index a few lookups per character of the text.
@@ -549,6 +552,15 @@ class MockIndex(Generic[MockT]):
         if not contains:
             return exact
         return sorted(exact + contains)
+
+    def same_exact_subject(self) -> list[list[int]]:
+        """The positions of exact mocks that compare equal subjects, where more than one does."""
+        return [positions for positions in self._exact.values() if len(positions) > 1]
+
+    def needles_within(self, text: str) -> list[int]:
+        """The ``contains`` mocks whose text may occur in ``text`` (a superset; needle-less ones
+        included), in order."""
+        return sorted({*self._needles.candidates(text), *self._needleless})
 
     def find(self, request: Request, headers: Headers, refusal: Refusal | None = None) -> int | None:
         """The first mock whose rules hold and that ``refusal`` lets answer."""

@@ -102,10 +102,11 @@ def _load(config: pytest.Config, path: Path) -> Config:
     key = path.resolve()
     if key not in loaded:
         from .config import load_config
+        from .server import CompiledConfig
         from .shadowing import unreachable_mocks
 
         loaded[key] = load_config(key)
-        for where, message in unreachable_mocks(loaded[key]):
+        for where, message in unreachable_mocks(CompiledConfig.of(loaded[key], source=str(path))):
             warnings.warn(f"mockllm: {path}: {where}: {message}", stacklevel=1)
     return loaded[key]
 

@@ -9,7 +9,8 @@ answer forever (no ``times``, no scenario) and must carry no rule beyond its bod
 - both are ``exact`` with equal messages (inputs);
 - both are ``contains``: its text occurs in the later mock's text, with the same role, if any.
 
-In every case the earlier mock's header rules must be among the later mock's.
+In every case the earlier mock's header rules must be among the later mock's. The work is done on
+a compiled config, whose indexes already group equal exact mocks and find texts within texts.
 """
 
 from __future__ import annotations
@@ -17,118 +18,134 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .apis import APIS, ApiKey
-from .config import Config, MatchType
-from .matching import canonical_key
+from .bulk import collector_paused
+from .config import MatchType
+from .matching import MockIndex
 
 __all__ = ["unreachable_mocks"]
 
-# The keys of a match that `_broad_rule` understands; a mock with any other key set is never
-# taken to shadow another.
+# The keys of a match that a broad rule may set; a mock with any other key set is never taken to
+# shadow another.
 _BODY_KEYS = frozenset({"match_type", "message", "input", "headers"})
 
 
-def unreachable_mocks(config: Config) -> list[tuple[str, str]]:
-    """``(json_path, message)`` for each mock that an earlier mock always answers first."""
+def unreachable_mocks(compiled: Any) -> list[tuple[str, str]]:
+    """``(json_path, message)`` for each mock of a `CompiledConfig` that an earlier mock always
+    answers first."""
     found: list[tuple[str, str]] = []
-    for spec in APIS:
-        mocks = config.mocks(spec.key)
-        order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
-        for later, earlier in _shadowed(spec.key, mocks, order):
-            found.append(
-                (
-                    f"$.{spec.key}[{later}]",
-                    f"{_label(spec.key, mocks, later)} can never answer: "
-                    f"{_label(spec.key, mocks, earlier)} matches every request it matches and comes first",
+    with collector_paused():
+        for key, mocks in compiled.apis.items():
+            positions: list[int] = mocks.positions
+            for later, earlier in _shadowed(mocks.index):
+                found.append(
+                    (
+                        f"$.{key}[{positions[later]}]",
+                        f"{_label(key, mocks.index.mocks[later], positions[later])} can never answer: "
+                        f"{_label(key, mocks.index.mocks[earlier], positions[earlier])} matches every"
+                        " request it matches and comes first",
+                    )
                 )
-            )
+    found.sort(key=lambda problem: (problem[0].split("[")[0], int(problem[0].split("[")[1][:-1])))
     return found
 
 
-def _label(api: ApiKey, mocks: list[Any], position: int) -> str:
-    name = mocks[position].name
-    return f'mock "{name}"' if name else f"mock {api}[{position}]"
+def _label(api: str, mock: Any, position: int) -> str:
+    return f'mock "{mock.name}"' if mock.name else f"mock {api}[{position}]"
 
 
-def _shadowed(api: ApiKey, mocks: list[Any], order: list[int]) -> Iterator[tuple[int, int]]:
-    catch_all: int | None = None
-    exact: dict[bytes, list[int]] = {}
-    contains: list[tuple[int, str, Any]] = []
-    for position in order:
-        mock = mocks[position]
-        match = mock.match
-        subject = _subject(match)
-        earlier: int | None = None
-        if catch_all is not None and _headers_within(mocks[catch_all], mock):
-            earlier = catch_all
-        elif match.match_type is MatchType.EXACT:
-            candidates = exact.get(canonical_key(subject), [])
-            earlier = next((e for e in candidates if _headers_within(mocks[e], mock)), None)
-        elif _plain_subject(subject):
-            text, role = _text_and_role(subject)
-            earlier = next(
-                (
-                    e
-                    for e, e_text, e_role in contains
-                    if e_text in text and e_role in (None, role) and _headers_within(mocks[e], mock)
-                ),
-                None,
-            )
-        if earlier is not None:
-            yield position, earlier
-        if not _answers_forever(mock) or not _broad_rule(match):
+def _shadowed(index: MockIndex[Any]) -> Iterator[tuple[int, int]]:
+    """``(later, earlier)`` pairs, as ranks in the order the index tries its mocks."""
+    mocks = index.mocks
+    for ranks in index.same_exact_subject():
+        for i, later in enumerate(ranks[1:], 1):
+            earlier = next((e for e in ranks[:i] if _hides(mocks[e], mocks[later])), None)
+            if earlier is not None:
+                yield later, earlier
+    # (text, role) of each plain contains mock, or None: what the checks below compare.
+    texts = [
+        _text_and_role(_subject(mock.match))
+        if mock.match.match_type is MatchType.CONTAINS and _plain(mock)
+        else None
+        for mock in mocks
+    ]
+    catch_all = next(
+        (rank for rank, mock in enumerate(mocks) if texts[rank] == ("", None) and _hides(mock, mock)), None
+    )
+    for rank, mock in enumerate(mocks):
+        if catch_all is not None and catch_all < rank and _headers_within(mocks[catch_all], mock):
+            yield rank, catch_all
             continue
-        if match.match_type is MatchType.EXACT:
-            exact.setdefault(canonical_key(subject), []).append(position)
+        found = texts[rank]
+        if found is None:
             continue
-        text, role = _text_and_role(subject)
-        if text == "" and role is None and _plain_subject(subject) and catch_all is None:
-            catch_all = position
-        elif _plain_subject(subject) and len(contains) < _MAX_CONTAINS:
-            contains.append((position, text, role))
+        text, role = found
+        for earlier in index.needles_within(text):
+            if earlier >= rank:
+                break
+            other = texts[earlier]
+            if (
+                other is not None
+                and other[0] in text
+                and other[1] in (None, role)
+                and _hides(mocks[earlier], mock)
+            ):
+                yield rank, earlier
+                break
 
 
-# Comparing contains mocks is quadratic; past this many broad ones, the rest are not compared.
-_MAX_CONTAINS = 2_000
-
-
-def _subject(match: Any) -> Any:
-    return match.message if "message" in type(match).model_fields else match.input
-
-
-def _answers_forever(mock: Any) -> bool:
-    return mock.times is None and mock.scenario is None
-
-
-def _broad_rule(match: Any) -> bool:
-    """No rule beyond the body and headers is set (each such rule narrows what the mock matches)."""
-    return all(
-        getattr(match, name) == info.get_default(call_default_factory=True)
-        for name, info in type(match).model_fields.items()
-        if name not in _BODY_KEYS
+def _hides(earlier: Any, later: Any) -> bool:
+    """``earlier`` answers every request its rules allow, and those are all ``later``'s too when
+    the bodies agree."""
+    return (
+        earlier.times is None
+        and earlier.scenario is None
+        and _no_other_rules(earlier.match)
+        and _headers_within(earlier, later)
     )
 
 
-def _plain_subject(subject: Any) -> bool:
+_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+"""Per match model: the rules beyond the body and headers, with their defaults."""
+
+
+def _no_other_rules(match: Any) -> bool:
+    """No rule beyond the body and headers is set (each such rule narrows what the mock matches)."""
+    kind = type(match)
+    defaults = _DEFAULTS.get(kind)
+    if defaults is None:
+        defaults = _DEFAULTS[kind] = tuple(
+            (name, info.get_default(call_default_factory=True))
+            for name, info in kind.model_fields.items()
+            if name not in _BODY_KEYS
+        )
+    return all(getattr(match, name) == default for name, default in defaults)
+
+
+def _subject(match: Any) -> Any:
+    return match.message if hasattr(match, "message") else match.input
+
+
+def _plain(mock: Any) -> bool:
     """A text rule with at most a role: a message of string content, or an input string."""
+    subject = _subject(mock.match)
     if isinstance(subject, str):
         return True
-    if not isinstance(subject, dict):
-        return False
-    content = subject.get("content", "")
-    return set(subject) <= {"role", "content"} and isinstance(content, str)
+    return (
+        isinstance(subject, dict)
+        and set(subject) <= {"role", "content"}
+        and isinstance(subject.get("content", ""), str)
+    )
 
 
 def _text_and_role(subject: Any) -> tuple[str, Any]:
     if isinstance(subject, str):
         return subject, None
-    if isinstance(subject, dict):
-        content = subject.get("content", "")
-        return (content if isinstance(content, str) else ""), subject.get("role")
-    return "", None
+    return subject.get("content", ""), subject.get("role")
 
 
 def _headers_within(earlier: Any, later: Any) -> bool:
     """Every header rule of ``earlier`` is also a rule of ``later``."""
+    if not earlier.match.headers:
+        return True
     later_rules = {(r.name.lower(), r.value, r.match_type) for r in later.match.headers}
     return all((r.name.lower(), r.value, r.match_type) in later_rules for r in earlier.match.headers)

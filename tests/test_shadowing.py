@@ -11,6 +11,7 @@ import pytest
 
 from mockllm import Config, MockServer
 from mockllm.cli import main
+from mockllm.server import CompiledConfig
 from mockllm.shadowing import unreachable_mocks
 
 REPLY = {"choices": [{"message": {"content": "x"}}]}
@@ -21,7 +22,8 @@ def chat(match: dict[str, Any], **keys: Any) -> dict[str, Any]:
 
 
 def paths(*mocks: dict[str, Any]) -> list[str]:
-    return [where for where, _ in unreachable_mocks(Config.from_dict({"openai": list(mocks)}))]
+    config = Config.from_dict({"openai": list(mocks)})
+    return [where for where, _ in unreachable_mocks(CompiledConfig.of(config))]
 
 
 def test_a_catch_all_hides_everything_after_it() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..apis import APIS, ApiKey
+from ..bulk import collector_paused
 from ..config import Config, ConfigError
 from ..matching import MockIndex, exact_key
 from .handler import ApiHandler, PreparedResponse
@@ -107,7 +108,7 @@ class Compiler:
         """Compile ``config``; raises `ConfigError` naming each response that cannot be served."""
         problems: list[tuple[str, str]] = []
         apis: dict[ApiKey, CompiledMocks] = {}
-        with self._lock:
+        with self._lock, collector_paused():
             for key, handler in HANDLERS.items():
                 mocks = config.mocks(key)
                 # The same mocks as a recent config: a test's reset back to its base config, say.

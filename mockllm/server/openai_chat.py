@@ -89,14 +89,14 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
 def _fill_choice(choice: dict[str, Any], i: int, position: int) -> dict[str, Any]:
     out = dict(choice)
     out.setdefault("index", i)
-    where = f"response.choices[{i}].message"
     message = out.get("message")
     if not isinstance(message, dict):
-        raise ValueError(f"{where}: expected an object")
+        raise ValueError(f"response.choices[{i}].message: expected an object")
     message = out["message"] = dict(message)
     message.setdefault("role", "assistant")
     calls = message.get("tool_calls")
     if calls is not None:
+        where = f"response.choices[{i}].message"
         if not isinstance(calls, list):
             raise ValueError(f"{where}.tool_calls: expected a list of tool call objects")
         message["tool_calls"] = [_fill_call(call, position, j, where) for j, call in enumerate(calls)]
