@@ -463,11 +463,14 @@ class NeedleIndex:
         self.size = len(needles)
         # Any window of a needle will do as its key, since the text holds them all when it holds
         # the needle; the rarest one keeps buckets small when needles share a prefix or suffix.
-        windows = {needle: _windows(needle) for _, needle in needles}
-        frequency = Counter(window for found in windows.values() for window in found)
+        # The windows are made twice rather than kept between the passes: kept, they would cost a
+        # set of strings per needle at once (about 65 MB for 50,000 needles).
+        frequency: Counter[str] = Counter()
+        for _, needle in needles:
+            frequency.update(_windows(needle))
         self._grams: dict[str, list[int]] = {}
         for position, needle in needles:
-            key = min(windows[needle], key=frequency.__getitem__)
+            key = min(_windows(needle), key=frequency.__getitem__)
             self._grams.setdefault(key, []).append(position)
         self._short_lengths = sorted({len(gram) for gram in self._grams if len(gram) < _GRAM})
 

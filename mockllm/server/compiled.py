@@ -8,7 +8,6 @@ mock was registered costs little per mock that stayed.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import threading
 import time
@@ -150,6 +149,12 @@ class Compiler:
         answers = [entry.answer for entry in ordered]
         return CompiledMocks(handler, index, answers, order, any(mock.is_stateful for mock in mocks))
 
+    def forget(self) -> None:
+        """Drop what was kept for recompiling: a config that never changes needs none of it."""
+        with self._lock:
+            self._cache = {}
+            self._lists = {}
+
     def _forget_unless(self, config: Config) -> None:
         """Drop what was compiled for mocks that are gone, once they are many: a test suite that
         registers mocks test after test would otherwise keep every one."""
@@ -193,4 +198,4 @@ def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, creat
         raise ValueError(f"response: {exc}") from None
     except Exception as exc:  # a value fill did not foresee: still an error of this response
         raise ValueError(f"response: {type(exc).__name__}: {exc}") from None
-    return PreparedResponse(functools.partial(handler.fill, response, position, created), handler.render)
+    return PreparedResponse(response, handler, position, created)

@@ -75,36 +75,44 @@ class PreparedResponse:
     cannot make it grow without bound; an answer it does not keep is rendered again, never wrong.
     """
 
-    __slots__ = ("_cache", "_cached_bytes", "_fill", "_filled", "_render")
+    __slots__ = ("_cache", "_cached_bytes", "_created", "_fill", "_filled", "_position", "_render", "_source")
 
-    def __init__(self, fill: Callable[[], dict[str, Any]], render: Render) -> None:
-        self._fill = fill
+    def __init__(self, source: dict[str, Any], handler: ApiHandler, position: int, created: int) -> None:
+        # The handler's functions and the configured response, not a closure: a config of 100,000
+        # mocks keeps 100,000 of these.
+        self._source = source
+        self._fill = handler.fill
+        self._render = handler.render
+        self._position = position
+        self._created = created
         self._filled: dict[str, Any] | None = None
-        self._render = render
-        self._cache: dict[tuple[Any, Hashable], bytes] = {}
+        self._cache: dict[tuple[Any, Hashable], bytes] | None = None
         self._cached_bytes = 0
 
     @property
     def response(self) -> dict[str, Any]:
         """The response as served: the configured one with what the SDKs need filled in."""
         if self._filled is None:
-            self._filled = self._fill()
+            self._filled = self._fill(self._source, self._position, self._created)
         return self._filled
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         if not isinstance(model, str) or "model" in self.response:
             model = None
         key = (model, variant)
-        body = self._cache.get(key)
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        body = cache.get(key)
         if body is None:
             body = self.render_uncached(model, variant)
             size = len(body)
             if size <= MAX_CACHED_BYTES:
-                if len(self._cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
-                    self._cache.clear()
+                if len(cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
+                    cache.clear()
                     self._cached_bytes = 0
                 # orjson's bytes keep a 4 KiB buffer whatever their length: keep a snug copy.
-                body = self._cache[key] = bytes(memoryview(body))
+                body = cache[key] = bytes(memoryview(body))
                 self._cached_bytes += size
         return body
 
