@@ -9,7 +9,7 @@ Usage::
   threaded server; then the first request, which compiles the served config once.
 * Per-test setup: what the ``mockllm`` fixture does for each test (a fresh `MockLLM` on the
   session's server, layered over a base config of ``--mocks`` mocks from a file), timed over
-  ``--rounds`` × 100 tests; then one mock registered and the first request of such a test.
+  ``--rounds`` times 100 tests; then one mock registered and the first request of such a test.
 
 Targets (from the conversations issue): 1,000 registrations ≤ 0.5 s in total; per-test setup with a
 1,000-mock base config ≤ 1 ms.

@@ -117,6 +117,11 @@ def render_targets(cells: dict[tuple[str, str], Cell]) -> str:
                 0.5,
             ),
             target_line(
+                "1 mock with times/priority/scenario / plain 1 mock req/s",
+                ratio(rps_of(cells, "mockllm", "stateful"), ours_one),
+                0.9,
+            ),
+            target_line(
                 "streaming total p50: ours / aimock",
                 ratio(total_ours, total_aimock),
                 1.0,

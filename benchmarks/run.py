@@ -67,8 +67,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workloads",
-        default="one,exact10k,contains10k,stream",
-        help="comma-separated subset of one,exact10k,contains10k,stream",
+        default="one,exact10k,contains10k,stateful,stream",
+        help="comma-separated subset of one,exact10k,contains10k,stateful,stream",
     )
     parser.add_argument("--aimock-version", default=AIMOCK_VERSION)
     parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for GET /health")

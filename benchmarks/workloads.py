@@ -48,6 +48,8 @@ class Workload:
     mocks: tuple[Mock, ...]
     user_text: str
     stream: bool = False
+    mock_keys: tuple[tuple[str, Any], ...] = ()
+    """Keys added to each of mockllm's mocks (aimock has no counterpart and gets the plain mocks)."""
 
     @property
     def expected_reply(self) -> str:
@@ -80,6 +82,20 @@ def build_workloads() -> list[Workload]:
             f"please find needle-{last:04d}-x in here",
         ),
         Workload(
+            "stateful",
+            "1 mock with times, priority and a scenario",
+            "exact",
+            (Mock("hello 9999", "Hi there"),),
+            "hello 9999",
+            # Every request counts a call and checks the state: the runtime's whole cost.
+            mock_keys=(
+                ("times", 1_000_000_000),
+                ("priority", 1),
+                ("scenario", "bench"),
+                ("required_state", "Started"),
+            ),
+        ),
+        Workload(
             "stream",
             f"streaming, ~{STREAM_WORDS} tokens",
             "exact",
@@ -97,10 +113,13 @@ def build_workloads() -> list[Workload]:
     return workloads
 
 
-def mockllm_mock(index: int, match_type: MatchType, mock: Mock) -> dict[str, Any]:
+def mockllm_mock(
+    index: int, match_type: MatchType, mock: Mock, keys: tuple[tuple[str, Any], ...] = ()
+) -> dict[str, Any]:
     """One mock of mockllm's kagent-compatible JSON config, answering with a chat.completion."""
     return {
         "name": f"m{index}",
+        **dict(keys),
         "match": {
             "match_type": match_type,
             "message": {"role": "user", "content": mock.needle},
@@ -124,7 +143,11 @@ def mockllm_mock(index: int, match_type: MatchType, mock: Mock) -> dict[str, Any
 
 def mockllm_config(workload: Workload) -> dict[str, Any]:
     """The kagent-compatible JSON config for mockllm."""
-    return {"openai": [mockllm_mock(i, workload.match_type, mock) for i, mock in enumerate(workload.mocks)]}
+    mocks = [
+        mockllm_mock(i, workload.match_type, mock, workload.mock_keys)
+        for i, mock in enumerate(workload.mocks)
+    ]
+    return {"openai": mocks}
 
 
 def aimock_fixtures(workload: Workload) -> dict[str, Any]:
