@@ -16,6 +16,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, Union
 
@@ -25,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictStr,
     ValidationError,
     WithJsonSchema,
     model_validator,
@@ -47,6 +49,7 @@ __all__ = [
     "ConfigError",
     "HeaderMatch",
     "MatchType",
+    "ModelMatch",
     "OpenAIEmbeddingMock",
     "OpenAIEmbeddingRequestMatch",
     "OpenAIMock",
@@ -73,6 +76,8 @@ class ConfigError(ValueError):
 class MatchType(StrEnum):
     EXACT = "exact"
     CONTAINS = "contains"
+    REGEX = "regex"
+    """A Python ``re`` pattern, searched for (``re.search``); compiled once, when the config loads."""
 
 
 # --- value checks for the fields whose JSON type is a union ------------------------------------
@@ -262,6 +267,26 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _compiled(pattern: str, loc: tuple[int | str, ...], model: str) -> re.Pattern[str]:
+    """``pattern`` compiled; a bad one fails validation at ``loc`` (within the match being checked),
+    so the load error names the JSON path of the pattern itself."""
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        error = PydanticCustomError("invalid_regex", "invalid regex: {reason}", {"reason": reason})
+        raise ValidationError.from_exception_data(
+            model, [{"type": error, "loc": loc, "input": pattern}]
+        ) from None
+
+
+def _not_a_pattern(loc: tuple[int | str, ...], value: Any, model: str, what: str) -> ValidationError:
+    error = PydanticCustomError(
+        "regex_needs_a_string", "a regex rule's {what} is one pattern: a string", {"what": what}
+    )
+    return ValidationError.from_exception_data(model, [{"type": error, "loc": loc, "input": value}])
+
+
 class HeaderMatch(_Model):
     """One header rule. Names are case-insensitive; an absent header never satisfies a rule."""
 
@@ -269,23 +294,159 @@ class HeaderMatch(_Model):
     value: str
     match_type: MatchType = MatchType.EXACT
 
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        if self.match_type is MatchType.REGEX:
+            _ = self.pattern
+        return self
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """``value`` compiled, for a ``regex`` rule (once, at load)."""
+        return (
+            _compiled(self.value, ("value",), "HeaderMatch") if self.match_type is MatchType.REGEX else None
+        )
+
+
+class ModelMatch(_Model):
+    """A rule on the request's ``model`` (``match.model``): compared like a header value. A request
+    without a model never satisfies it."""
+
+    value: StrictStr
+    match_type: MatchType = MatchType.EXACT
+
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        if self.match_type is MatchType.REGEX:
+            _ = self.pattern
+        return self
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """``value`` compiled, for a ``regex`` rule (once, at load)."""
+        return _compiled(self.value, ("value",), "ModelMatch") if self.match_type is MatchType.REGEX else None
+
+
+Turn = Annotated[int, Field(strict=True, ge=0)]
+ToolCallId = Annotated[str, Field(strict=True, min_length=1)]
+InputItemKind = Literal["user", "function_call_output"]
+
+# Rules on the whole request, each ANDed with the body rule and the header rules. All optional, and
+# additive to kagent's format (its Go server ignores them), except Anthropic's system_contains and
+# tool_names, which are kagent's own:
+#   model             the request's model, compared like a header value
+#   turn              the number of assistant turns already in the request (0: an agent's first call)
+#   history_contains  each text occurs in some message or input item (the system prompt is no part of it)
+#   tool_results      each id has a tool result in the request, compared exactly; in any order
+#   system_contains   each text occurs in the system prompt
+#   tool_names        each name is the name of one of the request's tools
+# Responses' input_item narrows the body rule to the last input item instead. A compiled regex and
+# a set of ids are cached on the match when it is validated, so no request compiles or builds them.
+
 
 class OpenAIRequestMatch(_Model):
     match_type: MatchType
     message: ChatMessage
     headers: list[HeaderMatch] = Field(default_factory=list)
+    model: ModelMatch | None = None
+    turn: Turn | None = None
+    """How many ``assistant`` messages the request holds."""
+    history_contains: list[StrictStr] = Field(default_factory=list)
+    """Each string occurs in the text of some message that is not ``system`` or ``developer``."""
+    tool_results: list[ToolCallId] = Field(default_factory=list)
+    """Each id is the ``tool_call_id`` of one of the request's ``tool`` messages."""
+    system_contains: list[StrictStr] = Field(default_factory=list)
+    """Each string occurs in the text of the ``system`` and ``developer`` messages."""
+    tool_names: list[StrictStr] = Field(default_factory=list)
+    """Each name is the name of one of the request's ``tools`` (``function.name``, or a custom
+    tool's name)."""
+
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        # Only what a rule uses: the others are never asked for on the request path.
+        if self.match_type is MatchType.REGEX:
+            _ = self.pattern
+        if self.tool_results:
+            _ = self.tool_result_ids
+        return self
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The ``message.content`` of a ``regex`` rule, compiled (once, at load)."""
+        if self.match_type is not MatchType.REGEX:
+            return None
+        content = self.message.get("content")
+        if content is None:
+            content = ""
+        if not isinstance(content, str):
+            raise _not_a_pattern(("message", "content"), content, "OpenAIRequestMatch", "content")
+        return _compiled(content, ("message", "content"), "OpenAIRequestMatch")
+
+    @cached_property
+    def tool_result_ids(self) -> frozenset[str]:
+        return frozenset(self.tool_results)
 
 
 class OpenAIResponseRequestMatch(_Model):
     match_type: MatchType
     input: ResponsesInput
     headers: list[HeaderMatch] = Field(default_factory=list)
+    input_item: InputItemKind | None = None
+    """The last input item must be of this kind (a string ``input`` is a ``user`` item), and the
+    ``input`` rule is applied to it alone."""
+    model: ModelMatch | None = None
+    turn: Turn | None = None
+    """How many runs of consecutive model-produced items (assistant messages, function and tool
+    calls, reasoning, ``mcp_*`` items) the input holds."""
+    history_contains: list[StrictStr] = Field(default_factory=list)
+    """Each string occurs in the text of some input item that is not a ``system`` or ``developer``
+    message (or in a string ``input``)."""
+    tool_results: list[ToolCallId] = Field(default_factory=list)
+    """Each id is the ``call_id`` of one of the input's ``function_call_output`` items."""
+
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        # Only what a rule uses: the others are never asked for on the request path.
+        if self.match_type is MatchType.REGEX:
+            _ = self.pattern
+        if self.tool_results:
+            _ = self.tool_result_ids
+        return self
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
+        if self.match_type is not MatchType.REGEX:
+            return None
+        if not isinstance(self.input, str):
+            raise _not_a_pattern(("input",), self.input, "OpenAIResponseRequestMatch", "input")
+        return _compiled(self.input, ("input",), "OpenAIResponseRequestMatch")
+
+    @cached_property
+    def tool_result_ids(self) -> frozenset[str]:
+        return frozenset(self.tool_results)
 
 
 class OpenAIEmbeddingRequestMatch(_Model):
     match_type: MatchType
     input: EmbeddingsInput
     headers: list[HeaderMatch] = Field(default_factory=list)
+    model: ModelMatch | None = None
+
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        if self.match_type is MatchType.REGEX:
+            _ = self.pattern
+        return self
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
+        if self.match_type is not MatchType.REGEX:
+            return None
+        if not isinstance(self.input, str):
+            raise _not_a_pattern(("input",), self.input, "OpenAIEmbeddingRequestMatch", "input")
+        return _compiled(self.input, ("input",), "OpenAIEmbeddingRequestMatch")
 
 
 class AnthropicRequestMatch(_Model):
@@ -296,6 +457,47 @@ class AnthropicRequestMatch(_Model):
     """Each string must occur in the request's ``system`` text."""
     tool_names: list[str] = Field(default_factory=list)
     """Each name must be the name of one of the request's ``tools``."""
+    model: ModelMatch | None = None
+    turn: Turn | None = None
+    """How many ``assistant`` messages the request holds."""
+    history_contains: list[StrictStr] = Field(default_factory=list)
+    """Each string occurs in the text (text blocks, ``tool_result`` content) of some message."""
+    tool_results: list[ToolCallId] = Field(default_factory=list)
+    """Each id is the ``tool_use_id`` of one of the request's ``tool_result`` blocks."""
+
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        # Only what a rule uses: the others are never asked for on the request path.
+        if self.match_type is MatchType.REGEX:
+            _ = self.block_patterns
+        if self.tool_results:
+            _ = self.tool_result_ids
+        return self
+
+    @cached_property
+    def block_patterns(self) -> tuple[re.Pattern[str] | None, ...]:
+        """For a ``regex`` rule, the text of each block of ``message.content`` compiled (None for
+        blocks that are not text); a string content is one text block. Empty for other rules."""
+        if self.match_type is not MatchType.REGEX:
+            return ()
+        content = self.message.get("content")
+        model = "AnthropicRequestMatch"
+        if isinstance(content, str):
+            return (_compiled(content, ("message", "content"), model),)
+        patterns: list[re.Pattern[str] | None] = []
+        for i, block in enumerate(content or []):
+            text = block.get("text")
+            if block.get("type") != "text":
+                patterns.append(None)
+            elif not isinstance(text, str):
+                raise _not_a_pattern(("message", "content", i, "text"), text, model, "text")
+            else:
+                patterns.append(_compiled(text, ("message", "content", i, "text"), model))
+        return tuple(patterns)
+
+    @cached_property
+    def tool_result_ids(self) -> frozenset[str]:
+        return frozenset(self.tool_results)
 
 
 # --- mocks -----------------------------------------------------------------------------------

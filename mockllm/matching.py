@@ -5,15 +5,25 @@ when the rule holds or a short reason when it does not, so the same code decides
 explains a 404. `MockIndex` puts the rules of one API together so that exact mocks are found by a
 dictionary lookup rather than a scan.
 
+A match has a **body rule** (``match_type`` with ``message`` or ``input``: the last turn), header
+rules, and optional **request-wide rules** on the whole conversation (``model``, ``turn``,
+``history_contains``, ``tool_results``, ``system_contains``, ``tool_names``). Exact mocks found
+through the index have passed their body rule by construction; they still check the request-wide
+rules (`MatchRules.request_mismatch`). `MockIndex` notes at build time which mocks have any, so a
+mock without them does no work for them per request. Compiled patterns and id sets are made once,
+when the config is validated (see ``config.py``).
+
 Headers are read with ``headers.get(lower_case_name)``: a Sanic/multidict header map, or a plain
 dict with lower-case keys.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -23,6 +33,7 @@ from .config import (
     AnthropicRequestMatch,
     HeaderMatch,
     MatchType,
+    ModelMatch,
     OpenAIEmbeddingMock,
     OpenAIEmbeddingRequestMatch,
     OpenAIMock,
@@ -40,15 +51,24 @@ __all__ = [
     "MockIndex",
     "NeedleIndex",
     "anthropic_mismatch",
+    "anthropic_request_mismatch",
+    "anthropic_turns",
     "canonical",
     "canonical_key",
     "chat_mismatch",
+    "chat_request_mismatch",
+    "chat_turns",
     "embeddings_mismatch",
+    "embeddings_request_mismatch",
     "exact_key",
     "header_mismatch",
     "headers_mismatch",
+    "is_model_produced",
+    "model_mismatch",
     "printable",
     "responses_mismatch",
+    "responses_request_mismatch",
+    "responses_turns",
 ]
 
 Headers = Mapping[str, str]
@@ -110,20 +130,47 @@ def _preview(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# --- headers --------------------------------------------------------------------------------------
+# --- headers and the model ------------------------------------------------------------------------
 
 
 def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:
     actual = headers.get(rule.name.lower())
     if actual is None:
         return f"header {rule.name} is absent (wants {rule.match_type} {_preview(rule.value)})"
-    if actual == rule.value if rule.match_type is MatchType.EXACT else rule.value in actual:
+    kind = rule.match_type
+    if kind is MatchType.EXACT:
+        if actual == rule.value:
+            return None
+    elif kind is MatchType.CONTAINS:
+        if rule.value in actual:
+            return None
+    elif _searched(rule.pattern, actual):
         return None
     return f"header {rule.name}: wants {rule.match_type} {_preview(rule.value)}, got {_preview(actual)}"
 
 
 def headers_mismatch(rules: Sequence[HeaderMatch], headers: Headers) -> list[str]:
     return [r for r in (header_mismatch(rule, headers) for rule in rules) if r is not None]
+
+
+def model_mismatch(rule: ModelMatch, request: Request) -> str | None:
+    """``match.model``: the request's ``model`` compared like a header value; absent never matches."""
+    actual = request.get("model")
+    wants = f"model: wants {rule.match_type} {_preview(rule.value)}"
+    if not isinstance(actual, str):
+        return f"{wants}, the request has no model"
+    kind = rule.match_type
+    if kind is MatchType.EXACT:
+        holds = actual == rule.value
+    elif kind is MatchType.CONTAINS:
+        holds = rule.value in actual
+    else:
+        holds = _searched(rule.pattern, actual)
+    return None if holds else f"{wants}, got {_preview(actual)}"
+
+
+def _searched(pattern: re.Pattern[str] | None, text: str) -> bool:
+    return pattern is not None and pattern.search(text) is not None
 
 
 # --- text helpers ------------------------------------------------------------------------------
@@ -157,6 +204,15 @@ def _input_texts(value: Any) -> list[str]:
     return [t for t in texts if isinstance(t, str)]
 
 
+def _messages(request: Request) -> list[dict[str, Any]]:
+    """The request's ``messages`` that are objects (the server refuses others; the matchers do not
+    rely on it)."""
+    messages = request.get("messages")
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if isinstance(m, dict)]
+
+
 def _last_message(request: Request) -> dict[str, Any] | None:
     messages = request.get("messages")
     if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
@@ -176,6 +232,62 @@ def _substring_mismatch(needle: str, haystack: str, where: str) -> str | None:
     return f"text {_preview(needle)} not found in {where} {_preview(haystack)}"
 
 
+def _pattern_mismatch(pattern: re.Pattern[str] | None, text: str, where: str) -> str | None:
+    if _searched(pattern, text):
+        return None
+    shown = _preview(pattern.pattern if pattern is not None else "")
+    return f"regex {shown} not found in {where} {_preview(text)}"
+
+
+# --- rules on the whole conversation -------------------------------------------------------------
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _turn_mismatch(want: int, turns: int) -> str | None:
+    if want == turns:
+        return None
+    return f"turn: wants {want}, the request has {_plural(turns, 'assistant turn')}"
+
+
+def _tool_results_mismatch(want: Sequence[str], ids: frozenset[str], present: set[str]) -> str | None:
+    if ids <= present:
+        return None
+    missing = next(i for i in want if i not in present)
+    shown = sorted(present)
+    has = ", ".join(_preview(i) for i in shown[:5]) + (
+        f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+    )
+    return f"tool_results: no result for {_preview(missing)} (has {has or 'none'})"
+
+
+def _history_mismatch(want: Sequence[str], texts: list[str], what: str) -> str | None:
+    for needle in want:
+        if not any(needle in text for text in texts):
+            return f"history_contains: {_preview(needle)} is in none of the {_plural(len(texts), what)}"
+    return None
+
+
+def _system_mismatch(want: Sequence[str], system: str) -> str | None:
+    for needle in want:
+        if needle not in system:
+            return f"system_contains: {_preview(needle)} not in system {_preview(system)}"
+    return None
+
+
+def _tool_names_mismatch(want: Sequence[str], names: set[str]) -> str | None:
+    for name in want:
+        if name not in names:
+            return f"tool_names: no tool named {_preview(name)} in {_preview(sorted(names))}"
+    return None
+
+
+def _turn_counter(match: Any, turns: Callable[[Request], int], request: Request) -> str | None:
+    return None if match.turn is None else _turn_mismatch(match.turn, turns(request))
+
+
 # --- chat completions -------------------------------------------------------------------------
 
 
@@ -184,24 +296,105 @@ def chat_subject(request: Request) -> Any:
     return _last_message(request)
 
 
-def chat_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
-    """Body rule of a chat mock (headers are checked separately)."""
+def chat_turns(request: Request) -> int:
+    """``turn`` on chat: the number of ``assistant`` messages."""
+    return sum(1 for m in _messages(request) if m.get("role") == "assistant")
+
+
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+"""The roles of the system prompt (chat messages, Responses message items)."""
+
+
+def _chat_history(request: Request) -> list[str]:
+    """The text of every message but the system prompt (``system`` and ``developer`` messages)."""
+    return [_parts_text(m.get("content")) for m in _messages(request) if m.get("role") not in _SYSTEM_ROLES]
+
+
+def _chat_result_ids(request: Request) -> set[str]:
+    return {
+        i
+        for m in _messages(request)
+        if m.get("role") == "tool" and isinstance(i := m.get("tool_call_id"), str)
+    }
+
+
+def _chat_system(request: Request) -> str:
+    return "\n".join(
+        _parts_text(m.get("content")) for m in _messages(request) if m.get("role") in _SYSTEM_ROLES
+    )
+
+
+def _tool_names(request: Request) -> set[str]:
+    """The names of the request's tools: ``name`` (Anthropic, custom tools), ``function.name``
+    (chat functions) or ``custom.name`` (chat custom tools)."""
+    tools = request.get("tools")
+    names: set[str] = set()
+    if not isinstance(tools, list):
+        return names
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        for holder in (tool, tool.get("function"), tool.get("custom")):
+            if isinstance(holder, dict) and isinstance(name := holder.get("name"), str):
+                names.add(name)
+    return names
+
+
+def _chat_has_request_rules(match: OpenAIRequestMatch) -> bool:
+    return (
+        match.model is not None
+        or match.turn is not None
+        or bool(match.history_contains or match.tool_results or match.system_contains or match.tool_names)
+    )
+
+
+def chat_request_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
+    """The request-wide rules of a chat mock: ``model``, ``turn``, ``tool_results``,
+    ``history_contains``, ``system_contains``, ``tool_names``."""
+    return (
+        (model_mismatch(match.model, request) if match.model is not None else None)
+        or _turn_counter(match, chat_turns, request)
+        or (
+            _tool_results_mismatch(match.tool_results, match.tool_result_ids, _chat_result_ids(request))
+            if match.tool_results
+            else None
+        )
+        or (
+            _history_mismatch(match.history_contains, _chat_history(request), "message")
+            if match.history_contains
+            else None
+        )
+        or (_system_mismatch(match.system_contains, _chat_system(request)) if match.system_contains else None)
+        or (_tool_names_mismatch(match.tool_names, _tool_names(request)) if match.tool_names else None)
+    )
+
+
+def _chat_body_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
     last = _last_message(request)
     if last is None:
         return "the request has no messages"
     want = match.message
-    if match.match_type is MatchType.EXACT:
+    kind = match.match_type
+    if kind is MatchType.EXACT:
         if canonical_key(want) == canonical_key(last):
             return None
         return f"exact: last message {_preview(last)} differs from {_preview(want)}"
-    return (
+    reason = (
         _role_mismatch(want.get("role"), last)
         or _field_mismatch("tool_call_id", want, last)
         or _field_mismatch("name", want, last)
-        or _substring_mismatch(
-            _parts_text(want.get("content")), _parts_text(last.get("content")), "last message"
-        )
     )
+    if reason is not None:
+        return reason
+    text = _parts_text(last.get("content"))
+    if kind is MatchType.REGEX:
+        return _pattern_mismatch(match.pattern, text, "last message")
+    return _substring_mismatch(_parts_text(want.get("content")), text, "last message")
+
+
+def chat_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
+    """Every rule of a chat mock but its headers: the last message, then the request-wide rules."""
+    return _chat_body_mismatch(match, request) or chat_request_mismatch(match, request)
 
 
 def _field_mismatch(key: str, want: dict[str, Any] | Any, last: dict[str, Any]) -> str | None:
@@ -238,17 +431,147 @@ def _item_text(item: Any) -> str:
     return _parts_text(item.get("content"))
 
 
-def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
+def _item_type(item: Any) -> Any:
+    """An input item's type; an easy message (``{"role", "content"}``) is a ``message``."""
+    if not isinstance(item, dict):
+        return None
+    kind = item.get("type")
+    if kind is None and "role" in item:
+        return "message"
+    return kind
+
+
+def is_model_produced(item: Any) -> bool:
+    """Whether a Responses input item is one the model emits in ``output``: an assistant
+    ``message``, a ``reasoning`` item, a ``function_call`` or ``custom_tool_call``, a hosted tool's
+    ``*_call`` (``web_search_call``, ``computer_call``, …) or an ``mcp_*`` item (calls, tool lists,
+    approval requests). Not user, system or developer messages, ``*_output`` items (what the client
+    sends back) or ``mcp_approval_response``."""
+    kind = _item_type(item)
+    if not isinstance(kind, str):
+        return False
+    if kind == "message":
+        return bool(item.get("role") == "assistant")
+    if kind.endswith("_call") or kind == "reasoning":
+        return True
+    return kind.startswith("mcp_") and kind != "mcp_approval_response"
+
+
+def responses_turns(request: Request) -> int:
+    """``turn`` on Responses: the runs of consecutive model-produced input items (one response of
+    the model may be several items: reasoning, a message, parallel function calls)."""
+    value = request.get("input")
+    if not isinstance(value, list):
+        return 0
+    turns, inside = 0, False
+    for item in value:
+        produced = is_model_produced(item)
+        if produced and not inside:
+            turns += 1
+        inside = produced
+    return turns
+
+
+def _responses_history(request: Request) -> list[str]:
+    value = request.get("input")
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        return []
+    return [
+        _item_text(item)
+        for item in value
+        if isinstance(item, dict)
+        and not (_item_type(item) == "message" and item.get("role") in _SYSTEM_ROLES)
+    ]
+
+
+def _responses_result_ids(request: Request) -> set[str]:
+    value = request.get("input")
+    if not isinstance(value, list):
+        return set()
+    return {
+        i
+        for item in value
+        if isinstance(item, dict)
+        and item.get("type") == "function_call_output"
+        and isinstance(i := item.get("call_id"), str)
+    }
+
+
+def _responses_has_request_rules(match: OpenAIResponseRequestMatch) -> bool:
+    return (
+        match.model is not None
+        or match.turn is not None
+        or bool(match.history_contains or match.tool_results)
+    )
+
+
+def responses_request_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
+    """The request-wide rules of a Responses mock: ``model``, ``turn``, ``tool_results``,
+    ``history_contains``."""
+    return (
+        (model_mismatch(match.model, request) if match.model is not None else None)
+        or _turn_counter(match, responses_turns, request)
+        or (
+            _tool_results_mismatch(match.tool_results, match.tool_result_ids, _responses_result_ids(request))
+            if match.tool_results
+            else None
+        )
+        or (
+            _history_mismatch(match.history_contains, _responses_history(request), "input item")
+            if match.history_contains
+            else None
+        )
+    )
+
+
+def _input_item_kind(item: Any) -> str:
+    """How an input item is named in a near miss: its type, and a message's role."""
+    kind = _item_type(item)
+    if kind == "message":
+        return f"a message (role {_preview(item.get('role'))})"
+    return f"a {kind}" if isinstance(kind, str) else f"not an item: {_preview(item)}"
+
+
+def _narrowed(want: str, actual: Any) -> tuple[str | None, Any]:
+    """``input_item``: (why the last input item is not of kind ``want``, or None; the input the
+    body rule then looks at: a string input, or the last item alone)."""
+    if isinstance(actual, str):
+        if want == "user":
+            return None, actual
+        return f"input_item: wants {want} last, the input is a string (a user message)", actual
+    if not isinstance(actual, list) or not actual:
+        return f"input_item: wants {want} last, the input is {_preview(actual)}", actual
+    last = actual[-1]
+    kind = _item_type(last)
+    if (kind == "message" and last.get("role") == "user") if want == "user" else kind == want:
+        return None, [last]
+    return f"input_item: wants {want} last, the last input item is {_input_item_kind(last)}", actual
+
+
+def _responses_body_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
     actual = responses_subject(request)
     if actual is None:
         return "the request has no input"
+    if match.input_item is not None:
+        reason, actual = _narrowed(match.input_item, actual)
+        if reason is not None:
+            return reason
     want = match.input
-    if isinstance(want, list):
-        want = [_responses_item(item) for item in want]
-    if match.match_type is MatchType.EXACT:
+    kind = match.match_type
+    if kind is MatchType.EXACT:
+        if isinstance(want, list):
+            want = [_responses_item(item) for item in want]
         if canonical_key(want) == canonical_key(actual):
             return None
         return f"exact: input {_preview(actual)} differs from {_preview(want)}"
+    if kind is MatchType.REGEX:
+        if isinstance(actual, str):
+            return _pattern_mismatch(match.pattern, actual, "input")
+        if not actual:
+            return "the request input is an empty list"
+        return _pattern_mismatch(match.pattern, _item_text(actual[-1]), "the last input item's text")
     if isinstance(want, str):
         if isinstance(actual, str):
             return _substring_mismatch(want, actual, "input")
@@ -259,11 +582,22 @@ def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> s
             return None
         return f"text {_preview(want)} not found in the last input item {_preview(last)}"
     # A list under contains: the mock's items are the tail of the input.
+    want = [_responses_item(item) for item in want]
     if isinstance(actual, list) and len(want) <= len(actual):
         tail = actual[len(actual) - len(want) :]
         if canonical_key(tail) == canonical_key(want):
             return None
     return f"contains: input {_preview(actual)} does not end with {_preview(want)}"
+
+
+def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
+    """Every rule of a Responses mock but its headers: the input, then the request-wide rules."""
+    return _responses_body_mismatch(match, request) or responses_request_mismatch(match, request)
+
+
+def _responses_indexed(match: OpenAIResponseRequestMatch) -> bool:
+    # An exact rule under input_item compares the last item alone, not the input the index is keyed by.
+    return match.input_item is None
 
 
 # --- embeddings -------------------------------------------------------------------------------
@@ -273,13 +607,29 @@ def embeddings_subject(request: Request) -> Any:
     return request.get("input")
 
 
-def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
+def _embeddings_has_request_rules(match: OpenAIEmbeddingRequestMatch) -> bool:
+    return match.model is not None
+
+
+def embeddings_request_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
+    """The request-wide rule of an embeddings mock: ``model``."""
+    return model_mismatch(match.model, request) if match.model is not None else None
+
+
+def _embeddings_body_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
     actual = request.get("input")
     want = match.input
-    if match.match_type is MatchType.EXACT:
+    kind = match.match_type
+    if kind is MatchType.EXACT:
         if want == actual:
             return None
         return f"exact: input {_preview(actual)} differs from {_preview(want)}"
+    if kind is MatchType.REGEX:
+        pattern = match.pattern
+        if any(_searched(pattern, t) for t in _input_texts(actual)):
+            return None
+        shown = _preview(pattern.pattern if pattern is not None else "")
+        return f"regex {shown} not found in input {_preview(actual)}"
     if isinstance(want, str):
         if any(want in t for t in _input_texts(actual)):
             return None
@@ -290,6 +640,11 @@ def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) ->
     return f"contains: input {_preview(actual)} lacks some of {_preview(want)}"
 
 
+def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
+    """Every rule of an embeddings mock but its headers: the input, then the model."""
+    return _embeddings_body_mismatch(match, request) or embeddings_request_mismatch(match, request)
+
+
 # --- anthropic --------------------------------------------------------------------------------
 
 
@@ -297,28 +652,78 @@ def _system_text(request: Request) -> str:
     return "\n".join(_text_blocks(request.get("system")))
 
 
+def anthropic_turns(request: Request) -> int:
+    """``turn`` on Anthropic: the number of ``assistant`` messages."""
+    return sum(1 for m in _messages(request) if m.get("role") == "assistant")
+
+
+def _anthropic_history(request: Request) -> list[str]:
+    """Every text of every message: text blocks (or a string content) and what ``tool_result``
+    blocks carry (``system`` is a separate field, not a message)."""
+    texts: list[str] = []
+    for message in _messages(request):
+        content = message.get("content")
+        texts += _text_blocks(content)
+        if isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result":
+                    texts += _text_blocks(block.get("content"))
+    return texts
+
+
+def _anthropic_result_ids(request: Request) -> set[str]:
+    return {
+        i
+        for message in _messages(request)
+        if isinstance(content := message.get("content"), list)
+        for block in content
+        if isinstance(block, dict)
+        and block.get("type") == "tool_result"
+        and isinstance(i := block.get("tool_use_id"), str)
+    }
+
+
+def _anthropic_has_request_rules(match: AnthropicRequestMatch) -> bool:
+    return (
+        match.model is not None
+        or match.turn is not None
+        or bool(match.history_contains or match.tool_results or match.system_contains or match.tool_names)
+    )
+
+
 def anthropic_request_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
-    """kagent's request-wide rules: ``system_contains`` and ``tool_names``."""
-    if match.system_contains:
-        system = _system_text(request)
-        for needle in match.system_contains:
-            if needle not in system:
-                return f"system_contains: {_preview(needle)} not in system {_preview(system)}"
-    if match.tool_names:
-        tools = request.get("tools")
-        names = {t.get("name") for t in tools if isinstance(t, dict)} if isinstance(tools, list) else set()
-        for name in match.tool_names:
-            if name not in names:
-                return f"tool_names: no tool named {_preview(name)} in {_preview(sorted(map(str, names)))}"
-    return None
+    """The request-wide rules of an Anthropic mock: kagent's ``system_contains`` and ``tool_names``,
+    then ``model``, ``turn``, ``tool_results``, ``history_contains``."""
+    return (
+        (_system_mismatch(match.system_contains, _system_text(request)) if match.system_contains else None)
+        or (_tool_names_mismatch(match.tool_names, _tool_names(request)) if match.tool_names else None)
+        or (model_mismatch(match.model, request) if match.model is not None else None)
+        or _turn_counter(match, anthropic_turns, request)
+        or (
+            _tool_results_mismatch(match.tool_results, match.tool_result_ids, _anthropic_result_ids(request))
+            if match.tool_results
+            else None
+        )
+        or (
+            _history_mismatch(match.history_contains, _anthropic_history(request), "message text")
+            if match.history_contains
+            else None
+        )
+    )
 
 
-def _anthropic_block_mismatch(block: Any, last: dict[str, Any]) -> str | None:
+def _anthropic_block_mismatch(
+    block: Any, last: dict[str, Any], pattern: re.Pattern[str] | None = None
+) -> str | None:
     content = last.get("content")
     kind = block.get("type") if isinstance(block, dict) else None
     if kind == "text":
-        needle = block.get("text", "")
         texts = _text_blocks(content)
+        if pattern is not None:
+            if any(pattern.search(t) is not None for t in texts):
+                return None
+            return f"regex {_preview(pattern.pattern)} not found in last message {_preview(texts)}"
+        needle = block.get("text", "")
         if any(needle in t for t in texts):
             return None
         return f"text {_preview(needle)} not found in last message {_preview(texts)}"
@@ -341,11 +746,7 @@ def _anthropic_block_mismatch(block: Any, last: dict[str, Any]) -> str | None:
     return f"block {_preview(block)} not in last message"
 
 
-def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
-    """Body rules of an anthropic mock: request-wide rules, then the last message."""
-    reason = anthropic_request_mismatch(match, request)
-    if reason is not None:
-        return reason
+def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
     last = _last_message(request)
     if last is None:
         return "the request has no messages"
@@ -359,11 +760,18 @@ def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | 
         return reason
     content = want.get("content")
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-    for block in blocks:
-        reason = _anthropic_block_mismatch(block, last)
+    patterns = match.block_patterns
+    for i, block in enumerate(blocks):
+        reason = _anthropic_block_mismatch(block, last, patterns[i] if patterns else None)
         if reason is not None:
             return reason
     return None
+
+
+def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
+    """Every rule of an Anthropic mock but its headers: the last message, then the request-wide
+    rules."""
+    return _anthropic_body_mismatch(match, request) or anthropic_request_mismatch(match, request)
 
 
 # --- the index ----------------------------------------------------------------------------------
@@ -406,43 +814,74 @@ def _embeddings_haystack(request: Request) -> str:
     return "\n".join(_input_texts(request.get("input")))
 
 
-@dataclass(frozen=True)
+def _always(match: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
 class MatchRules(Generic[MockT]):
     """How the requests of one API are matched: what part of the request exact rules compare, the
-    body rule, and the text a `contains` rule looks in (for the index)."""
+    body rule, the request-wide rules, and the text a ``contains`` rule looks in (for the index)."""
 
     subject: Callable[[Request], Any]
     mismatch: Callable[[Any, Request], str | None]
+    """Every rule of a match but its headers: the body rule and the request-wide rules."""
+    body_mismatch: Callable[[Any, Request], str | None]
+    """The body rule alone (``match_type`` with ``message`` or ``input``)."""
+    request_mismatch: Callable[[Any, Request], str | None]
+    """The request-wide rules alone, which exact mocks found through the index must pass too."""
+    has_request_rules: Callable[[Any], bool]
+    """Whether a match has any request-wide rule (asked once per mock, when the index is built)."""
     exact_subject: Callable[[Any], Any]
     """The mock's side of an exact comparison (compared with ``subject`` by `canonical_key`)."""
     needle: Callable[[Any], str]
     """Text a ``contains`` mock needs to find in the request ("" when it needs none) ..."""
     haystack: Callable[[Request], str]
     """... somewhere in this text of the request (a superset of where the rule looks)."""
-    request_mismatch: Callable[[Any, Request], str | None] | None = None
-    """Rules that exact mocks must pass too (anthropic ``system_contains``/``tool_names``)."""
+    indexed: Callable[[Any], bool] = _always
+    """Whether an exact match can be found by the key of ``subject`` (else it is tested in turn)."""
 
 
 CHAT_RULES: MatchRules[OpenAIMock] = MatchRules(
-    chat_subject, chat_mismatch, lambda m: m.message, _chat_needle, _chat_haystack
+    subject=chat_subject,
+    mismatch=chat_mismatch,
+    body_mismatch=_chat_body_mismatch,
+    request_mismatch=chat_request_mismatch,
+    has_request_rules=_chat_has_request_rules,
+    exact_subject=lambda m: m.message,
+    needle=_chat_needle,
+    haystack=_chat_haystack,
 )
 RESPONSES_RULES: MatchRules[OpenAIResponseMock] = MatchRules(
-    responses_subject,
-    responses_mismatch,
-    lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
-    _input_needle,
-    _responses_haystack,
+    subject=responses_subject,
+    mismatch=responses_mismatch,
+    body_mismatch=_responses_body_mismatch,
+    request_mismatch=responses_request_mismatch,
+    has_request_rules=_responses_has_request_rules,
+    exact_subject=lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
+    needle=_input_needle,
+    haystack=_responses_haystack,
+    indexed=_responses_indexed,
 )
 EMBEDDINGS_RULES: MatchRules[OpenAIEmbeddingMock] = MatchRules(
-    embeddings_subject, embeddings_mismatch, lambda m: m.input, _input_needle, _embeddings_haystack
+    subject=embeddings_subject,
+    mismatch=embeddings_mismatch,
+    body_mismatch=_embeddings_body_mismatch,
+    request_mismatch=embeddings_request_mismatch,
+    has_request_rules=_embeddings_has_request_rules,
+    exact_subject=lambda m: m.input,
+    needle=_input_needle,
+    haystack=_embeddings_haystack,
 )
 ANTHROPIC_RULES: MatchRules[AnthropicMock] = MatchRules(
-    chat_subject,
-    anthropic_mismatch,
-    lambda m: m.message,
-    _anthropic_needle,
-    _anthropic_haystack,
-    anthropic_request_mismatch,
+    subject=chat_subject,
+    mismatch=anthropic_mismatch,
+    body_mismatch=_anthropic_body_mismatch,
+    request_mismatch=anthropic_request_mismatch,
+    has_request_rules=_anthropic_has_request_rules,
+    exact_subject=lambda m: m.message,
+    needle=_anthropic_needle,
+    haystack=_anthropic_haystack,
 )
 
 # Needles are bucketed by one window of a few characters; a request looks up each window of its text.
@@ -497,9 +936,9 @@ def exact_key(rules: MatchRules[MockT], mock: MockT) -> bytes:
 
 class MockIndex(Generic[MockT]):
     """The mocks of one API in the order they are tried. `find` returns the position of the first
-    mock whose body rule and header rules hold. Exact mocks come from a dictionary keyed by the
-    canonical request; ``contains`` mocks, when there are many, from an index of the text each
-    needs to find.
+    mock whose rules all hold. Exact mocks come from a dictionary keyed by the canonical request;
+    ``contains`` mocks, when there are many, from an index of the text each needs to find; ``regex``
+    mocks (no text to index) are always tested.
 
     ``key_of`` gives the key of an exact mock (`exact_key` by default): a caller that rebuilds the
     index often keeps the keys of the mocks it has seen.
@@ -514,47 +953,59 @@ class MockIndex(Generic[MockT]):
         self.rules: MatchRules[MockT] = rules
         self.mocks: list[MockT] = list(mocks)
         self._exact: dict[bytes, list[int]] = {}
-        self._contains: list[int] = []
+        self._scanned: list[int] = []
+        """The mocks tested in turn: ``contains`` and ``regex`` mocks, exact mocks not indexed."""
         self._needleless: list[int] = []
+        self._checks: list[Callable[[Request], str | None] | None] = []
+        """Per mock, what `find` must still check besides headers: for an indexed exact mock its
+        request-wide rules (None if it has none), for others the body rule, with the request-wide
+        rules if it has any. Decided here once, so that a rule no mock uses costs no request."""
         needles: list[tuple[int, str]] = []
+        indexed = None if rules.indexed is _always else rules.indexed
         for position, mock in enumerate(self.mocks):
-            if mock.match.match_type is MatchType.EXACT:
+            match = mock.match
+            wide = rules.has_request_rules(match)
+            kind = match.match_type
+            if kind is MatchType.EXACT and (indexed is None or indexed(match)):
                 key = exact_key(rules, mock) if key_of is None else key_of(mock)
                 self._exact.setdefault(key, []).append(position)
+                self._checks.append(partial(rules.request_mismatch, match) if wide else None)
                 continue
-            self._contains.append(position)
-            needle = rules.needle(mock.match)
+            self._checks.append(partial(rules.mismatch if wide else rules.body_mismatch, match))
+            self._scanned.append(position)
+            # A regex has no needle: like a contains rule without one, it is always a candidate.
+            needle = rules.needle(match) if kind is MatchType.CONTAINS else ""
             if needle:
                 needles.append((position, needle))
             else:
                 self._needleless.append(position)
         self._needles = NeedleIndex(needles)
 
-    def _contains_candidates(self, request: Request) -> list[int]:
+    def _scanned_candidates(self, request: Request) -> list[int]:
         # Scanning costs a check per mock; the index a few lookups per character of the text.
         # Use the index only when it is the cheaper of the two.
         if self._needles.size < 16:
-            return self._contains
+            return self._scanned
         text = self.rules.haystack(request)
         if len(text) > 4 * self._needles.size:
-            return self._contains
+            return self._scanned
         found = self._needles.candidates(text)
         if not self._needleless:
             return sorted(found)
         return sorted(found.union(self._needleless))
 
     def _candidates(self, request: Request) -> list[int]:
-        contains = self._contains_candidates(request) if self._contains else self._contains
+        scanned = self._scanned_candidates(request) if self._scanned else self._scanned
         exact: list[int] = []
         if self._exact:
             subject = self.rules.subject(request)
             if subject is not None:
                 exact = self._exact.get(canonical_key(subject), [])
         if not exact:
-            return contains
-        if not contains:
+            return scanned
+        if not scanned:
             return exact
-        return sorted(exact + contains)
+        return sorted(exact + scanned)
 
     def same_exact_subject(self) -> list[list[int]]:
         """The positions of exact mocks that compare equal subjects, where more than one does."""
@@ -567,16 +1018,14 @@ class MockIndex(Generic[MockT]):
 
     def find(self, request: Request, headers: Headers, refusal: Refusal | None = None) -> int | None:
         """The first mock whose rules hold and that ``refusal`` lets answer."""
-        rules = self.rules
+        checks = self._checks
         for position in self._candidates(request):
-            mock = self.mocks[position]
-            match = mock.match
-            if match.match_type is MatchType.EXACT:
-                if rules.request_mismatch is not None and rules.request_mismatch(match, request):
-                    continue
-            elif rules.mismatch(match, request) is not None:
+            check = checks[position]
+            if check is not None and check(request) is not None:
                 continue
-            if match.headers and headers_mismatch(match.headers, headers):
+            mock = self.mocks[position]
+            header_rules = mock.match.headers
+            if header_rules and headers_mismatch(header_rules, headers):
                 continue
             if refusal is not None and refusal(mock) is not None:
                 continue

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -654,6 +655,11 @@ def leaf_fields(tp: Any) -> set[str]:
         inner, suffix = hint, ""
         if typing.get_origin(hint) is list:
             inner, suffix = typing.get_args(hint)[0], "[]"
+        elif typing.get_origin(hint) in (typing.Union, types.UnionType):
+            # An optional object (``model: ModelMatch | None``): its fields are the leaves.
+            models = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+            if len(models) == 1:
+                inner = models[0]
         if (isinstance(inner, type) and issubclass(inner, BaseModel)) or is_typeddict(inner):
             paths |= {f"{name}{suffix}.{sub}" for sub in leaf_fields(inner)}
         else:
@@ -712,8 +718,22 @@ def every_verb_used() -> Config:
     embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
     embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     embeddings.when_input("x").reply([1.0])
+    chat.when_model("gpt", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
+        "call_1"
+    ).when_system_contains("s").when_tool_names("t").when_last_message_matches(
+        "x+", role="tool", name="n", tool_call_id="call_1"
+    ).reply("x")
+    responses.when_model("gpt-5", match_type="exact").when_turn(0).when_history_contains(
+        "h"
+    ).when_tool_results("call_1").when_input_item("user").when_input_matches("x").reply("x")
+    responses.when_user_input_contains("x").reply("x")
+    responses.when_tool_output_contains("x").reply("x")
+    embeddings.when_model("text-embedding", match_type="regex").when_input_matches("x").reply([1.0])
     claude = m.anthropic_messages().named("n").with_header("X-A", "a")
     claude.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
+    claude.when_model("claude", match_type="contains").when_turn(2).when_history_contains(
+        "h"
+    ).when_tool_results("toolu_1").when_last_message_matches("x", role="user").reply("x")
     claude.when_tool_result("toolu_1").reply_tool_use("f")
     claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])

@@ -38,9 +38,9 @@ def write(tmp_path: Path, data: object) -> Path:
             'add "match_type": "exact" or "contains"',
         ),
         (
-            {"openai": [{**MOCK, "match": {"match_type": "regex", "message": {}}}]},
+            {"openai": [{**MOCK, "match": {"match_type": "fuzzy", "message": {}}}]},
             "$.openai[0].match.match_type",
-            "'exact' or 'contains', got \"regex\"",
+            "'exact', 'contains' or 'regex', got \"fuzzy\"",
         ),
         (
             {

@@ -96,6 +96,28 @@ assert_type(
 assert_type(claude.reply_tool_use("get_weather", {"city": "Paris"}, id="toolu_1"), MockHandle[AnthropicMock])
 assert_type(claude.reply(Message.model_construct(content=[])), MockHandle[AnthropicMock])
 
+# --- rules on the whole conversation ------------------------------------------------------------
+assert_type(
+    chat.when_model("gpt-4o").when_turn(1).when_history_contains("London").when_tool_results("call_1"),
+    OpenAIChatBuilder,
+)
+assert_type(
+    chat.when_system_contains("helpful").when_tool_names("get_weather").when_last_message_matches(r"\d+"),
+    OpenAIChatBuilder,
+)
+assert_type(chat.with_header("X-Env", "^prod", match_type="regex"), OpenAIChatBuilder)
+assert_type(responses.when_model("gpt-5", match_type="regex").when_turn(0), OpenAIResponsesBuilder)
+assert_type(responses.when_user_input_contains("Tokyo"), OpenAIResponsesBuilder)
+assert_type(responses.when_tool_output_contains("Tokyo"), OpenAIResponsesBuilder)
+assert_type(
+    responses.when_input_item("function_call_output").when_input_matches("Tok"), OpenAIResponsesBuilder
+)
+assert_type(
+    embeddings.when_model("text-embedding-3-small").when_input_matches("dark"), OpenAIEmbeddingsBuilder
+)
+assert_type(claude.when_turn(2).when_tool_results("toolu_1", "toolu_2"), AnthropicMessagesBuilder)
+assert_type(claude.when_last_message_matches("2\\+2", role=None), AnthropicMessagesBuilder)
+
 # --- the whole config ------------------------------------------------------------------------------
 assert_type(m.build(), Config)
 assert_type(m.to_json(), str)
@@ -103,10 +125,14 @@ assert_type(m.to_json(), str)
 
 def misuse_that_mypy_rejects(m: MockBuilder) -> None:
     """Never called: each line is an error mypy must report."""
-    m.openai_chat().with_header("X-Tenant-ID", "a", match_type="regex")  # type: ignore[arg-type]
+    m.openai_chat().with_header("X-Tenant-ID", "a", match_type="glob")  # type: ignore[arg-type]
     m.openai_chat().when_input_contains("x")  # type: ignore[attr-defined]
     m.openai_responses().when_last_message_contains("x")  # type: ignore[attr-defined]
-    m.openai_chat().when_system_contains("x")  # type: ignore[attr-defined]
+    m.openai_responses().when_system_contains("x")  # type: ignore[attr-defined]
+    m.openai_embeddings().when_turn(1)  # type: ignore[attr-defined]
+    m.openai_chat().when_input_item("user")  # type: ignore[attr-defined]
+    m.openai_responses().when_input_item("assistant")  # type: ignore[arg-type]
+    m.openai_chat().when_model("gpt-4o", match_type="glob")  # type: ignore[arg-type]
     m.openai_chat().when_last_message_contains("x", role="robot")  # type: ignore[arg-type]
     m.openai_chat().reply("x", finish_reason="done")  # type: ignore[call-overload]
     m.openai_chat().reply(ChatCompletion.model_construct(), model="gpt-4o")  # type: ignore[call-overload]

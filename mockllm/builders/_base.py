@@ -1,9 +1,10 @@
-"""What every per-API builder shares: copy-on-write stages, headers, names, registration, and the
-handle a registered mock is known by."""
+"""What every per-API builder shares: copy-on-write stages, headers, the model rule, names,
+registration, and the handle a registered mock is known by."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
@@ -20,7 +21,11 @@ from ..config import (
 )
 from ._values import BuilderError, JsonObject
 
-__all__ = ["MockHandle", "MockRegistry", "MockT", "RequestBuilder"]
+__all__ = ["MatchKind", "MockHandle", "MockRegistry", "MockT", "RequestBuilder", "check_pattern"]
+
+MatchKind = Literal["exact", "contains", "regex"]
+"""How a header or the model is compared: the whole value, a substring, or a Python ``re`` pattern
+searched for in the value."""
 
 MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, AnthropicMock)
 
@@ -71,6 +76,9 @@ class RequestBuilder(Generic[MockT]):
     """The ``when_*`` verb that set the body rule, for the error on a second one."""
     _over_time: tuple[tuple[str, Any], ...] = ()
     """The mock's ``times``, ``priority`` and scenario keys, in the order they were given."""
+    _rules: tuple[tuple[str, Any], ...] = ()
+    """The match's request-wide keys (``model``, ``turn``, ``history_contains``, …): a list key
+    holds a tuple that each verb extends, any other key the value the last verb gave."""
 
     _API: ClassVar[ApiKey]
     _SUBJECT: ClassVar[Literal["message", "input"]]
@@ -79,15 +87,26 @@ class RequestBuilder(Generic[MockT]):
         """Name the mock (``name``): shown in the server's no-match diagnostics and the journal."""
         return dataclasses.replace(self, _name=name)
 
-    def with_header(
-        self, name: str, value: str, *, match_type: Literal["exact", "contains"] = "exact"
-    ) -> Self:
+    def with_header(self, name: str, value: str, *, match_type: MatchKind = "exact") -> Self:
         """Also require a request header (``match.headers``); names are case-insensitive and
-        every header rule must hold. An absent header never matches."""
+        every header rule must hold. An absent header never matches. ``match_type="regex"``
+        searches the value for the pattern ``value``."""
         if not name:
             raise BuilderError("mockllm: with_header() needs a header name")
+        if match_type == "regex":
+            check_pattern("with_header", value)
         rule = HeaderMatch(name=name, value=value, match_type=MatchType(match_type))
         return dataclasses.replace(self, _headers=(*self._headers, rule))
+
+    def when_model(self, value: str, *, match_type: MatchKind = "exact") -> Self:
+        """The request's ``model`` is ``value`` (``match.model``); with ``match_type="contains"``
+        it contains it, with ``"regex"`` the pattern is found in it. A request without a model
+        never matches. Not a body rule: it combines with one."""
+        if not isinstance(value, str):
+            raise BuilderError(f"mockllm: when_model() takes the model name as a string, got {value!r}")
+        if match_type == "regex":
+            check_pattern("when_model", value)
+        return self._with_rule("model", {"value": value, "match_type": MatchType(match_type).value})
 
     # --- behaviour over time ---------------------------------------------------------------------
 
@@ -132,7 +151,7 @@ class RequestBuilder(Generic[MockT]):
 
     # --- for the per-API builders ------------------------------------------------------------------
 
-    def _when(self, verb: str, match_type: Literal["exact", "contains"], subject: Any) -> Self:
+    def _when(self, verb: str, match_type: MatchKind, subject: Any) -> Self:
         if self._verb:
             raise BuilderError(
                 f"mockllm: {verb}() after {self._verb}(): a mock has one body rule (the last "
@@ -144,6 +163,26 @@ class RequestBuilder(Generic[MockT]):
     def _set(self, key: str, value: Any) -> Self:
         kept: tuple[tuple[str, Any], ...] = tuple(item for item in self._over_time if item[0] != key)
         return dataclasses.replace(self, _over_time=kept if value is None else (*kept, (key, value)))
+
+    def _with_rule(self, key: str, value: Any) -> Self:
+        kept: tuple[tuple[str, Any], ...] = tuple(item for item in self._rules if item[0] != key)
+        return dataclasses.replace(self, _rules=(*kept, (key, value)))
+
+    def _with_rule_items(
+        self, verb: str, key: str, values: tuple[str, ...], *, what: str, empty: bool = True
+    ) -> Self:
+        """Adds ``values`` to the list key ``key``; each must be a string (``empty``: may be "")."""
+        if not values:
+            raise BuilderError(f"mockllm: {verb}() needs at least one {what}")
+        for value in values:
+            if not isinstance(value, str) or (not empty and not value):
+                kind = "a string" if empty else "a non-empty string"
+                raise BuilderError(f"mockllm: {verb}() takes each {what} as {kind}, got {value!r}")
+        current: tuple[str, ...] = dict(self._rules).get(key, ())
+        return self._with_rule(key, (*current, *values))
+
+    def _rule(self, key: str) -> Any:
+        return dict(self._rules).get(key)
 
     def _catch_all(self) -> Any:
         """The body rule of a mock with no ``when_*`` verb: one that every request satisfies."""
@@ -157,6 +196,8 @@ class RequestBuilder(Generic[MockT]):
             match = {"match_type": self._match_type.value, self._SUBJECT: self._subject}
         if self._headers:
             match["headers"] = [rule.model_dump(mode="json") for rule in self._headers]
+        for key, value in self._rules:
+            match[key] = list(value) if isinstance(value, tuple) else value
         return match
 
     def _register(self, response: JsonObject) -> MockHandle[MockT]:
@@ -172,3 +213,13 @@ class RequestBuilder(Generic[MockT]):
             raise BuilderError(f"mockllm: invalid {self._API} mock: {problems}") from None
         mock: MockT = config.mocks(self._API)[0]
         return MockHandle(self._API, self._registry.add(self._API, mock), mock)
+
+
+def check_pattern(verb: str, pattern: Any) -> None:
+    """Refuses a bad regex where it is given, rather than when the mock is registered."""
+    if not isinstance(pattern, str):
+        raise BuilderError(f"mockllm: {verb}() takes a regex pattern string, got {pattern!r}")
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise BuilderError(f"mockllm: {verb}(): invalid regex {pattern!r}: {exc}") from None

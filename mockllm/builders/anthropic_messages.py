@@ -8,9 +8,15 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
   ``new_state``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
+- ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
+- ``when_turn(n)`` → ``match.turn``
+- ``when_history_contains(*texts)`` → ``match.history_contains``
+- ``when_tool_results(*ids)`` → ``match.tool_results``
 - ``when_system_contains(text)`` → ``match.system_contains``
 - ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.role``,
+  ``match.message.content``
+- ``when_last_message_matches(pattern, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``when_tool_result(tool_use_id)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
@@ -21,20 +27,20 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
 - ``reply_tool_uses([ToolCall, ...])`` → ``response``
 
 Message content is always written as a list of blocks, which kagent's Go server requires. A mock
-with no ``when_*`` verb on the last message matches every request that passes its system and tool
-rules. The server fills in what a reply leaves out (``id``, ``usage``; ``model`` echoes the
-request's).
+has at most one rule on the last message (``when_last_message*``, ``when_tool_result``); the other
+``when_*`` verbs look at the whole request and combine with it and with each other. A mock with no
+``when_*`` verb on the last message matches every request that passes its request-wide rules. The
+server fills in what a reply leaves out (``id``, ``usage``; ``model`` echoes the request's).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..config import AnthropicMock
-from ._base import MockHandle, RequestBuilder
+from ._base import MockHandle, check_pattern
+from ._conversation import ConversationBuilder
 from ._values import AnthropicUsage, BuilderError, JsonObject, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
@@ -56,13 +62,9 @@ StopReason = Literal[
 Blocks = Sequence[Mapping[str, Any]]
 
 
-@dataclass(frozen=True, eq=False)
-class AnthropicMessagesBuilder(RequestBuilder[AnthropicMock]):
+class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
     """An Anthropic Messages mock: at most one ``when_*`` rule on the last message, any number of
-    system, tool and header rules, then a ``reply*`` verb."""
-
-    _system_contains: tuple[str, ...] = ()
-    _tool_names: tuple[str, ...] = ()
+    rules on the whole request and of headers, then a ``reply*`` verb."""
 
     _API = "anthropic"
     _SUBJECT = "message"
@@ -70,25 +72,15 @@ class AnthropicMessagesBuilder(RequestBuilder[AnthropicMock]):
     def _catch_all(self) -> JsonObject:
         return {}
 
-    def _match(self) -> JsonObject:
-        match = super()._match()
-        if self._system_contains:
-            match["system_contains"] = list(self._system_contains)
-        if self._tool_names:
-            match["tool_names"] = list(self._tool_names)
-        return match
-
     # --- request-wide rules ---------------------------------------------------------------------------
 
     def when_system_contains(self, text: str) -> Self:
         """The request's ``system`` text contains ``text`` (each such rule must hold)."""
-        return dataclasses.replace(self, _system_contains=(*self._system_contains, text))
+        return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
         """The request offers a tool of each of these names (among others)."""
-        if not names:
-            raise BuilderError("mockllm: when_tool_names() needs at least one tool name")
-        return dataclasses.replace(self, _tool_names=(*self._tool_names, *names))
+        return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     # --- the last message ---------------------------------------------------------------------------
 
@@ -97,6 +89,13 @@ class AnthropicMessagesBuilder(RequestBuilder[AnthropicMock]):
         contains ``text``."""
         message = optional(role=role, content=[_text(text)])
         return self._when("when_last_message_contains", "contains", message)
+
+    def when_last_message_matches(self, pattern: str, *, role: AnthropicRole | None = "user") -> Self:
+        """The last message has ``role`` (any role with ``role=None``) and the Python regex
+        ``pattern`` is found (``re.search``) in one of its text blocks."""
+        check_pattern("when_last_message_matches", pattern)
+        message = optional(role=role, content=[_text(pattern)])
+        return self._when("when_last_message_matches", "regex", message)
 
     def when_tool_result(self, tool_use_id: str) -> Self:
         """The last message carries the ``tool_result`` of tool call ``tool_use_id``."""

@@ -8,8 +8,17 @@ Verb → the fields it sets in the mock (``openai[i]``):
   ``new_state``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
+- ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
+- ``when_turn(n)`` → ``match.turn``
+- ``when_history_contains(*texts)`` → ``match.history_contains``
+- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_system_contains(text)`` → ``match.system_contains``
+- ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.content``,
   ``match.message.role``
+- ``when_last_message_matches(pattern, role=, name=, tool_call_id=)`` → ``match.match_type``,
+  ``match.message.content``, ``match.message.role``, ``match.message.name``,
+  ``match.message.tool_call_id``
 - ``when_tool_result(tool_call_id, contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.tool_call_id``, ``match.message.content``
 - ``when_last_message(role=, content= | contains=, name=, tool_call_id=, tool_calls=, refusal=,
@@ -21,7 +30,9 @@ Verb → the fields it sets in the mock (``openai[i]``):
 - ``reply_tool_call(name, arguments)`` → ``response``
 - ``reply_tool_calls([ToolCall, ...])`` → ``response``
 
-A mock with no ``when_*`` verb matches every request. The server fills in what a reply leaves out
+A mock has at most one rule on the last message (``when_last_message*``, ``when_tool_result``);
+the other ``when_*`` verbs look at the whole request and combine with it and with each other. A
+mock with no ``when_*`` verb matches every request. The server fills in what a reply leaves out
 (``id``, ``created``, ``usage``; ``model`` echoes the request's).
 """
 
@@ -31,7 +42,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..config import OpenAIMock
-from ._base import MockHandle, RequestBuilder
+from ._base import MockHandle, check_pattern
+from ._conversation import ConversationBuilder
 from ._values import BuilderError, ChatUsage, JsonObject, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
@@ -45,15 +57,27 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 ContentParts = Sequence[Mapping[str, Any]]
 
 
-class OpenAIChatBuilder(RequestBuilder[OpenAIMock]):
+class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
     """A Chat Completions mock: at most one ``when_*`` rule on the last message, any number of
-    headers, then a ``reply*`` verb."""
+    rules on the whole request and of headers, then a ``reply*`` verb."""
 
     _API = "openai"
     _SUBJECT = "message"
 
     def _catch_all(self) -> JsonObject:
         return {}
+
+    # --- request-wide rules ---------------------------------------------------------------------------
+
+    def when_system_contains(self, text: str) -> Self:
+        """The text of the request's ``system`` and ``developer`` messages contains ``text`` (each
+        such rule must hold)."""
+        return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
+
+    def when_tool_names(self, *names: str) -> Self:
+        """The request offers a tool of each of these names (among others): a function's
+        ``function.name``, or a custom tool's name."""
+        return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     # --- the last message ---------------------------------------------------------------------------
 
@@ -63,6 +87,21 @@ class OpenAIChatBuilder(RequestBuilder[OpenAIMock]):
         kagent's Go server needs a role in a ``contains`` rule, hence the default.
         """
         return self._when("when_last_message_contains", "contains", optional(role=role, content=text))
+
+    def when_last_message_matches(
+        self,
+        pattern: str,
+        *,
+        role: ChatRole | None = "user",
+        name: str | None = None,
+        tool_call_id: str | None = None,
+    ) -> Self:
+        """The last message has ``role`` (any role with ``role=None``) and the Python regex
+        ``pattern`` is found in its text (``re.search``; text parts joined by newlines). ``name``
+        and ``tool_call_id``, where given, are equal."""
+        check_pattern("when_last_message_matches", pattern)
+        message = optional(role=role, name=name, tool_call_id=tool_call_id, content=pattern)
+        return self._when("when_last_message_matches", "regex", message)
 
     def when_tool_result(self, tool_call_id: str, *, contains: str = "") -> Self:
         """The last message is the result of tool call ``tool_call_id`` and contains ``contains``."""

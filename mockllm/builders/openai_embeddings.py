@@ -8,13 +8,16 @@ Verb → the fields it sets in the mock (``openai_embeddings[i]``):
   ``new_state``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
+- ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_input_contains(text)`` → ``match.match_type``, ``match.input``
+- ``when_input_matches(pattern)`` → ``match.match_type``, ``match.input``
 - ``when_input_includes(texts)`` → ``match.match_type``, ``match.input``
 - ``when_input(value)`` → ``match.match_type``, ``match.input``
 - ``reply(vector | CreateEmbeddingResponse | dict)`` → ``response``
 - ``reply_vectors(vectors)`` → ``response``
 
-A mock with no ``when_*`` verb matches every request with text input. Vectors are served as
+``when_model`` combines with the one rule on the input. A mock with no ``when_*`` verb matches every
+request with text input. Vectors are served as
 floats, or as base64 float32 when the client asks (the SDK's default), cut to ``dimensions``.
 """
 
@@ -25,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, overload
 
 from ..config import OpenAIEmbeddingMock
-from ._base import MockHandle, RequestBuilder
+from ._base import MockHandle, RequestBuilder, check_pattern
 from ._values import BuilderError, EmbeddingsUsage, JsonObject, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
@@ -50,6 +53,12 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
     def when_input_contains(self, text: str) -> Self:
         """The input string, or one of the input strings, contains ``text``."""
         return self._when("when_input_contains", "contains", text)
+
+    def when_input_matches(self, pattern: str) -> Self:
+        """The Python regex ``pattern`` is found (``re.search``) in the input string, or in one of
+        the input strings."""
+        check_pattern("when_input_matches", pattern)
+        return self._when("when_input_matches", "regex", pattern)
 
     def when_input_includes(self, texts: Sequence[str]) -> Self:
         """Each of ``texts`` is one of the input strings (the input may have more)."""

@@ -8,38 +8,51 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
   ``new_state``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
+- ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
+- ``when_turn(n)`` → ``match.turn``
+- ``when_history_contains(*texts)`` → ``match.history_contains``
+- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_input_item(kind)`` → ``match.input_item``
 - ``when_input_contains(text)`` → ``match.match_type``, ``match.input``
+- ``when_user_input_contains(text)`` → ``match.input_item``, ``match.match_type``, ``match.input``
+- ``when_tool_output_contains(text)`` → ``match.input_item``, ``match.match_type``, ``match.input``
+- ``when_input_matches(pattern)`` → ``match.match_type``, ``match.input``
 - ``when_input(value)`` → ``match.match_type``, ``match.input``
 - ``when_input_ends_with(items)`` → ``match.match_type``, ``match.input``
 - ``reply(text | Response | dict, reasoning=)`` → ``response``
 - ``reply_function_call(name, arguments)`` → ``response``
 - ``reply_function_calls([ToolCall, ...])`` → ``response``
 
-A mock with no ``when_*`` verb matches every request. The server fills in what a reply leaves out
-(ids, ``created_at``, ``usage``, ``tools``; ``model`` echoes the request's).
+A mock has at most one rule on the input (``when_input*``, ``when_user_input_contains``,
+``when_tool_output_contains``); the other ``when_*`` verbs look at the whole request and combine
+with it and with each other. A mock with no ``when_*`` verb matches every request. The server fills
+in what a reply leaves out (ids, ``created_at``, ``usage``, ``tools``; ``model`` echoes the
+request's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..config import OpenAIResponseMock
-from ._base import MockHandle, RequestBuilder
+from ._base import MockHandle, check_pattern
+from ._conversation import ConversationBuilder
 from ._values import BuilderError, JsonObject, ResponsesUsage, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
     from openai.types.responses import Response
 
 
-__all__ = ["OpenAIResponsesBuilder"]
+__all__ = ["InputItemKind", "OpenAIResponsesBuilder"]
 
 InputItems = Sequence[Mapping[str, Any]]
+InputItemKind = Literal["user", "function_call_output"]
 
 
-class OpenAIResponsesBuilder(RequestBuilder[OpenAIResponseMock]):
+class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
     """A Responses API mock: at most one ``when_*`` rule on the request ``input``, any number of
-    headers, then a ``reply*`` verb."""
+    rules on the whole request and of headers, then a ``reply*`` verb."""
 
     _API = "openai_response"
     _SUBJECT = "input"
@@ -53,6 +66,43 @@ class OpenAIResponsesBuilder(RequestBuilder[OpenAIResponseMock]):
         """A string input contains ``text``; for a list input, the last item's text or its JSON
         does (so a ``call_id`` matches the ``function_call_output`` sent back for that call)."""
         return self._when("when_input_contains", "contains", text)
+
+    def when_input_matches(self, pattern: str) -> Self:
+        """The Python regex ``pattern`` is found (``re.search``) in a string input, or in the text
+        of the last input item (a message's text parts joined by newlines, a
+        ``function_call_output``'s output)."""
+        check_pattern("when_input_matches", pattern)
+        return self._when("when_input_matches", "regex", pattern)
+
+    def when_input_item(self, kind: InputItemKind) -> Self:
+        """The last input item is a user message (``"user"``; a string input is one) or a
+        ``function_call_output`` (``match.input_item``), and the input rule, if any, looks at that
+        item alone. Not a body rule: it combines with one."""
+        if kind not in ("user", "function_call_output"):
+            raise BuilderError(
+                f'mockllm: when_input_item() takes "user" or "function_call_output", got {kind!r}'
+            )
+        current = self._rule("input_item")
+        if current is not None and current != kind:
+            raise BuilderError(
+                f"mockllm: when_input_item({kind!r}) after when_input_item({current!r}): the last "
+                "input item is of one kind"
+            )
+        return self._with_rule("input_item", kind)
+
+    def when_user_input_contains(self, text: str) -> Self:
+        """The last input item is a user message (or the input is a string) and contains ``text``
+        (its text or its JSON, as in `when_input_contains`). Unlike `when_input_contains`, a tool
+        output that mentions ``text`` does not match, so an agent that sends the tool's answer
+        back is not asked the same again."""
+        return self.when_input_item("user")._when("when_user_input_contains", "contains", text)
+
+    def when_tool_output_contains(self, text: str) -> Self:
+        """The last input item is a ``function_call_output`` whose output (or JSON, so a
+        ``call_id`` will do) contains ``text``."""
+        return self.when_input_item("function_call_output")._when(
+            "when_tool_output_contains", "contains", text
+        )
 
     def when_input(self, value: str | InputItems) -> Self:
         """The whole input equals ``value`` (a string, or the list of input items)."""
