@@ -121,6 +121,7 @@ WRONG_TYPES = {
         {"model": "m", "input": 42},
         {"model": "m", "input": [1, 2]},
         {"model": "m", "input": [{"role": "user", "content": 5}]},
+        {"model": "m", "input": [{"role": [], "content": ""}]},  # unhashable: once a 500
         {"model": "m", "input": "ping", "stream": 1},
     ],
     "/v1/embeddings": [

@@ -253,13 +253,13 @@ def test_anthropic_system_and_tool_rules_add_up(m: MockBuilder) -> None:
     handle = (
         base.when_system_contains("terse").when_tool_names("a", "b").when_tool_result("toolu_1").reply("x")
     )
-    assert handle.mock.match.system_contains == ["helpful", "terse"]
-    assert handle.mock.match.tool_names == ["get_weather", "a", "b"]
+    assert handle.mock.match.system_contains == ("helpful", "terse")
+    assert handle.mock.match.tool_names == ("get_weather", "a", "b")
     assert handle.mock.match.message == {
         "role": "user",
         "content": [{"type": "tool_result", "tool_use_id": "toolu_1"}],
     }
-    assert base.reply("y").mock.match.system_contains == ["helpful"]
+    assert base.reply("y").mock.match.system_contains == ("helpful",)
     with pytest.raises(BuilderError, match="at least one tool name"):
         base.when_tool_names()
 
@@ -653,7 +653,7 @@ def leaf_fields(tp: Any) -> set[str]:
     paths = set()
     for name, hint in hints.items():
         inner, suffix = hint, ""
-        if typing.get_origin(hint) is list:
+        if typing.get_origin(hint) in (list, tuple):
             inner, suffix = typing.get_args(hint)[0], "[]"
         elif typing.get_origin(hint) in (typing.Union, types.UnionType):
             # An optional object (``model: ModelMatch | None``): its fields are the leaves.

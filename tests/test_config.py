@@ -35,7 +35,7 @@ def write(tmp_path: Path, data: object) -> Path:
         (
             {"openai": [{**MOCK, "match": {"message": {"role": "user", "content": "hi"}}}]},
             "$.openai[0].match.match_type",
-            'add "match_type": "exact" or "contains"',
+            'add "match_type": "exact", "contains" or "regex"',
         ),
         (
             {"openai": [{**MOCK, "match": {"match_type": "fuzzy", "message": {}}}]},

@@ -172,7 +172,7 @@ def test_a_regex_rule_needs_one_pattern_string(api: str, match: JsonObject, path
         ({"turn": True}, "turn", "valid integer"),
         ({"turn": "1"}, "turn", "valid integer"),
         ({"tool_results": [""]}, "tool_results[0]", "at least 1 character"),
-        ({"tool_results": "call_1"}, "tool_results", "valid list"),
+        ({"tool_results": "call_1"}, "tool_results", "expected an array"),
         ({"history_contains": [1]}, "history_contains[0]", "valid string"),
         ({"model": "gpt-4o"}, "model", "valid dictionary"),
         ({"model": {"value": "gpt", "match_type": "glob"}}, "model.match_type", "'regex'"),
@@ -296,8 +296,8 @@ def test_a_kagent_config_keeps_its_json() -> None:
     assert (match.model, match.turn, match.history_contains, match.tool_results, match.pattern) == (
         None,
         None,
-        [],
-        [],
+        (),
+        (),
         None,
     )
 

@@ -36,7 +36,7 @@ def validate(body: Request) -> None:
             if not isinstance(item, dict):
                 raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]")
             role = item.get("role")
-            if role is not None and role not in _ROLES:
+            if role is not None and (type(role) is not str or role not in _ROLES):
                 raise ApiError(
                     400,
                     f"'input[{i}].role' must be one of 'user', 'assistant', 'system', 'developer'",
