@@ -132,6 +132,55 @@ def test_one_server_for_the_session():
     result.assert_outcomes(passed=4)
 
 
+def test_every_test_starts_with_no_counts_and_every_scenario_at_started(pytester: pytest.Pytester) -> None:
+    once = {"match_type": "contains", "message": {"role": "user", "content": "once"}}
+    login = {"match_type": "contains", "message": {"role": "user", "content": "login"}}
+    status = {"match_type": "contains", "message": {"role": "user", "content": "status"}}
+    pytester.makefile(
+        ".json",
+        mocks=json.dumps(
+            {
+                "openai": [
+                    {"times": 1, "match": once, "response": {"choices": [{"message": {"content": "first"}}]}},
+                    {
+                        "scenario": "auth",
+                        "new_state": "in",
+                        "match": login,
+                        "response": {"choices": [{"message": {"content": "welcome"}}]},
+                    },
+                    {
+                        "scenario": "auth",
+                        "required_state": "in",
+                        "match": status,
+                        "response": {"choices": [{"message": {"content": "logged in"}}]},
+                    },
+                ]
+            }
+        ),
+    )
+    pytester.makepyfile(
+        CLIENTS
+        + """
+pytestmark = pytest.mark.mockllm(config="mocks.json")
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_uses_up_the_mock_and_moves_the_scenario(mockllm, run):
+    assert mockllm.scenarios == {}
+    with pytest.raises(openai.NotFoundError):
+        chat(mockllm, "status?")
+    assert chat(mockllm, "once") == "first"
+    with pytest.raises(openai.NotFoundError, match="used up after 1 of 1 call"):
+        chat(mockllm, "once")
+    assert chat(mockllm, "login") == "welcome"
+    assert chat(mockllm, "status?") == "logged in"
+    assert mockllm.scenarios == {"auth": "in"}
+"""
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=2)
+
+
 ASYNC_TESTS = """
 import asyncio
 
