@@ -774,7 +774,7 @@ def test_typing_chains_also_run() -> None:
         namespace,
     )
     assert namespace["m"].build().counts() == {
-        "openai": 5,
+        "openai": 6,
         "openai_response": 3,
         "openai_embeddings": 3,
         "anthropic": 3,

@@ -258,3 +258,17 @@ def test_no_update_is_lost_when_threads_register_at_once() -> None:
                 thread.join()
             assert ask(client, f"q{trial % 4}") == f"a{trial % 4}", trial
             assert server.config.counts()["openai"] == 4
+
+
+def test_a_reply_sequence_is_plain_mocks_with_times(m: MockBuilder, server: MockServer) -> None:
+    tool_call, answer = m.openai_chat().when_last_message_contains("book").in_sequence(2)
+    tool_call.reply_tool_call("book_flight", {"to": "Paris"}, id="call_1")
+    answer.reply("Booked.")
+    assert [mock.times for mock in m.build().openai] == [1, None]
+    client = openai_client(server)
+    first = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "book it"}])
+    assert first.choices[0].message.tool_calls is not None
+    assert ask(client, "book it") == "Booked."
+    assert ask(client, "book it") == "Booked."
+    with pytest.raises(BuilderError):
+        m.openai_chat().in_sequence(0)

@@ -53,6 +53,9 @@ assert_type(
 )
 assert_type(chat.reply(ChatCompletion.model_construct(choices=[])), MockHandle[OpenAIMock])
 assert_type(chat.reply({"choices": []}), MockHandle[OpenAIMock])
+first_step, later_steps = chat.once().priority(1).in_scenario("s", new_state="b").in_sequence(2)
+assert_type(first_step, OpenAIChatBuilder)
+assert_type(later_steps.reply_tool_call("f", {}), MockHandle[OpenAIMock])
 
 # --- responses -------------------------------------------------------------------------------------
 responses = m.openai_responses()

@@ -127,6 +127,21 @@ class RequestBuilder(Generic[MockT]):
         """Answer one matching request, then step aside: ``times(1)``."""
         return self.times(1)
 
+    def in_sequence(self, steps: int) -> tuple[Self, ...]:
+        """``steps`` builders for one reply sequence: each but the last answers once, the last
+        answers from then on. Register their replies in order::
+
+            first, then = m.openai_chat().when_last_message_contains("book").in_sequence(2)
+            first.reply_tool_call("book_flight", {"to": "Paris"})
+            then.reply("Booked.")
+
+        Plain mocks with ``times: 1`` and no ``times``, so the JSON stays as readable as if each
+        were written by hand.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise BuilderError(f"mockllm: in_sequence() takes a whole number of steps, got {steps!r}")
+        return (*(self.once() for _ in range(steps - 1)), self)
+
     def priority(self, priority: int) -> Self:
         """``priority``: a lower number is tried first, whatever the order of registration;
         equal priorities keep that order. The default is 5."""

@@ -3,7 +3,7 @@
 Verb → the fields it sets in the mock (``openai[i]``):
 
 - ``named(name)`` → ``name``
-- ``times(n)``, ``once()`` → ``times``; ``priority(n)`` → ``priority``
+- ``times(n)``, ``once()``, ``in_sequence(steps)`` → ``times``; ``priority(n)`` → ``priority``
 - ``in_scenario(scenario, required_state=, new_state=)`` → ``scenario``, ``required_state``,
   ``new_state``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
