@@ -344,8 +344,41 @@ InputItemKind = Literal["user", "function_call_output"]
 # a set of ids are cached on the match when it is validated, so no request compiles or builds them.
 
 
-class OpenAIRequestMatch(_Model):
+class _Match(_Model):
+    """What the match models share: the body's ``match_type``, and the patterns and id sets of the
+    rules a match uses, made once when it loads (never on the request path)."""
+
     match_type: MatchType
+
+    @model_validator(mode="after")
+    def _compile(self) -> Self:
+        # Only what a rule uses: the others are never asked for.
+        if self.match_type is MatchType.REGEX:
+            self._compile_body()
+        if getattr(self, "tool_results", ()):
+            _ = self.tool_result_ids
+        return self
+
+    def _compile_body(self) -> None:
+        """Compile the body's patterns (a bad one raises the error of its JSON path)."""
+        raise NotImplementedError
+
+    def _regex(self, value: Any, loc: tuple[int | str, ...]) -> re.Pattern[str] | None:
+        """``value``, at ``loc`` in the match, compiled when the rule is ``regex`` (else None)."""
+        if self.match_type is not MatchType.REGEX:
+            return None
+        model = type(self).__name__
+        if not isinstance(value, str):
+            raise _not_a_pattern(loc, value, model, str(loc[-1]))
+        return _compiled(value, loc, model)
+
+    @cached_property
+    def tool_result_ids(self) -> frozenset[str]:
+        """``tool_results``, for lookups."""
+        return frozenset(getattr(self, "tool_results", ()))
+
+
+class OpenAIRequestMatch(_Match):
     message: ChatMessage
     headers: tuple[HeaderMatch, ...] = ()
     model: ModelMatch | None = None
@@ -361,34 +394,17 @@ class OpenAIRequestMatch(_Model):
     """Each name is the name of one of the request's ``tools`` (``function.name``, or a custom
     tool's name)."""
 
-    @model_validator(mode="after")
-    def _compile(self) -> Self:
-        # Only what a rule uses: the others are never asked for on the request path.
-        if self.match_type is MatchType.REGEX:
-            _ = self.pattern
-        if self.tool_results:
-            _ = self.tool_result_ids
-        return self
+    def _compile_body(self) -> None:
+        _ = self.pattern
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         """The ``message.content`` of a ``regex`` rule, compiled (once, at load)."""
-        if self.match_type is not MatchType.REGEX:
-            return None
         content = self.message.get("content")
-        if content is None:
-            content = ""
-        if not isinstance(content, str):
-            raise _not_a_pattern(("message", "content"), content, "OpenAIRequestMatch", "content")
-        return _compiled(content, ("message", "content"), "OpenAIRequestMatch")
-
-    @cached_property
-    def tool_result_ids(self) -> frozenset[str]:
-        return frozenset(self.tool_results)
+        return self._regex("" if content is None else content, ("message", "content"))
 
 
-class OpenAIResponseRequestMatch(_Model):
-    match_type: MatchType
+class OpenAIResponseRequestMatch(_Match):
     input: ResponsesInput
     headers: tuple[HeaderMatch, ...] = ()
     input_item: InputItemKind | None = None
@@ -404,53 +420,30 @@ class OpenAIResponseRequestMatch(_Model):
     tool_results: tuple[ToolCallId, ...] = ()
     """Each id is the ``call_id`` of one of the input's ``function_call_output`` items."""
 
-    @model_validator(mode="after")
-    def _compile(self) -> Self:
-        # Only what a rule uses: the others are never asked for on the request path.
-        if self.match_type is MatchType.REGEX:
-            _ = self.pattern
-        if self.tool_results:
-            _ = self.tool_result_ids
-        return self
+    def _compile_body(self) -> None:
+        _ = self.pattern
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        if self.match_type is not MatchType.REGEX:
-            return None
-        if not isinstance(self.input, str):
-            raise _not_a_pattern(("input",), self.input, "OpenAIResponseRequestMatch", "input")
-        return _compiled(self.input, ("input",), "OpenAIResponseRequestMatch")
-
-    @cached_property
-    def tool_result_ids(self) -> frozenset[str]:
-        return frozenset(self.tool_results)
+        return self._regex(self.input, ("input",))
 
 
-class OpenAIEmbeddingRequestMatch(_Model):
-    match_type: MatchType
+class OpenAIEmbeddingRequestMatch(_Match):
     input: EmbeddingsInput
     headers: tuple[HeaderMatch, ...] = ()
     model: ModelMatch | None = None
 
-    @model_validator(mode="after")
-    def _compile(self) -> Self:
-        if self.match_type is MatchType.REGEX:
-            _ = self.pattern
-        return self
+    def _compile_body(self) -> None:
+        _ = self.pattern
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        if self.match_type is not MatchType.REGEX:
-            return None
-        if not isinstance(self.input, str):
-            raise _not_a_pattern(("input",), self.input, "OpenAIEmbeddingRequestMatch", "input")
-        return _compiled(self.input, ("input",), "OpenAIEmbeddingRequestMatch")
+        return self._regex(self.input, ("input",))
 
 
-class AnthropicRequestMatch(_Model):
-    match_type: MatchType
+class AnthropicRequestMatch(_Match):
     message: AnthropicMessage
     headers: tuple[HeaderMatch, ...] = ()
     system_contains: tuple[str, ...] = ()
@@ -465,14 +458,8 @@ class AnthropicRequestMatch(_Model):
     tool_results: tuple[ToolCallId, ...] = ()
     """Each id is the ``tool_use_id`` of one of the request's ``tool_result`` blocks."""
 
-    @model_validator(mode="after")
-    def _compile(self) -> Self:
-        # Only what a rule uses: the others are never asked for on the request path.
-        if self.match_type is MatchType.REGEX:
-            _ = self.block_patterns
-        if self.tool_results:
-            _ = self.tool_result_ids
-        return self
+    def _compile_body(self) -> None:
+        _ = self.block_patterns
 
     @cached_property
     def block_patterns(self) -> tuple[re.Pattern[str] | None, ...]:
@@ -494,10 +481,6 @@ class AnthropicRequestMatch(_Model):
             else:
                 patterns.append(_compiled(text, ("message", "content", i, "text"), model))
         return tuple(patterns)
-
-    @cached_property
-    def tool_result_ids(self) -> frozenset[str]:
-        return frozenset(self.tool_results)
 
 
 # --- mocks -----------------------------------------------------------------------------------

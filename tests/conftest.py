@@ -12,7 +12,8 @@ import httpcore2 as httpcore
 import openai
 import pytest
 
-from mockllm import Config, MockServer
+from mockllm import Config, MockServer, mock
+from mockllm.builders import MockBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT / "testdata"
@@ -71,6 +72,19 @@ def serve() -> Iterator[ServeFn]:
     yield start
     for server in servers:
         server.stop_thread()
+
+
+@pytest.fixture
+def m() -> MockBuilder:
+    """A fresh builder (modules that need another kind of ``m`` define their own)."""
+    return mock()
+
+
+@pytest.fixture
+def server(m: MockBuilder) -> Iterator[MockServer]:
+    """A threaded server following ``m``: mocks registered on it answer the next request."""
+    with MockServer(m) as running:
+        yield running
 
 
 def openai_client(server: MockServer, **kwargs: object) -> openai.OpenAI:

@@ -5,28 +5,16 @@ streamed and not."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import openai
 import pytest
 
-from mockllm import Config, MockServer, mock
+from mockllm import Config, MockServer
 from mockllm.builders import MockBuilder, ToolCall
 
 from .conftest import anthropic_client, async_openai_client, openai_client
-
-
-@pytest.fixture
-def m() -> MockBuilder:
-    return mock()
-
-
-@pytest.fixture
-def server(m: MockBuilder) -> Iterator[MockServer]:
-    with MockServer(m) as running:
-        yield running
 
 
 def chat_answer(client: openai.OpenAI, messages: list[Any], *, stream: bool, **kwargs: Any) -> Any:

@@ -4,7 +4,6 @@ keeps its counts while mocks come and go."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -14,17 +13,6 @@ from mockllm import BuilderError, Config, ConfigError, MockServer, mock
 from mockllm.builders import MockBuilder
 
 from .conftest import anthropic_client, async_openai_client, openai_client
-
-
-@pytest.fixture
-def m() -> MockBuilder:
-    return mock()
-
-
-@pytest.fixture
-def server(m: MockBuilder) -> Iterator[MockServer]:
-    with MockServer(m) as running:
-        yield running
 
 
 def ask(client: openai.OpenAI, text: str, **kwargs: Any) -> str | None:

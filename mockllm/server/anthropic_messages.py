@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import orjson
@@ -11,6 +10,7 @@ from ..apis import API_BY_KEY
 from ..matching import ANTHROPIC_RULES
 from .errors import ApiError
 from .handler import (
+    JSON,
     ApiHandler,
     Request,
     check_bool,
@@ -19,12 +19,12 @@ from .handler import (
     check_object_list,
     describe_last_message,
     estimate_tokens,
+    is_sse,
+    json_or_stream,
 )
 from .sse import sse_event, text_pieces
 
 __all__ = ["HANDLER"]
-
-JSON, SSE = "json", "sse"
 
 
 def validate(body: Request) -> None:
@@ -48,10 +48,6 @@ def validate(body: Request) -> None:
     if max_tokens < 1:
         raise ApiError(400, "max_tokens: Input should be greater than or equal to 1")
     check_bool(body, "stream")
-
-
-def variant(body: Request) -> Hashable:
-    return SSE if body.get("stream") is True else JSON
 
 
 def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
@@ -150,8 +146,8 @@ HANDLER = ApiHandler(
     spec=API_BY_KEY["anthropic"],
     rules=ANTHROPIC_RULES,
     validate=validate,
-    variant=variant,
-    is_stream=lambda v: v == SSE,
+    variant=json_or_stream,
+    is_stream=is_sse,
     fill=fill,
     render=render,
     describe=describe_last_message,

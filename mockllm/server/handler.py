@@ -20,8 +20,10 @@ from .errors import ApiError
 
 __all__ = [
     "DEFAULT_MODEL",
+    "JSON",
     "MAX_CACHED_BYTES",
     "MAX_MODEL_CHARS",
+    "SSE",
     "ApiHandler",
     "PreparedResponse",
     "check_bool",
@@ -32,6 +34,8 @@ __all__ = [
     "describe_input",
     "describe_last_message",
     "estimate_tokens",
+    "is_sse",
+    "json_or_stream",
 ]
 
 Request = dict[str, Any]
@@ -122,6 +126,21 @@ class PreparedResponse:
         if "model" not in response:
             response = {**response, "model": model if isinstance(model, str) and model else DEFAULT_MODEL}
         return self._render(response, variant)
+
+
+# --- variants -------------------------------------------------------------------------------
+
+JSON, SSE = "json", "sse"
+"""The variants of an API whose answer is either a JSON body or one kind of stream."""
+
+
+def json_or_stream(body: Request) -> Hashable:
+    """The variant of such an API that a request asks for."""
+    return SSE if body.get("stream") is True else JSON
+
+
+def is_sse(variant: Hashable) -> bool:
+    return variant == SSE
 
 
 # --- request checks --------------------------------------------------------------------------

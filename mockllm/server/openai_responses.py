@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 import orjson
@@ -11,6 +10,7 @@ from ..apis import API_BY_KEY
 from ..matching import RESPONSES_RULES
 from .errors import ApiError
 from .handler import (
+    JSON,
     ApiHandler,
     Request,
     check_bool,
@@ -18,12 +18,13 @@ from .handler import (
     check_model,
     describe_input,
     estimate_tokens,
+    is_sse,
+    json_or_stream,
 )
 from .sse import sse_event, text_pieces
 
 __all__ = ["HANDLER"]
 
-JSON, SSE = "json", "sse"
 _ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 
@@ -47,10 +48,6 @@ def validate(body: Request) -> None:
     elif value is not None and not isinstance(value, str):
         raise ApiError(400, "'input' must be a string or an array of input items", param="input")
     check_bool(body, "stream")
-
-
-def variant(body: Request) -> Hashable:
-    return SSE if body.get("stream") is True else JSON
 
 
 def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
@@ -242,8 +239,8 @@ HANDLER = ApiHandler(
     spec=API_BY_KEY["openai_response"],
     rules=RESPONSES_RULES,
     validate=validate,
-    variant=variant,
-    is_stream=lambda v: v == SSE,
+    variant=json_or_stream,
+    is_stream=is_sse,
     fill=fill,
     render=render,
     describe=describe_input,
