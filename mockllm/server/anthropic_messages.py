@@ -33,7 +33,9 @@ def validate(body: Request) -> None:
     for i, message in enumerate(body["messages"]):
         if not isinstance(message.get("role"), str):
             raise ApiError(400, f"messages.{i}.role: Field required")
-        check_content(message.get("content"), f"messages.{i}.content", allow_null=False, dotted=True)
+        content = message.get("content")
+        if type(content) is not str:  # the path is spelled out only for content worth a look
+            check_content(content, f"messages.{i}.content", allow_null=False, dotted=True)
     if "system" in body:
         check_content(body["system"], "system", allow_null=False, dotted=True)
     check_object_list(body.get("tools"), "tools", required=False)

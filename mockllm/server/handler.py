@@ -30,7 +30,6 @@ __all__ = [
     "check_content",
     "check_model",
     "check_object_list",
-    "check_string",
     "describe_input",
     "describe_last_message",
     "estimate_tokens",
@@ -174,12 +173,6 @@ def check_content(value: Any, where: str, *, allow_null: bool, dotted: bool = Fa
         if text is not None and not isinstance(text, str):
             at = f"{where}.{j}.text" if dotted else f"{where}[{j}].text"
             raise ApiError(400, f"'{at}' must be a string", param=at)
-
-
-def check_string(value: Any, where: str) -> None:
-    """An optional string field (``null`` stands for absent)."""
-    if value is not None and not isinstance(value, str):
-        raise ApiError(400, f"'{where}' must be a string", param=where)
 
 
 def check_bool(body: Request, key: str) -> None:

@@ -17,7 +17,6 @@ from .handler import (
     check_content,
     check_model,
     check_object_list,
-    check_string,
     describe_last_message,
     estimate_tokens,
 )
@@ -32,15 +31,22 @@ JSON, SSE, SSE_USAGE = "json", "sse", "sse+usage"
 def validate(body: Request) -> None:
     check_model(body)
     check_object_list(body.get("messages"), "messages", required=True)
+    # Agent requests carry long histories: the usual message costs type tests only, and the path
+    # of a field is spelled out when it is wrong.
     for i, message in enumerate(body["messages"]):
-        if not isinstance(message.get("role", ""), str):
+        if type(message.get("role", "")) is not str:
             raise ApiError(400, f"'messages[{i}].role' must be a string", param=f"messages[{i}].role")
-        check_content(message.get("content"), f"messages[{i}].content", allow_null=True)
-        check_string(message.get("name"), f"messages[{i}].name")
-        check_string(message.get("tool_call_id"), f"messages[{i}].tool_call_id")
-        check_object_list(
-            message.get("tool_calls"), f"messages[{i}].tool_calls", required=False, non_empty=False
-        )
+        content = message.get("content")
+        if content is not None and type(content) is not str:
+            check_content(content, f"messages[{i}].content", allow_null=True)
+        for key in ("name", "tool_call_id"):
+            value = message.get(key)
+            if value is not None and type(value) is not str:
+                where = f"messages[{i}].{key}"
+                raise ApiError(400, f"'{where}' must be a string", param=where)
+        calls = message.get("tool_calls")
+        if calls is not None:
+            check_object_list(calls, f"messages[{i}].tool_calls", required=False, non_empty=False)
     check_object_list(body.get("tools"), "tools", required=False, non_empty=False)
     for key in ("max_tokens", "max_completion_tokens"):
         value = body.get(key)

@@ -43,8 +43,9 @@ def validate(body: Request) -> None:
                     f"'input[{i}].role' must be one of 'user', 'assistant', 'system', 'developer'",
                     param=f"input[{i}].role",
                 )
-            if "content" in item:
-                check_content(item["content"], f"input[{i}].content", allow_null=False)
+            content = item.get("content", "")
+            if type(content) is not str:  # the path is spelled out only for content worth a look
+                check_content(content, f"input[{i}].content", allow_null=False)
     elif value is not None and not isinstance(value, str):
         raise ApiError(400, "'input' must be a string or an array of input items", param="input")
     check_bool(body, "stream")

@@ -17,7 +17,7 @@ from typing import Any
 
 from sanic import Sanic
 from sanic.application.state import ApplicationServerInfo
-from sanic.http import Http
+from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
 from sanic.server.protocols.http_protocol import HttpProtocol
 
@@ -46,32 +46,47 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(rb"\r?\n")
 
 
-class _Http(Http):
-    """Sanic's HTTP/1.1 request cycle, also reading a request head whose lines end in a bare LF.
+def _mend_head(buffer: bytearray) -> None:
+    """Rewrite a request head at the start of ``buffer`` whose lines end in a bare LF with CRLFs.
 
-    Sanic finds the end of a head by CRLF CRLF alone, so a head written with bare LFs (which RFC
-    9112 §2.2 lets a server accept) waited for the request timeout. Such a head is rewritten with
-    CRLFs in the receive buffer before Sanic reads it.
+    Sanic finds the end of a head by CRLF CRLF alone, so such a head (which RFC 9112 §2.2 lets a
+    server accept) waited for the request timeout.
     """
+    if b"\n\n" not in buffer:  # the usual case, CRLF lines: one scan of a short buffer
+        return
+    end = _HEAD_END.search(buffer)
+    if end is not None and end.end() - end.start() < 4:  # the first blank line is not CRLF CRLF
+        buffer[: end.end()] = _LINE_END.sub(b"\r\n", buffer[: end.start()]) + b"\r\n\r\n"
+
+
+class _Http(Http):
+    """Sanic's HTTP/1.1 request cycle, mending a bare-LF head that came in behind the previous
+    request on the same connection (pipelined) before it reads it."""
 
     __slots__ = ()
 
-    async def http1_request_header(self) -> None:
-        buffer, limit = self.recv_buffer, self.HEADER_MAX_SIZE
-        end = _HEAD_END.search(buffer, 0, limit)
-        while end is None and len(buffer) < limit:  # Sanic itself answers a longer head
-            await self._receive_more()
-            end = _HEAD_END.search(buffer, 0, limit)
-        if end is not None and end.end() - end.start() < 4:  # a blank line, but not CRLF CRLF
-            buffer[: end.end()] = _LINE_END.sub(b"\r\n", buffer[: end.start()]) + b"\r\n\r\n"
-        await super().http1_request_header()  # type: ignore[no-untyped-call]
+    def init_for_request(self) -> None:
+        super().init_for_request()  # type: ignore[no-untyped-call]
+        if self.recv_buffer:
+            _mend_head(self.recv_buffer)
 
 
 class _Protocol(HttpProtocol):
-    """Sanic's HTTP/1.1 protocol with `_Http`."""
+    """Sanic's HTTP/1.1 protocol, mending a bare-LF request head as its bytes arrive."""
 
     __slots__ = ()
     HTTP_CLASS = _Http
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # Only while a head is read (or before the connection's first request): a body may hold
+        # blank lines of its own.
+        http = getattr(self, "_http", None)
+        if http is None or http.stage in _HEAD_STAGES:
+            _mend_head(self.recv_buffer)
+
+
+_HEAD_STAGES = (Stage.IDLE, Stage.REQUEST)
 
 
 async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Any:
