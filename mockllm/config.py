@@ -2,7 +2,8 @@
 
 A config maps each API to an ordered list of mocks; each mock is ``{"name", "match", "response"}``.
 ``response`` is the provider's own response object and passes through untouched (the server only
-fills in fields the SDKs need when they are absent). Everything else is checked at load: an unknown
+fills in fields the SDKs need when they are absent); ``error`` in its place answers with an HTTP
+error in the provider's shape. Everything else is checked at load: an unknown
 key is an error, because a typo would otherwise make a mock silently never match.
 """
 
@@ -47,6 +48,7 @@ __all__ = [
     "ChatMessage",
     "Config",
     "ConfigError",
+    "ErrorReply",
     "HeaderMatch",
     "MatchType",
     "ModelMatch",
@@ -483,6 +485,47 @@ class AnthropicRequestMatch(_Match):
         return tuple(patterns)
 
 
+# --- error replies ----------------------------------------------------------------------------
+
+# RFC 9110's token: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_SERVER_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+def _error_headers(value: dict[str, str]) -> dict[str, str]:
+    for name, text in value.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a valid HTTP header name")
+        if name.lower() in _SERVER_HEADERS:
+            raise ValueError(f'"{name}" is set by the server and cannot be configured')
+        if any(c in text for c in "\r\n\0"):
+            raise ValueError(f'the value of "{name}" has a line break or NUL')
+        if not _HEADER_VALUE.fullmatch(text):
+            raise ValueError(f'the value of "{name}" is not printable ASCII text')
+    return value
+
+
+class ErrorReply(_Model):
+    """``error``: answer with an HTTP error in the provider's own shape instead of ``response``.
+
+    The SDKs raise their own exception class for ``status`` (``RateLimitError`` for 429, Anthropic's
+    ``OverloadedError`` for 529, …) and honour ``retry-after``, ``retry-after-ms`` and
+    ``x-should-retry`` among ``headers`` as they do against the real APIs.
+    """
+
+    status: Annotated[int, Field(strict=True, ge=400, le=599)]
+    """The HTTP status, 400 to 599."""
+    type: StrictStr | None = None
+    """The error's ``type``; by default what the provider sends for ``status`` (OpenAI 429
+    ``requests``, Anthropic 429 ``rate_limit_error``, 529 ``overloaded_error``, …)."""
+    message: StrictStr | None = None
+    """The error's message; by default ``"mocked error: <status> <type>"`` (OpenAI's 429 names its
+    code, ``rate_limit_exceeded``)."""
+    headers: Annotated[dict[StrictStr, StrictStr], AfterValidator(_error_headers)] = {}
+    """Response headers, sent as given (``retry-after``, ``retry-after-ms``, ``x-should-retry``, …)."""
+
+
 # --- mocks -----------------------------------------------------------------------------------
 
 
@@ -497,6 +540,12 @@ class _Mock(_Model):
     These keys are additive to kagent's format (its Go server ignores them).
     """
 
+    # A mock answers with exactly one of "response" and "error": said in the schema too, for the
+    # validators of other languages.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"oneOf": [{"required": ["response"]}, {"required": ["error"]}]}
+    )
+
     name: str = ""
     times: Annotated[int, Field(strict=True, ge=1)] | None = None
     """Answers at most this many matching requests, then steps aside for later mocks."""
@@ -509,11 +558,23 @@ class _Mock(_Model):
     """The mock matches only while its scenario is in this state."""
     new_state: str | None = None
     """After the mock answers, its scenario moves to this state."""
+    if typing.TYPE_CHECKING:  # each API's mock declares them after its match, the order they are written
+        response: Any
+        """The provider's response object; a mock has it or ``error``."""
+        error: ErrorReply | None
+        """An HTTP error to answer with instead of ``response``."""
 
     @model_validator(mode="after")
-    def _states_need_a_scenario(self) -> Self:
+    def _check(self) -> Self:
+        # One validator for every cross-field rule: a config of 100,000 mocks runs it 100,000 times.
         if self.scenario is None and (self.required_state is not None or self.new_state is not None):
             raise ValueError('"required_state" and "new_state" need a "scenario": add "scenario": "<name>"')
+        if (self.response is None) == (self.error is None):
+            if self.error is None:
+                message = 'missing required key "response" (or "error", to answer with an HTTP error)'
+            else:
+                message = 'both "response" and "error": a mock answers with one of them'
+            raise PydanticCustomError("response_or_error", message)
         return self
 
     @property
@@ -526,28 +587,32 @@ class OpenAIMock(_Mock):
     """``POST /v1/chat/completions``: ``response`` is a ``chat.completion`` object."""
 
     match: OpenAIRequestMatch
-    response: ResponseObject
+    response: ResponseObject = None
+    error: ErrorReply | None = None
 
 
 class OpenAIResponseMock(_Mock):
     """``POST /v1/responses``: ``response`` is a Responses API ``response`` object."""
 
     match: OpenAIResponseRequestMatch
-    response: ResponseObject
+    response: ResponseObject = None
+    error: ErrorReply | None = None
 
 
 class OpenAIEmbeddingMock(_Mock):
     """``POST /v1/embeddings``: ``response`` is a ``CreateEmbeddingResponse`` object."""
 
     match: OpenAIEmbeddingRequestMatch
-    response: ResponseObject
+    response: ResponseObject = None
+    error: ErrorReply | None = None
 
 
 class AnthropicMock(_Mock):
     """``POST /v1/messages``: ``response`` is an Anthropic ``Message`` object."""
 
     match: AnthropicRequestMatch
-    response: ResponseObject
+    response: ResponseObject = None
+    error: ErrorReply | None = None
 
 
 class Config(_Model):
@@ -738,6 +803,8 @@ def _problems(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[
             message = f'missing required key "{loc[-1]}"'
             if loc[-1] == "match_type":
                 message += ': add "match_type": "exact", "contains" or "regex"'
+        elif error["type"] == "response_or_error":
+            pass
         elif error["type"] in ("tuple_type", "list_type"):  # "tuple" is Python's word, not JSON's
             message = f"expected an array, got {_preview(error['input'])}"
         else:
@@ -767,6 +834,8 @@ def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
     tp: Any = Config
     for part in loc:
         tp = _item_type(tp, part)
+    if typing.get_origin(tp) in (Union, types.UnionType):  # an optional object: ``error``, ``model``
+        tp = next((arg for arg in typing.get_args(tp) if arg is not type(None)), None)
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
     if is_typeddict(tp):

@@ -737,6 +737,10 @@ def every_verb_used() -> Config:
     claude.when_tool_result("toolu_1").reply_tool_use("f")
     claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])
+    for builder in (chat, responses, embeddings, claude):
+        builder.when_model("failing").once().reply_error(
+            429, message="slow down", type="rate_limit_error", headers={"retry-after-ms": "5"}
+        )
     return m.build()
 
 
@@ -774,10 +778,10 @@ def test_typing_chains_also_run() -> None:
         namespace,
     )
     assert namespace["m"].build().counts() == {
-        "openai": 6,
-        "openai_response": 3,
-        "openai_embeddings": 3,
-        "anthropic": 3,
+        "openai": 7,
+        "openai_response": 4,
+        "openai_embeddings": 4,
+        "anthropic": 4,
     }
 
 

@@ -121,6 +121,12 @@ assert_type(
 assert_type(claude.when_turn(2).when_tool_results("toolu_1", "toolu_2"), AnthropicMessagesBuilder)
 assert_type(claude.when_last_message_matches("2\\+2", role=None), AnthropicMessagesBuilder)
 
+# --- error replies ---------------------------------------------------------------------------------
+assert_type(chat.once().reply_error(429, headers={"retry-after-ms": "5"}), MockHandle[OpenAIMock])
+assert_type(responses.reply_error(500, message="down", retry_after=0.5), MockHandle[OpenAIResponseMock])
+assert_type(embeddings.reply_error(503, type="server_error"), MockHandle[OpenAIEmbeddingMock])
+assert_type(claude.times(2).reply_error(529), MockHandle[AnthropicMock])
+
 # --- the whole config ------------------------------------------------------------------------------
 assert_type(m.build(), Config)
 assert_type(m.to_json(), str)
@@ -138,6 +144,7 @@ def misuse_that_mypy_rejects(m: MockBuilder) -> None:
     m.openai_chat().when_model("gpt-4o", match_type="glob")  # type: ignore[arg-type]
     m.openai_chat().when_last_message_contains("x", role="robot")  # type: ignore[arg-type]
     m.openai_chat().reply("x", finish_reason="done")  # type: ignore[call-overload]
+    m.anthropic_messages().reply_error(529, headers={"retry-after": 1})  # type: ignore[dict-item]
     m.openai_chat().reply(ChatCompletion.model_construct(), model="gpt-4o")  # type: ignore[call-overload]
     m.anthropic_messages().reply("x", stop_reason="stop")  # type: ignore[call-overload]
     m.anthropic_messages().reply(ChatCompletion.model_construct())  # type: ignore[call-overload]

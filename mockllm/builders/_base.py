@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
@@ -215,8 +216,53 @@ class RequestBuilder(Generic[MockT]):
             match[key] = list(value) if isinstance(value, tuple) else value
         return match
 
-    def _register(self, response: JsonObject) -> MockHandle[MockT]:
-        data: JsonObject = {**dict(self._over_time), "match": self._match(), "response": response}
+    # --- replies -------------------------------------------------------------------------------------
+
+    def reply_error(
+        self,
+        status: int,
+        *,
+        message: str | None = None,
+        type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> MockHandle[MockT]:
+        """Answer with an HTTP error in the provider's own shape (``error``): the SDK raises its
+        exception class for ``status`` (``RateLimitError`` for 429, ``InternalServerError`` for
+        500, Anthropic's ``OverloadedError`` for 529, …) with ``message`` in it, and retries as it
+        does against the real API. ``type`` defaults to what the provider sends for ``status``;
+        ``headers`` are sent as given (``retry-after-ms``, ``x-should-retry``, …), and
+        ``retry_after`` (seconds) is sugar for a ``retry-after`` header.
+
+        With ``once()`` (or ``in_sequence()``) the first call fails and the next one succeeds::
+
+            chat = m.openai_chat()
+            chat.once().reply_error(429, headers={"retry-after-ms": "5"})
+            chat.reply("It worked on the second try.")
+        """
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise BuilderError(f"mockllm: reply_error() takes an HTTP status from 400 to 599, got {status!r}")
+        sent: JsonObject = dict(headers) if headers is not None else {}
+        if retry_after is not None:
+            if isinstance(retry_after, bool) or not isinstance(retry_after, int | float) or retry_after < 0:
+                raise BuilderError(
+                    f"mockllm: reply_error(retry_after=) takes seconds (a number >= 0), got {retry_after!r}"
+                )
+            sent["retry-after"] = str(retry_after)
+        error: JsonObject = {"status": status}
+        if type is not None:
+            error["type"] = type
+        if message is not None:
+            error["message"] = message
+        if sent:
+            error["headers"] = sent
+        return self._register(error=error)
+
+    def _register(
+        self, response: JsonObject | None = None, *, error: JsonObject | None = None
+    ) -> MockHandle[MockT]:
+        answer: JsonObject = {"response": response} if error is None else {"error": error}
+        data: JsonObject = {**dict(self._over_time), "match": self._match(), **answer}
         if self._name:
             data = {"name": self._name, **data}
         try:

@@ -25,6 +25,8 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
 - ``reply(text | Message | dict, thinking=)`` → ``response``
 - ``reply_tool_use(name, input)`` → ``response``
 - ``reply_tool_uses([ToolCall, ...])`` → ``response``
+- ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
+  ``error.message``, ``error.type``, ``error.headers``
 
 Message content is always written as a list of blocks, which kagent's Go server requires. A mock
 has at most one rule on the last message (``when_last_message*``, ``when_tool_result``); the other

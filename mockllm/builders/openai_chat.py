@@ -29,6 +29,8 @@ Verb → the fields it sets in the mock (``openai[i]``):
 - ``reply(text | ChatCompletion | dict)`` → ``response``
 - ``reply_tool_call(name, arguments)`` → ``response``
 - ``reply_tool_calls([ToolCall, ...])`` → ``response``
+- ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
+  ``error.message``, ``error.type``, ``error.headers``
 
 A mock has at most one rule on the last message (``when_last_message*``, ``when_tool_result``);
 the other ``when_*`` verbs look at the whole request and combine with it and with each other. A

@@ -15,6 +15,8 @@ Verb → the fields it sets in the mock (``openai_embeddings[i]``):
 - ``when_input(value)`` → ``match.match_type``, ``match.input``
 - ``reply(vector | CreateEmbeddingResponse | dict)`` → ``response``
 - ``reply_vectors(vectors)`` → ``response``
+- ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
+  ``error.message``, ``error.type``, ``error.headers``
 
 ``when_model`` combines with the one rule on the input. A mock with no ``when_*`` verb matches every
 request with text input. Vectors are served as

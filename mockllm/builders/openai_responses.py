@@ -22,6 +22,8 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
 - ``reply(text | Response | dict, reasoning=)`` → ``response``
 - ``reply_function_call(name, arguments)`` → ``response``
 - ``reply_function_calls([ToolCall, ...])`` → ``response``
+- ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
+  ``error.message``, ``error.type``, ``error.headers``
 
 A mock has at most one rule on the input (``when_input*``, ``when_user_input_contains``,
 ``when_tool_output_contains``); the other ``when_*`` verbs look at the whole request and combine

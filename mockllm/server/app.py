@@ -6,6 +6,7 @@ index, write the bytes prepared at config load. No pydantic runs per request.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -19,7 +20,7 @@ from ..apis import Provider
 from ..matching import Refusal
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
-from .handler import ApiHandler
+from .handler import ApiHandler, MockedError
 from .journal import Journal, NearMiss, RecordedRequest
 from .sanic_internals import new_app
 from .served import ServedMocks
@@ -92,7 +93,18 @@ def _route(handler: ApiHandler) -> Handler:
                     raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
             variant = handler.variant(body)
-            data = mocks.prepared[position].render(body.get("model"), variant)
+            try:
+                data = mocks.prepared[position].render(body.get("model"), variant)
+            except MockedError as mocked:
+                # An error mock answered: it counts like any answer, and the journal names it.
+                runtime.answered(mocks.index.mocks[position])
+                answer = mocked.answer
+                if journal.enabled:
+                    record = _record(request, body, answer.status, mocks.label(position), key)
+                    journal.record(dataclasses.replace(record, error=answer.message))
+                return HTTPResponse(
+                    answer.body, status=answer.status, headers=answer.headers, content_type=JSON_TYPE
+                )
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:

@@ -18,7 +18,7 @@ from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
 from ..config import Config, ConfigError
 from ..matching import MockIndex, exact_key
-from .handler import ApiHandler, PreparedResponse
+from .handler import ApiHandler, PreparedError, PreparedResponse
 
 __all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
@@ -45,7 +45,7 @@ class CompiledMocks:
 
     handler: ApiHandler
     index: MockIndex[Any]
-    prepared: list[PreparedResponse]
+    prepared: list[PreparedResponse | PreparedError]
     positions: list[int]
     """Where each mock stands in the config's list (for its label)."""
     stateful: bool
@@ -82,7 +82,7 @@ _RECENT_LISTS = 8
 class _Prepared:
     mock: Any
     """Held so that the id the cache is keyed by stays this mock's."""
-    answer: PreparedResponse
+    answer: PreparedResponse | PreparedError
     key: bytes | None
     """The index key of an exact mock."""
 
@@ -173,11 +173,16 @@ class Compiler:
         if entry is not None and entry.mock is mock:
             return entry
         handler = HANDLERS[api]
-        try:
-            answer = _prepare(handler, mock.response, position, self._created)
-        except ValueError as exc:
-            where, _, message = str(exc).partition(": ")
-            raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
+        answer: PreparedResponse | PreparedError
+        error = mock.error
+        if error is not None:
+            answer = PreparedError(handler, error.status, error.type, error.message, error.headers)
+        else:
+            try:
+                answer = _prepare(handler, mock.response, position, self._created)
+            except ValueError as exc:
+                where, _, message = str(exc).partition(": ")
+                raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
         key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
         return entry

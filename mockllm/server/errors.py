@@ -9,21 +9,39 @@ import orjson
 from ..apis import Provider
 from ..matching import printable
 
-__all__ = ["ApiError", "Provider", "error_body"]
+__all__ = ["ApiError", "Provider", "default_code", "default_type", "error_body"]
 
-# Anthropic names its error types; OpenAI's SDK only reads the status, but the type helps people.
+# The type each provider sends for a status (the SDKs pick their exception class by status alone;
+# the type is for the people and the code that read it). Anthropic documents its types per status.
 _ANTHROPIC_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
     405: "invalid_request_error",
     413: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
-_OPENAI_TYPES = {401: "authentication_error", 404: "not_found_error", 500: "server_error"}
+# OpenAI's rate-limit errors say which limit was hit ("requests" or "tokens") and carry the code
+# "rate_limit_exceeded", which is what client code checks.
+_OPENAI_TYPES = {401: "authentication_error", 404: "not_found_error", 429: "requests", 500: "server_error"}
+_OPENAI_CODES = {429: "rate_limit_exceeded"}
+
+
+def default_type(provider: Provider, status: int) -> str:
+    """The error ``type`` the provider sends with ``status``."""
+    if provider == "anthropic":
+        return _ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    return _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+
+
+def default_code(provider: Provider, status: int) -> str | None:
+    """The error ``code`` the provider sends with ``status`` (OpenAI only), or None."""
+    return _OPENAI_CODES.get(status) if provider == "openai" else None
 
 
 class ApiError(Exception):
@@ -44,20 +62,29 @@ class ApiError(Exception):
         return " ".join([self.message, *map(str, self.near_misses)])
 
 
-def error_body(provider: Provider, status: int, message: str, param: str | None = None) -> bytes:
+def error_body(
+    provider: Provider,
+    status: int,
+    message: str,
+    param: str | None = None,
+    *,
+    kind: str | None = None,
+    code: str | None = None,
+) -> bytes:
+    """The provider's error body; ``kind`` (the ``type``) defaults to `default_type`."""
+    if kind is None:
+        kind = default_type(provider, status)
     try:
-        return _error_body(provider, status, message, param)
+        return _error_body(provider, message, param, kind, code)
     except orjson.JSONEncodeError:
         # The message quotes the request line or a header with bytes that are not UTF-8.
-        return _error_body(provider, status, printable(message), param and printable(param))
+        return _error_body(provider, printable(message), param and printable(param), printable(kind), code)
 
 
-def _error_body(provider: Provider, status: int, message: str, param: str | None) -> bytes:
+def _error_body(provider: Provider, message: str, param: str | None, kind: str, code: str | None) -> bytes:
     body: dict[str, Any]
     if provider == "anthropic":
-        kind = _ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
         body = {"type": "error", "error": {"type": kind, "message": message}}
     else:
-        kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-        body = {"error": {"message": message, "type": kind, "param": param, "code": None}}
+        body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return orjson.dumps(body)

@@ -16,7 +16,7 @@ import orjson
 
 from ..apis import ApiSpec
 from ..matching import MatchRules
-from .errors import ApiError
+from .errors import ApiError, default_code, default_type, error_body
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -25,6 +25,8 @@ __all__ = [
     "MAX_MODEL_CHARS",
     "SSE",
     "ApiHandler",
+    "MockedError",
+    "PreparedError",
     "PreparedResponse",
     "check_bool",
     "check_content",
@@ -125,6 +127,40 @@ class PreparedResponse:
         if "model" not in response:
             response = {**response, "model": model if isinstance(model, str) and model else DEFAULT_MODEL}
         return self._render(response, variant)
+
+
+class MockedError(Exception):
+    """Raised by a `PreparedError` in place of rendering: the route answers with ``answer``.
+
+    An exception rather than a flag on every answer, so a request answered by a normal mock does
+    no more work than before error mocks existed."""
+
+    def __init__(self, answer: PreparedError) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+class PreparedError:
+    """An error mock's answer (``error``): the provider's error body and the configured headers,
+    made once at load. Served alike to JSON and stream requests, as the real APIs refuse a request
+    before any stream starts."""
+
+    __slots__ = ("body", "headers", "message", "status")
+
+    def __init__(
+        self, handler: ApiHandler, status: int, kind: str | None, message: str | None, headers: dict[str, str]
+    ) -> None:
+        provider = handler.spec.provider
+        code = None
+        if kind is None:  # the provider's own type, and the code that goes with it
+            kind, code = default_type(provider, status), default_code(provider, status)
+        self.status = status
+        self.message = f"mocked error: {status} {code or kind}" if message is None else message
+        self.body = error_body(provider, status, self.message, kind=kind, code=code)
+        self.headers = headers
+
+    def render(self, model: Any, variant: Hashable) -> bytes:
+        raise MockedError(self)
 
 
 # --- variants -------------------------------------------------------------------------------
