@@ -45,6 +45,7 @@ from .config import (
 __all__ = [
     "ANTHROPIC_RULES",
     "CHAT_RULES",
+    "CREDENTIAL_HEADERS",
     "EMBEDDINGS_RULES",
     "RESPONSES_RULES",
     "MatchRules",
@@ -133,10 +134,26 @@ def _preview(value: Any, limit: int = 80) -> str:
 # --- headers and the model ------------------------------------------------------------------------
 
 
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+"""Headers whose values are secrets: a near miss never shows them (404 bodies end up in logs)."""
+
+
+def _header_value(name: str, value: str) -> str:
+    if name.lower() not in CREDENTIAL_HEADERS:
+        return _preview(value)
+    # The scheme and the length are what tell two keys apart while debugging; the key stays secret.
+    scheme, _, secret = value.partition(" ")
+    if not secret:
+        scheme, secret = "", value
+    shown = f"{scheme} " if scheme else ""
+    return _preview(f"{shown}<redacted, {len(secret)} characters>")
+
+
 def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:
-    actual = headers.get(rule.name.lower())
+    name = rule.name
+    actual = headers.get(name.lower())
     if actual is None:
-        return f"header {rule.name} is absent (wants {rule.match_type} {_preview(rule.value)})"
+        return f"header {name} is absent (wants {rule.match_type} {_header_value(name, rule.value)})"
     kind = rule.match_type
     if kind is MatchType.EXACT:
         if actual == rule.value:
@@ -146,7 +163,8 @@ def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:
             return None
     elif _searched(rule.pattern, actual):
         return None
-    return f"header {rule.name}: wants {rule.match_type} {_preview(rule.value)}, got {_preview(actual)}"
+    wanted, got = _header_value(name, rule.value), _header_value(name, actual)
+    return f"header {name}: wants {rule.match_type} {wanted}, got {got}"
 
 
 def headers_mismatch(rules: Sequence[HeaderMatch], headers: Headers) -> list[str]:

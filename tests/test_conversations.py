@@ -260,3 +260,16 @@ def test_a_reply_sequence_is_plain_mocks_with_times(m: MockBuilder, server: Mock
     assert ask(client, "book it") == "Booked."
     with pytest.raises(BuilderError):
         m.openai_chat().in_sequence(0)
+
+
+def test_a_near_miss_never_shows_a_credential(m: MockBuilder, server: MockServer) -> None:
+    m.openai_chat().named("tenant a").with_header("Authorization", "Bearer sk-tenant-a-key").reply("a")
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-caller-secret-123", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as caught:
+        ask(client, "hi")
+    text = str(caught.value)
+    assert "sk-caller-secret-123" not in text and "sk-tenant-a-key" not in text
+    assert (
+        'header Authorization: wants exact "Bearer <redacted, 15 characters>",'
+        ' got "Bearer <redacted, 20 characters>"'
+    ) in text
