@@ -263,7 +263,7 @@ def test_render_cache_is_bounded_in_bytes() -> None:
     ping = {"match_type": "contains", "message": {"content": "ping"}}
     answer = {"choices": [{"message": {"content": LONG_ANSWER}}]}
     config = Config.model_validate({"openai": [{"match": ping, "response": answer}]})
-    prepared = CompiledConfig.of(config).apis["openai"].prepared[0]
+    prepared = CompiledConfig.of(config).apis["openai"].answer(0)
     stream_size = 0
     for i in range(100):
         model = f"{i:03}" + "m" * 253

@@ -364,7 +364,9 @@ def as_served(config: Config) -> dict[str, list[tuple[str, Any, dict[str, Any]]]
     return {
         api: [
             (mock.name, mock.match, without_quirks(answer.response))
-            for mock, answer in zip(mocks.index.mocks, mocks.prepared, strict=True)
+            for mock, answer in zip(
+                mocks.index.mocks, map(mocks.answer, range(len(mocks.prepared))), strict=True
+            )
         ]
         for api, mocks in state.apis.items()
     }

@@ -94,7 +94,7 @@ def _route(handler: ApiHandler) -> Handler:
                 raise ApiError(400, "The request body is nested too deeply.") from None
             variant = handler.variant(body)
             try:
-                data = mocks.prepared[position].render(body.get("model"), variant)
+                data = mocks.answer(position).render(body.get("model"), variant)
             except MockedError as mocked:
                 # An error mock answered: it counts like any answer, and the journal names it.
                 runtime.answered(mocks.index.mocks[position])

@@ -38,6 +38,9 @@ HANDLERS = _load_handlers()
 """The handler of every API, by config key, in the order of `mockllm.apis.APIS`."""
 
 
+Answer = PreparedResponse | PreparedError
+
+
 @dataclass(frozen=True)
 class CompiledMocks:
     """The mocks of one API, ready to serve. ``index.mocks``, ``prepared`` and ``positions`` are in
@@ -45,11 +48,24 @@ class CompiledMocks:
 
     handler: ApiHandler
     index: MockIndex[Any]
-    prepared: list[PreparedResponse | PreparedError]
+    prepared: list[Answer | None]
+    """Each mock's answer; None until its first request for a config that never changes (its
+    responses were checked at load), so a config of 100,000 mocks keeps none it was not asked for."""
     positions: list[int]
-    """Where each mock stands in the config's list (for its label)."""
+    """Where each mock stands in the config's list (for its label and its answer's ids)."""
     stateful: bool
     """Whether any mock has ``times`` or a scenario (otherwise the runtime need not be asked)."""
+    created: int
+    """The ``created`` time of the answers."""
+
+    def answer(self, order: int) -> Answer:
+        answer = self.prepared[order]
+        if answer is None:
+            mock = self.index.mocks[order]
+            answer = self.prepared[order] = _answer_of(
+                self.handler, mock, self.positions[order], self.created
+            )
+        return answer
 
     def label(self, order: int) -> str:
         """How a mock is named in the journal and in near misses: its name, else ``key[position]``."""
@@ -69,7 +85,7 @@ class CompiledConfig:
     @classmethod
     def of(cls, config: Config, *, source: str = "<config>") -> CompiledConfig:
         """Compile ``config`` on its own; raises `ConfigError` for a response that cannot be served."""
-        return Compiler().compile(config, source=source)
+        return Compiler().compile(config, source=source, keep=False)
 
     def counts(self) -> dict[ApiKey, int]:
         return self.config.counts()
@@ -103,8 +119,12 @@ class Compiler:
         with self._lock:
             self._prepared(api, mock, position, "<config>")
 
-    def compile(self, config: Config, *, source: str = "<config>") -> CompiledConfig:
-        """Compile ``config``; raises `ConfigError` naming each response that cannot be served."""
+    def compile(self, config: Config, *, source: str = "<config>", keep: bool = True) -> CompiledConfig:
+        """Compile ``config``; raises `ConfigError` naming each response that cannot be served.
+
+        ``keep``: keep what was compiled for each mock, to compile the next config of mostly the
+        same mocks quickly (a builder's). A config that never changes keeps nothing.
+        """
         problems: list[tuple[str, str]] = []
         apis: dict[ApiKey, CompiledMocks] = {}
         with self._lock, collector_paused():
@@ -114,10 +134,11 @@ class Compiler:
                 lists_key = (key, tuple(map(id, mocks)))
                 compiled = self._lists.get(lists_key)
                 if compiled is None:
-                    compiled = self._compile_api(key, handler, mocks, source, problems)
+                    compiled = self._compile_api(key, handler, mocks, source, problems, keep)
                     if compiled is None:
                         continue
-                    self._lists[lists_key] = compiled
+                    if keep:
+                        self._lists[lists_key] = compiled
                     if len(self._lists) > _RECENT_LISTS:
                         del self._lists[next(iter(self._lists))]
                 apis[key] = compiled
@@ -127,33 +148,42 @@ class Compiler:
         return CompiledConfig(config, apis)
 
     def _compile_api(
-        self, key: ApiKey, handler: ApiHandler, mocks: list[Any], source: str, problems: list[tuple[str, str]]
+        self,
+        key: ApiKey,
+        handler: ApiHandler,
+        mocks: list[Any],
+        source: str,
+        problems: list[tuple[str, str]],
+        keep: bool,
     ) -> CompiledMocks | None:
-        entries: list[_Prepared] = []
+        answers: list[Answer | None] = []
+        keys: dict[int, bytes] = {}
         for position, mock in enumerate(mocks):
             try:
-                entries.append(self._prepared(key, mock, position, source))
+                if keep:
+                    entry = self._prepared(key, mock, position, source)
+                    answer, exact = entry.answer, entry.key
+                else:
+                    _checked(key, handler, mock, position, self._created, source)  # made on first use
+                    answer = None
+                    exact = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
             except ConfigError as exc:
                 problems += exc.problems
+                continue
+            answers.append(answer)
+            if exact is not None:
+                keys[id(mock)] = exact
         if problems:
             return None
-        # Lower priority first; sorted() is stable, so equal priorities keep list order.
-        order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
-        ordered = [entries[i] for i in order]
-        keys = {id(entry.mock): entry.key for entry in ordered if entry.key is not None}
 
         def key_of(mock: Any) -> bytes:
             return keys[id(mock)]
 
-        index = MockIndex(handler.rules, [entry.mock for entry in ordered], key_of=key_of)
-        answers = [entry.answer for entry in ordered]
-        return CompiledMocks(handler, index, answers, order, any(mock.is_stateful for mock in mocks))
-
-    def forget(self) -> None:
-        """Drop what was kept for recompiling: a config that never changes needs none of it."""
-        with self._lock:
-            self._cache = {}
-            self._lists = {}
+        # Lower priority first; sorted() is stable, so equal priorities keep list order.
+        order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
+        index = MockIndex(handler.rules, [mocks[i] for i in order], key_of=key_of)
+        stateful = any(mock.is_stateful for mock in mocks)
+        return CompiledMocks(handler, index, [answers[i] for i in order], order, stateful, self._created)
 
     def _forget_unless(self, config: Config) -> None:
         """Drop what was compiled for mocks that are gone, once they are many: a test suite that
@@ -173,19 +203,26 @@ class Compiler:
         if entry is not None and entry.mock is mock:
             return entry
         handler = HANDLERS[api]
-        answer: PreparedResponse | PreparedError
-        error = mock.error
-        if error is not None:
-            answer = PreparedError(handler, error.status, error.type, error.message, error.headers)
-        else:
-            try:
-                answer = _prepare(handler, mock.response, position, self._created)
-            except ValueError as exc:
-                where, _, message = str(exc).partition(": ")
-                raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
+        answer = _checked(api, handler, mock, position, self._created, source)
         key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
         return entry
+
+
+def _checked(api: ApiKey, handler: ApiHandler, mock: Any, position: int, created: int, source: str) -> Answer:
+    """`_answer_of`, with a response that cannot be served reported as a `ConfigError` at its path."""
+    try:
+        return _answer_of(handler, mock, position, created)
+    except ValueError as exc:
+        where, _, message = str(exc).partition(": ")
+        raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
+
+
+def _answer_of(handler: ApiHandler, mock: Any, position: int, created: int) -> Answer:
+    error = mock.error
+    if error is not None:
+        return PreparedError(handler, error.status, error.type, error.message, error.headers)
+    return _prepare(handler, mock.response, position, created)
 
 
 def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:

@@ -98,9 +98,9 @@ class ServedMocks:
 
     def _compile(self, source: ConfigSource, *, loading: bool = False) -> CompiledConfig:
         label = str(source) if isinstance(source, str | Path) else self._name
-        compiled = self._compiler.compile(_resolve(source), source=label)
-        if not isinstance(source, SupportsChangeListener):
-            self._compiler.forget()  # nothing will be registered into a config from a file
+        # Nothing is registered into a config that is not a builder: keep nothing to recompile it.
+        following = isinstance(source, SupportsChangeListener)
+        compiled = self._compiler.compile(_resolve(source), source=label, keep=following)
         # A builder is checked by nobody: its mocks arrive one by one, and a test's dead mock shows
         # as the test's failure anyway.
         if loading and not isinstance(source, SupportsChangeListener):
