@@ -23,7 +23,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -974,10 +973,11 @@ class MockIndex(Generic[MockT]):
         self._scanned: list[int] = []
         """The mocks tested in turn: ``contains`` and ``regex`` mocks, exact mocks not indexed."""
         self._needleless: list[int] = []
-        self._checks: list[Callable[[Request], str | None] | None] = []
-        """Per mock, what `find` must still check besides headers: for an indexed exact mock its
-        request-wide rules (None if it has none), for others the body rule, with the request-wide
-        rules if it has any. Decided here once, so that a rule no mock uses costs no request."""
+        self._checks: list[Callable[[Any, Request], str | None] | None] = []
+        """Per mock, what `find` must still check of its match besides headers: for an indexed
+        exact mock its request-wide rules (None if it has none), for others the body rule, with the
+        request-wide rules if it has any. Decided here once, so that a rule no mock uses costs no
+        request; the rule functions are shared, not bound per mock (a config may hold 100,000)."""
         needles: list[tuple[int, str]] = []
         indexed = None if rules.indexed is _always else rules.indexed
         for position, mock in enumerate(self.mocks):
@@ -987,9 +987,9 @@ class MockIndex(Generic[MockT]):
             if kind is MatchType.EXACT and (indexed is None or indexed(match)):
                 key = exact_key(rules, mock) if key_of is None else key_of(mock)
                 self._exact.setdefault(key, []).append(position)
-                self._checks.append(partial(rules.request_mismatch, match) if wide else None)
+                self._checks.append(rules.request_mismatch if wide else None)
                 continue
-            self._checks.append(partial(rules.mismatch if wide else rules.body_mismatch, match))
+            self._checks.append(rules.mismatch if wide else rules.body_mismatch)
             self._scanned.append(position)
             # A regex has no needle: like a contains rule without one, it is always a candidate.
             needle = rules.needle(match) if kind is MatchType.CONTAINS else ""
@@ -1036,12 +1036,12 @@ class MockIndex(Generic[MockT]):
 
     def find(self, request: Request, headers: Headers, refusal: Refusal | None = None) -> int | None:
         """The first mock whose rules hold and that ``refusal`` lets answer."""
-        checks = self._checks
+        checks, mocks = self._checks, self.mocks
         for position in self._candidates(request):
+            mock = mocks[position]
             check = checks[position]
-            if check is not None and check(request) is not None:
+            if check is not None and check(mock.match, request) is not None:
                 continue
-            mock = self.mocks[position]
             header_rules = mock.match.headers
             if header_rules and headers_mismatch(header_rules, headers):
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +52,7 @@ class CompiledMocks:
     prepared: list[Answer | None]
     """Each mock's answer; None until its first request for a config that never changes (its
     responses were checked at load), so a config of 100,000 mocks keeps none it was not asked for."""
-    positions: list[int]
+    positions: Sequence[int]
     """Where each mock stands in the config's list (for its label and its answer's ids)."""
     stateful: bool
     """Whether any mock has ``times`` or a scenario (otherwise the runtime need not be asked)."""
@@ -179,8 +180,11 @@ class Compiler:
         def key_of(mock: Any) -> bytes:
             return keys[id(mock)]
 
-        # Lower priority first; sorted() is stable, so equal priorities keep list order.
-        order = sorted(range(len(mocks)), key=lambda i: mocks[i].priority)
+        # Lower priority first; sorted() is stable, so equal priorities keep list order. With one
+        # priority (the usual case) the order is the list's, kept as a range rather than a list.
+        order: Sequence[int] = range(len(mocks))
+        if len({mock.priority for mock in mocks}) > 1:
+            order = sorted(order, key=lambda i: mocks[i].priority)
         index = MockIndex(handler.rules, [mocks[i] for i in order], key_of=key_of)
         stateful = any(mock.is_stateful for mock in mocks)
         return CompiledMocks(handler, index, [answers[i] for i in order], order, stateful, self._created)
