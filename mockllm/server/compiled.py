@@ -18,7 +18,7 @@ from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
 from ..config import Config, ConfigError
 from ..matching import MockIndex, exact_key
-from .handler import ApiHandler, PreparedError, PreparedResponse
+from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 
 __all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
@@ -34,6 +34,10 @@ def _load_handlers() -> dict[ApiKey, ApiHandler]:
     return handlers
 
 
+Answer = PreparedResponse | PreparedError | TimedResponse
+"""A matched mock's answer, as the route asks it for bytes (each class says what its ``render``
+does)."""
+
 HANDLERS = _load_handlers()
 """The handler of every API, by config key, in the order of `mockllm.apis.APIS`."""
 
@@ -45,7 +49,7 @@ class CompiledMocks:
 
     handler: ApiHandler
     index: MockIndex[Any]
-    prepared: list[PreparedResponse | PreparedError]
+    prepared: list[Answer]
     positions: list[int]
     """Where each mock stands in the config's list (for its label)."""
     stateful: bool
@@ -82,7 +86,7 @@ _RECENT_LISTS = 8
 class _Prepared:
     mock: Any
     """Held so that the id the cache is keyed by stays this mock's."""
-    answer: PreparedResponse | PreparedError
+    answer: Answer
     key: bytes | None
     """The index key of an exact mock."""
 
@@ -173,16 +177,18 @@ class Compiler:
         if entry is not None and entry.mock is mock:
             return entry
         handler = HANDLERS[api]
-        answer: PreparedResponse | PreparedError
-        error = mock.error
+        answer: Answer
+        error, timing = mock.error, mock.timing
         if error is not None:
-            answer = PreparedError(handler, error.status, error.type, error.message, error.headers)
+            answer = PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
         else:
             try:
                 answer = _prepare(handler, mock.response, position, self._created)
             except ValueError as exc:
                 where, _, message = str(exc).partition(": ")
                 raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
+            if timing is not None:
+                answer = TimedResponse(answer, handler, timing)
         key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
         return entry
