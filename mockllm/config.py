@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictStr,
     ValidationError,
     WithJsonSchema,
@@ -41,6 +42,7 @@ from .bulk import collector_paused
 
 __all__ = [
     "DEFAULT_PRIORITY",
+    "MAX_DELAY_MS",
     "STARTED",
     "AnthropicMessage",
     "AnthropicMock",
@@ -58,6 +60,7 @@ __all__ = [
     "OpenAIRequestMatch",
     "OpenAIResponseMock",
     "OpenAIResponseRequestMatch",
+    "Timing",
     "is_embeddings_input",
     "load_config",
 ]
@@ -526,6 +529,48 @@ class ErrorReply(_Model):
     """Response headers, sent as given (``retry-after``, ``retry-after-ms``, ``x-should-retry``, …)."""
 
 
+MAX_DELAY_MS = 600_000
+"""The longest pause ``timing`` may ask for, in milliseconds (ten minutes): a longer one is a typo
+more often than a test."""
+
+
+def _millis(value: Any) -> int | float:
+    # One check with one message, where a union of int and float would report each branch apart.
+    # An int stays an int, so a config dumps as it was written.
+    if type(value) not in (int, float) or not 0 <= value <= MAX_DELAY_MS:  # NaN fails the range too
+        raise PydanticCustomError(
+            "milliseconds", "expected a number of milliseconds from 0 to {limit}", {"limit": MAX_DELAY_MS}
+        )
+    return typing.cast(int | float, value)
+
+
+_Millis = Annotated[
+    int | float,
+    PlainValidator(_millis),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_DELAY_MS}),
+]
+
+
+class Timing(_Model):
+    """``timing``: how the answer unfolds in wall-clock time.
+
+    A stream's first byte of body waits ``ttft_ms``; then its events follow one by one,
+    ``chunk_interval_ms`` apart, each pause moved by up to ``jitter_ms`` either way (never below 0).
+    The jitter comes from a random generator seeded with ``seed``, afresh for every request, so a
+    mock's pauses are the same on every request and every run. A JSON answer (or an ``error``)
+    waits ``ttft_ms`` in all.
+    """
+
+    ttft_ms: _Millis = 0
+    """Milliseconds before the first byte of the body (a JSON answer: before the whole of it)."""
+    chunk_interval_ms: _Millis = 0
+    """Milliseconds between two stream events."""
+    jitter_ms: _Millis = 0
+    """The most a pause between events is moved, either way."""
+    seed: Annotated[int, Field(strict=True)] = 0
+    """Seeds the jitter: another seed, another (equally reproducible) sequence of pauses."""
+
+
 # --- mocks -----------------------------------------------------------------------------------
 
 
@@ -558,6 +603,8 @@ class _Mock(_Model):
     """The mock matches only while its scenario is in this state."""
     new_state: str | None = None
     """After the mock answers, its scenario moves to this state."""
+    timing: Timing | None = None
+    """Delays before and within the answer; none by default."""
     if typing.TYPE_CHECKING:  # each API's mock declares them after its match, the order they are written
         response: Any
         """The provider's response object; a mock has it or ``error``."""

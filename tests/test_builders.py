@@ -741,6 +741,9 @@ def every_verb_used() -> Config:
         builder.when_model("failing").once().reply_error(
             429, message="slow down", type="rate_limit_error", headers={"retry-after-ms": "5"}
         )
+        builder.when_model("slow").with_timing(
+            ttft_ms=1, chunk_interval_ms=2, jitter_ms=0.5, seed=3
+        ).reply_error(503)
     return m.build()
 
 

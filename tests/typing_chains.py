@@ -127,6 +127,12 @@ assert_type(responses.reply_error(500, message="down", retry_after=0.5), MockHan
 assert_type(embeddings.reply_error(503, type="server_error"), MockHandle[OpenAIEmbeddingMock])
 assert_type(claude.times(2).reply_error(529), MockHandle[AnthropicMock])
 
+# --- timing -----------------------------------------------------------------------------------------
+assert_type(chat.with_timing(ttft_ms=5, chunk_interval_ms=0.5), OpenAIChatBuilder)
+assert_type(responses.with_timing(jitter_ms=1, seed=7).once(), OpenAIResponsesBuilder)
+assert_type(embeddings.with_timing(ttft_ms=1), OpenAIEmbeddingsBuilder)
+assert_type(claude.with_timing(), AnthropicMessagesBuilder)
+
 # --- the whole config ------------------------------------------------------------------------------
 assert_type(m.build(), Config)
 assert_type(m.to_json(), str)

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
+from pydantic import ValidationError
+
 from ..apis import ApiKey
 from ..config import (
     AnthropicMock,
@@ -19,6 +21,7 @@ from ..config import (
     OpenAIEmbeddingMock,
     OpenAIMock,
     OpenAIResponseMock,
+    Timing,
 )
 from ._values import BuilderError, JsonObject
 
@@ -76,7 +79,7 @@ class RequestBuilder(Generic[MockT]):
     _verb: str = ""
     """The ``when_*`` verb that set the body rule, for the error on a second one."""
     _over_time: tuple[tuple[str, Any], ...] = ()
-    """The mock's ``times``, ``priority`` and scenario keys, in the order they were given."""
+    """The mock's ``times``, ``priority``, scenario keys and ``timing``, in the order they were given."""
     _rules: tuple[tuple[str, Any], ...] = ()
     """The match's request-wide keys (``model``, ``turn``, ``history_contains``, …): a list key
     holds a tuple that each verb extends, any other key the value the last verb gave."""
@@ -164,6 +167,37 @@ class RequestBuilder(Generic[MockT]):
             ._set("required_state", required_state)
             ._set("new_state", new_state)
         )
+
+    def with_timing(
+        self,
+        *,
+        ttft_ms: float | None = None,
+        chunk_interval_ms: float | None = None,
+        jitter_ms: float | None = None,
+        seed: int | None = None,
+    ) -> Self:
+        """Answer over wall-clock time (``timing``): a stream's first byte waits ``ttft_ms``, then its
+        events come ``chunk_interval_ms`` apart, each pause moved by up to ``jitter_ms`` either way
+        (drawn from ``seed``, so every run pauses alike); a JSON answer or an error waits
+        ``ttft_ms`` in all. Milliseconds, from 0 to 600000. With no argument: no timing::
+
+            m.anthropic_messages().with_timing(ttft_ms=200, chunk_interval_ms=20).reply("Slowly, then.")
+        """
+        given = {
+            "ttft_ms": ttft_ms,
+            "chunk_interval_ms": chunk_interval_ms,
+            "jitter_ms": jitter_ms,
+            "seed": seed,
+        }
+        timing = {key: value for key, value in given.items() if value is not None}
+        try:
+            Timing.model_validate(timing)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{error['loc'][0]}={error['input']!r}: {error['msg']}" for error in exc.errors()
+            )
+            raise BuilderError(f"mockllm: with_timing(): {problems}") from None
+        return self._set("timing", timing or None)
 
     # --- for the per-API builders ------------------------------------------------------------------
 

@@ -6,6 +6,8 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
 - ``times(n)``, ``once()``, ``in_sequence(steps)`` → ``times``; ``priority(n)`` → ``priority``
 - ``in_scenario(scenario, required_state=, new_state=)`` → ``scenario``, ``required_state``,
   ``new_state``
+- ``with_timing(ttft_ms=, chunk_interval_ms=, jitter_ms=, seed=)`` → ``timing.ttft_ms``,
+  ``timing.chunk_interval_ms``, ``timing.jitter_ms``, ``timing.seed``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``

@@ -93,10 +93,10 @@ def _fill_block(block: dict[str, Any], k: int, position: int) -> dict[str, Any]:
 def render(response: dict[str, Any], variant: Any) -> bytes:
     if variant == JSON:
         return orjson.dumps(response)
-    return _stream(response)
+    return b"".join(stream_events(response, variant))
 
 
-def _stream(response: dict[str, Any]) -> bytes:
+def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     events: list[bytes] = []
 
     def emit(kind: str, **fields: Any) -> None:
@@ -141,7 +141,7 @@ def _stream(response: dict[str, Any]) -> bytes:
     stop = {"stop_reason": response.get("stop_reason"), "stop_sequence": response.get("stop_sequence")}
     emit("message_delta", delta=stop, usage=usage)
     emit("message_stop")
-    return b"".join(events)
+    return events
 
 
 HANDLER = ApiHandler(
@@ -152,5 +152,6 @@ HANDLER = ApiHandler(
     is_stream=is_sse,
     fill=fill,
     render=render,
+    stream_events=stream_events,
     describe=describe_last_message,
 )

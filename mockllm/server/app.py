@@ -1,7 +1,8 @@
 """The Sanic application: routes, auth presence checks, body parsing and provider-shaped errors.
 
 The request path is: read the body once with orjson, check it, find the mock through the API's
-index, write the bytes prepared at config load. No pydantic runs per request.
+index, write the bytes prepared at config load. No pydantic runs per request. A mock with ``timing``
+is written over time instead, by `mockllm.server.writer`.
 """
 
 from __future__ import annotations
@@ -17,23 +18,26 @@ from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
 from ..apis import Provider
+from ..config import MAX_DELAY_MS
 from ..matching import Refusal
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
-from .handler import ApiHandler, MockedError
+from .handler import ApiHandler, MockedError, Timed
 from .journal import Journal, NearMiss, RecordedRequest
 from .sanic_internals import new_app
 from .served import ServedMocks
+from .writer import write_timed
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 JSON_TYPE = "application/json"
+SSE_TYPE = "text/event-stream"
 SSE_HEADERS = {"cache-control": "no-cache"}
 _BOM = b"\xef\xbb\xbf"
 _ROUTES = ", ".join(f"POST {h.spec.route}" for h in HANDLERS.values()) + ", GET /health"
 
-Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
+Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]
 
 _log = logging.getLogger("mockllm")
 
@@ -47,6 +51,9 @@ def create_app(
     """
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
     app = new_app(name or f"mockllm-{uuid4().hex[:12]}", touchup=touchup, max_body_bytes=MAX_BODY_BYTES)
+    # Sanic gives up on a handler silent for RESPONSE_TIMEOUT (60 s by default); the longest pause a
+    # mock's timing may ask for must not be cut short.
+    app.config.RESPONSE_TIMEOUT = MAX_DELAY_MS / 1000 + 60
     app.ctx.served = served
     app.ctx.journal = journal
 
@@ -70,7 +77,7 @@ def create_app(
 def _route(handler: ApiHandler) -> Handler:
     key, provider = handler.spec.key, handler.spec.provider
 
-    async def handle(request: Request) -> HTTPResponse:
+    async def handle(request: Request) -> HTTPResponse | None:
         journal: Journal = request.app.ctx.journal
         body: Any = None
         try:
@@ -102,9 +109,32 @@ def _route(handler: ApiHandler) -> Handler:
                 if journal.enabled:
                     record = _record(request, body, answer.status, mocks.label(position), key)
                     journal.record(dataclasses.replace(record, error=answer.message))
+                if answer.timing is not None:
+                    return await write_timed(
+                        request,
+                        answer.timing,
+                        answer.body,
+                        status=answer.status,
+                        headers=answer.headers,
+                        content_type=JSON_TYPE,
+                    )
                 return HTTPResponse(
                     answer.body, status=answer.status, headers=answer.headers, content_type=JSON_TYPE
                 )
+            except Timed as timed:
+                # Counted and journalled now, when it matched: a concurrent request must already
+                # see a "times" used up, and the journal shows the request while it is answered.
+                runtime.answered(mocks.index.mocks[position])
+                if journal.enabled:
+                    journal.record(_record(request, body, 200, mocks.label(position), key))
+                paced, model = timed.answer, body.get("model")
+                if handler.is_stream(variant):
+                    events = paced.events(model, variant)
+                    return await write_timed(
+                        request, paced.timing, events, content_type=SSE_TYPE, headers=SSE_HEADERS
+                    )
+                data = paced.answer.render(model, variant)
+                return await write_timed(request, paced.timing, data, content_type=JSON_TYPE)
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:
@@ -113,7 +143,7 @@ def _route(handler: ApiHandler) -> Handler:
         if journal.enabled:
             journal.record(_record(request, body, 200, mocks.label(position), key))
         if handler.is_stream(variant):
-            return HTTPResponse(data, content_type="text/event-stream", headers=SSE_HEADERS)
+            return HTTPResponse(data, content_type=SSE_TYPE, headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
 
     handle.__name__ = f"handle_{key}"

@@ -19,7 +19,7 @@ from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
 from ..config import Config, ConfigError
 from ..matching import MockIndex, exact_key
-from .handler import ApiHandler, PreparedError, PreparedResponse
+from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 
 __all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
@@ -35,11 +35,12 @@ def _load_handlers() -> dict[ApiKey, ApiHandler]:
     return handlers
 
 
+Answer = PreparedResponse | PreparedError | TimedResponse
+"""A matched mock's answer, as the route asks it for bytes (each class says what its ``render``
+does)."""
+
 HANDLERS = _load_handlers()
 """The handler of every API, by config key, in the order of `mockllm.apis.APIS`."""
-
-
-Answer = PreparedResponse | PreparedError
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ _RECENT_LISTS = 8
 class _Prepared:
     mock: Any
     """Held so that the id the cache is keyed by stays this mock's."""
-    answer: PreparedResponse | PreparedError
+    answer: Answer
     key: bytes | None
     """The index key of an exact mock."""
 
@@ -223,10 +224,11 @@ def _checked(api: ApiKey, handler: ApiHandler, mock: Any, position: int, created
 
 
 def _answer_of(handler: ApiHandler, mock: Any, position: int, created: int) -> Answer:
-    error = mock.error
+    error, timing = mock.error, mock.timing
     if error is not None:
-        return PreparedError(handler, error.status, error.type, error.message, error.headers)
-    return _prepare(handler, mock.response, position, created)
+        return PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
+    answer = _prepare(handler, mock.response, position, created)
+    return answer if timing is None else TimedResponse(answer, handler, timing)
 
 
 def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:

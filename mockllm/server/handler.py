@@ -4,6 +4,8 @@ and prepared answers.
 Each API's server module (``openai_chat``, ``openai_responses``, …; see `mockllm.apis`) fills in the
 fields its SDK needs once, when the config is loaded, and says how to render the answer (JSON
 body or SSE stream). Rendered bytes are cached, so the request path only parses, matches and writes.
+A stream is rendered as a list of events, which a mock with ``timing`` writes one by one and any
+other mock joins into one body.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import orjson
 
 from ..apis import ApiSpec
+from ..config import Timing
 from ..matching import MatchRules
 from .errors import ApiError, default_code, default_type, error_body
 
@@ -28,6 +31,8 @@ __all__ = [
     "MockedError",
     "PreparedError",
     "PreparedResponse",
+    "Timed",
+    "TimedResponse",
     "check_bool",
     "check_content",
     "check_model",
@@ -42,6 +47,8 @@ __all__ = [
 Request = dict[str, Any]
 # Renders a filled response for a variant (e.g. "json", "sse", or embeddings' encoding).
 Render = Callable[[dict[str, Any], Any], bytes]
+# The events of a stream variant, one SSE event each: `Render` gives them joined.
+RenderEvents = Callable[[dict[str, Any], Any], list[bytes]]
 
 DEFAULT_MODEL = "mock-model"
 MAX_MODEL_CHARS = 256
@@ -69,6 +76,9 @@ class ApiHandler:
     render: Render
     describe: Callable[[Request], str]
     """What the request asked, for the 404 message."""
+    stream_events: RenderEvents | None = None
+    """The stream as separate events, for a mock with ``timing``; None for an API that does not
+    stream."""
 
 
 class PreparedResponse:
@@ -123,10 +133,45 @@ class PreparedResponse:
 
     def render_uncached(self, model: Any, variant: Hashable) -> bytes:
         """The answer for a request naming ``model``, rendered anew and not kept."""
+        return self._render(self.response_for(model), variant)
+
+    def response_for(self, model: Any) -> dict[str, Any]:
+        """The response as served to a request naming ``model``."""
         response = self.response
         if "model" not in response:
             response = {**response, "model": model if isinstance(model, str) and model else DEFAULT_MODEL}
-        return self._render(response, variant)
+        return response
+
+
+class Timed(Exception):
+    """Raised by a `TimedResponse` in place of rendering: the route writes ``answer`` over time.
+
+    An exception for the reason `MockedError` is one: a mock without ``timing`` pays nothing."""
+
+    def __init__(self, answer: TimedResponse) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+class TimedResponse:
+    """The answer of a mock with ``timing``: the `PreparedResponse` it wraps renders the bytes, and
+    a stream is handed over as its events, for the route to write one by one."""
+
+    __slots__ = ("_stream_events", "answer", "timing")
+
+    def __init__(self, answer: PreparedResponse, handler: ApiHandler, timing: Timing) -> None:
+        self.answer = answer
+        self.timing = timing
+        self._stream_events = handler.stream_events
+
+    def render(self, model: Any, variant: Hashable) -> bytes:
+        raise Timed(self)
+
+    def events(self, model: Any, variant: Hashable) -> list[bytes]:
+        """The events of a stream variant. Not cached: the answer is paced in milliseconds anyway."""
+        if self._stream_events is None:
+            raise TypeError("this API does not stream")
+        return self._stream_events(self.answer.response_for(model), variant)
 
 
 class MockedError(Exception):
@@ -145,10 +190,16 @@ class PreparedError:
     made once at load. Served alike to JSON and stream requests, as the real APIs refuse a request
     before any stream starts."""
 
-    __slots__ = ("body", "headers", "message", "status")
+    __slots__ = ("body", "headers", "message", "status", "timing")
 
     def __init__(
-        self, handler: ApiHandler, status: int, kind: str | None, message: str | None, headers: dict[str, str]
+        self,
+        handler: ApiHandler,
+        status: int,
+        kind: str | None,
+        message: str | None,
+        headers: dict[str, str],
+        timing: Timing | None = None,
     ) -> None:
         provider = handler.spec.provider
         code = None
@@ -158,6 +209,7 @@ class PreparedError:
         self.message = f"mocked error: {status} {code or kind}" if message is None else message
         self.body = error_body(provider, status, self.message, kind=kind, code=code)
         self.headers = headers
+        self.timing = timing  # only its ttft_ms counts: the error comes in one piece
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         raise MockedError(self)

@@ -129,10 +129,12 @@ def _fill_call(call: Any, position: int, j: int, where: str) -> dict[str, Any]:
 def render(response: dict[str, Any], variant: Any) -> bytes:
     if variant == JSON:
         return orjson.dumps(response)
-    return _stream(response, include_usage=variant == SSE_USAGE)
+    return b"".join(stream_events(response, variant))
 
 
-def _stream(response: dict[str, Any], *, include_usage: bool) -> bytes:
+def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
+    """The chunks of a stream variant, one SSE event each."""
+    include_usage = variant == SSE_USAGE
     base = {
         "id": response.get("id"),
         "object": "chat.completion.chunk",
@@ -191,7 +193,7 @@ def _stream(response: dict[str, Any], *, include_usage: bool) -> bytes:
     if include_usage:
         events.append(sse_event({**base, "choices": [], "usage": response.get("usage")}))
     events.append(DONE)
-    return b"".join(events)
+    return events
 
 
 HANDLER = ApiHandler(
@@ -203,5 +205,6 @@ HANDLER = ApiHandler(
     is_stream=lambda v: v != JSON,
     fill=fill,
     render=render,
+    stream_events=stream_events,
     describe=describe_last_message,
 )

@@ -144,7 +144,11 @@ def _item_text(item: dict[str, Any]) -> str:
 def render(response: dict[str, Any], variant: Any) -> bytes:
     if variant == JSON:
         return orjson.dumps(response)
-    return _Stream(response).body()
+    return b"".join(stream_events(response, variant))
+
+
+def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
+    return _Stream(response).all_events()
 
 
 class _Stream:
@@ -159,7 +163,7 @@ class _Stream:
         data = {"type": kind, **fields, "sequence_number": len(self.events)}
         self.events.append(sse_event(data, kind))
 
-    def body(self) -> bytes:
+    def all_events(self) -> list[bytes]:
         response = self.response
         snapshot = {**response, "status": "in_progress", "output": []}
         snapshot.pop("usage", None)
@@ -177,7 +181,7 @@ class _Stream:
                 self.emit("response.output_item.added", output_index=index, item=item)
                 self.emit("response.output_item.done", output_index=index, item=item)
         self.emit("response.completed", response=response)
-        return b"".join(self.events)
+        return self.events
 
     def _message(self, index: int, item: dict[str, Any]) -> None:
         added = {**item, "status": "in_progress", "content": []}
@@ -244,5 +248,6 @@ HANDLER = ApiHandler(
     is_stream=is_sse,
     fill=fill,
     render=render,
+    stream_events=stream_events,
     describe=describe_input,
 )

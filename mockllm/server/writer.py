@@ -1,0 +1,72 @@
+"""Writing an answer over time, for a mock with ``timing``.
+
+Every other answer is one `HTTPResponse` of bytes rendered once and cached; this module is the slow
+path beside it. Pauses are ``asyncio.sleep``s, so the server answers other requests meanwhile, and a
+stream goes out on Sanic's streaming response, one event (or run of unpaused events) per write.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from asyncio import sleep
+from collections.abc import Iterator
+
+from sanic import HTTPResponse, Request
+from sanic.exceptions import RequestCancelled
+
+from ..config import Timing
+
+__all__ = ["pauses", "write_timed"]
+
+
+def pauses(timing: Timing) -> Iterator[float]:
+    """The pauses between a stream's events, in seconds: endless, and the same sequence for the same
+    ``timing`` every time (a generator seeded afresh, so neither concurrent requests nor earlier
+    ones change it). Each is ``chunk_interval_ms`` moved by a uniform draw from
+    ``[-jitter_ms, +jitter_ms]``, and never below 0."""
+    interval, jitter = timing.chunk_interval_ms / 1000, timing.jitter_ms / 1000
+    if not jitter:
+        return itertools.repeat(interval)
+    draw = random.Random(timing.seed).uniform
+    return (max(0.0, interval + draw(-jitter, jitter)) for _ in itertools.count())
+
+
+async def write_timed(
+    request: Request,
+    timing: Timing,
+    body: bytes | list[bytes],
+    *,
+    content_type: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTTPResponse | None:
+    """Answer with ``body`` after ``timing.ttft_ms``: bytes in one piece, a list of SSE events one by
+    one, ``timing``'s pauses apart. A stream returns None, having written itself.
+
+    The status line and headers go out with the first event, so a client sees nothing before
+    ``ttft_ms``, as from a model still thinking.
+    """
+    # A client that leaves during a pause cancels this task: CancelledError ends it, and Sanic,
+    # which cancelled it, closes the request quietly.
+    if timing.ttft_ms:
+        await sleep(timing.ttft_ms / 1000)
+    if isinstance(body, bytes):
+        return HTTPResponse(body, status=status, headers=headers, content_type=content_type)
+    response = await request.respond(status=status, headers=headers, content_type=content_type)
+    gaps = pauses(timing)
+    pending: list[bytes] = []
+    try:
+        for i, event in enumerate(body):
+            pause = next(gaps) if i else 0.0
+            if pause > 0:
+                # Unpaused events go out together: one write per run rather than per event.
+                await response.send(b"".join(pending))
+                pending = []
+                await sleep(pause)
+            pending.append(event)
+        await response.send(b"".join(pending), end_stream=True)
+    except RequestCancelled:
+        # A write to a connection the client already closed: nobody is left to answer.
+        pass
+    return None
