@@ -10,7 +10,6 @@ from ..apis import API_BY_KEY
 from ..matching import ANTHROPIC_RULES
 from .errors import ApiError
 from .handler import (
-    JSON,
     ApiHandler,
     Request,
     check_bool,
@@ -20,6 +19,7 @@ from .handler import (
     describe_last_message,
     estimate_tokens,
     is_sse,
+    json_or_events,
     json_or_stream,
 )
 from .sse import sse_event, text_pieces
@@ -90,12 +90,6 @@ def _fill_block(block: dict[str, Any], k: int, position: int) -> dict[str, Any]:
     return out
 
 
-def render(response: dict[str, Any], variant: Any) -> bytes:
-    if variant == JSON:
-        return orjson.dumps(response)
-    return b"".join(stream_events(response, variant))
-
-
 def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     events: list[bytes] = []
 
@@ -151,7 +145,7 @@ HANDLER = ApiHandler(
     variant=json_or_stream,
     is_stream=is_sse,
     fill=fill,
-    render=render,
+    render=json_or_events(stream_events),
     stream_events=stream_events,
     describe=describe_last_message,
 )

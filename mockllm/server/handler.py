@@ -41,6 +41,7 @@ __all__ = [
     "describe_last_message",
     "estimate_tokens",
     "is_sse",
+    "json_or_events",
     "json_or_stream",
 ]
 
@@ -228,6 +229,17 @@ def json_or_stream(body: Request) -> Hashable:
 
 def is_sse(variant: Hashable) -> bool:
     return variant == SSE
+
+
+def json_or_events(stream_events: Callable[[dict[str, Any], Any], list[bytes]]) -> Render:
+    """The render of an API whose variants are the JSON body and streams of ``stream_events``."""
+
+    def render(response: dict[str, Any], variant: Any) -> bytes:
+        if variant == JSON:
+            return orjson.dumps(response)
+        return b"".join(stream_events(response, variant))
+
+    return render
 
 
 # --- request checks --------------------------------------------------------------------------

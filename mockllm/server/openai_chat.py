@@ -11,6 +11,8 @@ from ..apis import API_BY_KEY
 from ..matching import CHAT_RULES
 from .errors import ApiError
 from .handler import (
+    JSON,
+    SSE,
     ApiHandler,
     Request,
     check_bool,
@@ -19,13 +21,14 @@ from .handler import (
     check_object_list,
     describe_last_message,
     estimate_tokens,
+    json_or_events,
 )
 from .sse import DONE, sse_event, text_pieces
 
 __all__ = ["HANDLER"]
 
 # Variants: the JSON body, the stream, and the stream ending with a usage chunk.
-JSON, SSE, SSE_USAGE = "json", "sse", "sse+usage"
+SSE_USAGE = "sse+usage"
 
 
 def validate(body: Request) -> None:
@@ -126,12 +129,6 @@ def _fill_call(call: Any, position: int, j: int, where: str) -> dict[str, Any]:
     return out
 
 
-def render(response: dict[str, Any], variant: Any) -> bytes:
-    if variant == JSON:
-        return orjson.dumps(response)
-    return b"".join(stream_events(response, variant))
-
-
 def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     """The chunks of a stream variant, one SSE event each."""
     include_usage = variant == SSE_USAGE
@@ -204,7 +201,7 @@ HANDLER = ApiHandler(
     # The stream with a usage chunk runs every step of the plain one: rendering it checks both.
     is_stream=lambda v: v != JSON,
     fill=fill,
-    render=render,
+    render=json_or_events(stream_events),
     stream_events=stream_events,
     describe=describe_last_message,
 )

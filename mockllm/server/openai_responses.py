@@ -10,7 +10,6 @@ from ..apis import API_BY_KEY
 from ..matching import RESPONSES_RULES
 from .errors import ApiError
 from .handler import (
-    JSON,
     ApiHandler,
     Request,
     check_bool,
@@ -19,6 +18,7 @@ from .handler import (
     describe_input,
     estimate_tokens,
     is_sse,
+    json_or_events,
     json_or_stream,
 )
 from .sse import sse_event, text_pieces
@@ -141,12 +141,6 @@ def _item_text(item: dict[str, Any]) -> str:
     return "".join(t for t in texts if isinstance(t, str))
 
 
-def render(response: dict[str, Any], variant: Any) -> bytes:
-    if variant == JSON:
-        return orjson.dumps(response)
-    return b"".join(stream_events(response, variant))
-
-
 def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     return _Stream(response).all_events()
 
@@ -247,7 +241,7 @@ HANDLER = ApiHandler(
     variant=json_or_stream,
     is_stream=is_sse,
     fill=fill,
-    render=render,
+    render=json_or_events(stream_events),
     stream_events=stream_events,
     describe=describe_input,
 )
