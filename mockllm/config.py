@@ -51,6 +51,8 @@ __all__ = [
     "Config",
     "ConfigError",
     "ErrorReply",
+    "Fault",
+    "FaultKind",
     "HeaderMatch",
     "MatchType",
     "ModelMatch",
@@ -571,6 +573,41 @@ class Timing(_Model):
     """Seeds the jitter: another seed, another (equally reproducible) sequence of pauses."""
 
 
+FaultKind = Literal["reset", "stall", "disconnect", "truncate", "malformed", "error_event"]
+MID_STREAM_FAULTS: frozenset[str] = frozenset({"disconnect", "truncate", "malformed", "error_event"})
+"""The kinds that happen partway through a stream, and so take ``after_events``."""
+
+
+class Fault(_Model):
+    """``fault``: the answer goes wrong the way a flaky network or an overloaded provider does.
+
+    ``reset`` closes the connection before any byte of the answer; ``stall`` sends nothing until the
+    client gives up (the server lets go after a bound). The others happen in a stream, after
+    ``after_events`` SSE events (every event counts, an Anthropic ``ping`` too): ``disconnect``
+    closes the connection abruptly (default: after every event, without the end of the chunked
+    body); ``truncate`` ends the response cleanly (default: all but the terminal event, ``[DONE]``,
+    ``response.completed`` or ``message_stop``); ``malformed`` sends one event whose data is not
+    JSON, then ends (default: at the middle); ``error_event`` sends the provider's in-stream error,
+    then ends (default: first).
+    """
+
+    kind: FaultKind
+    """What goes wrong."""
+    after_events: Annotated[int, Field(strict=True, ge=0)] | None = None
+    """How many events of the stream go out first (mid-stream kinds only)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.after_events is not None and self.kind not in MID_STREAM_FAULTS:
+            raise PydanticCustomError(
+                "fault_after_events",
+                '"after_events" is for the mid-stream kinds (disconnect, truncate, malformed, '
+                'error_event), not "{kind}"',
+                {"kind": self.kind},
+            )
+        return self
+
+
 # --- mocks -----------------------------------------------------------------------------------
 
 
@@ -605,6 +642,8 @@ class _Mock(_Model):
     """After the mock answers, its scenario moves to this state."""
     timing: Timing | None = None
     """Delays before and within the answer; none by default."""
+    fault: Fault | None = None
+    """How the answer goes wrong (a reset, a stall, a stream cut short, …); none by default."""
     if typing.TYPE_CHECKING:  # each API's mock declares them after its match, the order they are written
         response: Any
         """The provider's response object; a mock has it or ``error``."""
@@ -622,6 +661,9 @@ class _Mock(_Model):
             else:
                 message = 'both "response" and "error": a mock answers with one of them'
             raise PydanticCustomError("response_or_error", message)
+        if self.fault is not None and self.error is not None:
+            # An error answers in one piece before any stream: there is nothing for a fault to cut.
+            raise ValueError('both "fault" and "error": a fault goes with a "response"')
         return self
 
     @property

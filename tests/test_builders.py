@@ -744,6 +744,10 @@ def every_verb_used() -> Config:
         builder.when_model("slow").with_timing(
             ttft_ms=1, chunk_interval_ms=2, jitter_ms=0.5, seed=3
         ).reply_error(503)
+    chat.when_model("flaky").with_fault("disconnect", after_events=1).reply("x")
+    responses.when_model("flaky").with_fault("truncate", after_events=1).reply("x")
+    embeddings.when_model("flaky").with_fault("malformed", after_events=0).reply([1.0])
+    claude.when_model("flaky").with_fault("error_event", after_events=2).reply("x")
     return m.build()
 
 

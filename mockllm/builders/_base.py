@@ -16,6 +16,8 @@ from ..config import (
     AnthropicMock,
     Config,
     ConfigError,
+    Fault,
+    FaultKind,
     HeaderMatch,
     MatchType,
     OpenAIEmbeddingMock,
@@ -79,7 +81,8 @@ class RequestBuilder(Generic[MockT]):
     _verb: str = ""
     """The ``when_*`` verb that set the body rule, for the error on a second one."""
     _over_time: tuple[tuple[str, Any], ...] = ()
-    """The mock's ``times``, ``priority``, scenario keys and ``timing``, in the order they were given."""
+    """The mock's ``times``, ``priority``, scenario keys, ``timing`` and ``fault``, in the order they
+    were given."""
     _rules: tuple[tuple[str, Any], ...] = ()
     """The match's request-wide keys (``model``, ``turn``, ``history_contains``, …): a list key
     holds a tuple that each verb extends, any other key the value the last verb gave."""
@@ -198,6 +201,28 @@ class RequestBuilder(Generic[MockT]):
             )
             raise BuilderError(f"mockllm: with_timing(): {problems}") from None
         return self._set("timing", timing or None)
+
+    def with_fault(self, kind: FaultKind, *, after_events: int | None = None) -> Self:
+        """Make the answer go wrong (``fault``): ``"reset"`` closes the connection before answering,
+        ``"stall"`` answers nothing until the client times out; in a stream, after ``after_events``
+        events, ``"disconnect"`` drops the connection, ``"truncate"`` ends without the terminal
+        event, ``"malformed"`` sends an event that is not JSON and ``"error_event"`` the provider's
+        in-stream error. Combines with `with_timing`::
+
+            m.openai_chat().with_fault("disconnect", after_events=3).reply("Cut short.")
+        """
+        fault: JsonObject = {"kind": kind}
+        if after_events is not None:
+            fault["after_events"] = after_events
+        try:
+            Fault.model_validate(fault)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, error['loc'])) or 'fault'}={error['input']!r}: {error['msg']}"
+                for error in exc.errors()
+            )
+            raise BuilderError(f"mockllm: with_fault(): {problems}") from None
+        return self._set("fault", fault)
 
     # --- for the per-API builders ------------------------------------------------------------------
 

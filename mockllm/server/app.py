@@ -2,7 +2,7 @@
 
 The request path is: read the body once with orjson, check it, find the mock through the API's
 index, write the bytes prepared at config load. No pydantic runs per request. A mock with ``timing``
-is written over time instead, by `mockllm.server.writer`.
+or ``fault`` is written over time instead, by `mockllm.server.writer`.
 """
 
 from __future__ import annotations
@@ -128,13 +128,22 @@ def _route(handler: ApiHandler) -> Handler:
                 if journal.enabled:
                     journal.record(_record(request, body, 200, mocks.label(position), key))
                 paced, model = timed.answer, body.get("model")
+                fault = paced.fault
                 if handler.is_stream(variant):
                     events = paced.events(model, variant)
                     return await write_timed(
-                        request, paced.timing, events, content_type=SSE_TYPE, headers=SSE_HEADERS
+                        request,
+                        paced.timing,
+                        events,
+                        content_type=SSE_TYPE,
+                        headers=SSE_HEADERS,
+                        fault=fault,
+                        provider=provider,
                     )
                 data = paced.answer.render(model, variant)
-                return await write_timed(request, paced.timing, data, content_type=JSON_TYPE)
+                return await write_timed(
+                    request, paced.timing, data, content_type=JSON_TYPE, fault=fault, provider=provider
+                )
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:

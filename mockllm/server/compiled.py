@@ -17,8 +17,9 @@ from typing import Any
 
 from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, Fault
 from ..matching import MockIndex, exact_key
+from .faults import check_after_events
 from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 
 __all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
@@ -224,11 +225,27 @@ def _checked(api: ApiKey, handler: ApiHandler, mock: Any, position: int, created
 
 
 def _answer_of(handler: ApiHandler, mock: Any, position: int, created: int) -> Answer:
-    error, timing = mock.error, mock.timing
+    error, timing, fault = mock.error, mock.timing, mock.fault
     if error is not None:
         return PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
     answer = _prepare(handler, mock.response, position, created)
-    return answer if timing is None else TimedResponse(answer, handler, timing)
+    if fault is not None:
+        _check_fault(handler, answer, fault)
+    elif timing is None:
+        return answer
+    return TimedResponse(answer, handler, timing, fault)
+
+
+def _check_fault(handler: ApiHandler, answer: PreparedResponse, fault: Fault) -> None:
+    """Refuses an ``after_events`` past the end of the mock's stream. Only a fault with
+    ``after_events`` renders the stream here, so a config's other mocks load as cheaply as ever.
+    The plain stream variant is the shortest (chat's usage chunk only adds one), so an
+    ``after_events`` it allows fits every variant."""
+    if fault.after_events is None or handler.stream_events is None:
+        # An API that does not stream (embeddings) meets a mid-stream kind as any JSON answer does.
+        return
+    variant = handler.variant({"stream": True})
+    check_after_events(fault, len(handler.stream_events(answer.response_for(None), variant)))
 
 
 def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:

@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 
 from ..apis import ApiSpec
-from ..config import Timing
+from ..config import MID_STREAM_FAULTS, Fault, Timing
 from ..matching import MatchRules
 from .errors import ApiError, default_code, default_type, error_body
+from .faults import faulty_events
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -154,16 +155,24 @@ class Timed(Exception):
         self.answer = answer
 
 
+_NO_TIMING = Timing()
+
+
 class TimedResponse:
-    """The answer of a mock with ``timing``: the `PreparedResponse` it wraps renders the bytes, and
-    a stream is handed over as its events, for the route to write one by one."""
+    """The answer of a mock with ``timing`` or ``fault``: the `PreparedResponse` it wraps renders
+    the bytes, and a stream is handed over as its events (as many as the fault lets out), for the
+    route to write one by one."""
 
-    __slots__ = ("_stream_events", "answer", "timing")
+    __slots__ = ("_api", "_stream_events", "answer", "fault", "timing")
 
-    def __init__(self, answer: PreparedResponse, handler: ApiHandler, timing: Timing) -> None:
+    def __init__(
+        self, answer: PreparedResponse, handler: ApiHandler, timing: Timing | None, fault: Fault | None = None
+    ) -> None:
         self.answer = answer
-        self.timing = timing
+        self.timing = _NO_TIMING if timing is None else timing
+        self.fault = fault
         self._stream_events = handler.stream_events
+        self._api = handler.spec.key
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         raise Timed(self)
@@ -172,7 +181,12 @@ class TimedResponse:
         """The events of a stream variant. Not cached: the answer is paced in milliseconds anyway."""
         if self._stream_events is None:
             raise TypeError("this API does not stream")
-        return self._stream_events(self.answer.response_for(model), variant)
+        response = self.answer.response_for(model)
+        events = self._stream_events(response, variant)
+        fault = self.fault
+        if fault is not None and fault.kind in MID_STREAM_FAULTS:
+            events = faulty_events(self._api, fault, events, response)
+        return events
 
 
 class MockedError(Exception):

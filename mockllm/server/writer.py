@@ -1,8 +1,9 @@
-"""Writing an answer over time, for a mock with ``timing``.
+"""Writing an answer over time, for a mock with ``timing`` or ``fault``.
 
 Every other answer is one `HTTPResponse` of bytes rendered once and cached; this module is the slow
-path beside it. Pauses are ``asyncio.sleep``s, so the server answers other requests meanwhile, and a
-stream goes out on Sanic's streaming response, one event (or run of unpaused events) per write.
+path beside it (`mockllm.server.faults` says what a fault changes). Pauses are ``asyncio.sleep``s,
+so the server answers other requests meanwhile, and a stream goes out on Sanic's streaming response,
+one event (or run of unpaused events) per write.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from sanic import HTTPResponse, Request
 from sanic.exceptions import RequestCancelled
 
-from ..config import Timing
+from ..apis import Provider
+from ..config import MID_STREAM_FAULTS, Fault, Timing
+from .faults import abort, non_stream_fault, stall
 
 __all__ = ["pauses", "write_timed"]
 
@@ -40,18 +43,32 @@ async def write_timed(
     content_type: str,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    fault: Fault | None = None,
+    provider: Provider = "openai",
 ) -> HTTPResponse | None:
     """Answer with ``body`` after ``timing.ttft_ms``: bytes in one piece, a list of SSE events one by
     one, ``timing``'s pauses apart. A stream returns None, having written itself.
 
     The status line and headers go out with the first event, so a client sees nothing before
     ``ttft_ms``, as from a model still thinking.
+
+    ``fault``: a stream's events were already cut to what the fault lets out (see
+    `mockllm.server.faults.faulty_events`); here a ``disconnect`` aborts the connection after them,
+    ``reset`` and ``stall`` happen before any byte, and a JSON answer meets a mid-stream kind as
+    `mockllm.server.faults` describes. ``provider`` shapes the error a JSON ``error_event`` sends.
     """
     # A client that leaves during a pause cancels this task: CancelledError ends it, and Sanic,
     # which cancelled it, closes the request quietly.
+    kind = fault.kind if fault is not None else None
+    if kind == "stall":
+        await stall(request, timing)
     if timing.ttft_ms:
         await sleep(timing.ttft_ms / 1000)
+    if kind == "reset":
+        abort(request)
     if isinstance(body, bytes):
+        if fault is not None and kind in MID_STREAM_FAULTS:
+            return await non_stream_fault(request, fault, provider, body, content_type=content_type)
         return HTTPResponse(body, status=status, headers=headers, content_type=content_type)
     response = await request.respond(status=status, headers=headers, content_type=content_type)
     gaps = pauses(timing)
@@ -65,6 +82,9 @@ async def write_timed(
                 pending = []
                 await sleep(pause)
             pending.append(event)
+        if kind == "disconnect":
+            await response.send(b"".join(pending))
+            abort(request)
         await response.send(b"".join(pending), end_stream=True)
     except RequestCancelled:
         # A write to a connection the client already closed: nobody is left to answer.

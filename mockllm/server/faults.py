@@ -1,0 +1,154 @@
+"""A mock's ``fault``: the answer goes wrong the way a flaky network or an overloaded provider does.
+
+A mock with a fault takes the event-by-event path of `mockllm.server.writer`, like one with
+``timing``; the two combine (the fault happens at its place in the paced stream). This module says
+which events go out and how the connection ends; the writer sends them.
+
+A request that does not stream meets a mid-stream fault as a real network would show it:
+``disconnect`` (like ``reset``) closes the connection before the answer; ``truncate`` sends the
+headers and half of the JSON body, then closes the connection (the client sees a body shorter than
+its ``content-length``); ``malformed`` answers 200 with a body that is not JSON; ``error_event``
+answers with the error the provider sends when it fails before a response starts (OpenAI 500
+``server_error``, Anthropic 529 ``overloaded_error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, NoReturn
+
+from sanic import HTTPResponse, Request
+
+from ..apis import ApiKey, Provider
+from ..config import Fault, Timing
+from .errors import error_body
+from .sse import sse_event
+
+__all__ = [
+    "MALFORMED_DATA",
+    "STALL_LIMIT_S",
+    "abort",
+    "check_after_events",
+    "faulty_events",
+    "non_stream_fault",
+    "stall",
+]
+
+STALL_LIMIT_S = 30.0
+"""How long a ``stall`` holds a connection before the server closes it (or the mock's ``ttft_ms``,
+if longer): a client that never gives up must not keep a task alive for ever."""
+
+MALFORMED_DATA = b"data: {not json\n\n"
+"""An event data that every SDK's stream reader fails to decode."""
+
+ERROR_MESSAGE = "mocked fault: the server is overloaded"
+
+
+def after_events_limit(kind: str, count: int) -> int:
+    """The largest ``after_events`` a stream of ``count`` events allows for ``kind``: a truncated
+    stream must leave out at least its terminal event; the other kinds may come after the last."""
+    return count - 1 if kind == "truncate" else count
+
+
+def check_after_events(fault: Fault, count: int) -> None:
+    """Raises ``ValueError("fault.after_events: …")`` for an ``after_events`` past the end of a
+    stream of ``count`` events."""
+    if fault.after_events is None:
+        return
+    limit = after_events_limit(fault.kind, count)
+    if fault.after_events > limit:
+        raise ValueError(
+            f"fault.after_events: {fault.after_events} is past the end of the stream: it has {count} "
+            f"events, so a {fault.kind} fault takes at most {max(limit, 0)}"
+        )
+
+
+def _default_after(kind: str, count: int) -> int:
+    if kind == "truncate":
+        return count - 1
+    if kind == "malformed":
+        return count // 2
+    if kind == "error_event":
+        return 0
+    return count  # disconnect: the whole stream, then no end to the chunked body
+
+
+def faulty_events(api: ApiKey, fault: Fault, events: list[bytes], response: dict[str, Any]) -> list[bytes]:
+    """The events a mid-stream ``fault`` lets out of ``events`` (the writer then aborts the
+    connection for a ``disconnect``, and ends the response cleanly otherwise). ``after_events`` past
+    the end is clipped: it was checked at load against the shortest stream variant."""
+    count = len(events)
+    after = fault.after_events
+    after = _default_after(fault.kind, count) if after is None else after
+    after = max(0, min(after, after_events_limit(fault.kind, count)))
+    sent = events[:after]
+    if fault.kind == "malformed":
+        # The Anthropic SDKs skip an event without an "event:" line unread: name it as a delta.
+        named = b"event: content_block_delta\n" if api == "anthropic" else b""
+        return [*sent, named + MALFORMED_DATA]
+    if fault.kind == "error_event":
+        return [*sent, _error_event(api, response, after)]
+    return sent  # disconnect, truncate
+
+
+def _error_event(api: ApiKey, response: dict[str, Any], position: int) -> bytes:
+    """The provider's own in-stream error, as its SDK's stream reader recognises it."""
+    if api == "anthropic":
+        error = {"type": "overloaded_error", "message": ERROR_MESSAGE}
+        return sse_event({"type": "error", "error": error}, "error")
+    if api == "openai_response":
+        # The same response id as response.created: the stream helper refuses a changed identity.
+        failed = {
+            **response,
+            "status": "failed",
+            "output": [],
+            "error": {"code": "server_error", "message": ERROR_MESSAGE},
+        }
+        failed.pop("usage", None)
+        data = {"type": "response.failed", "response": failed, "sequence_number": position}
+        return sse_event(data, "response.failed")
+    # Chat Completions: a chunk with a top-level "error", which the SDK raises as APIError.
+    return sse_event(
+        {"error": {"message": ERROR_MESSAGE, "type": "server_error", "param": None, "code": None}}
+    )
+
+
+def abort(request: Request) -> NoReturn:
+    """Close the connection at once, as a dropped network does: no further bytes, no end of the
+    chunked body; then end the handler.
+
+    The protocol forgets its transport, and the CancelledError takes Sanic's "transport is closed"
+    path, which ends the request quietly: returning would make Sanic answer (and log) a 500 for a
+    handler that produced no response."""
+    request.protocol.abort()  # type: ignore[attr-defined]  # Sanic's HttpProtocol has it
+    raise asyncio.CancelledError
+
+
+async def stall(request: Request, timing: Timing) -> None:
+    """Send nothing until the client gives up, or the bound passes and the server closes the
+    connection. A client that leaves cancels this task (Sanic cancels a request whose connection is
+    lost), so nothing outlives the connection."""
+    await asyncio.sleep(max(STALL_LIMIT_S, timing.ttft_ms / 1000))
+    abort(request)
+
+
+async def non_stream_fault(
+    request: Request, fault: Fault, provider: Provider, body: bytes, *, content_type: str
+) -> HTTPResponse:
+    """A JSON answer with a fault of any kind but ``stall``; one that closes the connection raises
+    CancelledError (see `abort`)."""
+    kind = fault.kind
+    if kind == "malformed":
+        return HTTPResponse(MALFORMED_DATA[len(b"data: ") :].strip(), content_type=content_type)
+    if kind == "error_event":
+        status = 529 if provider == "anthropic" else 500
+        kind_name = "overloaded_error" if provider == "anthropic" else "server_error"
+        error = error_body(provider, status, ERROR_MESSAGE, kind=kind_name, code=None)
+        return HTTPResponse(error, status=status, content_type="application/json")
+    if kind == "truncate":
+        # The whole body's length announced, half of it sent: the client waits for the rest and
+        # sees the connection close instead.
+        headers = {"content-length": str(len(body))}
+        response = await request.respond(headers=headers, content_type=content_type)
+        await response.send(body[: len(body) // 2])
+    abort(request)
