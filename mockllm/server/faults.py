@@ -15,19 +15,19 @@ answers with the error the provider sends when it fails before a response starts
 from __future__ import annotations
 
 import asyncio
-from typing import Any, NoReturn
+from typing import Any
 
 from sanic import HTTPResponse, Request
 
 from ..apis import ApiKey, Provider
 from ..config import Fault, Timing
 from .errors import error_body
+from .sanic_internals import abort
 from .sse import sse_event
 
 __all__ = [
     "MALFORMED_DATA",
     "STALL_LIMIT_S",
-    "abort",
     "check_after_events",
     "faulty_events",
     "non_stream_fault",
@@ -111,17 +111,6 @@ def _error_event(api: ApiKey, response: dict[str, Any], position: int) -> bytes:
     return sse_event(
         {"error": {"message": ERROR_MESSAGE, "type": "server_error", "param": None, "code": None}}
     )
-
-
-def abort(request: Request) -> NoReturn:
-    """Close the connection at once, as a dropped network does: no further bytes, no end of the
-    chunked body; then end the handler.
-
-    The protocol forgets its transport, and the CancelledError takes Sanic's "transport is closed"
-    path, which ends the request quietly: returning would make Sanic answer (and log) a 500 for a
-    handler that produced no response."""
-    request.protocol.abort()  # type: ignore[attr-defined]  # Sanic's HttpProtocol has it
-    raise asyncio.CancelledError
 
 
 async def stall(request: Request, timing: Timing) -> None:

@@ -2,8 +2,9 @@
 
 Embedding Sanic in a test process, many servers at once and each started and stopped in
 milliseconds, needs its lower layers: an app that leaves the host's logging alone, the asyncio
-server behind ``create_server``, its open connections at shutdown, and its HTTP/1.1 protocol (to
-read request heads whose lines end in a bare LF). A Sanic release that changes one of these is fixed
+server behind ``create_server``, its open connections at shutdown, its HTTP/1.1 protocol (to
+read request heads whose lines end in a bare LF), and the transport of a connection that a fault
+drops. A Sanic release that changes one of these is fixed
 here alone; ``pyproject.toml`` caps Sanic at the releases the tests prove.
 """
 
@@ -13,15 +14,15 @@ import asyncio
 import contextlib
 import re
 import socket
-from typing import Any
+from typing import Any, NoReturn
 
-from sanic import Sanic
+from sanic import Request, Sanic
 from sanic.application.state import ApplicationServerInfo
 from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-__all__ = ["new_app", "start_serving", "stop_serving"]
+__all__ = ["abort", "new_app", "start_serving", "stop_serving"]
 
 
 def new_app(name: str, *, touchup: bool, max_body_bytes: int) -> Sanic[Any, Any]:
@@ -126,3 +127,14 @@ async def stop_serving(app: Sanic[Any, Any], server: Any) -> None:
         await server.after_stop()
     finally:
         Sanic.unregister_app(app)
+
+
+def abort(request: Request) -> NoReturn:
+    """Close the connection at once, as a dropped network does: no further bytes, no end of the
+    chunked body; then end the handler.
+
+    The protocol forgets its transport, and the CancelledError takes Sanic's "transport is closed"
+    path, which ends the request quietly: returning would make Sanic answer (and log) a 500 for a
+    handler that produced no response."""
+    request.protocol.abort()  # type: ignore[attr-defined]  # Sanic's HttpProtocol has it
+    raise asyncio.CancelledError

@@ -18,7 +18,8 @@ from sanic.exceptions import RequestCancelled
 
 from ..apis import Provider
 from ..config import MID_STREAM_FAULTS, Fault, Timing
-from .faults import abort, non_stream_fault, stall
+from .faults import non_stream_fault, stall
+from .sanic_internals import abort
 
 __all__ = ["pauses", "write_timed"]
 
