@@ -136,6 +136,9 @@ class MockLLM(ApiEntryPoints):
         lines = [f"the mock server at {self.url} received {len(records)} request(s):"]
         for number, record in enumerate(records, 1):
             outcome = f'mock "{record.mock}"' if record.mock is not None else "no mock"
+            delivered = str(record.delivery) if record.delivery is not None else ""
+            if delivered:
+                outcome += f", {delivered}"
             lines.append(f"{number}. {record.method} {record.path} -> {record.status}, {outcome}")
             asked = _asked(record.body)
             if asked and record.error is None:

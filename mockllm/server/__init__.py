@@ -2,7 +2,7 @@
 
 from .app import create_app
 from .compiled import CompiledConfig, Compiler
-from .journal import Journal, NearMiss, RecordedRequest
+from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .mock_server import MockServer
 from .runtime import Runtime
 from .served import ConfigSource, SupportsBuild, SupportsChangeListener
@@ -11,6 +11,7 @@ __all__ = [
     "CompiledConfig",
     "Compiler",
     "ConfigSource",
+    "Delivery",
     "Journal",
     "MockServer",
     "NearMiss",

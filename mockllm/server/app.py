@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Coroutine
+from time import perf_counter
 from typing import Any
 from uuid import uuid4
 
@@ -23,7 +24,7 @@ from ..matching import Refusal
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
 from .handler import ApiHandler, MockedError, Timed
-from .journal import Journal, NearMiss, RecordedRequest
+from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .sanic_internals import new_app
 from .served import ServedMocks
 from .writer import write_timed
@@ -103,12 +104,14 @@ def _route(handler: ApiHandler) -> Handler:
             try:
                 data = mocks.answer(position).render(body.get("model"), variant)
             except MockedError as mocked:
+                started = perf_counter()
                 # An error mock answered: it counts like any answer, and the journal names it.
                 runtime.answered(mocks.index.mocks[position])
                 answer = mocked.answer
+                delivery = Delivery() if answer.timing is not None else None
                 if journal.enabled:
                     record = _record(request, body, answer.status, mocks.label(position), key)
-                    journal.record(dataclasses.replace(record, error=answer.message))
+                    journal.record(dataclasses.replace(record, error=answer.message, delivery=delivery))
                 if answer.timing is not None:
                     return await write_timed(
                         request,
@@ -117,6 +120,8 @@ def _route(handler: ApiHandler) -> Handler:
                         status=answer.status,
                         headers=answer.headers,
                         content_type=JSON_TYPE,
+                        delivery=delivery,
+                        started=started,
                     )
                 return HTTPResponse(
                     answer.body, status=answer.status, headers=answer.headers, content_type=JSON_TYPE
@@ -124,13 +129,15 @@ def _route(handler: ApiHandler) -> Handler:
             except Timed as timed:
                 # Counted and journalled now, when it matched: a concurrent request must already
                 # see a "times" used up, and the journal shows the request while it is answered.
+                started = perf_counter()
                 runtime.answered(mocks.index.mocks[position])
+                delivery = Delivery()
                 if journal.enabled:
-                    journal.record(_record(request, body, 200, mocks.label(position), key))
+                    journal.record(_record(request, body, 200, mocks.label(position), key, delivery=delivery))
                 paced, model = timed.answer, body.get("model")
                 fault = paced.fault
                 if handler.is_stream(variant):
-                    events = paced.events(model, variant)
+                    events, delivery.events_total = paced.events(model, variant)
                     return await write_timed(
                         request,
                         paced.timing,
@@ -139,10 +146,19 @@ def _route(handler: ApiHandler) -> Handler:
                         headers=SSE_HEADERS,
                         fault=fault,
                         provider=provider,
+                        delivery=delivery,
+                        started=started,
                     )
                 data = paced.answer.render(model, variant)
                 return await write_timed(
-                    request, paced.timing, data, content_type=JSON_TYPE, fault=fault, provider=provider
+                    request,
+                    paced.timing,
+                    data,
+                    content_type=JSON_TYPE,
+                    fault=fault,
+                    provider=provider,
+                    delivery=delivery,
+                    started=started,
                 )
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
@@ -160,7 +176,14 @@ def _route(handler: ApiHandler) -> Handler:
 
 
 def _record(
-    request: Request, body: Any, status: int, mock: str | None, api: str, error: ApiError | None = None
+    request: Request,
+    body: Any,
+    status: int,
+    mock: str | None,
+    api: str,
+    error: ApiError | None = None,
+    *,
+    delivery: Delivery | None = None,
 ) -> RecordedRequest:
     return RecordedRequest(
         method=request.method,
@@ -172,6 +195,7 @@ def _record(
         error=error.message if error is not None else None,
         api=api,
         near_misses=error.near_misses if error is not None else (),
+        delivery=delivery,
     )
 
 

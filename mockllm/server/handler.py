@@ -177,16 +177,18 @@ class TimedResponse:
     def render(self, model: Any, variant: Hashable) -> bytes:
         raise Timed(self)
 
-    def events(self, model: Any, variant: Hashable) -> list[bytes]:
-        """The events of a stream variant. Not cached: the answer is paced in milliseconds anyway."""
+    def events(self, model: Any, variant: Hashable) -> tuple[list[bytes], int]:
+        """The events of a stream variant that go out, and how many the whole stream has. Not
+        cached: the answer is paced in milliseconds anyway."""
         if self._stream_events is None:
             raise TypeError("this API does not stream")
         response = self.answer.response_for(model)
         events = self._stream_events(response, variant)
+        total = len(events)
         fault = self.fault
         if fault is not None and fault.kind in MID_STREAM_FAULTS:
             events = faulty_events(self._api, fault, events, response)
-        return events
+        return events, total
 
 
 class MockedError(Exception):

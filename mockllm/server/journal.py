@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Journal", "NearMiss", "RecordedRequest"]
+__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest"]
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,35 @@ class NearMiss:
 
     def __str__(self) -> str:
         return f'Nearest mock "{self.mock}": ' + "; ".join(self.reasons) + "."
+
+
+@dataclass
+class Delivery:
+    """What a timed or faulty answer delivered. Such an answer is journalled when its mock matches,
+    before it is written; the writer fills this in as the answer goes out."""
+
+    events_total: int | None = None
+    """How many SSE events the whole stream has (None for a JSON answer)."""
+    events_sent: int | None = None
+    """How many events went out whole, an injected ``malformed`` or ``error_event`` one too."""
+    fault: str | None = None
+    """The kind of the mock's fault."""
+    ttfb_ms: float | None = None
+    """Milliseconds from the match to the first byte of the body (None when none was written)."""
+    client_left: bool = False
+    """Whether the client closed the connection before the answer was complete."""
+
+    def __str__(self) -> str:
+        parts = []
+        if self.events_total is not None:
+            parts.append(f"{self.events_sent or 0} of {self.events_total} events")
+        if self.fault is not None:
+            parts.append(f"fault {self.fault}")
+        if self.client_left:
+            parts.append("client left")
+        if self.ttfb_ms is not None:
+            parts.append(f"first byte {self.ttfb_ms:.0f} ms")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,29 @@ class RecordedRequest:
     """The config key of the API the route belongs to (``openai``, ``anthropic``, …)."""
     near_misses: tuple[NearMiss, ...] = ()
     """For a request no mock matched: the nearest mocks, and why each missed."""
+    delivery: Delivery | None = None
+    """What a mock with ``timing`` or ``fault`` delivered, filled in while it is written; None for
+    every other answer, written at once."""
+
+    @property
+    def events_sent(self) -> int | None:
+        return self.delivery.events_sent if self.delivery is not None else None
+
+    @property
+    def events_total(self) -> int | None:
+        return self.delivery.events_total if self.delivery is not None else None
+
+    @property
+    def fault(self) -> str | None:
+        return self.delivery.fault if self.delivery is not None else None
+
+    @property
+    def ttfb_ms(self) -> float | None:
+        return self.delivery.ttfb_ms if self.delivery is not None else None
+
+    @property
+    def client_left(self) -> bool:
+        return self.delivery is not None and self.delivery.client_left
 
     @property
     def matched(self) -> bool:

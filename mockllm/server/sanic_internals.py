@@ -22,7 +22,7 @@ from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-__all__ = ["abort", "new_app", "start_serving", "stop_serving"]
+__all__ = ["abort", "aborted", "new_app", "start_serving", "stop_serving"]
 
 
 def new_app(name: str, *, touchup: bool, max_body_bytes: int) -> Sanic[Any, Any]:
@@ -136,5 +136,11 @@ def abort(request: Request) -> NoReturn:
     The protocol forgets its transport, and the CancelledError takes Sanic's "transport is closed"
     path, which ends the request quietly: returning would make Sanic answer (and log) a 500 for a
     handler that produced no response."""
+    request.ctx.mockllm_aborted = True  # for `aborted`: the server, not the client, closed it
     request.protocol.abort()  # type: ignore[attr-defined]  # Sanic's HttpProtocol has it
     raise asyncio.CancelledError
+
+
+def aborted(request: Request) -> bool:
+    """Whether `abort` closed the connection of ``request`` (rather than the client)."""
+    return getattr(request.ctx, "mockllm_aborted", False) is True

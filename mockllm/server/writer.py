@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import random
-from asyncio import sleep
+from asyncio import CancelledError, sleep
 from collections.abc import Iterator
+from time import perf_counter
 
 from sanic import HTTPResponse, Request
 from sanic.exceptions import RequestCancelled
@@ -19,7 +20,8 @@ from sanic.exceptions import RequestCancelled
 from ..apis import Provider
 from ..config import MID_STREAM_FAULTS, Fault, Timing
 from .faults import non_stream_fault, stall
-from .sanic_internals import abort
+from .journal import Delivery
+from .sanic_internals import abort, aborted
 
 __all__ = ["pauses", "write_timed"]
 
@@ -46,6 +48,8 @@ async def write_timed(
     headers: dict[str, str] | None = None,
     fault: Fault | None = None,
     provider: Provider = "openai",
+    delivery: Delivery | None = None,
+    started: float | None = None,
 ) -> HTTPResponse | None:
     """Answer with ``body`` after ``timing.ttft_ms``: bytes in one piece, a list of SSE events one by
     one, ``timing``'s pauses apart. A stream returns None, having written itself.
@@ -57,9 +61,42 @@ async def write_timed(
     `mockllm.server.faults.faulty_events`); here a ``disconnect`` aborts the connection after them,
     ``reset`` and ``stall`` happen before any byte, and a JSON answer meets a mid-stream kind as
     `mockllm.server.faults` describes. ``provider`` shapes the error a JSON ``error_event`` sends.
+
+    ``delivery`` (the journal entry's) is filled in as the answer goes out: the events sent, the
+    time to the first byte of the body (from ``started``, a ``perf_counter`` time), and whether the
+    client left first.
     """
-    # A client that leaves during a pause cancels this task: CancelledError ends it, and Sanic,
-    # which cancelled it, closes the request quietly.
+    if delivery is None:
+        delivery = Delivery()
+    if started is None:
+        started = perf_counter()
+    if fault is not None:
+        delivery.fault = fault.kind
+    try:
+        return await _write(
+            request, timing, body, content_type, status, headers, fault, provider, delivery, started
+        )
+    except (CancelledError, RequestCancelled):
+        # A client that leaves during a pause cancels this task: CancelledError ends it, and Sanic,
+        # which cancelled it, closes the request quietly. A connection the server dropped (a fault)
+        # is marked by `abort`.
+        if not aborted(request):
+            delivery.client_left = True
+        raise
+
+
+async def _write(
+    request: Request,
+    timing: Timing,
+    body: bytes | list[bytes],
+    content_type: str,
+    status: int,
+    headers: dict[str, str] | None,
+    fault: Fault | None,
+    provider: Provider,
+    delivery: Delivery,
+    started: float,
+) -> HTTPResponse | None:
     kind = fault.kind if fault is not None else None
     if kind == "stall":
         await stall(request, timing)
@@ -69,25 +106,51 @@ async def write_timed(
         abort(request)
     if isinstance(body, bytes):
         if fault is not None and kind in MID_STREAM_FAULTS:
+            if kind in ("truncate", "malformed", "error_event"):
+                # Some bytes of a body go out (half of it, for a truncate).
+                delivery.ttfb_ms = _since(started)
             return await non_stream_fault(request, fault, provider, body, content_type=content_type)
+        delivery.ttfb_ms = _since(started)  # written as Sanic sends the response returned
         return HTTPResponse(body, status=status, headers=headers, content_type=content_type)
     response = await request.respond(status=status, headers=headers, content_type=content_type)
     gaps = pauses(timing)
     pending: list[bytes] = []
+    delivery.events_sent = 0
+
+    async def send(end_stream: bool = False) -> None:
+        # Counted as handed to the connection, so the journal is up to date when the client reads
+        # them; a write that finds the client gone counts nothing.
+        count = len(pending)
+        first = count and delivery.ttfb_ms is None
+        if first:
+            delivery.ttfb_ms = _since(started)
+        delivery.events_sent = (delivery.events_sent or 0) + count
+        try:
+            await response.send(b"".join(pending), end_stream=end_stream)
+        except RequestCancelled:
+            delivery.events_sent -= count
+            if first:
+                delivery.ttfb_ms = None
+            raise
+        pending.clear()
+
     try:
         for i, event in enumerate(body):
             pause = next(gaps) if i else 0.0
             if pause > 0:
                 # Unpaused events go out together: one write per run rather than per event.
-                await response.send(b"".join(pending))
-                pending = []
+                await send()
                 await sleep(pause)
             pending.append(event)
-        if kind == "disconnect":
-            await response.send(b"".join(pending))
-            abort(request)
-        await response.send(b"".join(pending), end_stream=True)
+        await send(end_stream=kind != "disconnect")
     except RequestCancelled:
         # A write to a connection the client already closed: nobody is left to answer.
-        pass
+        delivery.client_left = True
+        return None
+    if kind == "disconnect":
+        abort(request)
     return None
+
+
+def _since(started: float) -> float:
+    return (perf_counter() - started) * 1000
