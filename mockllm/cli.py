@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 from .apis import APIS
-from .config import Config, ConfigError, load_config
+from .config import Config, ConfigError, Timing, default_timing, load_config
 from .server import CompiledConfig, MockServer
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .shadowing import unreachable_mocks
@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=_workers, default=1, help="processes sharing the port, for load tests (default: 1)"
     )
+    # The timing of every mock without its own; checked like a config's "timing" (as text here, so
+    # a bad value is the config's one-line error).
+    for flag, what in _TIMING_FLAGS.items():
+        serve.add_argument(flag, metavar="N", help=what)
 
     validate = commands.add_parser("validate", help="check config files; exit 1 if any is bad")
     validate.add_argument("paths", nargs="+", type=Path)
@@ -83,10 +87,50 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TIMING_FLAGS = {
+    "--ttft-ms": "milliseconds before the first byte of each answer of a mock without timing",
+    "--chunk-interval-ms": "milliseconds between the stream events of a mock without timing",
+    "--jitter-ms": "the most each pause between events is moved, either way",
+    "--seed": "seeds the jitter (default: 0)",
+}
+
+
+def _timing_flags(args: argparse.Namespace) -> Timing | None:
+    """The timing the serve flags ask for; None when no flag is given. Raises `ConfigError`, naming
+    the flag, for a value a config's ``timing`` would refuse."""
+    given = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in _TIMING_FLAGS}
+    timing: dict[str, int | float] = {}
+    for flag, text in given.items():
+        if text is None:
+            continue
+        try:
+            value: int | float = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                raise ConfigError("mockllm serve", [(flag, f"expected a number, got {text!r}")]) from None
+        timing[flag[2:].replace("-", "_")] = value
+    if not timing:
+        return None
+    try:
+        return default_timing(timing)
+    except ConfigError as exc:
+        flags = [
+            (f"--{path.rpartition('.')[2].replace('_', '-')}", message) for path, message in exc.problems
+        ]
+        raise ConfigError("mockllm serve", flags) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return _serve(args.config, args.host, args.port, args.workers)
+        try:
+            timing = _timing_flags(args)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return _serve(args.config, args.host, args.port, args.workers, timing)
     if args.command == "validate":
         return _validate(args.paths)
     if args.command == "export":
@@ -163,7 +207,13 @@ def _listen_address(config: Config, host: str | None, port: int | None) -> tuple
     return host or addr_host or DEFAULT_HOST, addr_port if port is None else port
 
 
-def _serve(config_path: Path | None, host: str | None, port: int | None, workers: int = 1) -> int:
+def _serve(
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int = 1,
+    timing: Timing | None = None,
+) -> int:
     _log_to_stderr()
     # Whatever stops the server from starting is a usage or config error: one line, exit status 2.
     try:
@@ -184,6 +234,7 @@ def _serve(config_path: Path | None, host: str | None, port: int | None, workers
             touchup=True,
             journal_size=0,
             config_name=source,
+            timing=timing,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)

@@ -573,6 +573,25 @@ class Timing(_Model):
     """Seeds the jitter: another seed, another (equally reproducible) sequence of pauses."""
 
 
+def default_timing(value: Timing | Mapping[str, Any] | None, source: str = "default timing") -> Timing | None:
+    """A server-wide default ``timing`` (for the mocks without their own) as a `Timing`; raises
+    `ConfigError` naming each bad value."""
+    if value is None or isinstance(value, Timing):
+        return value
+    try:
+        return Timing.model_validate(value)
+    except ValidationError as exc:
+        problems = _problems(exc, prefix=("timing",))  # one per error, in order
+        allowed = list(Timing.model_fields)
+        for i, error in enumerate(exc.errors(include_url=False)):
+            if error["type"] == "extra_forbidden":  # _problems knows the keys of a config's objects
+                key = str(error["loc"][-1])
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f': did you mean "{close[0]}"?' if close else f"; allowed keys: {', '.join(allowed)}"
+                problems[i] = (problems[i][0], f'unknown key "{key}"{hint}')
+        raise ConfigError(source, problems) from None
+
+
 FaultKind = Literal["reset", "stall", "disconnect", "truncate", "malformed", "error_event"]
 MID_STREAM_FAULTS: frozenset[str] = frozenset({"disconnect", "truncate", "malformed", "error_event"})
 """The kinds that happen partway through a stream, and so take ``after_events``."""

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -347,3 +348,67 @@ def test_serve_refuses_stateful_mocks_across_workers(
         f'{path}: $.openai[1]: the mock ("retry") uses times or a scenario, whose state a process keeps'
         " for itself: serve it with one worker, not --workers 2"
     )
+
+
+# --- a default timing for the mocks without their own --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--ttft-ms", "-5"], "--ttft-ms: expected a number of milliseconds from 0 to 600000, got -5"),
+        (["--chunk-interval-ms", "600001"], "--chunk-interval-ms: expected a number of milliseconds"),
+        (["--jitter-ms", "fast"], "--jitter-ms: expected a number, got 'fast'"),
+        (["--seed", "1.5"], "--seed: Input should be a valid integer"),
+    ],
+)
+def test_serve_bad_timing_flags_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], args: list[str], error: str
+) -> None:
+    status, err = run(capsys, "serve", *args)
+    assert status == 2
+    assert one_line(err).startswith(f"mockllm serve: {error}")
+
+
+def test_serve_timing_flags_become_the_servers_default_timing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockllm import cli
+    from mockllm.config import Timing
+
+    made: list[dict[str, object]] = []
+    real = cli.MockServer
+
+    def recording(*args: object, **kwargs: object) -> object:
+        made.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    sock = socket.socket()
+    monkeypatch.setattr(cli, "MockServer", recording)
+    monkeypatch.setattr(cli, "listening_socket", lambda host, port: sock)
+    monkeypatch.setattr(cli, "run", lambda main: main.close())  # started, not served
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
+    try:
+        args = ["--ttft-ms", "50", "--chunk-interval-ms", "2.5", "--jitter-ms", "1", "--seed", "7"]
+        status, _ = run(capsys, "serve", *args)
+        assert status == 0
+        assert made[-1]["timing"] == Timing(ttft_ms=50, chunk_interval_ms=2.5, jitter_ms=1, seed=7)
+        status, _ = run(capsys, "serve")
+        assert status == 0
+        assert made[-1]["timing"] is None
+    finally:
+        sock.close()
+
+
+def test_serve_with_a_default_ttft_answers_late() -> None:
+    process, url = start("--ttft-ms", "300")
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+        began = time.monotonic()
+        reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hello"}])
+        assert time.monotonic() - began >= 0.3
+        assert reply.choices[0].message.content == "Hello! I am a mock. How can I help?"
+        client.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0

@@ -361,3 +361,31 @@ def test_timing_round_trips_through_json() -> None:
     config = Config.from_json(text)
     assert json.loads(config.to_json()) == json.loads(text)  # ints stay ints, unset keys stay out
     assert Config.from_json(config.to_json()) == config
+
+
+# --- a server-wide default ------------------------------------------------------------------------
+
+
+def test_a_default_timing_applies_to_the_mocks_without_their_own(m: MockBuilder) -> None:
+    m.openai_chat().when_model("plain").reply(TEXT)
+    m.openai_chat().when_model("own").with_timing(ttft_ms=0).reply(TEXT)
+    with MockServer(m, timing={"ttft_ms": 200, "chunk_interval_ms": 1}) as server:
+        client = openai_client(server)
+        began = time.monotonic()
+        list(client.chat.completions.create(model="plain", messages=MESSAGES, stream=True))
+        assert time.monotonic() - began >= 0.2
+        began = time.monotonic()
+        list(client.chat.completions.create(model="own", messages=MESSAGES, stream=True))
+        assert time.monotonic() - began < 0.15
+        plain, own = server.journal
+        assert plain.ttfb_ms is not None and plain.ttfb_ms >= 200
+        assert own.ttfb_ms is not None and own.ttfb_ms < 150
+
+
+def test_a_default_timing_is_checked_like_a_configs(m: MockBuilder) -> None:
+    with pytest.raises(ConfigError, match=r"\$\.timing\.ttft_ms: expected a number of milliseconds"):
+        MockServer(m, timing={"ttft_ms": -1})
+    with pytest.raises(ConfigError, match=r'unknown key "ttft": did you mean "ttft_ms"\?'):
+        MockServer(m, timing={"ttft": 5})
+    server = MockServer(m, timing=Timing(ttft_ms=5))
+    assert server.config.counts() == Config.of({}).counts()

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
-from ..config import Config, ConfigError, Fault
+from ..config import Config, ConfigError, Fault, Timing
 from ..matching import MockIndex, exact_key
 from .faults import check_after_events
 from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
@@ -60,13 +60,15 @@ class CompiledMocks:
     """Whether any mock has ``times`` or a scenario (otherwise the runtime need not be asked)."""
     created: int
     """The ``created`` time of the answers."""
+    default_timing: Timing | None = None
+    """The server's ``timing`` for the mocks without their own."""
 
     def answer(self, order: int) -> Answer:
         answer = self.prepared[order]
         if answer is None:
             mock = self.index.mocks[order]
             answer = self.prepared[order] = _answer_of(
-                self.handler, mock, self.positions[order], self.created
+                self.handler, mock, self.positions[order], self.created, self.default_timing
             )
         return answer
 
@@ -109,7 +111,9 @@ class _Prepared:
 class Compiler:
     """Compiles configs, reusing the work done for mocks it has compiled before."""
 
-    def __init__(self) -> None:
+    def __init__(self, default_timing: Timing | None = None) -> None:
+        self.default_timing = default_timing
+        """The ``timing`` of the mocks without their own (None: such mocks answer at once)."""
         self._cache: dict[int, _Prepared] = {}
         self._lists: dict[tuple[ApiKey, tuple[int, ...]], CompiledMocks] = {}
         """The compiled mock lists of recent configs, by the identities of their mocks."""
@@ -167,7 +171,8 @@ class Compiler:
                     entry = self._prepared(key, mock, position, source)
                     answer, exact = entry.answer, entry.key
                 else:
-                    _checked(key, handler, mock, position, self._created, source)  # made on first use
+                    # Made on first use.
+                    _checked(key, handler, mock, position, self._created, source, self.default_timing)
                     answer = None
                     exact = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
             except ConfigError as exc:
@@ -189,7 +194,8 @@ class Compiler:
             order = sorted(order, key=lambda i: mocks[i].priority)
         index = MockIndex(handler.rules, [mocks[i] for i in order], key_of=key_of)
         stateful = any(mock.is_stateful for mock in mocks)
-        return CompiledMocks(handler, index, [answers[i] for i in order], order, stateful, self._created)
+        prepared = [answers[i] for i in order]
+        return CompiledMocks(handler, index, prepared, order, stateful, self._created, self.default_timing)
 
     def _forget_unless(self, config: Config) -> None:
         """Drop what was compiled for mocks that are gone, once they are many: a test suite that
@@ -209,23 +215,35 @@ class Compiler:
         if entry is not None and entry.mock is mock:
             return entry
         handler = HANDLERS[api]
-        answer = _checked(api, handler, mock, position, self._created, source)
+        answer = _checked(api, handler, mock, position, self._created, source, self.default_timing)
         key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
         return entry
 
 
-def _checked(api: ApiKey, handler: ApiHandler, mock: Any, position: int, created: int, source: str) -> Answer:
+def _checked(
+    api: ApiKey,
+    handler: ApiHandler,
+    mock: Any,
+    position: int,
+    created: int,
+    source: str,
+    default_timing: Timing | None = None,
+) -> Answer:
     """`_answer_of`, with a response that cannot be served reported as a `ConfigError` at its path."""
     try:
-        return _answer_of(handler, mock, position, created)
+        return _answer_of(handler, mock, position, created, default_timing)
     except ValueError as exc:
         where, _, message = str(exc).partition(": ")
         raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
 
 
-def _answer_of(handler: ApiHandler, mock: Any, position: int, created: int) -> Answer:
+def _answer_of(
+    handler: ApiHandler, mock: Any, position: int, created: int, default_timing: Timing | None = None
+) -> Answer:
     error, timing, fault = mock.error, mock.timing, mock.fault
+    if timing is None:
+        timing = default_timing
     if error is not None:
         return PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
     answer = _prepare(handler, mock.response, position, created)

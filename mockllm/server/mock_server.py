@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any, Self
 
 from sanic import Sanic
 
-from ..config import Config
+from ..config import Config, Timing, default_timing
 from .app import create_app
 from .journal import Journal
 from .runtime import Runtime
@@ -76,6 +76,9 @@ class MockServer:
         journal_size: how many requests `journal` keeps; 0 keeps none and skips the bookkeeping.
         config_name: what errors in a config given as an object call it, such as the file it was
             loaded from (a config given as a path is called by its path).
+        timing: the ``timing`` (a `Timing` or its JSON keys) of every mock that has none of its
+            own, such as ``{"ttft_ms": 200, "chunk_interval_ms": 20}``; raises `ConfigError` for a
+            bad value. Without it, such mocks answer at once.
     """
 
     def __init__(
@@ -87,8 +90,9 @@ class MockServer:
         touchup: bool = False,
         journal_size: int = 10_000,
         config_name: str = "<config>",
+        timing: Timing | Mapping[str, Any] | None = None,
     ) -> None:
-        self._served = ServedMocks(config, name=config_name)
+        self._served = ServedMocks(config, name=config_name, timing=default_timing(timing))
         self.host = host
         self._requested_port = port
         self.journal = Journal(journal_size)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..apis import ApiKey
-from ..config import Config, ConfigError, load_config
+from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
 from .compiled import CompiledConfig, Compiler
 from .runtime import Runtime
@@ -66,11 +66,11 @@ class ServedMocks:
     """The compiled config a server answers with, kept up to date with its source, and the
     runtime (call counts, scenario states) beside it."""
 
-    def __init__(self, source: ConfigSource, *, name: str = "<config>") -> None:
+    def __init__(self, source: ConfigSource, *, name: str = "<config>", timing: Timing | None = None) -> None:
         self.runtime = Runtime()
         self._name = name
         """What errors call a config given as an object (a file is called by its path)."""
-        self._compiler = Compiler()
+        self._compiler = Compiler(timing)
         self._lock = threading.Lock()
         self._source: ConfigSource = None
         self._stale = False
