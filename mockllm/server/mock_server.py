@@ -16,7 +16,7 @@ from ..config import Config, Timing, default_timing
 from .app import create_app
 from .journal import Journal
 from .runtime import Runtime
-from .sanic_internals import start_serving, stop_serving
+from .sanic_internals import LISTEN_BACKLOG, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
 
 __all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener", "listening_socket"]
@@ -46,7 +46,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        sock.listen(1024)
+        sock.listen(LISTEN_BACKLOG)
         sock.setblocking(False)
     except BaseException:
         sock.close()

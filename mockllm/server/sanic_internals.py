@@ -22,7 +22,10 @@ from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-__all__ = ["abort", "aborted", "new_app", "start_serving", "stop_serving"]
+__all__ = ["LISTEN_BACKLOG", "abort", "aborted", "new_app", "start_serving", "stop_serving"]
+
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before they are accepted."""
 
 
 def new_app(name: str, *, touchup: bool, max_body_bytes: int) -> Sanic[Any, Any]:
@@ -96,6 +99,9 @@ async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Any:
     server: Any = await app.create_server(
         sock=sock,
         protocol=_Protocol,
+        # asyncio listens on the socket again with this backlog: Sanic's default of 100 dropped
+        # connections (the kernel retries them a second later) when a load test opens hundreds.
+        backlog=LISTEN_BACKLOG,
         return_asyncio_server=True,
         asyncio_server_kwargs={"start_serving": False},
     )
