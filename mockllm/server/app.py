@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Hashable
 from time import perf_counter
 from typing import Any
 from uuid import uuid4
@@ -103,63 +103,10 @@ def _route(handler: ApiHandler) -> Handler:
             variant = handler.variant(body)
             try:
                 data = mocks.answer(position).render(body.get("model"), variant)
-            except MockedError as mocked:
-                started = perf_counter()
-                # An error mock answered: it counts like any answer, and the journal names it.
+            except (MockedError, Timed) as special:
+                # An error mock, or one answered over time, raises from render: see handler.py.
                 runtime.answered(mocks.index.mocks[position])
-                answer = mocked.answer
-                delivery = Delivery() if answer.timing is not None else None
-                if journal.enabled:
-                    record = _record(request, body, answer.status, mocks.label(position), key)
-                    journal.record(dataclasses.replace(record, error=answer.message, delivery=delivery))
-                if answer.timing is not None:
-                    return await write_timed(
-                        request,
-                        answer.timing,
-                        answer.body,
-                        status=answer.status,
-                        headers=answer.headers,
-                        content_type=JSON_TYPE,
-                        delivery=delivery,
-                        started=started,
-                    )
-                return HTTPResponse(
-                    answer.body, status=answer.status, headers=answer.headers, content_type=JSON_TYPE
-                )
-            except Timed as timed:
-                # Counted and journalled now, when it matched: a concurrent request must already
-                # see a "times" used up, and the journal shows the request while it is answered.
-                started = perf_counter()
-                runtime.answered(mocks.index.mocks[position])
-                delivery = Delivery()
-                if journal.enabled:
-                    journal.record(_record(request, body, 200, mocks.label(position), key, delivery=delivery))
-                paced, model = timed.answer, body.get("model")
-                fault = paced.fault
-                if handler.is_stream(variant):
-                    events, delivery.events_total = paced.events(model, variant)
-                    return await write_timed(
-                        request,
-                        paced.timing,
-                        events,
-                        content_type=SSE_TYPE,
-                        headers=SSE_HEADERS,
-                        fault=fault,
-                        provider=provider,
-                        delivery=delivery,
-                        started=started,
-                    )
-                data = paced.answer.render(model, variant)
-                return await write_timed(
-                    request,
-                    paced.timing,
-                    data,
-                    content_type=JSON_TYPE,
-                    fault=fault,
-                    provider=provider,
-                    delivery=delivery,
-                    started=started,
-                )
+                return await _answer_special(request, special, body, variant, handler, mocks.label(position))
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:
@@ -173,6 +120,63 @@ def _route(handler: ApiHandler) -> Handler:
 
     handle.__name__ = f"handle_{key}"
     return handle
+
+
+async def _answer_special(
+    request: Request,
+    special: MockedError | Timed,
+    body: dict[str, Any],
+    variant: Hashable,
+    handler: ApiHandler,
+    label: str,
+) -> HTTPResponse | None:
+    """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
+    matched and is journalled now, before it is written: a concurrent request must already see a
+    ``times`` used up, and the journal shows a request while it is answered."""
+    started = perf_counter()
+    journal: Journal = request.app.ctx.journal
+    key, provider = handler.spec.key, handler.spec.provider
+    if isinstance(special, MockedError):
+        error = special.answer
+        delivery = Delivery() if error.timing is not None else None
+        if journal.enabled:
+            record = _record(request, body, error.status, label, key, delivery=delivery)
+            journal.record(dataclasses.replace(record, error=error.message))
+        if error.timing is None:
+            return HTTPResponse(
+                error.body, status=error.status, headers=error.headers, content_type=JSON_TYPE
+            )
+        return await write_timed(
+            request,
+            error.timing,
+            error.body,
+            status=error.status,
+            headers=error.headers,
+            content_type=JSON_TYPE,
+            delivery=delivery,
+            started=started,
+        )
+    paced, model = special.answer, body.get("model")
+    delivery = Delivery()
+    if journal.enabled:
+        journal.record(_record(request, body, 200, label, key, delivery=delivery))
+    content: bytes | list[bytes]
+    if handler.is_stream(variant):
+        content, delivery.events_total = paced.events(model, variant)
+        content_type, headers = SSE_TYPE, SSE_HEADERS
+    else:
+        content, content_type, headers = paced.answer.render(model, variant), JSON_TYPE, None
+    return await write_timed(
+        request,
+        paced.timing,
+        content,
+        content_type=content_type,
+        headers=headers,
+        fault=paced.fault,
+        provider=provider,
+        delivery=delivery,
+        started=started,
+    )
 
 
 def _record(

@@ -146,8 +146,8 @@ class Compiler:
                         continue
                     if keep:
                         self._lists[lists_key] = compiled
-                    if len(self._lists) > _RECENT_LISTS:
-                        del self._lists[next(iter(self._lists))]
+                        if len(self._lists) > _RECENT_LISTS:
+                            del self._lists[next(iter(self._lists))]
                 apis[key] = compiled
             if problems:
                 raise ConfigError(source, problems)
@@ -164,23 +164,20 @@ class Compiler:
         keep: bool,
     ) -> CompiledMocks | None:
         answers: list[Answer | None] = []
+        # The exact mocks' index keys, kept between compiles (without ``keep`` the index makes them).
         keys: dict[int, bytes] = {}
         for position, mock in enumerate(mocks):
             try:
                 if keep:
                     entry = self._prepared(key, mock, position, source)
-                    answer, exact = entry.answer, entry.key
-                else:
-                    # Made on first use.
+                    answers.append(entry.answer)
+                    if entry.key is not None:
+                        keys[id(mock)] = entry.key
+                else:  # checked now, made on first use
                     _checked(key, handler, mock, position, self._created, source, self.default_timing)
-                    answer = None
-                    exact = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
+                    answers.append(None)
             except ConfigError as exc:
                 problems += exc.problems
-                continue
-            answers.append(answer)
-            if exact is not None:
-                keys[id(mock)] = exact
         if problems:
             return None
 
@@ -192,7 +189,7 @@ class Compiler:
         order: Sequence[int] = range(len(mocks))
         if len({mock.priority for mock in mocks}) > 1:
             order = sorted(order, key=lambda i: mocks[i].priority)
-        index = MockIndex(handler.rules, [mocks[i] for i in order], key_of=key_of)
+        index = MockIndex(handler.rules, [mocks[i] for i in order], key_of=key_of if keep else None)
         stateful = any(mock.is_stateful for mock in mocks)
         prepared = [answers[i] for i in order]
         return CompiledMocks(handler, index, prepared, order, stateful, self._created, self.default_timing)
