@@ -15,7 +15,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -33,13 +32,12 @@ from servers import (
     free_port,
     http_request,
     log_tail,
+    measure_in_workdir,
     mockllm_command,
     mockllm_env,
     parse_sse,
     start_process,
-    stop_all,
     stop_process,
-    terminate_on_signals,
     wait_ready,
 )
 from workloads import PATH, Mock, chat_request, mockllm_mock
@@ -382,45 +380,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- {load_note()}\n",
         flush=True,
     )
-    try:
-        with terminate_on_signals(), tempfile.TemporaryDirectory(prefix="mockllm-paced-") as tmp:
-            workdir = Path(tmp)
-            cfg = workdir / "paced.json"
-            cfg.write_bytes(orjson.dumps(config()))
-            port = free_port()
-            log_path = workdir / "mockllm.log"
-            argv_ = [*pinning.server_prefix, *mockllm_command(cfg, port), "--workers", "1"]
-            proc = start_process(argv_, REPO_ROOT, log_path, mockllm_env())
-            try:
-                wait_ready(proc, port, log_path, args.startup_timeout)
-                events = verify(port)
-                print(
-                    f"verification: {events} events per stream "
-                    f"(configured total {configured_ms(events):g} ms)"
-                )
-                if events != EXPECTED_EVENTS:
-                    print(f"note: expected {EXPECTED_EVENTS} events")
-                budget = max(1.0, RUN_BUDGET_S - (time.monotonic() - began))
-                server_cpu0, client_cpu0, wall0 = group_cpu_s(proc.pid), time.process_time(), time.monotonic()
-                results = asyncio.run(run_streams(port, args.streams, args.ramp, budget))
-                wall = time.monotonic() - wall0
-                server_cpu = group_cpu_s(proc.pid) - server_cpu0
-                client_cpu = time.process_time() - client_cpu0
-                if proc.poll() is not None:
-                    raise BenchError(f"the server exited during the run: {log_tail(log_path)}")
-            finally:
-                stop_process(proc)
-    except KeyboardInterrupt:
-        print("\ninterrupted; server stopped", file=sys.stderr)
-        return 130
-    except BenchError as exc:
-        print(f"\nfailed: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"\nfailed: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        stop_all()
+
+    def run(workdir: Path) -> tuple[list[StreamResult], float, float, float]:
+        cfg = workdir / "paced.json"
+        cfg.write_bytes(orjson.dumps(config()))
+        port = free_port()
+        log_path = workdir / "mockllm.log"
+        argv_ = [*pinning.server_prefix, *mockllm_command(cfg, port), "--workers", "1"]
+        proc = start_process(argv_, REPO_ROOT, log_path, mockllm_env())
+        try:
+            wait_ready(proc, port, log_path, args.startup_timeout)
+            events = verify(port)
+            print(f"verification: {events} events per stream (configured total {configured_ms(events):g} ms)")
+            if events != EXPECTED_EVENTS:
+                print(f"note: expected {EXPECTED_EVENTS} events")
+            budget = max(1.0, RUN_BUDGET_S - (time.monotonic() - began))
+            server_cpu0, client_cpu0, wall0 = group_cpu_s(proc.pid), time.process_time(), time.monotonic()
+            results = asyncio.run(run_streams(port, args.streams, args.ramp, budget))
+            wall = time.monotonic() - wall0
+            server_cpu = group_cpu_s(proc.pid) - server_cpu0
+            client_cpu = time.process_time() - client_cpu0
+            if proc.poll() is not None:
+                raise BenchError(f"the server exited during the run: {log_tail(log_path)}")
+        finally:
+            stop_process(proc)
+        return results, wall, server_cpu, client_cpu
+
+    measured, status = measure_in_workdir("mockllm-paced-", run)
+    if measured is None:
+        return status
+    results, wall, server_cpu, client_cpu = measured
 
     table, summary = render(results, args.streams)
     summary.update(wall_s=wall, server_cpu_s=server_cpu, client_cpu_s=client_cpu)

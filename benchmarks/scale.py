@@ -25,7 +25,6 @@ import http.client
 import math
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,12 +40,11 @@ from servers import (
     free_port,
     http_request,
     log_tail,
+    measure_in_workdir,
     mockllm_command,
     mockllm_env,
     start_process,
-    stop_all,
     stop_process,
-    terminate_on_signals,
     wait_ready,
 )
 from workloads import PATH, MatchType, Mock, chat_request, mockllm_mock
@@ -337,20 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- {load_note()}\n",
         flush=True,
     )
-    try:
-        with terminate_on_signals(), tempfile.TemporaryDirectory(prefix="mockllm-scale-") as tmp:
-            result = measure(scale, args, Path(tmp))
-    except KeyboardInterrupt:
-        print("\ninterrupted; server stopped", file=sys.stderr)
-        return 130
-    except BenchError as exc:
-        print(f"\nfailed: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"\nfailed: could not start the server: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        stop_all()
+    result, status = measure_in_workdir("mockllm-scale-", lambda workdir: measure(scale, args, workdir))
+    if result is None:
+        return status
 
     print("\n## Results\n")
     print(render(scale, result))

@@ -12,15 +12,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Literal
+from typing import Literal, TypeVar
 
 import orjson
 from workloads import HEADERS, PATH, STREAM_CHUNK_CHARS, Workload, aimock_fixtures, mockllm_config
+
+T = TypeVar("T")
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -427,3 +430,20 @@ def verify(port: int, workload: Workload) -> str:
     if content != workload.expected_reply:
         raise BenchError(f"wrong mock answered: {content!r} != {workload.expected_reply!r}")
     return ""
+
+
+def measure_in_workdir(prefix: str, measure: Callable[[Path], T]) -> tuple[T | None, int]:
+    """Run ``measure`` in a temporary folder, with Ctrl-C and SIGTERM turned into an interrupt, and
+    stop every server however it ends. Returns its result and exit status 0, or None and the exit
+    status after saying why it stopped."""
+    try:
+        with terminate_on_signals(), tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            return measure(Path(tmp)), 0
+    except KeyboardInterrupt:
+        print("\ninterrupted; server stopped", file=sys.stderr)
+        return None, 130
+    except (BenchError, OSError) as exc:
+        print(f"\nfailed: {exc}", file=sys.stderr)
+        return None, 1
+    finally:
+        stop_all()
