@@ -138,17 +138,18 @@ async def _answer_special(
     key, provider = handler.spec.key, handler.spec.provider
     if isinstance(special, MockedError):
         error = special.answer
-        delivery = Delivery() if error.timing is not None else None
+        timing = error.timing
+        delivery = Delivery() if timing is not None else None
         if journal.enabled:
             record = _record(request, body, error.status, label, key, delivery=delivery)
             journal.record(dataclasses.replace(record, error=error.message))
-        if error.timing is None:
+        if timing is None or delivery is None:
             return HTTPResponse(
                 error.body, status=error.status, headers=error.headers, content_type=JSON_TYPE
             )
         return await write_timed(
             request,
-            error.timing,
+            timing,
             error.body,
             status=error.status,
             headers=error.headers,

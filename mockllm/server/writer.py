@@ -48,8 +48,8 @@ async def write_timed(
     headers: dict[str, str] | None = None,
     fault: Fault | None = None,
     provider: Provider = "openai",
-    delivery: Delivery | None = None,
-    started: float | None = None,
+    delivery: Delivery,
+    started: float,
 ) -> HTTPResponse | None:
     """Answer with ``body`` after ``timing.ttft_ms``: bytes in one piece, a list of SSE events one by
     one, ``timing``'s pauses apart. A stream returns None, having written itself.
@@ -66,10 +66,6 @@ async def write_timed(
     time to the first byte of the body (from ``started``, a ``perf_counter`` time), and whether the
     client left first.
     """
-    if delivery is None:
-        delivery = Delivery()
-    if started is None:
-        started = perf_counter()
     if fault is not None:
         delivery.fault = fault.kind
     try:
