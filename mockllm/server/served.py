@@ -103,7 +103,7 @@ class ServedMocks:
         compiled = self._compiler.compile(_resolve(source), source=label, keep=following)
         # A builder is checked by nobody: its mocks arrive one by one, and a test's dead mock shows
         # as the test's failure anyway.
-        if loading and not isinstance(source, SupportsChangeListener):
+        if loading and not following:
             count = sum(compiled.counts().values())
             if count <= _CHECK_WHILE_LOADING:
                 for where, message in unreachable_mocks(compiled):
