@@ -142,8 +142,13 @@ def test_set_config_keeps_the_counts_of_mocks_that_stay(m: MockBuilder) -> None:
         server.set_config(Config(openai=[*kept.openai]))
         with pytest.raises(openai.NotFoundError):
             ask(client, "x")
-        server.set_config(Config.from_json(kept.to_json()))  # equal, but new mock objects
-        assert ask(client, "x") == "once"
+        # Equal mocks read again (an edited file, a PUT of the whole config) keep their counts;
+        # a mock that changed starts from zero.
+        server.set_config(Config.from_json(kept.to_json()))
+        with pytest.raises(openai.NotFoundError, match="used up after 1 of 1 call"):
+            ask(client, "x")
+        server.set_config(Config.from_json(kept.to_json().replace('"once"', '"once more"')))
+        assert ask(client, "x") == "once more"
 
 
 def test_json_config_with_times_priority_and_scenario_serves_and_round_trips() -> None:

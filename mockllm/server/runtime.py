@@ -74,9 +74,28 @@ class Runtime:
         self._states.clear()
 
     def keep_only(self, mocks: Iterable[Any]) -> None:
-        """Drop the counts of mocks that are no longer served (after the mocks were replaced)."""
+        """After the mocks were replaced: keep the counts of the mocks still served, and drop the
+        others. A mock that is not the same object but equal to a counted one that left (the same
+        mock read again from an edited file or a ``PUT`` of the whole config) takes over its count,
+        so only the mocks that changed start again from zero."""
         if not self._calls:
             return
+        mocks = list(mocks)
         live = {id(mock) for mock in mocks}
-        for key in [key for key in self._calls if key not in live]:
-            del self._calls[key]
+        left: dict[tuple[type, str], list[tuple[Any, int]]] = {}
+        for key, (mock, calls) in list(self._calls.items()):
+            if key not in live:
+                del self._calls[key]
+                left.setdefault((type(mock), mock.name), []).append((mock, calls))
+        if not left:
+            return
+        for mock in mocks:
+            # Type and name first: cheap, and it spares comparing every mock field by field.
+            candidates = left.get((type(mock), mock.name))
+            if not candidates or id(mock) in self._calls:
+                continue
+            for index, (old, calls) in enumerate(candidates):
+                if old == mock:
+                    self._calls[id(mock)] = (mock, calls)
+                    del candidates[index]
+                    break
