@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -65,24 +66,28 @@ def test_pauses_without_jitter_are_the_interval_and_never_negative() -> None:
     )
 
 
-def test_the_server_sleeps_the_seeded_pauses(
+def test_the_server_paces_the_seeded_pauses(
     m: MockBuilder, server: MockServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slept: list[float] = []
+    paced: list[float] = []
+    runs_of = writer._runs
 
-    async def record(delay: float) -> None:
-        slept.append(delay)
+    def record(events: list[bytes], gaps: Iterator[float]) -> list[writer.Run]:
+        runs = runs_of(events, gaps)
+        paced.extend(pause for pause, _, _ in runs[1:])
+        return runs
 
-    monkeypatch.setattr(writer, "sleep", record)
+    monkeypatch.setattr(writer, "_runs", record)
     m.openai_chat().when_model("a").with_timing(chunk_interval_ms=5, jitter_ms=4, seed=11).reply(TEXT)
     m.openai_chat().when_model("b").with_timing(chunk_interval_ms=5, jitter_ms=4, seed=12).reply(TEXT)
     client = openai_client(server)
 
     def pauses_of(model: str) -> list[float]:
-        slept.clear()
+        paced.clear()
         chunks = list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True))
-        assert len(slept) == len(chunks)  # one pause before each event after the first ([DONE] included)
-        return list(slept)
+        # One pause before each event after the first ([DONE] included); no pause is 0 here.
+        assert len(paced) == len(chunks)
+        return list(paced)
 
     first = pauses_of("a")
     assert pauses_of("a") == first  # every request, the same sequence

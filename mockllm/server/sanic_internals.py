@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import re
 import socket
+import time
 from typing import Any, NoReturn
 
 from sanic import Request, Sanic
@@ -150,3 +151,29 @@ def abort(request: Request) -> NoReturn:
 def aborted(request: Request) -> bool:
     """Whether `abort` closed the connection of ``request`` (rather than the client)."""
     return getattr(request.ctx, "mockllm_aborted", False) is True
+
+
+def write_chunk(request: Request, data: bytes) -> bool:
+    """Write ``data`` as one chunk of ``request``'s streaming response, straight to the connection;
+    False, having written nothing, when it must go through ``await response.send`` instead.
+
+    Sanic's ``send`` dispatches a lifecycle signal and passes through three coroutines on every
+    write, which is most of a paced stream's cost per event. This is the same write without them:
+    the chunk framing Sanic's ``http1_response_chunked`` uses, and the response timeout clock moved
+    on as its ``send`` does. Only for a chunked response whose head was already sent (after its
+    first ``send``), and only while the connection takes writes without waiting (not paused for
+    backpressure, not closing): otherwise the caller awaits ``send``, which waits or raises as
+    Sanic does.
+    """
+    protocol: Any = request.protocol
+    http: Any = request.stream
+    if (
+        getattr(http.response_func, "__func__", None) is not Http.http1_response_chunked
+        or not protocol._can_write.is_set()
+        or protocol.transport is None
+        or protocol.transport.is_closing()
+    ):
+        return False
+    protocol.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+    protocol._time = time.monotonic()
+    return True
