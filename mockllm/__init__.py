@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .builders import BuilderError, MockBuilder, MockHandle, ToolCall, mock
     from .config import Config, ConfigError, MatchType, load_config
-    from .server import MockServer, RecordedRequest
+    from .server import Chaos, MockServer, RecordedRequest
 
 __all__ = [
     "BuilderError",
+    "Chaos",
     "Config",
     "ConfigError",
     "MatchType",
@@ -39,6 +40,7 @@ _HOME = {
     "ConfigError": "config",
     "MatchType": "config",
     "load_config": "config",
+    "Chaos": "server",
     "MockServer": "server",
     "RecordedRequest": "server",
 }

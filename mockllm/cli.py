@@ -7,6 +7,7 @@ import asyncio
 import gc
 import importlib
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -20,7 +21,7 @@ import orjson
 
 from .apis import APIS
 from .config import Config, ConfigError, Timing, default_timing, load_config
-from .server import CompiledConfig, MockServer
+from .server import Chaos, CompiledConfig, MockServer
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .shadowing import unreachable_mocks
 
@@ -73,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     # a bad value is the config's one-line error).
     for flag, what in _TIMING_FLAGS.items():
         serve.add_argument(flag, metavar="N", help=what)
+    for flag, what in _CHAOS_FLAGS.items():
+        serve.add_argument(flag, metavar="R", help=what)
 
     validate = commands.add_parser("validate", help="check config files; exit 1 if any is bad")
     validate.add_argument("paths", nargs="+", type=Path)
@@ -91,8 +94,35 @@ _TIMING_FLAGS = {
     "--ttft-ms": "milliseconds before the first byte of each answer of a mock without timing",
     "--chunk-interval-ms": "milliseconds between the stream events of a mock without timing",
     "--jitter-ms": "the most each pause between events is moved, either way",
-    "--seed": "seeds the jitter (default: 0)",
+    "--seed": "seeds the jitter and the chaos (default: 0)",
 }
+_CHAOS_FLAGS = {
+    "--chaos-error-rate": "the share of matched requests answered with an overloaded error, 0 to 1",
+    "--chaos-disconnect-rate": "the share of matched requests whose connection is dropped, 0 to 1",
+}
+
+
+def _chaos_flags(args: argparse.Namespace, seed: int) -> Chaos | None:
+    """The chaos the serve flags ask for, seeded with ``seed``; None when no rate is given. Raises
+    `ConfigError`, naming the flag, for a rate that is not a number from 0 to 1."""
+    rates: dict[str, float] = {}
+    for flag in _CHAOS_FLAGS:
+        text = getattr(args, flag[2:].replace("-", "_"))
+        if text is None:
+            continue
+        try:
+            rate = float(text)
+        except ValueError:
+            rate = math.nan
+        if not 0 <= rate <= 1:  # NaN too
+            raise ConfigError("mockllm serve", [(flag, f"expected a rate from 0 to 1, got {text!r}")])
+        rates[flag.removeprefix("--chaos-").replace("-", "_")] = rate
+    if not rates:
+        return None
+    if sum(rates.values()) > 1:
+        problem = "the two chaos rates add up to more than 1"
+        raise ConfigError("mockllm serve", [("--chaos-disconnect-rate", problem)])
+    return Chaos(**rates, seed=seed)
 
 
 def _timing_flags(args: argparse.Namespace) -> Timing | None:
@@ -127,10 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         try:
             timing = _timing_flags(args)
+            chaos = _chaos_flags(args, timing.seed if timing is not None else 0)
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
-        return _serve(args.config, args.host, args.port, args.workers, timing)
+        if timing is not None and not (timing.ttft_ms or timing.chunk_interval_ms or timing.jitter_ms):
+            timing = None  # --seed alone, for the chaos: no timing to take every mock off the fast path
+        return _serve(args.config, args.host, args.port, args.workers, timing, chaos)
     if args.command == "validate":
         return _validate(args.paths)
     if args.command == "export":
@@ -213,6 +246,7 @@ def _serve(
     port: int | None,
     workers: int = 1,
     timing: Timing | None = None,
+    chaos: Chaos | None = None,
 ) -> int:
     _log_to_stderr()
     # Whatever stops the server from starting is a usage or config error: one line, exit status 2.
@@ -235,6 +269,7 @@ def _serve(
             journal_size=0,
             config_name=source,
             timing=timing,
+            chaos=chaos,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)

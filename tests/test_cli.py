@@ -412,3 +412,75 @@ def test_serve_with_a_default_ttft_answers_late() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+# --- chaos: a share of the matched requests fails -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--chaos-error-rate", "2"], "--chaos-error-rate: expected a rate from 0 to 1, got '2'"),
+        (["--chaos-disconnect-rate", "-1"], "--chaos-disconnect-rate: expected a rate from 0 to 1, got '-1'"),
+        (["--chaos-error-rate", "nan"], "--chaos-error-rate: expected a rate from 0 to 1, got 'nan'"),
+        (
+            ["--chaos-error-rate", "0.5", "--chaos-disconnect-rate", "0.75"],
+            "--chaos-disconnect-rate: the two chaos rates add up to more than 1",
+        ),
+        (["--chaos-error-rate", "0.5", "--seed", "0.5"], "--seed: Input should be a valid integer, got 0.5"),
+    ],
+)
+def test_serve_bad_chaos_flags_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], args: list[str], error: str
+) -> None:
+    status, err = run(capsys, "serve", *args)
+    assert status == 2
+    assert one_line(err) == f"mockllm serve: {error}"
+
+
+def test_serve_chaos_flags_become_the_servers_chaos_seeded_by_seed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockllm import Chaos, cli
+
+    made: list[dict[str, object]] = []
+    real = cli.MockServer
+
+    def recording(*args: object, **kwargs: object) -> object:
+        made.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    sock = socket.socket()
+    monkeypatch.setattr(cli, "MockServer", recording)
+    monkeypatch.setattr(cli, "listening_socket", lambda host, port: sock)
+    monkeypatch.setattr(cli, "run", lambda main: main.close())  # started, not served
+    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
+    try:
+        args = ["--chaos-error-rate", "0.05", "--chaos-disconnect-rate", "0.1", "--seed", "7"]
+        assert run(capsys, "serve", *args)[0] == 0
+        # --seed without a pace takes no mock off the fast path: it seeds the chaos alone.
+        assert (made[-1]["chaos"], made[-1]["timing"]) == (Chaos(0.05, 0.1, seed=7), None)
+        assert run(capsys, "serve", "--chaos-error-rate", "1")[0] == 0
+        assert made[-1]["chaos"] == Chaos(error_rate=1)
+        assert run(capsys, "serve")[0] == 0
+        assert made[-1]["chaos"] is None
+    finally:
+        sock.close()
+
+
+def test_serve_with_chaos_fails_requests_the_sdks_retry() -> None:
+    process, url = start("--chaos-error-rate", "1")
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "Hello"}])
+        reply = client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "Hello"}],
+            extra_headers={"x-mockllm-chaos": "error-rate=0"},
+        )
+        assert reply.choices[0].message.content == "Hello! I am a mock. How can I help?"
+        client.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0

@@ -1,6 +1,7 @@
 """The HTTP side: the Sanic app, one module per API, and the `MockServer` lifecycle."""
 
 from .app import create_app
+from .chaos import Chaos
 from .compiled import CompiledConfig, Compiler
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .mock_server import MockServer
@@ -8,6 +9,7 @@ from .runtime import Runtime
 from .served import ConfigSource, SupportsBuild, SupportsChangeListener
 
 __all__ = [
+    "Chaos",
     "CompiledConfig",
     "Compiler",
     "ConfigSource",

@@ -21,6 +21,7 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 from ..apis import Provider
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
+from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
 from .handler import ApiHandler, MockedError, Timed
@@ -44,12 +45,19 @@ _log = logging.getLogger("mockllm")
 
 
 def create_app(
-    served: ServedMocks, journal: Journal, *, name: str | None = None, touchup: bool = False
+    served: ServedMocks,
+    journal: Journal,
+    *,
+    name: str | None = None,
+    touchup: bool = False,
+    chaos: ChaosDice | None = None,
 ) -> Sanic[Any, Any]:
     """A fresh app that answers with ``served``'s mocks as they are at each request.
 
     ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
+    ``chaos``: the server's chaos rates and draws (none by default; the request header still works).
     """
+    dice = ChaosDice(None) if chaos is None else chaos
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
     app = new_app(name or f"mockllm-{uuid4().hex[:12]}", touchup=touchup, max_body_bytes=MAX_BODY_BYTES)
     # Sanic gives up on a handler silent for RESPONSE_TIMEOUT (60 s by default); the longest pause a
@@ -61,7 +69,7 @@ def create_app(
     # error_format spares Sanic reading each handler's source to guess it (a third of a start).
     for handler in HANDLERS.values():
         spec = handler.spec
-        app.add_route(_route(handler), spec.route, methods=["POST"], name=spec.key, error_format="json")
+        app.add_route(_route(handler, dice), spec.route, methods=["POST"], name=spec.key, error_format="json")
 
     async def health(request: Request) -> HTTPResponse:
         counts = request.app.ctx.served.current().counts()
@@ -75,7 +83,7 @@ def create_app(
     return app
 
 
-def _route(handler: ApiHandler) -> Handler:
+def _route(handler: ApiHandler, dice: ChaosDice) -> Handler:
     key, provider = handler.spec.key, handler.spec.provider
 
     async def handle(request: Request) -> HTTPResponse | None:
@@ -101,6 +109,11 @@ def _route(handler: ApiHandler) -> Handler:
                     raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
             variant = handler.variant(body)
+            # Without server-wide chaos, one header lookup is all a request pays for it.
+            if dice.rates is not None or CHAOS_HEADER in headers:
+                strike = dice.roll(headers.get(CHAOS_HEADER))
+                if strike is not None:  # not counted: a retry finds the mock as this request did
+                    return await _answer_strike(request, strike, body, variant, handler, mocks, position)
             try:
                 data = mocks.answer(position).render(body.get("model"), variant)
             except (MockedError, Timed) as special:
@@ -178,6 +191,27 @@ async def _answer_special(
         delivery=delivery,
         started=started,
     )
+
+
+async def _answer_strike(
+    request: Request,
+    strike: Strike,
+    body: dict[str, Any],
+    variant: Hashable,
+    handler: ApiHandler,
+    mocks: CompiledMocks,
+    position: int,
+) -> HTTPResponse | None:
+    """Chaos fails a matched request: journalled with the mock that matched, and ``fault`` saying
+    how chaos failed it."""
+    journal: Journal = request.app.ctx.journal
+    delivery = Delivery(fault=strike.kind)
+    if journal.enabled:
+        status, label = strike.status(handler.spec.provider), mocks.label(position)
+        record = _record(request, body, status, label, handler.spec.key, delivery=delivery)
+        journal.record(dataclasses.replace(record, error=strike.error))
+    answer = mocks.answer(position)
+    return await answer_strike(request, strike, handler, answer, body.get("model"), variant, delivery)
 
 
 def _record(

@@ -14,6 +14,7 @@ from sanic import Sanic
 
 from ..config import Config, Timing, default_timing
 from .app import create_app
+from .chaos import Chaos, ChaosDice, chaos_of
 from .journal import Journal
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, start_serving, stop_serving
@@ -79,6 +80,9 @@ class MockServer:
         timing: the ``timing`` (a `Timing` or its JSON keys) of every mock that has none of its
             own, such as ``{"ttft_ms": 200, "chunk_interval_ms": 20}``; raises `ConfigError` for a
             bad value. Without it, such mocks answer at once.
+        chaos: the share of matched requests that fail (a `Chaos` or its fields, such as
+            ``{"error_rate": 0.05, "seed": 1}``); raises `ConfigError` for a bad value. A request's
+            ``x-mockllm-chaos`` header sets the rates of that request instead.
     """
 
     def __init__(
@@ -91,8 +95,10 @@ class MockServer:
         journal_size: int = 10_000,
         config_name: str = "<config>",
         timing: Timing | Mapping[str, Any] | None = None,
+        chaos: Chaos | Mapping[str, Any] | None = None,
     ) -> None:
         self._served = ServedMocks(config, name=config_name, timing=default_timing(timing))
+        self._chaos = ChaosDice(chaos_of(chaos))
         self.host = host
         self._requested_port = port
         self.journal = Journal(journal_size)
@@ -167,10 +173,17 @@ class MockServer:
         """Move a scenario to ``state`` (``"Started"`` puts it back at the start)."""
         self._served.runtime.set_state(scenario, state)
 
+    @property
+    def chaos(self) -> Chaos | None:
+        """The server-wide chaos (`Chaos`), or None."""
+        return self._chaos.chaos
+
     def reset(self) -> None:
-        """Forget call counts, scenario states and the journal; the mocks stay."""
+        """Forget call counts, scenario states and the journal, and start the chaos draws again
+        from their seed; the mocks stay."""
         self._served.runtime.reset()
         self.journal.clear()
+        self._chaos.reseed()
 
     # --- async lifecycle ------------------------------------------------------------------------
 
@@ -182,7 +195,7 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
-            app = create_app(self._served, self.journal, touchup=self._touchup)
+            app = create_app(self._served, self.journal, touchup=self._touchup, chaos=self._chaos)
             server = await start_serving(app, sock)
         except BaseException:
             sock.close()

@@ -66,7 +66,7 @@ async def write_timed(
     time to the first byte of the body (from ``started``, a ``perf_counter`` time), and whether the
     client left first.
     """
-    if fault is not None:
+    if fault is not None and delivery.fault is None:  # chaos names its own kind beforehand
         delivery.fault = fault.kind
     try:
         return await _write(
