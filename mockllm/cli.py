@@ -24,6 +24,7 @@ from .config import Config, ConfigError, Timing, default_timing, load_config
 from .server import Chaos, CompiledConfig, MockServer
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .shadowing import unreachable_mocks
+from .watch import Signature, file_signature, watch_config
 
 __all__ = ["main"]
 
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=_workers, default=1, help="processes sharing the port, for load tests (default: 1)"
+    )
+    serve.add_argument(
+        "--watch",
+        action="store_true",
+        help="serve each edit of the --config file without a restart (a bad edit keeps the old mocks)",
     )
     # The timing of every mock without its own; checked like a config's "timing" (as text here, so
     # a bad value is the config's one-line error).
@@ -163,13 +169,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if timing is not None and not (timing.ttft_ms or timing.chunk_interval_ms or timing.jitter_ms):
             timing = None  # --seed alone, for the chaos: no timing to take every mock off the fast path
-        return _serve(args.config, args.host, args.port, args.workers, timing, chaos)
+        if args.watch and (problem := _watch_problem(args.config, args.workers)):
+            print(f"mockllm serve: --watch {problem}", file=sys.stderr)
+            return 2
+        return _serve(args.config, args.host, args.port, args.workers, timing, chaos, watch=args.watch)
     if args.command == "validate":
         return _validate(args.paths)
     if args.command == "export":
         return _export(args.target, args.output)
     sys.stdout.write(orjson.dumps(Config.model_json_schema(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
+
+
+def _watch_problem(config_path: Path | None, workers: int) -> str | None:
+    if config_path is None:
+        return "needs --config: the built-in example never changes"
+    if workers > 1:
+        # Each process would have to notice the edit and reload for itself, at its own moment.
+        return f"serves one process: drop --workers {workers} or --watch"
+    return None
 
 
 def _validate(paths: Sequence[Path]) -> int:
@@ -247,8 +265,12 @@ def _serve(
     workers: int = 1,
     timing: Timing | None = None,
     chaos: Chaos | None = None,
+    *,
+    watch: bool = False,
 ) -> int:
     _log_to_stderr()
+    # Taken before the file is read: an edit made while it loads is then served too.
+    watched = file_signature(config_path) if watch and config_path is not None else None
     # Whatever stops the server from starting is a usage or config error: one line, exit status 2.
     try:
         if config_path is None:
@@ -285,7 +307,7 @@ def _serve(
     # (thousands of mocks) on every full collection, which shows as latency spikes.
     gc.freeze()
     if workers <= 1:
-        run(_run(server, sock, config_path))
+        run(_run(server, sock, config_path, watched))
         return 0
     # Forked workers accept on the same listening socket; the kernel spreads the connections.
     context = multiprocessing.get_context("fork")
@@ -372,6 +394,21 @@ async def _serve_until_signal(
         await server.stop()
 
 
-async def _run(server: MockServer, sock: socket.socket, config_path: Path | None) -> None:
-    await _serve_until_signal(server, sock, lambda: _announce(server, config_path))
+async def _run(
+    server: MockServer, sock: socket.socket, config_path: Path | None, watched: Signature | None = None
+) -> None:
+    """Serve until a signal; with ``watched`` (the config file's signature when it was read),
+    serve the file's edits too."""
+    watching: list[asyncio.Task[None]] = []
+
+    def ready() -> None:
+        _announce(server, config_path)
+        if watched is not None and config_path is not None:
+            watching.append(asyncio.create_task(watch_config(server, config_path, watched, _counts)))
+
+    try:
+        await _serve_until_signal(server, sock, ready)
+    finally:
+        for task in watching:
+            task.cancel()
     print("mockllm: stopped", file=sys.stderr, flush=True)

@@ -83,10 +83,18 @@ class ServedMocks:
             self._refresh()
         return self._compiled
 
-    def set_source(self, source: ConfigSource) -> None:
+    def compile(self, source: ConfigSource) -> CompiledConfig:
+        """Read and compile ``source`` as `set_source` would, without serving it; raises
+        `ConfigError`. Safe from another thread (the compiler has its own lock), so that a large
+        file can be compiled while the event loop goes on answering with the old mocks."""
+        return self._compile(source, loading=True)
+
+    def set_source(self, source: ConfigSource, *, compiled: CompiledConfig | None = None) -> None:
         """Serve another source from the next request on; raises `ConfigError` (and keeps the old
-        one) when it cannot be served."""
-        compiled = self._compile(source, loading=True)
+        one) when it cannot be served. ``compiled``: what `compile` made of ``source`` ahead of
+        time. Call this on the server's event loop: the call counts change here."""
+        if compiled is None:
+            compiled = self._compile(source, loading=True)
         with self._lock:
             self._compiled, self._stale = compiled, False
             self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
