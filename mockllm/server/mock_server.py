@@ -92,10 +92,12 @@ class MockServer:
         config_name: str = "<config>",
         timing: Timing | Mapping[str, Any] | None = None,
     ) -> None:
-        self._served = ServedMocks(config, name=config_name, timing=default_timing(timing))
+        self.journal = Journal(journal_size)
+        self._served = ServedMocks(
+            config, name=config_name, timing=default_timing(timing), journal=self.journal
+        )
         self.host = host
         self._requested_port = port
-        self.journal = Journal(journal_size)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Any = None
