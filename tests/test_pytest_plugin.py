@@ -675,3 +675,23 @@ def test_opted_out(mockllm):
     bad = pytester.runpytest_subprocess("-o", "mockllm_strict=sometimes", *INNER_ARGS)
     bad.assert_outcomes(passed=1, errors=1)
     bad.stdout.fnmatch_lines(["*ini option mockllm_strict takes true, false or all, got 'sometimes'*"])
+
+
+def test_readme_verification_and_strict_examples_pass(pytester: pytest.Pytester) -> None:
+    root = Path(__file__).resolve().parent.parent
+    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)[1:]
+    names = [re.match(r"# (test_\w+)\.py\n", example) for example in examples]
+    assert [name.group(1) if name else None for name in names] == ["test_verify", "test_strict"]
+    pytester.makepyfile(
+        **{name.group(1): example for name, example in zip(names, examples, strict=True) if name}
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=2)
+    # The strict example is strict indeed: a request nobody answers fails it.
+    strict = examples[1].replace('"content": "hello"}]', '"content": "goodbye"}]')
+    assert strict != examples[1]
+    pytester.makepyfile(test_strict=strict)
+    failing = pytester.runpytest_subprocess("test_strict.py", *INNER_ARGS)
+    failing.assert_outcomes(passed=1, errors=1)
+    failing.stdout.fnmatch_lines(["mockllm strict mode: 1 request(s) reached no mock."])
