@@ -66,6 +66,8 @@ __all__ = [
     "is_model_produced",
     "model_mismatch",
     "printable",
+    "redact_header",
+    "redacted_headers",
     "responses_mismatch",
     "responses_request_mismatch",
     "responses_turns",
@@ -137,15 +139,33 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-k
 """Headers whose values are secrets: a near miss never shows them (404 bodies end up in logs)."""
 
 
-def _header_value(name: str, value: str) -> str:
+def redact_header(name: str, value: str) -> str:
+    """``value`` as it may be shown: a credential header's secret is replaced by its length."""
     if name.lower() not in CREDENTIAL_HEADERS:
-        return _preview(value)
+        return value
     # The scheme and the length are what tell two keys apart while debugging; the key stays secret.
+    # Only the authorization headers have a scheme ("Bearer"); in a cookie or an API key header
+    # every word may be secret.
     scheme, _, secret = value.partition(" ")
-    if not secret:
+    if not secret or not scheme.isalpha() or not name.lower().endswith("authorization"):
         scheme, secret = "", value
     shown = f"{scheme} " if scheme else ""
-    return _preview(f"{shown}<redacted, {len(secret)} characters>")
+    return f"{shown}<redacted, {len(secret)} character{'s' if len(secret) != 1 else ''}>"
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Request headers as they may be shown (a report, a log, a JSON view): names in lower case,
+    credentials redacted, a repeated header's values joined with ", "."""
+    shown: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        text = printable(redact_header(key, value))
+        shown[key] = f"{shown[key]}, {text}" if key in shown else text
+    return shown
+
+
+def _header_value(name: str, value: str) -> str:
+    return _preview(redact_header(name, value))
 
 
 def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:

@@ -3,10 +3,6 @@ server's addresses, and the requests it received."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from .apis import APIS
 from .builders import MockBuilder, mock
 from .builders._base import MockRegistry
@@ -14,7 +10,8 @@ from .builders._entry_points import ApiEntryPoints
 from .config import Config
 from .pytest_plugin import ENV_API_KEY
 from .server import Journal, MockServer, RecordedRequest, SupportsBuild
-from .server.served import ChangeListener
+from .server.report import describe_requests
+from .server.served import ChangeListener, Follower
 
 __all__ = ["MockLLM"]
 
@@ -32,6 +29,10 @@ class _Layered:
 
     def add_change_listener(self, listener: ChangeListener) -> None:
         self._builder.add_change_listener(listener)
+
+    def add_follower(self, follower: Follower) -> None:
+        # The test's handles ask their builder where their calls are.
+        self._builder.add_follower(follower)
 
 
 class MockLLM(ApiEntryPoints):
@@ -129,42 +130,31 @@ class MockLLM(ApiEntryPoints):
         return self.server.journal.unmatched
 
     def describe_requests(self) -> str:
-        """A readable list of the requests received; why each unmatched one missed."""
-        records = self.requests
-        if not records:
-            return f"the mock server at {self.url} received no requests"
-        lines = [f"the mock server at {self.url} received {len(records)} request(s):"]
-        for number, record in enumerate(records, 1):
-            outcome = f'mock "{record.mock}"' if record.mock is not None else "no mock"
-            delivered = str(record.delivery) if record.delivery is not None else ""
-            if delivered:
-                outcome += f", {delivered}"
-            lines.append(f"{number}. {record.method} {record.path} -> {record.status}, {outcome}")
-            asked = _asked(record.body)
-            if asked and record.error is None:
-                lines.append(f"   {asked}")
-            if record.error is not None:
-                lines.append(f"   {record.error}")
-            lines.extend(f"   {miss}" for miss in record.near_misses)
-        return "\n".join(lines)
+        """A readable list of the requests received; why each unmatched one missed (credentials
+        redacted)."""
+        return describe_requests(self.requests, f"the mock server at {self.url}")
+
+    # --- verification ---------------------------------------------------------------------------
+
+    def never_called(self) -> list[str]:
+        """The labels of the mocks registered in this test (not the base config's) that answered
+        no request."""
+        runtime = self.server.runtime
+        built = self._builder.build()
+        return [
+            mock.name or f"{spec.key}[{position}]"
+            for spec in APIS
+            for position, mock in enumerate(built.mocks(spec.key))
+            if runtime.calls(mock) == 0
+        ]
+
+    def assert_all_called(self) -> None:
+        """Fail unless every mock registered in this test answered at least one request."""
+        idle = self.never_called()
+        if idle:
+            names = ", ".join(f'"{label}"' for label in idle)
+            raise AssertionError(f"mock(s) never called: {names}.\n{self.describe_requests()}")
 
     def __repr__(self) -> str:
         where = self.url if self.server.running else "not running"
         return f"<MockLLM {where}, {len(self.server.journal)} request(s)>"
-
-
-def _asked(body: Any) -> str:
-    if not isinstance(body, dict):
-        return ""
-    stream = " (stream)" if body.get("stream") is True else ""
-    messages = body.get("messages")
-    if isinstance(messages, list) and messages:
-        return f"last message {_short(messages[-1])}{stream}"
-    if "input" in body:
-        return f"input {_short(body['input'])}{stream}"
-    return ""
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = orjson.dumps(value, default=str).decode()
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -15,6 +15,11 @@ fixture                    scope     what it gives
 ``@pytest.mark.mockllm(config="path.json")`` serves a file (or a `Config`, or a builder) to a test,
 class or module instead of the session default. A failed test's report gets a section listing the
 requests the server saw and, for those that matched nothing, why.
+
+Strict mode (``@pytest.mark.mockllm(strict=True)``, ini ``mockllm_strict``, ``--mockllm-strict``)
+fails a test at teardown when a request reached no mock (no match, bad input, a server error),
+even when the code under test swallowed the SDK's exception; ``strict="all"`` also fails it when a
+mock registered in the test was never called. A test that failed already is not checked again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import inspect
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import pytest
 
@@ -51,6 +56,20 @@ def __getattr__(name: str) -> Any:
 _MARKER = "mockllm"
 _ACTIVE = pytest.StashKey[list["MockLLM"]]()
 _LOADED = pytest.StashKey["dict[Path, Config]"]()
+_NOT_PASSED = pytest.StashKey[bool]()
+"""Set on a test whose setup or body did not pass: its teardown checks nothing more."""
+_STRICT_FAILED = pytest.StashKey[bool]()
+"""Set when strict mode fails a test: its message holds the report already."""
+
+Strictness = bool | Literal["all"]
+_STRICT_VALUES: Final[dict[str, Strictness]] = {
+    "true": True,
+    "1": True,
+    "false": False,
+    "0": False,
+    "": False,
+    "all": "all",
+}
 
 
 # --- options, marker, report ------------------------------------------------------------------
@@ -70,13 +89,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="JSON config (relative to the ini file) served by default to the mockllm fixtures.",
         default=None,
     )
+    group.addoption(
+        "--mockllm-strict",
+        dest="mockllm_strict",
+        action="store_true",
+        default=False,
+        help="Fail a test at teardown when a request reached no mock or the server failed on one.",
+    )
+    parser.addini(
+        "mockllm_strict",
+        help="true: fail a test at teardown when a request reached no mock or the server failed on "
+        "one; all: also when a mock registered in the test was never called. Default false.",
+        default="false",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mockllm(config): serve this JSON config file (path relative to the test file or the rootdir), "
-        "Config or builder to the test's mockllm fixtures instead of the session default.",
+        "mockllm(config=None, strict=None): config: serve this JSON config file (path relative to the "
+        "test file or the rootdir), Config or builder to the test's mockllm fixtures instead of the "
+        "session default; strict: True, False or 'all' (see --mockllm-strict).",
     )
 
 
@@ -85,7 +118,9 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if report.failed:
+    if report.when != "teardown" and not report.passed:
+        item.stash[_NOT_PASSED] = True
+    if report.failed and not (report.when == "teardown" and item.stash.get(_STRICT_FAILED, False)):
         for fixture in item.stash.get(_ACTIVE, []):
             # "No requests" explains a failed test body; after a failed fixture it is only noise.
             if report.when == "call" or fixture.requests:
@@ -122,20 +157,28 @@ def _default_config_path(config: pytest.Config) -> Path | None:
     return None
 
 
+def _marker_kwarg(request: pytest.FixtureRequest, key: str) -> tuple[bool, Any]:
+    """``(found, value)`` of ``key`` in the closest mockllm marker that gives it: a module can set
+    the config and a test only ``strict``, or the other way round."""
+    for marker in request.node.iter_markers(_MARKER):
+        if marker.args or not set(marker.kwargs) <= {"config", "strict"}:
+            pytest.fail(
+                f"@pytest.mark.{_MARKER} takes the keyword arguments config=<path, Config or builder>"
+                f" and strict=<True, False or 'all'>; got args={marker.args!r} kwargs={marker.kwargs!r}",
+                pytrace=False,
+            )
+        if key in marker.kwargs:
+            return True, marker.kwargs[key]
+    return False, None
+
+
 def _marker_config(request: pytest.FixtureRequest, default: Config | None) -> Config | None:
-    marker = request.node.get_closest_marker(_MARKER)
-    if marker is None:
+    found, source = _marker_kwarg(request, "config")
+    if not found:
         return default
-    if marker.args or set(marker.kwargs) != {"config"}:
-        pytest.fail(
-            f"@pytest.mark.{_MARKER} takes one keyword argument, config=<path, Config or builder>;"
-            f" got args={marker.args!r} kwargs={marker.kwargs!r}",
-            pytrace=False,
-        )
     from .config import Config
     from .server import SupportsBuild
 
-    source = marker.kwargs["config"]
     if source is None or isinstance(source, Config):
         return source
     if isinstance(source, SupportsBuild):
@@ -157,6 +200,52 @@ def _marker_config(request: pytest.FixtureRequest, default: Config | None) -> Co
 
 def _register(request: pytest.FixtureRequest, fixture: MockLLM) -> None:
     request.node.stash.setdefault(_ACTIVE, []).append(fixture)
+
+
+# --- strict mode ------------------------------------------------------------------------------
+
+
+def _strictness(request: pytest.FixtureRequest) -> Strictness:
+    """The marker's ``strict``, else ``--mockllm-strict``, else the ini option."""
+    found, value = _marker_kwarg(request, "strict")
+    if found:
+        if isinstance(value, bool):
+            return value
+        if value == "all":
+            return "all"
+        pytest.fail(
+            f"@pytest.mark.{_MARKER}(strict=...) takes True, False or 'all', got {value!r}", pytrace=False
+        )
+    config = request.config
+    if config.getoption("mockllm_strict"):
+        return True
+    ini = str(config.getini("mockllm_strict")).strip().lower()
+    if ini not in _STRICT_VALUES:
+        pytest.fail(f"ini option mockllm_strict takes true, false or all, got {ini!r}", pytrace=False)
+    return _STRICT_VALUES[ini]
+
+
+def _check_strict(request: pytest.FixtureRequest, fixture: MockLLM, strict: Strictness) -> None:
+    """At teardown, in strict mode: fail the test for a request no mock answered (with the report),
+    and with ``"all"`` for a mock of the test that was never called."""
+    item = request.node
+    if not strict or item.stash.get(_NOT_PASSED, False):
+        return
+    problems = []
+    unanswered = fixture.unmatched
+    if unanswered:
+        errors = sum(1 for record in unanswered if record.server_error)
+        what = f"{len(unanswered)} request(s) reached no mock"
+        problems.append(what + (f" ({errors} a server error)" if errors else ""))
+    if strict == "all":
+        idle = fixture.never_called()
+        if idle:
+            problems.append("mock(s) never called: " + ", ".join(f'"{label}"' for label in idle))
+    if problems:
+        item.stash[_STRICT_FAILED] = True
+        pytest.fail(
+            f"mockllm strict mode: {'; '.join(problems)}.\n{fixture.describe_requests()}", pytrace=False
+        )
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -187,13 +276,15 @@ def mockllm_server() -> Iterator[MockServer]:
 @pytest.fixture
 def mockllm(
     request: pytest.FixtureRequest, mockllm_server: MockServer, mockllm_default_config: Config | None
-) -> MockLLM:
+) -> Iterator[MockLLM]:
     """The shared server with no mocks but this test's (and the configured defaults), no requests."""
     from .pytest_fixture import MockLLM
 
+    strict = _strictness(request)
     fixture = MockLLM(mockllm_server, _marker_config(request, mockllm_default_config))
     _register(request, fixture)
-    return fixture
+    yield fixture
+    _check_strict(request, fixture, strict)
 
 
 @pytest.fixture
@@ -272,10 +363,12 @@ async def mockllm_async(
     from .pytest_fixture import MockLLM
     from .server import MockServer
 
+    strict = _strictness(request)
     server = await MockServer().start()
     try:
         fixture = MockLLM(server, base)
         _register(request, fixture)
         yield fixture
+        _check_strict(request, fixture, strict)
     finally:
         await server.stop()

@@ -390,7 +390,8 @@ def test_marker_and_default_config(pytester: pytest.Pytester, how: str) -> None:
             "*ERROR at setup of test_missing_file_is_a_clear_error*",
             "@pytest.mark.mockllm: config file 'data/missing.json' not found (tried *suite*missing.json, *)",
             "*ERROR at setup of test_positional_marker_argument_is_refused*",
-            "@pytest.mark.mockllm takes one keyword argument, config=<path, Config or builder>; got args=*",
+            "@pytest.mark.mockllm takes the keyword arguments config=<path, Config or builder> and"
+            " strict=<True, False or 'all'>; got args=*",
         ]
     )
 
@@ -523,3 +524,174 @@ def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     (pytester.path / "agent_mocks.json").write_bytes((root / "mockllm/examples/default.json").read_bytes())
     result = pytester.runpytest_subprocess(*INNER_ARGS)
     result.assert_outcomes(passed=4)
+
+
+# --- strict mode ------------------------------------------------------------------------------------
+
+STRICT_TESTS = (
+    CLIENTS
+    + """
+from collections.abc import Hashable
+
+from mockllm.server.handler import PreparedResponse
+
+
+def swallow(call):
+    # Code under test that catches the SDK's error and carries on, as agents often do.
+    try:
+        return call()
+    except openai.APIError:
+        return None
+
+
+@pytest.mark.mockllm(strict=True)
+def test_unmatched_request_swallowed(mockllm):
+    mockllm.openai_chat().when_last_message_contains("hello").reply("hi")
+    assert chat(mockllm, "hello") == "hi"
+    assert swallow(lambda: chat(mockllm, "goodbye")) is None
+
+
+@pytest.mark.mockllm(strict=True)
+def test_server_error_swallowed(mockllm, monkeypatch):
+    mockllm.openai_chat().reply("never sent")
+
+    def broken(self, model, variant):
+        raise RuntimeError("render broke")
+
+    monkeypatch.setattr(PreparedResponse, "render", broken)
+    assert swallow(lambda: chat(mockllm, "hello")) is None
+
+
+@pytest.mark.mockllm(strict=True)
+def test_all_answered(mockllm):
+    mockllm.openai_chat().reply("fine")
+    mockllm.openai_chat().named("spare").when_last_message_contains("never").reply("-")
+    assert chat(mockllm, "x") == "fine"
+
+
+@pytest.mark.mockllm(strict="all")
+def test_a_mock_never_called(mockllm):
+    mockllm.openai_chat().reply("fine")
+    mockllm.openai_chat().named("spare").when_last_message_contains("never").reply("-")
+    assert chat(mockllm, "x") == "fine"
+
+
+@pytest.mark.mockllm(strict=True)
+def test_failed_already(mockllm):
+    swallow(lambda: chat(mockllm, "nobody"))
+    assert False, "the test's own failure"
+
+
+def test_not_strict(mockllm):
+    swallow(lambda: chat(mockllm, "nobody"))
+
+
+@pytest.mark.mockllm(strict=False)
+def test_opted_out(mockllm):
+    swallow(lambda: chat(mockllm, "nobody"))
+
+
+@pytest.mark.mockllm(strict=True)
+async def test_async_fixture_strict(mockllm_async):
+    client = openai.AsyncOpenAI(base_url=mockllm_async.openai_base_url, api_key="sk-hidden", max_retries=0)
+    try:
+        await client.chat.completions.create(model="m", messages=[{"role": "user", "content": "lost"}])
+    except openai.NotFoundError:
+        pass
+    finally:
+        await client.close()
+"""
+)
+
+
+def test_strict_mode_fails_a_test_whose_code_swallowed_the_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_strict=STRICT_TESTS)
+    result = pytester.runpytest_subprocess("-o", "asyncio_mode=auto", *INNER_ARGS)
+    result.assert_outcomes(passed=7, failed=1, errors=4)
+    outcomes = {
+        report.split(" ")[1].split("::")[1]: report.split(" ")[0]
+        for report in result.stdout.lines
+        if report.startswith(("ERROR test_strict.py", "FAILED test_strict.py"))
+    }
+    assert outcomes == {
+        "test_unmatched_request_swallowed": "ERROR",
+        "test_server_error_swallowed": "ERROR",
+        "test_a_mock_never_called": "ERROR",
+        "test_failed_already": "FAILED",  # reported once, by its own assertion
+        "test_async_fixture_strict": "ERROR",
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_unmatched_request_swallowed*",
+            "mockllm strict mode: 1 request(s) reached no mock.",
+            "the mock server at http://127.0.0.1:* received 2 request(s):",
+            '1. POST /v1/chat/completions -> 200, mock "openai[0]"',
+            "2. POST /v1/chat/completions -> 404, no mock",
+            '   Nearest mock "openai[[]0]": text "hello" not found*',
+            "   headers: authorization: Bearer <redacted, 1 character>",
+            "*ERROR at teardown of test_server_error_swallowed*",
+            "mockllm strict mode: 1 request(s) reached no mock (1 a server error).",
+            "1. POST /v1/chat/completions -> 500, server error",
+            "   mockllm internal error: RuntimeError: render broke",
+            "*ERROR at teardown of test_a_mock_never_called*",
+            'mockllm strict mode: mock(s) never called: "spare".',
+            "*ERROR at teardown of test_async_fixture_strict*",
+            "mockllm strict mode: 1 request(s) reached no mock.",
+        ]
+    )
+    text = result.stdout.str()
+    assert "sk-hidden" not in text
+    # The report is in the failure message; no second copy in a section.
+    assert text.count("received 2 request(s)") == 1
+
+
+def test_strict_for_the_whole_suite_from_the_ini_or_the_command_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_suite=CLIENTS
+        + """
+def swallow(mockllm):
+    try:
+        chat(mockllm, "nobody")
+    except openai.NotFoundError:
+        pass
+
+
+def test_suite_strict(mockllm):
+    swallow(mockllm)
+
+
+@pytest.mark.mockllm(strict=False)
+def test_opted_out(mockllm):
+    swallow(mockllm)
+"""
+    )
+    by_flag = pytester.runpytest_subprocess("--mockllm-strict", *INNER_ARGS)
+    by_flag.assert_outcomes(passed=2, errors=1)
+    by_flag.stdout.fnmatch_lines(["*ERROR at teardown of test_suite_strict*"])
+    by_ini = pytester.runpytest_subprocess("-o", "mockllm_strict=true", *INNER_ARGS)
+    by_ini.assert_outcomes(passed=2, errors=1)
+    off = pytester.runpytest_subprocess(*INNER_ARGS)
+    off.assert_outcomes(passed=2)
+    bad = pytester.runpytest_subprocess("-o", "mockllm_strict=sometimes", *INNER_ARGS)
+    bad.assert_outcomes(passed=1, errors=1)
+    bad.stdout.fnmatch_lines(["*ini option mockllm_strict takes true, false or all, got 'sometimes'*"])
+
+
+def test_readme_verification_and_strict_examples_pass(pytester: pytest.Pytester) -> None:
+    root = Path(__file__).resolve().parent.parent
+    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)[1:]
+    names = [re.match(r"# (test_\w+)\.py\n", example) for example in examples]
+    assert [name.group(1) if name else None for name in names] == ["test_verify", "test_strict"]
+    pytester.makepyfile(
+        **{name.group(1): example for name, example in zip(names, examples, strict=True) if name}
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    result.assert_outcomes(passed=2)
+    # The strict example is strict indeed: a request nobody answers fails it.
+    strict = examples[1].replace('"content": "hello"}]', '"content": "goodbye"}]')
+    assert strict != examples[1]
+    pytester.makepyfile(test_strict=strict)
+    failing = pytester.runpytest_subprocess("test_strict.py", *INNER_ARGS)
+    failing.assert_outcomes(passed=1, errors=1)
+    failing.stdout.fnmatch_lines(["mockllm strict mode: 1 request(s) reached no mock."])

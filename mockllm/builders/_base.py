@@ -7,7 +7,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import ValidationError
 
@@ -27,6 +27,10 @@ from ..config import (
 )
 from ._values import BuilderError, JsonObject
 
+if TYPE_CHECKING:
+    from ..server.journal import RecordedRequest
+    from ..server.served import Follower
+
 __all__ = ["MatchKind", "MockHandle", "MockRegistry", "MockT", "RequestBuilder", "check_pattern"]
 
 MatchKind = Literal["exact", "contains", "regex"]
@@ -38,7 +42,19 @@ MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, An
 
 @dataclass(frozen=True)
 class MockHandle(Generic[MockT]):
-    """What a ``reply*`` verb returns: where the mock went, and the mock itself."""
+    """What a ``reply*`` verb returns: where the mock went, the mock itself, and the requests it
+    answered on the server that serves its builder::
+
+        weather = m.openai_chat().when_last_message_contains("weather").reply("Sunny.")
+        ...  # the code under test talks to the server
+        weather.assert_called_once()
+        assert weather.calls[0].body["model"] == "gpt-4o"
+
+    The calls are read from every `MockServer` (or ``mockllm`` fixture) given the builder itself,
+    and start from zero after its ``reset()``. A mock whose builder no server follows (never given
+    to one, or given only as ``builder.build()``) has no calls to read: ``calls``, ``call_count``
+    and the assertions raise `BuilderError` rather than report a silent zero.
+    """
 
     api: ApiKey
     """The config key of the mock's list (``openai``, ``openai_response``, …)."""
@@ -46,6 +62,8 @@ class MockHandle(Generic[MockT]):
     """Its index in that list; earlier mocks win. Stale after `MockBuilder.reset`."""
     mock: MockT
     """The config model, exactly as it appears in `MockBuilder.build`."""
+    _registry: MockRegistry | None = field(default=None, repr=False, compare=False)
+    """The builder it was registered on, which knows the servers that follow it."""
 
     @property
     def name(self) -> str:
@@ -56,12 +74,72 @@ class MockHandle(Generic[MockT]):
         """How the server refers to the mock: its name, else ``api[position]``."""
         return self.mock.name or f"{self.api}[{self.position}]"
 
+    # --- verification --------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[RecordedRequest]:
+        """The requests this mock answered, oldest first: ``body`` (the parsed JSON), ``headers``,
+        ``status``, and for a timed or faulty answer what it ``delivery``-ed. Only those the
+        server's journal still holds (it keeps the last 10,000 by default)."""
+        return [record for server in self._followers() for record in server.calls_of(self.mock)]
+
+    @property
+    def call_count(self) -> int:
+        """How many requests this mock answered (also those the journal no longer holds)."""
+        return sum(server.call_count(self.mock) for server in self._followers())
+
+    @property
+    def called(self) -> bool:
+        return self.call_count > 0
+
+    def assert_called(self) -> None:
+        """Fail unless the mock answered at least one request."""
+        if not self.called:
+            self._fail("was never called")
+
+    def assert_called_once(self) -> None:
+        """Fail unless the mock answered exactly one request."""
+        self.assert_call_count(1)
+
+    def assert_not_called(self) -> None:
+        """Fail if the mock answered any request."""
+        self.assert_call_count(0)
+
+    def assert_call_count(self, count: int) -> None:
+        """Fail unless the mock answered exactly ``count`` requests."""
+        actual = self.call_count
+        if actual != count:
+            self._fail(f"was called {_times(actual)}, expected {_times(count)}")
+
+    def _fail(self, problem: str) -> None:
+        # The whole report, near misses included: a mock not called is usually a mock that missed.
+        reports = "\n".join(server.describe_requests() for server in self._followers())
+        raise AssertionError(f'mock "{self.label}" {problem}.\n{reports}')
+
+    def _followers(self) -> tuple[Follower, ...]:
+        followers = self._registry.followers() if self._registry is not None else ()
+        if not followers:
+            raise BuilderError(
+                f'mockllm: mock "{self.label}" is served by no server, so it has no calls to read. '
+                "Give the builder itself to MockServer(...) (not builder.build()), or register the "
+                "mock through the mockllm fixture."
+            )
+        return followers
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
 
 class MockRegistry(Protocol):
     """Where a finished mock goes: the root builder (`MockBuilder`)."""
 
     def add(self, api: ApiKey, mock: MockT) -> int:
         """Append ``mock`` to the list of ``api``; returns its position there."""
+        ...
+
+    def followers(self) -> tuple[Follower, ...]:
+        """The servers that serve the registered mocks, where their handles read their calls."""
         ...
 
 
@@ -332,7 +410,7 @@ class RequestBuilder(Generic[MockT]):
             problems = "; ".join(f"{path.removeprefix(prefix)}: {message}" for path, message in exc.problems)
             raise BuilderError(f"mockllm: invalid {self._API} mock: {problems}") from None
         mock: MockT = config.mocks(self._API)[0]
-        return MockHandle(self._API, self._registry.add(self._API, mock), mock)
+        return MockHandle(self._API, self._registry.add(self._API, mock), mock, self._registry)
 
 
 def check_pattern(verb: str, pattern: Any) -> None:

@@ -11,7 +11,7 @@ from ._base import MockRegistry, MockT
 from ._entry_points import ApiEntryPoints
 
 if TYPE_CHECKING:
-    from ..server.served import ChangeListener
+    from ..server.served import ChangeListener, Follower
 
 __all__ = ["MockBuilder", "mock"]
 
@@ -29,6 +29,7 @@ class MockBuilder(ApiEntryPoints):
         """``host:port`` for ``mockllm serve`` (``listen_addr``)."""
         self._mocks: dict[ApiKey, list[Any]] = {spec.key: [] for spec in APIS}
         self._listeners: list[ChangeListener] = []
+        self._followers: list[Follower] = []
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -63,6 +64,18 @@ class MockBuilder(ApiEntryPoints):
         ``listener(None, None, -1)`` after any other change (`reset`)."""
         with self._lock:
             self._listeners.append(listener)
+
+    def add_follower(self, follower: Follower) -> None:
+        """Remember a server that serves this builder: the handles of its mocks read their calls
+        there. A server that serves it again is remembered once."""
+        with self._lock:
+            if not any(known is follower for known in self._followers):
+                self._followers.append(follower)
+
+    def followers(self) -> tuple[Follower, ...]:
+        """The servers that have served this builder, in the order they started to."""
+        with self._lock:
+            return tuple(self._followers)
 
     def _notify(self, api: ApiKey | None = None, mock: Any = None, position: int = -1) -> None:
         with self._lock:

@@ -37,6 +37,7 @@ JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
 SSE_HEADERS = {"cache-control": "no-cache"}
 _BOM = b"\xef\xbb\xbf"
+_API_OF_ROUTE = {h.spec.route: h.spec.key for h in HANDLERS.values()}
 _ROUTES = ", ".join(f"POST {h.spec.route}" for h in HANDLERS.values()) + ", GET /health"
 
 Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]
@@ -119,14 +120,15 @@ def _route(handler: ApiHandler, dice: ChaosDice) -> Handler:
             except (MockedError, Timed) as special:
                 # An error mock, or one answered over time, raises from render: see handler.py.
                 runtime.answered(mocks.index.mocks[position])
-                return await _answer_special(request, special, body, variant, handler, mocks.label(position))
+                return await _answer_special(request, special, body, variant, handler, mocks, position)
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:
                 journal.record(_record(request, body, exc.status, None, key, exc))
             return _error_response(provider, exc.status, exc.client_message, exc.param)
         if journal.enabled:
-            journal.record(_record(request, body, 200, mocks.label(position), key))
+            matched = mocks.index.mocks[position]
+            journal.record(_record(request, body, 200, mocks.label(position), key, matched=matched))
         if handler.is_stream(variant):
             return HTTPResponse(data, content_type=SSE_TYPE, headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
@@ -141,7 +143,8 @@ async def _answer_special(
     body: dict[str, Any],
     variant: Hashable,
     handler: ApiHandler,
-    label: str,
+    mocks: CompiledMocks,
+    position: int,
 ) -> HTTPResponse | None:
     """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
     matched and is journalled now, before it is written: a concurrent request must already see a
@@ -149,12 +152,13 @@ async def _answer_special(
     started = perf_counter()
     journal: Journal = request.app.ctx.journal
     key, provider = handler.spec.key, handler.spec.provider
+    label, matched = mocks.label(position), mocks.index.mocks[position]
     if isinstance(special, MockedError):
         error = special.answer
         timing = error.timing
         delivery = Delivery() if timing is not None else None
         if journal.enabled:
-            record = _record(request, body, error.status, label, key, delivery=delivery)
+            record = _record(request, body, error.status, label, key, delivery=delivery, matched=matched)
             journal.record(dataclasses.replace(record, error=error.message))
         if timing is None or delivery is None:
             return HTTPResponse(
@@ -173,7 +177,7 @@ async def _answer_special(
     paced, model = special.answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        journal.record(_record(request, body, 200, label, key, delivery=delivery))
+        journal.record(_record(request, body, 200, label, key, delivery=delivery, matched=matched))
     content: bytes | list[bytes]
     if handler.is_stream(variant):
         content, delivery.events_total = paced.events(model, variant)
@@ -223,6 +227,7 @@ def _record(
     error: ApiError | None = None,
     *,
     delivery: Delivery | None = None,
+    matched: Any = None,
 ) -> RecordedRequest:
     return RecordedRequest(
         method=request.method,
@@ -235,6 +240,7 @@ def _record(
         api=api,
         near_misses=error.near_misses if error is not None else (),
         delivery=delivery,
+        mock_model=matched,
     )
 
 
@@ -308,7 +314,17 @@ def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
 
 
 def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
-    # A bug of ours: the client gets a one-line 500, the traceback goes to whoever runs the server.
+    # A bug of ours: the client gets a one-line 500, the traceback goes to whoever runs the server,
+    # and the journal keeps it, so that a test whose code swallowed the SDK's exception still sees it.
     _log.error("error handling %s %s", request.method, request.path, exc_info=exc)
     message = f"mockllm internal error: {type(exc).__name__}: {exc}"
+    journal: Journal = request.app.ctx.journal
+    if journal.enabled:
+        try:
+            body: Any = _parse(request.body)
+        except ApiError:
+            body = None
+        api = _API_OF_ROUTE.get(request.path)
+        record = RecordedRequest(request.method, request.path, body, request.headers, 500, None, message, api)
+        journal.record(record)
     return _error_response(_provider_of(request), 500, message)

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..matching import redacted_headers
+
 __all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest"]
 
 
@@ -70,6 +72,10 @@ class RecordedRequest:
     delivery: Delivery | None = None
     """What a mock with ``timing`` or ``fault`` delivered, filled in while it is written; None for
     every other answer, written at once."""
+    mock_model: Any = field(default=None, repr=False, compare=False)
+    """The config model of the matched mock, the object itself: `MockHandle.calls` finds a mock's
+    requests by identity, which no name or position gives once mocks share names or are added.
+    None when no mock matched. Not part of any JSON view of the journal."""
 
     @property
     def events_sent(self) -> int | None:
@@ -94,6 +100,17 @@ class RecordedRequest:
     @property
     def matched(self) -> bool:
         return self.mock is not None
+
+    @property
+    def server_error(self) -> bool:
+        """Whether the server failed on this request (a bug of the server's, answered 500), as
+        opposed to a mock that answers with a 5xx error on purpose."""
+        return self.mock is None and self.status >= 500
+
+    def redacted_headers(self) -> dict[str, str]:
+        """The headers as they may be shown: credentials (``authorization``, ``x-api-key``, …) are
+        replaced by their length."""
+        return redacted_headers(self.headers)
 
 
 class Journal:

@@ -97,11 +97,13 @@ class MockServer:
         timing: Timing | Mapping[str, Any] | None = None,
         chaos: Chaos | Mapping[str, Any] | None = None,
     ) -> None:
-        self._served = ServedMocks(config, name=config_name, timing=default_timing(timing))
+        self.journal = Journal(journal_size)
+        self._served = ServedMocks(
+            config, name=config_name, timing=default_timing(timing), journal=self.journal
+        )
         self._chaos = ChaosDice(chaos_of(chaos))
         self.host = host
         self._requested_port = port
-        self.journal = Journal(journal_size)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Any = None

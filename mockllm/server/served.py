@@ -18,9 +18,19 @@ from ..apis import ApiKey
 from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
 from .compiled import CompiledConfig, Compiler
+from .journal import Journal, RecordedRequest
+from .report import describe_requests
 from .runtime import Runtime
 
-__all__ = ["ChangeListener", "ConfigSource", "ServedMocks", "SupportsBuild", "SupportsChangeListener"]
+__all__ = [
+    "ChangeListener",
+    "ConfigSource",
+    "Follower",
+    "ServedMocks",
+    "SupportsBuild",
+    "SupportsChangeListener",
+    "SupportsFollowers",
+]
 
 logger = logging.getLogger("mockllm")
 
@@ -42,6 +52,31 @@ class SupportsChangeListener(Protocol):
     """A config source that says when it changed (a builder bound to a running server)."""
 
     def add_change_listener(self, listener: ChangeListener) -> None: ...
+
+
+class Follower(Protocol):
+    """A server that serves a builder, as the handles of the builder's mocks ask it what their
+    mock answered. Mocks are known by identity: the config model object a ``reply*`` verb made."""
+
+    def calls_of(self, mock: Any) -> list[RecordedRequest]:
+        """The recorded requests ``mock`` answered since the last reset, oldest first."""
+        ...
+
+    def call_count(self, mock: Any) -> int:
+        """How many requests ``mock`` answered since the last reset (journalled or not)."""
+        ...
+
+    def describe_requests(self) -> str:
+        """The request report of every recorded request, near misses included."""
+        ...
+
+
+@runtime_checkable
+class SupportsFollowers(Protocol):
+    """A config source that wants to know who serves it: a builder, whose handles then find the
+    calls of their mock in the journal of each server following it."""
+
+    def add_follower(self, follower: Follower) -> None: ...
 
 
 ConfigSource = Config | SupportsBuild | str | Path | None
@@ -66,8 +101,17 @@ class ServedMocks:
     """The compiled config a server answers with, kept up to date with its source, and the
     runtime (call counts, scenario states) beside it."""
 
-    def __init__(self, source: ConfigSource, *, name: str = "<config>", timing: Timing | None = None) -> None:
+    def __init__(
+        self,
+        source: ConfigSource,
+        *,
+        name: str = "<config>",
+        timing: Timing | None = None,
+        journal: Journal | None = None,
+    ) -> None:
         self.runtime = Runtime()
+        self.journal = journal
+        """Where the server records the requests (told to the builders it follows)."""
         self._name = name
         """What errors call a config given as an object (a file is called by its path)."""
         self._compiler = Compiler(timing)
@@ -104,6 +148,19 @@ class ServedMocks:
         """Compile the current source again (a file that changed on disk, say)."""
         self.set_source(self._source)
 
+    # --- what the server answered, for the handles of a builder it follows (`Follower`) ------------
+
+    def calls_of(self, mock: Any) -> list[RecordedRequest]:
+        if self.journal is None:
+            return []
+        return [record for record in self.journal if record.mock_model is mock]
+
+    def call_count(self, mock: Any) -> int:
+        return self.runtime.calls(mock)
+
+    def describe_requests(self) -> str:
+        return describe_requests(self.journal or (), "the mock server")
+
     def _compile(self, source: ConfigSource, *, loading: bool = False) -> CompiledConfig:
         label = str(source) if isinstance(source, str | Path) else self._name
         # Nothing is registered into a config that is not a builder: keep nothing to recompile it.
@@ -130,6 +187,8 @@ class ServedMocks:
         self._source = source
         if isinstance(source, SupportsChangeListener):
             source.add_change_listener(lambda api, mock, position: self._changed(source, api, mock, position))
+        if isinstance(source, SupportsFollowers):
+            source.add_follower(self)
 
     def _changed(self, source: ConfigSource, api: ApiKey | None, mock: Any, position: int) -> None:
         if source is not self._source:  # a builder replaced by set_source no longer drives this
