@@ -10,21 +10,45 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .builders import BuilderError, MockBuilder, MockHandle, ToolCall, mock
+    from .builders import (
+        BuilderError,
+        CodeInterpreter,
+        CustomToolCall,
+        FileSearch,
+        ImageGeneration,
+        McpApprovalRequest,
+        McpCall,
+        McpListTools,
+        MockBuilder,
+        MockHandle,
+        ToolCall,
+        WebResult,
+        WebSearch,
+        mock,
+    )
     from .config import Config, ConfigError, MatchType, load_config
     from .server import Chaos, MockServer, RecordedRequest
 
 __all__ = [
     "BuilderError",
     "Chaos",
+    "CodeInterpreter",
     "Config",
     "ConfigError",
+    "CustomToolCall",
+    "FileSearch",
+    "ImageGeneration",
     "MatchType",
+    "McpApprovalRequest",
+    "McpCall",
+    "McpListTools",
     "MockBuilder",
     "MockHandle",
     "MockServer",
     "RecordedRequest",
     "ToolCall",
+    "WebResult",
+    "WebSearch",
     "load_config",
     "mock",
 ]
@@ -35,6 +59,15 @@ _HOME = {
     "MockBuilder": "builders",
     "MockHandle": "builders",
     "ToolCall": "builders",
+    "CodeInterpreter": "builders",
+    "CustomToolCall": "builders",
+    "FileSearch": "builders",
+    "ImageGeneration": "builders",
+    "McpApprovalRequest": "builders",
+    "McpCall": "builders",
+    "McpListTools": "builders",
+    "WebResult": "builders",
+    "WebSearch": "builders",
     "mock": "builders",
     "Config": "config",
     "ConfigError": "config",

@@ -357,7 +357,7 @@ class ModelMatch(_Model):
 
 Turn = Annotated[int, Field(strict=True, ge=0)]
 ToolCallId = Annotated[str, Field(strict=True, min_length=1)]
-InputItemKind = Literal["user", "function_call_output"]
+InputItemKind = Literal["user", "function_call_output", "custom_tool_call_output", "mcp_approval_response"]
 
 # Rules on the whole request, each ANDed with the body rule and the header rules. All optional, and
 # additive to kagent's format (its Go server ignores them), except Anthropic's system_contains and
@@ -447,7 +447,9 @@ class OpenAIResponseRequestMatch(_Match):
     """Each string occurs in the text of some input item that is not a ``system`` or ``developer``
     message (or in a string ``input``)."""
     tool_results: tuple[ToolCallId, ...] = ()
-    """Each id is the ``call_id`` of one of the input's ``function_call_output`` items."""
+    """Each id is answered in the input: the ``call_id`` of a ``function_call_output`` or
+    ``custom_tool_call_output`` item, or the ``approval_request_id`` of an
+    ``mcp_approval_response``."""
 
     def _compile_body(self) -> None:
         _ = self.pattern
@@ -485,7 +487,8 @@ class AnthropicRequestMatch(_Match):
     history_contains: tuple[StrictStr, ...] = ()
     """Each string occurs in the text (text blocks, ``tool_result`` content) of some message."""
     tool_results: tuple[ToolCallId, ...] = ()
-    """Each id is the ``tool_use_id`` of one of the request's ``tool_result`` blocks."""
+    """Each id is the ``tool_use_id`` of one of the request's ``tool_result`` blocks (or of a
+    server tool's result block, ``mcp_tool_result`` say, replayed in the history)."""
 
     def _compile_body(self) -> None:
         _ = self.block_patterns

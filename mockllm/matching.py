@@ -462,9 +462,8 @@ def responses_subject(request: Request) -> Any:
 def _item_text(item: Any) -> str:
     if not isinstance(item, dict):
         return ""
-    if item.get("type") == "function_call_output":
-        output = item.get("output")
-        return _parts_text(output)
+    if item.get("type") in _RESULT_ID_KEY:
+        return _parts_text(item.get("output"))
     return _parts_text(item.get("content"))
 
 
@@ -523,7 +522,18 @@ def _responses_history(request: Request) -> list[str]:
     ]
 
 
+# The input items that answer a call of the model, and the key naming the call they answer.
+_RESULT_ID_KEY = {
+    "function_call_output": "call_id",
+    "custom_tool_call_output": "call_id",
+    "mcp_approval_response": "approval_request_id",
+}
+
+
 def _responses_result_ids(request: Request) -> set[str]:
+    """The ids of the calls the input answers: ``function_call_output`` and
+    ``custom_tool_call_output`` items by ``call_id``, ``mcp_approval_response`` items by
+    ``approval_request_id``."""
     value = request.get("input")
     if not isinstance(value, list):
         return set()
@@ -531,8 +541,8 @@ def _responses_result_ids(request: Request) -> set[str]:
         i
         for item in value
         if isinstance(item, dict)
-        and item.get("type") == "function_call_output"
-        and isinstance(i := item.get("call_id"), str)
+        and (key := _RESULT_ID_KEY.get(str(item.get("type")))) is not None
+        and isinstance(i := item.get(key), str)
     }
 
 
@@ -709,13 +719,17 @@ def _anthropic_history(request: Request) -> list[str]:
 
 
 def _anthropic_result_ids(request: Request) -> set[str]:
+    """The ``tool_use_id`` of every result block: the client's ``tool_result``, and the results
+    of server-run tools replayed in the history (``web_search_tool_result``, ``mcp_tool_result``,
+    …)."""
     return {
         i
         for message in _messages(request)
         if isinstance(content := message.get("content"), list)
         for block in content
         if isinstance(block, dict)
-        and block.get("type") == "tool_result"
+        and isinstance(kind := block.get("type"), str)
+        and kind.endswith("tool_result")
         and isinstance(i := block.get("tool_use_id"), str)
     }
 

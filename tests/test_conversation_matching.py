@@ -189,9 +189,14 @@ def test_bad_conversation_keys_are_load_errors(keys: JsonObject, path: str, reas
     assert reason in caught.value.problems[0][1]
 
 
-def test_input_item_takes_two_kinds_on_responses_only() -> None:
+def test_input_item_takes_the_kinds_of_answer_on_responses_only() -> None:
     assert responses_match(input_item="function_call_output").input_item == "function_call_output"
-    with pytest.raises(ConfigError, match=r"input_item: Input should be 'user' or 'function_call_output'"):
+    assert responses_match(input_item="mcp_approval_response").input_item == "mcp_approval_response"
+    with pytest.raises(
+        ConfigError,
+        match=r"input_item: Input should be 'user', 'function_call_output', 'custom_tool_call_output' or "
+        r"'mcp_approval_response'",
+    ):
         Config.from_dict(
             {
                 "openai_response": [
@@ -1106,7 +1111,7 @@ def test_embeddings_and_anthropic_verbs() -> None:
         (lambda m: m.openai_embeddings().when_input_matches("x{2,1}"), "invalid regex"),
         (
             lambda m: m.openai_responses().when_input_item("assistant"),
-            'takes "user" or "function_call_output"',
+            "takes one of 'user', 'function_call_output'",
         ),
         (
             lambda m: m.openai_responses().when_input_item("user").when_tool_output_contains("x"),

@@ -16,12 +16,15 @@ from openai.types.responses import Response
 
 from mockllm.builders import (
     AnthropicMessagesBuilder,
+    CodeInterpreter,
+    McpCall,
     MockBuilder,
     MockHandle,
     OpenAIChatBuilder,
     OpenAIEmbeddingsBuilder,
     OpenAIResponsesBuilder,
     ToolCall,
+    WebResult,
     mock,
 )
 from mockllm.config import AnthropicMock, Config, OpenAIEmbeddingMock, OpenAIMock, OpenAIResponseMock
@@ -99,6 +102,20 @@ assert_type(
 assert_type(claude.reply_tool_use("get_weather", {"city": "Paris"}, id="toolu_1"), MockHandle[AnthropicMock])
 assert_type(claude.reply(Message.model_construct(content=[])), MockHandle[AnthropicMock])
 
+# --- hosted tools, MCP and server tools --------------------------------------------------------------
+assert_type(responses.reply_web_search("weather", then_text="Sunny"), MockHandle[OpenAIResponseMock])
+assert_type(
+    responses.when_input_item("mcp_approval_response").reply_items(
+        CodeInterpreter("print(1)", "1"), McpCall("wiki", "ask", output="42"), ToolCall("f"), then_text="Done"
+    ),
+    MockHandle[OpenAIResponseMock],
+)
+assert_type(
+    claude.reply_web_search("weather", results=[WebResult("https://e.example", "E")], then_text="Sunny"),
+    MockHandle[AnthropicMock],
+)
+assert_type(claude.reply_mcp_tool_use("wiki", "ask", {"q": 1}, result="42"), MockHandle[AnthropicMock])
+
 # --- rules on the whole conversation ------------------------------------------------------------
 assert_type(
     chat.when_model("gpt-4o").when_turn(1).when_history_contains("London").when_tool_results("call_1"),
@@ -155,3 +172,6 @@ def misuse_that_mypy_rejects(m: MockBuilder) -> None:
     m.anthropic_messages().reply("x", stop_reason="stop")  # type: ignore[call-overload]
     m.anthropic_messages().reply(ChatCompletion.model_construct())  # type: ignore[call-overload]
     m.openai_embeddings().reply("not a vector")  # type: ignore[arg-type]
+    m.openai_responses().reply_items("web search")  # type: ignore[arg-type]
+    m.anthropic_messages().reply_web_search("q", results=[{"url": "u"}])  # type: ignore[list-item]
+    m.anthropic_messages().reply_mcp_tool_use("wiki", "ask", result=42)  # type: ignore[arg-type]

@@ -18,6 +18,17 @@ to the fields it sets in a mock. The root sets the top-level fields:
 """
 
 from ._base import MockHandle
+from ._hosted import (
+    CodeInterpreter,
+    CustomToolCall,
+    FileSearch,
+    ImageGeneration,
+    McpApprovalRequest,
+    McpCall,
+    McpListTools,
+    WebResult,
+    WebSearch,
+)
 from ._root import MockBuilder, mock
 from ._values import AnthropicUsage, BuilderError, ChatUsage, EmbeddingsUsage, ResponsesUsage, ToolCall
 from .anthropic_messages import AnthropicMessagesBuilder
@@ -30,7 +41,14 @@ __all__ = [
     "AnthropicUsage",
     "BuilderError",
     "ChatUsage",
+    "CodeInterpreter",
+    "CustomToolCall",
     "EmbeddingsUsage",
+    "FileSearch",
+    "ImageGeneration",
+    "McpApprovalRequest",
+    "McpCall",
+    "McpListTools",
     "MockBuilder",
     "MockHandle",
     "OpenAIChatBuilder",
@@ -38,5 +56,7 @@ __all__ = [
     "OpenAIResponsesBuilder",
     "ResponsesUsage",
     "ToolCall",
+    "WebResult",
+    "WebSearch",
     "mock",
 ]

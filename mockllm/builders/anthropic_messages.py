@@ -25,9 +25,11 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
   ``match.message.content``
 - ``when_last_message(role=, content= | contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
-- ``reply(text | Message | dict, thinking=)`` → ``response``
+- ``reply(text | Message | dict, thinking=, redacted_thinking=, citations=)`` → ``response``
 - ``reply_tool_use(name, input)`` → ``response``
 - ``reply_tool_uses([ToolCall, ...])`` → ``response``
+- ``reply_web_search(query, results=[WebResult, ...], then_text=, citations=)`` → ``response``
+- ``reply_mcp_tool_use(server_name, name, input, result=, is_error=, then_text=)`` → ``response``
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -46,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, overload
 from ..config import AnthropicMock
 from ._base import MockHandle, check_pattern
 from ._conversation import ConversationBuilder
+from ._hosted import WebResult
 from ._values import AnthropicUsage, BuilderError, JsonObject, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
@@ -143,6 +146,8 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         *,
         thinking: str | None = None,
         thinking_signature: str | None = None,
+        redacted_thinking: str | None = None,
+        citations: Citations | None = None,
         model: str | None = None,
         response_id: str | None = None,
         stop_reason: StopReason = "end_turn",
@@ -160,22 +165,39 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         *,
         thinking: str | None = None,
         thinking_signature: str | None = None,
+        redacted_thinking: str | None = None,
+        citations: Citations | None = None,
         model: str | None = None,
         response_id: str | None = None,
         stop_reason: StopReason | None = None,
         stop_sequence: str | None = None,
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
-        """Answer with a text block ``text`` (after a thinking block, if given), or with a whole
-        message given as an ``anthropic.types.Message`` or a dict."""
+        """Answer with a text block ``text`` citing ``citations`` (after a thinking block and a
+        ``redacted_thinking`` block with that ``data``, each if given), or with a whole message
+        given as an ``anthropic.types.Message`` or a dict."""
         if not isinstance(content, str):
-            options = (thinking, thinking_signature, model, response_id, stop_reason, stop_sequence, usage)
+            options = (
+                thinking,
+                thinking_signature,
+                redacted_thinking,
+                citations,
+                model,
+                response_id,
+                stop_reason,
+                stop_sequence,
+                usage,
+            )
             if any(v is not None for v in options):
                 raise BuilderError(
                     "mockllm: reply() options apply to a text reply; set them on the response object"
                 )
             return self._register(sdk_object(content, sdk_type="Message", items="content"))
-        blocks = [*_thinking(thinking, thinking_signature), _text(content)]
+        blocks = [
+            *_thinking(thinking, thinking_signature),
+            *_redacted(redacted_thinking),
+            _text(content, citations),
+        ]
         return self._register(
             _message(blocks, model, response_id, stop_reason or "end_turn", stop_sequence, usage)
         )
@@ -238,9 +260,107 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
             )
         return self._register(_message(blocks, model, response_id, stop_reason, None, usage))
 
+    def reply_web_search(
+        self,
+        query: str,
+        *,
+        results: Sequence[WebResult] = (),
+        then_text: str | None = None,
+        citations: Citations | None = None,
+        id: str | None = None,
+        thinking: str | None = None,
+        thinking_signature: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        stop_reason: StopReason = "end_turn",
+        usage: AnthropicUsage | None = None,
+    ) -> MockHandle[AnthropicMock]:
+        """Answer with the server-run web search for ``query`` (a ``server_tool_use`` block named
+        ``web_search``, ``id`` its id) and its ``web_search_tool_result`` listing ``results``, then
+        a text block ``then_text`` citing ``citations`` if given."""
+        found = []
+        for result in results:
+            if not isinstance(result, WebResult):
+                raise BuilderError(
+                    f"mockllm: reply_web_search() results are WebResult values, got {result!r}"
+                )
+            found.append(result.block())
+        blocks = _thinking(thinking, thinking_signature)
+        blocks.append(
+            {"type": "server_tool_use", **optional(id=id), "name": "web_search", "input": {"query": query}}
+        )
+        blocks.append({"type": "web_search_tool_result", **optional(tool_use_id=id), "content": found})
+        blocks += _then_text(then_text, citations)
+        return self._register(_message(blocks, model, response_id, stop_reason, None, usage))
 
-def _text(text: str) -> JsonObject:
-    return {"type": "text", "text": text}
+    def reply_mcp_tool_use(
+        self,
+        server_name: str,
+        name: str,
+        input: Mapping[str, Any] | str = "{}",
+        *,
+        result: str | None = None,
+        is_error: bool = False,
+        then_text: str | None = None,
+        id: str | None = None,
+        thinking: str | None = None,
+        thinking_signature: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        stop_reason: StopReason = "end_turn",
+        usage: AnthropicUsage | None = None,
+    ) -> MockHandle[AnthropicMock]:
+        """Answer with a call of tool ``name`` on MCP server ``server_name`` (an ``mcp_tool_use``
+        block, ``id`` its id), its ``mcp_tool_result`` (``result`` as one text block, an error if
+        ``is_error``) if ``result`` is given, then a text block ``then_text`` if given. MCP blocks
+        are beta: the client reads them through ``client.beta.messages``."""
+        blocks = _thinking(thinking, thinking_signature)
+        call = ToolCall(name, input, id=id)
+        blocks.append(
+            {
+                "type": "mcp_tool_use",
+                **optional(id=id),
+                "name": name,
+                "server_name": server_name,
+                "input": call.arguments_object(),
+            }
+        )
+        if result is not None:
+            blocks.append(
+                {
+                    "type": "mcp_tool_result",
+                    **optional(tool_use_id=id),
+                    "is_error": is_error,
+                    "content": [_text(result)],
+                }
+            )
+        elif is_error:
+            raise BuilderError("mockllm: reply_mcp_tool_use(is_error=True) needs the error text as result=")
+        blocks += _then_text(then_text, None)
+        return self._register(_message(blocks, model, response_id, stop_reason, None, usage))
+
+
+Citations = Sequence[Mapping[str, Any]]
+
+
+def _text(text: str, citations: Citations | None = None) -> JsonObject:
+    if citations is None:
+        return {"type": "text", "text": text}
+    if isinstance(citations, Mapping | str):
+        raise BuilderError("mockllm: citations= is a list of citation objects")
+    return {"type": "text", "text": text, "citations": json_copy(list(citations), "citations")}
+
+
+def _then_text(text: str | None, citations: Citations | None) -> list[JsonObject]:
+    if text is None:
+        if citations is not None:
+            raise BuilderError("mockllm: citations= needs then_text=, the text that cites them")
+        return []
+    return [_text(text, citations)]
+
+
+def _redacted(data: str | None) -> list[JsonObject]:
+    return [] if data is None else [{"type": "redacted_thinking", "data": data}]
 
 
 def _blocks(content: str | Blocks) -> list[JsonObject]:

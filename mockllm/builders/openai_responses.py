@@ -25,6 +25,12 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
 - ``reply(text | Response | dict, reasoning=)`` → ``response``
 - ``reply_function_call(name, arguments)`` → ``response``
 - ``reply_function_calls([ToolCall, ...])`` → ``response``
+- ``reply_web_search(query, sources=, then_text=)`` → ``response``
+- ``reply_mcp_call(server_label, name, arguments, output= | error=, tools=, then_text=)`` →
+  ``response``
+- ``reply_mcp_approval_request(server_label, name, arguments, id=)`` → ``response``
+- ``reply_items(WebSearch | FileSearch | CodeInterpreter | ImageGeneration | McpListTools | McpCall
+  | McpApprovalRequest | CustomToolCall | ToolCall | dict, ..., then_text=)`` → ``response``
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -38,11 +44,12 @@ request's).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Self, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, get_args, overload
 
 from ..config import OpenAIResponseMock
 from ._base import MockHandle, check_pattern
 from ._conversation import ConversationBuilder
+from ._hosted import McpApprovalRequest, McpCall, McpListTools, OutputItem, WebSearch, output_items
 from ._values import BuilderError, JsonObject, ResponsesUsage, ToolCall, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
@@ -52,7 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["InputItemKind", "OpenAIResponsesBuilder"]
 
 InputItems = Sequence[Mapping[str, Any]]
-InputItemKind = Literal["user", "function_call_output"]
+InputItemKind = Literal["user", "function_call_output", "custom_tool_call_output", "mcp_approval_response"]
 
 
 class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
@@ -80,12 +87,14 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         return self._when("when_input_matches", "regex", pattern)
 
     def when_input_item(self, kind: InputItemKind) -> Self:
-        """The last input item is a user message (``"user"``; a string input is one) or a
-        ``function_call_output`` (``match.input_item``), and the input rule, if any, looks at that
+        """The last input item is a user message (``"user"``; a string input is one), or an item
+        of type ``kind`` (``function_call_output``, ``custom_tool_call_output``,
+        ``mcp_approval_response``) (``match.input_item``), and the input rule, if any, looks at that
         item alone. Not a body rule: it combines with one."""
-        if kind not in ("user", "function_call_output"):
+        if kind not in get_args(InputItemKind):
             raise BuilderError(
-                f'mockllm: when_input_item() takes "user" or "function_call_output", got {kind!r}'
+                f"mockllm: when_input_item() takes one of {', '.join(map(repr, get_args(InputItemKind)))}, "
+                f"got {kind!r}"
             )
         current = self._rule("input_item")
         if current is not None and current != kind:
@@ -212,6 +221,109 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
                 "status": "completed",
             }
             output.append(item)
+        return self._register(_response(output, model, response_id, created_at, usage))
+
+    def reply_web_search(
+        self,
+        query: str,
+        *,
+        sources: Sequence[str] = (),
+        then_text: str | None = None,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with a ``web_search_call`` item (the hosted search for ``query``, which visited
+        the URLs ``sources``), then a message ``then_text`` if given."""
+        return self.reply_items(
+            WebSearch(query, sources),
+            then_text=then_text,
+            reasoning=reasoning,
+            model=model,
+            response_id=response_id,
+            created_at=created_at,
+            usage=usage,
+        )
+
+    def reply_mcp_call(
+        self,
+        server_label: str,
+        name: str,
+        arguments: Mapping[str, Any] | str = "{}",
+        *,
+        output: str | None = None,
+        error: str | Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        approval_request_id: str | None = None,
+        then_text: str | None = None,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with an ``mcp_call`` item: the call of tool ``name`` on MCP server
+        ``server_label``, which returned ``output`` or failed with ``error``; after an
+        ``mcp_list_tools`` item if ``tools`` is given (the server lists them on first use), and
+        before a message ``then_text`` if given."""
+        items: list[OutputItem] = [] if tools is None else [McpListTools(server_label, tools)]
+        call = McpCall(server_label, name, arguments, output, error, approval_request_id=approval_request_id)
+        return self.reply_items(
+            *items,
+            call,
+            then_text=then_text,
+            reasoning=reasoning,
+            model=model,
+            response_id=response_id,
+            created_at=created_at,
+            usage=usage,
+        )
+
+    def reply_mcp_approval_request(
+        self,
+        server_label: str,
+        name: str,
+        arguments: Mapping[str, Any] | str = "{}",
+        *,
+        id: str | None = None,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with an ``mcp_approval_request`` item: the model asks to call tool ``name`` on
+        MCP server ``server_label``; ``id`` is the ``approval_request_id`` the client's
+        ``mcp_approval_response`` will carry (match it with ``when_tool_results(id)``)."""
+        return self.reply_items(
+            McpApprovalRequest(server_label, name, arguments, id=id),
+            reasoning=reasoning,
+            model=model,
+            response_id=response_id,
+            created_at=created_at,
+            usage=usage,
+        )
+
+    def reply_items(
+        self,
+        *items: OutputItem | ToolCall | Mapping[str, Any],
+        then_text: str | None = None,
+        reasoning: str | None = None,
+        model: str | None = None,
+        response_id: str | None = None,
+        created_at: float | None = None,
+        usage: ResponsesUsage | None = None,
+    ) -> MockHandle[OpenAIResponseMock]:
+        """Answer with these output items in order (hosted tool calls, MCP items, custom tool
+        calls, function calls as `ToolCall`, or any output item as a dict), after a reasoning
+        summary and before a message ``then_text``, each if given."""
+        if not items:
+            raise BuilderError("mockllm: reply_items() needs at least one output item")
+        output = [*_reasoning(reasoning), *output_items(items, "reply_items")]
+        if then_text is not None:
+            output.append(_message(then_text))
         return self._register(_response(output, model, response_id, created_at, usage))
 
 

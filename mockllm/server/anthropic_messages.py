@@ -60,7 +60,7 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     content = out.get("content")
     if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
         raise ValueError("response.content: expected a list of content blocks")
-    blocks = out["content"] = [_fill_block(block, k, position) for k, block in enumerate(content)]
+    blocks = out["content"] = _fill_blocks(content, position)
     has_tool_use = any(block.get("type") == "tool_use" for block in blocks)
     out.setdefault("stop_reason", "tool_use" if has_tool_use else "end_turn")
     out.setdefault("stop_sequence", None)
@@ -74,19 +74,50 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     return out
 
 
+# Blocks whose input the stream sends in input_json_delta events, and the prefix of their ids.
+_TOOL_INPUT_BLOCKS = {"tool_use": "toolu", "server_tool_use": "srvtoolu", "mcp_tool_use": "mcptoolu"}
+# A result block answers the latest call block of this type before it (its tool_use_id is filled
+# from that call's id when absent).
+_RESULT_OF = {"web_search_tool_result": "server_tool_use", "mcp_tool_result": "mcp_tool_use"}
+
+
+def _fill_blocks(content: list[dict[str, Any]], position: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    latest: dict[str, Any] = {}  # call block type -> the id of the latest such block
+    for k, block in enumerate(content):
+        out = _fill_block(block, k, position)
+        kind = out.get("type")
+        if kind in _TOOL_INPUT_BLOCKS:
+            latest[kind] = out.get("id")
+        elif kind in _RESULT_OF:
+            call_id = latest.get(_RESULT_OF[kind])
+            if call_id is not None:
+                out.setdefault("tool_use_id", call_id)
+            if kind == "mcp_tool_result":
+                out.setdefault("is_error", False)
+        blocks.append(out)
+    return blocks
+
+
 def _fill_block(block: dict[str, Any], k: int, position: int) -> dict[str, Any]:
     out = dict(block)
     kind = out.get("type")
-    if kind == "tool_use":
-        out.setdefault("id", f"toolu_mockllm_{position}_{k}")
+    where = f"response.content[{k}]"
+    prefix = _TOOL_INPUT_BLOCKS.get(str(kind))
+    if prefix is not None:
+        out.setdefault("id", f"{prefix}_mockllm_{position}_{k}")
         out.setdefault("input", {})
+        if kind != "tool_use" and not isinstance(out["input"], dict):  # streamed as JSON deltas
+            raise ValueError(f"{where}.input: expected an object")
     elif kind == "thinking":
         out.setdefault("signature", "")
     if kind in ("text", "thinking"):
         # The stream sends this text in deltas: a string (absent is empty).
         text = out.setdefault(kind, "")
         if not isinstance(text, str):
-            raise ValueError(f"response.content[{k}].{kind}: expected a string")
+            raise ValueError(f"{where}.{kind}: expected a string")
+    if kind == "text" and not isinstance(out.get("citations", []), list | None):
+        raise ValueError(f"{where}.citations: expected a list of citations or null")  # streamed one by one
     return out
 
 
@@ -110,10 +141,20 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     for index, block in enumerate(response["content"]):
         kind = block.get("type")
         if kind == "text":
-            emit("content_block_start", index=index, content_block={**block, "text": ""})
+            citations = block.get("citations")
+            start = {**block, "text": ""}
+            if citations:  # each arrives in a citations_delta, before the text it cites
+                start["citations"] = []
+            emit("content_block_start", index=index, content_block=start)
+            for citation in citations or ():
+                emit(
+                    "content_block_delta",
+                    index=index,
+                    delta={"type": "citations_delta", "citation": citation},
+                )
             for piece in text_pieces(block["text"]):
                 emit("content_block_delta", index=index, delta={"type": "text_delta", "text": piece})
-        elif kind == "tool_use":
+        elif kind in _TOOL_INPUT_BLOCKS:
             emit("content_block_start", index=index, content_block={**block, "input": {}})
             tool_input = block.get("input")
             if tool_input:
@@ -129,7 +170,7 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
             if block.get("signature"):
                 delta = {"type": "signature_delta", "signature": block["signature"]}
                 emit("content_block_delta", index=index, delta=delta)
-        else:  # redacted thinking, server tool blocks, …: whole in the start event
+        else:  # redacted thinking, tool result blocks, …: whole in the start event
             emit("content_block_start", index=index, content_block=block)
         emit("content_block_stop", index=index)
     stop = {"stop_reason": response.get("stop_reason"), "stop_sequence": response.get("stop_sequence")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -25,7 +26,24 @@ from .sse import sse_event, text_pieces
 
 __all__ = ["HANDLER"]
 
-_ID_PREFIX = {"message": "msg", "function_call": "fc", "reasoning": "rs"}
+# Ids are filled when absent, with the prefix the real API uses for the item kind.
+_ID_PREFIX = {
+    "message": "msg",
+    "function_call": "fc",
+    "reasoning": "rs",
+    "web_search_call": "ws",
+    "file_search_call": "fs",
+    "code_interpreter_call": "ci",
+    "image_generation_call": "ig",
+    "mcp_list_tools": "mcpl",
+    "mcp_call": "mcp",
+    "mcp_approval_request": "mcpr",
+    "custom_tool_call": "ctc",
+}
+# Hosted tool calls the server runs: done by the time the response is.
+_HOSTED_CALLS = frozenset(
+    {"web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call"}
+)
 _ROLES = frozenset({"user", "assistant", "system", "developer"})
 
 
@@ -99,7 +117,33 @@ def _fill_item(item: dict[str, Any], k: int, position: int) -> dict[str, Any]:
     elif kind == "reasoning":
         summary = _parts(out, "summary", where)
         out["summary"] = [_text_part(part, "text", f"{where}.summary[{j}]") for j, part in enumerate(summary)]
+    elif kind in _HOSTED_CALLS:
+        out.setdefault("status", "completed")
+        if kind == "file_search_call":
+            out.setdefault("queries", [])
+        elif kind == "code_interpreter_call":
+            out.setdefault("container_id", f"cntr_mockllm_{position}")
+            _check_text(out, "code", where, nullable=True)
+        elif kind == "image_generation_call":
+            _check_text(out, "result", where, nullable=True)
+    elif kind in ("mcp_call", "mcp_approval_request"):
+        out.setdefault("arguments", "{}")
+        if kind == "mcp_call":
+            out.setdefault("status", "failed" if out.get("error") else "completed")
+    elif kind == "mcp_list_tools":
+        out.setdefault("tools", [])
+    elif kind == "custom_tool_call":
+        out.setdefault("call_id", f"call_mockllm_{position}_{k}")
+        out.setdefault("input", "")
+        _check_text(out, "input", where, nullable=False)
     return out
+
+
+def _check_text(item: dict[str, Any], key: str, where: str, *, nullable: bool) -> None:
+    """A field the stream sends in deltas (or in one event) must be a string."""
+    value = item.get(key)
+    if not isinstance(value, str) and not (nullable and value is None):
+        raise ValueError(f"{where}.{key}: expected a string{' or null' if nullable else ''}")
 
 
 def _parts(item: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
@@ -130,15 +174,32 @@ def _text_part(part: dict[str, Any], key: str, where: str) -> dict[str, Any]:
 
 
 def _item_text(item: dict[str, Any]) -> str:
-    if item.get("type") == "function_call":
-        arguments = item.get("arguments")
-        return arguments if isinstance(arguments, str) else ""
+    """What the model wrote in an item, for the usage estimate."""
+    key = _GENERATED_TEXT.get(str(item.get("type")))
+    if key is not None:
+        text = item.get(key)
+        return text if isinstance(text, str) else ""
     texts = []
     for key in ("content", "summary"):
         parts = item.get(key)
         if isinstance(parts, list):
             texts += [p.get("text") for p in parts if isinstance(p, dict)]
     return "".join(t for t in texts if isinstance(t, str))
+
+
+# The field of an item the model writes itself (tool calls' arguments, code, custom input).
+_GENERATED_TEXT = {
+    "function_call": "arguments",
+    "mcp_call": "arguments",
+    "mcp_approval_request": "arguments",
+    "code_interpreter_call": "code",
+    "custom_tool_call": "input",
+}
+
+
+def _json_text(value: Any) -> str:
+    """Arguments as the stream carries them: JSON text (a config may write them as an object)."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
@@ -164,18 +225,98 @@ class _Stream:
         self.emit("response.created", response=snapshot)
         self.emit("response.in_progress", response=snapshot)
         for index, item in enumerate(response["output"]):
-            kind = item.get("type")
-            if kind == "message":
-                self._message(index, item)
-            elif kind == "function_call":
-                self._function_call(index, item)
-            elif kind == "reasoning":
-                self._reasoning(index, item)
-            else:  # any other item arrives whole
-                self.emit("response.output_item.added", output_index=index, item=item)
-                self.emit("response.output_item.done", output_index=index, item=item)
+            steps = _ITEM_STEPS.get(str(item.get("type")), _Stream._whole)
+            steps(self, index, item)
         self.emit("response.completed", response=response)
         return self.events
+
+    def _whole(self, index: int, item: dict[str, Any]) -> None:
+        """An item without events of its own (an approval request, say) arrives whole."""
+        self.emit("response.output_item.added", output_index=index, item=item)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _tool(
+        self,
+        index: int,
+        item: dict[str, Any],
+        added: dict[str, Any],
+        family: str,
+        steps: tuple[str, ...],
+        end: str = "completed",
+    ) -> None:
+        """A tool call without deltas: added (with ``added`` over the item), ``family.<step>``
+        for each step, then ``family.<end>``, and done with the whole item."""
+        self.emit("response.output_item.added", output_index=index, item={**item, **added})
+        at = {"item_id": item.get("id"), "output_index": index}
+        for step in steps:
+            self.emit(f"{family}.{step}", **at)
+        self.emit(f"{family}.{end}", **at)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _deltas(self, at: dict[str, Any], family: str, key: str, text: str) -> None:
+        """``family.delta`` events whose concatenation is ``text``, then ``family.done``."""
+        for piece in text_pieces(text):
+            self.emit(f"{family}.delta", **at, delta=piece)
+        self.emit(f"{family}.done", **at, **{key: text})
+
+    def _search(self, index: int, item: dict[str, Any]) -> None:
+        family = f"response.{item['type']}"  # web_search_call or file_search_call
+        added: dict[str, Any] = {"status": "in_progress"}
+        if "results" in item:  # file search results come with the finished item
+            added["results"] = None
+        self._tool(index, item, added, family, ("in_progress", "searching"))
+
+    def _code_interpreter(self, index: int, item: dict[str, Any]) -> None:
+        added = {"status": "in_progress", "code": "", "outputs": None}
+        self.emit("response.output_item.added", output_index=index, item={**item, **added})
+        at = {"item_id": item.get("id"), "output_index": index}
+        self.emit("response.code_interpreter_call.in_progress", **at)
+        self._deltas(at, "response.code_interpreter_call_code", "code", item.get("code") or "")
+        self.emit("response.code_interpreter_call.interpreting", **at)
+        self.emit("response.code_interpreter_call.completed", **at)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _image_generation(self, index: int, item: dict[str, Any]) -> None:
+        self.emit(
+            "response.output_item.added",
+            output_index=index,
+            item={**item, "status": "in_progress", "result": None},
+        )
+        at = {"item_id": item.get("id"), "output_index": index}
+        self.emit("response.image_generation_call.in_progress", **at)
+        self.emit("response.image_generation_call.generating", **at)
+        result = item.get("result")
+        if result:  # the one partial image a mock has: the final one
+            image = {k: item[k] for k in ("background", "output_format", "quality", "size") if k in item}
+            self.emit(
+                "response.image_generation_call.partial_image",
+                **at,
+                partial_image_index=0,
+                partial_image_b64=result,
+                **image,
+            )
+        self.emit("response.image_generation_call.completed", **at)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _mcp_list_tools(self, index: int, item: dict[str, Any]) -> None:
+        end = "failed" if item.get("error") else "completed"
+        self._tool(index, item, {"tools": []}, "response.mcp_list_tools", ("in_progress",), end)
+
+    def _mcp_call(self, index: int, item: dict[str, Any]) -> None:
+        added = {"status": "in_progress", "arguments": "", "output": None, "error": None}
+        self.emit("response.output_item.added", output_index=index, item={**item, **added})
+        at = {"item_id": item.get("id"), "output_index": index}
+        self.emit("response.mcp_call.in_progress", **at)
+        self._deltas(at, "response.mcp_call_arguments", "arguments", _json_text(item.get("arguments", "")))
+        end = "failed" if item.get("error") or item.get("status") == "failed" else "completed"
+        self.emit(f"response.mcp_call.{end}", **at)
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def _custom_tool_call(self, index: int, item: dict[str, Any]) -> None:
+        self.emit("response.output_item.added", output_index=index, item={**item, "input": ""})
+        at = {"item_id": item.get("id"), "output_index": index}
+        self._deltas(at, "response.custom_tool_call_input", "input", item["input"])
+        self.emit("response.output_item.done", output_index=index, item=item)
 
     def _message(self, index: int, item: dict[str, Any]) -> None:
         added = {**item, "status": "in_progress", "content": []}
@@ -190,6 +331,16 @@ class _Stream:
                 self.emit("response.content_part.added", **at_part, part=empty)
                 for piece in text_pieces(text):
                     self.emit("response.output_text.delta", **at_part, delta=piece, logprobs=[])
+                annotations = part.get("annotations")
+                for annotation_index, annotation in enumerate(
+                    annotations if isinstance(annotations, list) else []
+                ):
+                    self.emit(
+                        "response.output_text.annotation.added",
+                        **at_part,
+                        annotation_index=annotation_index,
+                        annotation=annotation,
+                    )
                 self.emit("response.output_text.done", **at_part, text=text, logprobs=[])
             elif kind == "refusal":
                 refusal = part["refusal"]
@@ -203,9 +354,7 @@ class _Stream:
         self.emit("response.output_item.done", output_index=index, item=item)
 
     def _function_call(self, index: int, item: dict[str, Any]) -> None:
-        arguments = item.get("arguments", "")
-        if not isinstance(arguments, str):
-            arguments = orjson.dumps(arguments).decode()
+        arguments = _json_text(item.get("arguments", ""))
         # The stream helper appends deltas to the added item's arguments, so they start as "".
         added = {**item, "status": "in_progress", "arguments": ""}
         self.emit("response.output_item.added", output_index=index, item=added)
@@ -232,6 +381,21 @@ class _Stream:
             self.emit("response.reasoning_summary_text.done", **at_part, text=text)
             self.emit("response.reasoning_summary_part.done", **at_part, part=part)
         self.emit("response.output_item.done", output_index=index, item=item)
+
+
+# Each item kind's events, between its output_item.added and output_item.done.
+_ITEM_STEPS: dict[str, Callable[[_Stream, int, dict[str, Any]], None]] = {
+    "message": _Stream._message,
+    "function_call": _Stream._function_call,
+    "reasoning": _Stream._reasoning,
+    "web_search_call": _Stream._search,
+    "file_search_call": _Stream._search,
+    "code_interpreter_call": _Stream._code_interpreter,
+    "image_generation_call": _Stream._image_generation,
+    "mcp_list_tools": _Stream._mcp_list_tools,
+    "mcp_call": _Stream._mcp_call,
+    "custom_tool_call": _Stream._custom_tool_call,
+}
 
 
 HANDLER = ApiHandler(
