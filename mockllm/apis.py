@@ -36,12 +36,14 @@ class ApiSpec:
     provider: Provider
     title: str
     """For people: "Chat Completions", "Anthropic Messages", …"""
+    azure: bool = False
+    """Also served on Azure OpenAI's routes to it (see `mockllm.server.azure`)."""
 
 
 APIS: Final = (
-    ApiSpec("openai", "openai_chat", "/v1/chat/completions", "openai", "Chat Completions"),
-    ApiSpec("openai_response", "openai_responses", "/v1/responses", "openai", "Responses"),
-    ApiSpec("openai_embeddings", "openai_embeddings", "/v1/embeddings", "openai", "Embeddings"),
+    ApiSpec("openai", "openai_chat", "/v1/chat/completions", "openai", "Chat Completions", azure=True),
+    ApiSpec("openai_response", "openai_responses", "/v1/responses", "openai", "Responses", azure=True),
+    ApiSpec("openai_embeddings", "openai_embeddings", "/v1/embeddings", "openai", "Embeddings", azure=True),
     ApiSpec("anthropic", "anthropic_messages", "/v1/messages", "anthropic", "Anthropic Messages"),
 )
 

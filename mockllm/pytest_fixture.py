@@ -8,7 +8,7 @@ from .builders import MockBuilder, mock
 from .builders._base import MockRegistry
 from .builders._entry_points import ApiEntryPoints
 from .config import Config
-from .pytest_plugin import ENV_API_KEY
+from .pytest_plugin import ENV_API_KEY, ENV_API_VERSION
 from .server import Journal, MockServer, RecordedRequest, SupportsBuild
 from .server.report import describe_requests
 from .server.served import ChangeListener, Follower
@@ -102,8 +102,13 @@ class MockLLM(ApiEntryPoints):
         return self.server.anthropic_base_url
 
     @property
+    def azure_endpoint(self) -> str:
+        return self.server.azure_endpoint
+
+    @property
     def env(self) -> dict[str, str]:
-        """Environment variables that point the OpenAI and Anthropic SDKs at this server.
+        """Environment variables that point the OpenAI and Anthropic SDKs (``AzureOpenAI`` too) at
+        this server.
 
         For a subprocess: ``subprocess.run(cmd, env={**os.environ, **mockllm.env})``.
         """
@@ -112,6 +117,9 @@ class MockLLM(ApiEntryPoints):
             "OPENAI_API_KEY": ENV_API_KEY,
             "ANTHROPIC_BASE_URL": self.anthropic_base_url,
             "ANTHROPIC_API_KEY": ENV_API_KEY,
+            "AZURE_OPENAI_ENDPOINT": self.azure_endpoint,
+            "AZURE_OPENAI_API_KEY": ENV_API_KEY,
+            "OPENAI_API_VERSION": ENV_API_VERSION,
         }
 
     # --- what the server saw --------------------------------------------------------------------

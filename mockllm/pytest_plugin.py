@@ -7,7 +7,7 @@ fixture                    scope     what it gives
 =========================  ========  ===================================================================
 ``mockllm``                function  `MockLLM` on the session's threaded server: no mocks, empty journal
 ``mockllm_async``          function  `MockLLM` on a server started in the test's running event loop
-``mockllm_env``            function  ``mockllm``, with ``OPENAI_*`` / ``ANTHROPIC_*`` variables set
+``mockllm_env``            function  ``mockllm``, with the SDKs' environment variables set
 ``mockllm_server``         session   the shared thread-backed `MockServer` (override to change it)
 ``mockllm_default_config`` session   the ``--mockllm-config`` / ini ``mockllm_config`` file, loaded
 =========================  ========  ===================================================================
@@ -37,10 +37,12 @@ if TYPE_CHECKING:
     from .pytest_fixture import MockLLM
     from .server import MockServer
 
-__all__ = ["ENV_API_KEY", "MockLLM"]
+__all__ = ["ENV_API_KEY", "ENV_API_VERSION", "MockLLM"]
 
 ENV_API_KEY: Final = "mockllm"
 """The API key the env helper sets: the server only checks that a key is present."""
+ENV_API_VERSION: Final = "2024-10-21"
+"""The Azure OpenAI ``api-version`` the env helper sets: the server takes any."""
 
 
 def __getattr__(name: str) -> Any:

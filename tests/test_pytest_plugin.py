@@ -404,7 +404,15 @@ def test_default_config_errors_name_the_problem(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(["*bad.json*respnse*"])
 
 
-ENV_NAMES = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY")
+ENV_NAMES = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "OPENAI_API_VERSION",
+)
 
 
 def test_env_helper_points_sdk_clients_at_the_server(
@@ -432,8 +440,15 @@ def test_clients_built_without_arguments(mockllm_env):
     message = anthropic.Anthropic(max_retries=0, timeout=10).messages.create(
         model="m", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
     )
+    azure = openai.AzureOpenAI(max_retries=0, timeout=10).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hi"}]
+    )
     assert chat.choices[0].message.content == "from openai"
     assert message.content[0].text == "from anthropic"
+    assert azure.choices[0].message.content == "from openai"
+    assert mockllm_env.requests[-1].path == "/openai/deployments/m/chat/completions"
+    assert mockllm_env.azure_endpoint == mockllm_env.url
+    assert sorted(mockllm_env.env) == sorted(NAMES)
     assert mockllm_env.env == {name: os.environ[name] for name in mockllm_env.env}
 
 

@@ -87,7 +87,9 @@ def _fill_blocks(content: list[dict[str, Any]], position: int) -> list[dict[str,
     for k, block in enumerate(content):
         out = _fill_block(block, k, position)
         kind = out.get("type")
-        if kind in _TOOL_INPUT_BLOCKS:
+        if not isinstance(kind, str):  # not a block of the SDK's: served as written
+            pass
+        elif kind in _TOOL_INPUT_BLOCKS:
             latest[kind] = out.get("id")
         elif kind in _RESULT_OF:
             call_id = latest.get(_RESULT_OF[kind])
@@ -140,6 +142,8 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     emit("ping")
     for index, block in enumerate(response["content"]):
         kind = block.get("type")
+        if not isinstance(kind, str):
+            kind = None  # sent whole, as any block of a type the SDK lacks
         if kind == "text":
             citations = block.get("citations")
             start = {**block, "text": ""}

@@ -21,6 +21,7 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 from ..apis import Provider
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
+from .azure import AZURE_API_KEY_HEADER, AzureRoute, azure_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
@@ -37,8 +38,11 @@ JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
 SSE_HEADERS = {"cache-control": "no-cache"}
 _BOM = b"\xef\xbb\xbf"
-_API_OF_ROUTE = {h.spec.route: h.spec.key for h in HANDLERS.values()}
-_ROUTES = ", ".join(f"POST {h.spec.route}" for h in HANDLERS.values()) + ", GET /health"
+_ROUTES = ", ".join(
+    [f"POST {h.spec.route}" for h in HANDLERS.values()]
+    + [f"POST {azure.shown}" for h in HANDLERS.values() for azure in azure_routes(h.spec)]
+    + ["GET /health"]
+)
 
 Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]
 
@@ -68,9 +72,15 @@ def create_app(
     app.ctx.journal = journal
 
     # error_format spares Sanic reading each handler's source to guess it (a third of a start).
+    app.ctx.api_of_route = {}  # route name -> the config key of its API, for `_unexpected_error`
     for handler in HANDLERS.values():
         spec = handler.spec
         app.add_route(_route(handler, dice), spec.route, methods=["POST"], name=spec.key, error_format="json")
+        app.ctx.api_of_route[spec.key] = spec.key
+        for i, azure in enumerate(azure_routes(spec)):
+            route, name = _route(handler, dice, azure), f"{spec.key}_azure{i}"
+            app.add_route(route, azure.path, methods=["POST"], name=name, error_format="json")
+            app.ctx.api_of_route[name] = spec.key
 
     async def health(request: Request) -> HTTPResponse:
         counts = request.app.ctx.served.current().counts()
@@ -84,15 +94,20 @@ def create_app(
     return app
 
 
-def _route(handler: ApiHandler, dice: ChaosDice) -> Handler:
+def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None) -> Handler:
+    """The route of an API; ``azure``: on one of Azure OpenAI's URLs of it."""
     key, provider = handler.spec.key, handler.spec.provider
+    on_azure = azure is not None
 
-    async def handle(request: Request) -> HTTPResponse | None:
+    # Sanic passes a route's parameters (an Azure deployment) as keywords: request.match_info has them.
+    async def handle(request: Request, **_params: str) -> HTTPResponse | None:
         journal: Journal = request.app.ctx.journal
         body: Any = None
         try:
-            _check_auth(request, provider)
+            _check_auth(request, provider, on_azure)
             body = _parse(request.body)
+            if azure is not None:
+                body = azure.request_body(request, body)
             handler.validate(body)
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
@@ -102,7 +117,7 @@ def _route(handler: ApiHandler, dice: ChaosDice) -> Handler:
             try:
                 position = mocks.index.find(body, headers, refusal)
                 if position is None:
-                    raise _no_match(mocks, body, headers, refusal)
+                    raise _no_match(request.path, mocks, body, headers, refusal)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
                 # TypeError is a bug of ours and must surface as one, not as a 400.
@@ -250,12 +265,16 @@ def _bearer(request: Request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def _check_auth(request: Request, provider: Provider) -> None:
+def _check_auth(request: Request, provider: Provider, azure: bool = False) -> None:
+    """``azure``: on Azure OpenAI's routes, which take an ``api-key`` header as well."""
     if provider == "openai":
-        if not _bearer(request):
-            raise ApiError(
-                401, "Missing API key: send an 'Authorization: Bearer <any key>' header (any key works)."
+        if not _bearer(request) and not (azure and request.headers.get(AZURE_API_KEY_HEADER)):
+            wanted = (
+                "an 'api-key' or 'Authorization: Bearer' header"
+                if azure
+                else "an 'Authorization: Bearer <any key>' header"
             )
+            raise ApiError(401, f"Missing API key: send {wanted} (any key works).")
         return
     if not (request.headers.get("x-api-key") or _bearer(request)):
         raise ApiError(401, "Missing API key: send an 'x-api-key' or 'Authorization: Bearer' header.")
@@ -277,9 +296,11 @@ def _parse(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _no_match(mocks: CompiledMocks, body: dict[str, Any], headers: Any, refusal: Refusal | None) -> ApiError:
+def _no_match(
+    path: str, mocks: CompiledMocks, body: dict[str, Any], headers: Any, refusal: Refusal | None
+) -> ApiError:
     handler = mocks.handler
-    message = f"No mock matched POST {handler.spec.route} ({handler.describe(body)})."
+    message = f"No mock matched POST {path} ({handler.describe(body)})."
     if not mocks.index.mocks:
         message += f' The config has no "{handler.spec.key}" mocks.'
     misses = tuple(
@@ -324,7 +345,9 @@ def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
             body: Any = _parse(request.body)
         except ApiError:
             body = None
-        api = _API_OF_ROUTE.get(request.path)
+        # Sanic names a route "<app>.<name>".
+        route = request.route.name.rpartition(".")[2] if request.route is not None else ""
+        api = request.app.ctx.api_of_route.get(route)
         record = RecordedRequest(request.method, request.path, body, request.headers, 500, None, message, api)
         journal.record(record)
     return _error_response(_provider_of(request), 500, message)

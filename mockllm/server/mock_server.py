@@ -136,6 +136,12 @@ class MockServer:
         return self.url
 
     @property
+    def azure_endpoint(self) -> str:
+        """For ``openai.AzureOpenAI(azure_endpoint=..., api_version=...)``, which adds ``/openai``;
+        Azure's v1 API is ``openai.OpenAI(base_url=server.azure_endpoint + "/openai/v1")``."""
+        return self.url
+
+    @property
     def running(self) -> bool:
         return self._server is not None
 

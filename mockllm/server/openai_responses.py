@@ -100,7 +100,9 @@ def _fill_item(item: dict[str, Any], k: int, position: int) -> dict[str, Any]:
     kind = out.get("type")
     if kind is None and "content" in out:  # kagent-style message without "type"
         kind = out["type"] = "message"
-    prefix = _ID_PREFIX.get(str(kind))
+    if not isinstance(kind, str):
+        return out  # not a type of the SDK's: served as written, like any item of a type it lacks
+    prefix = _ID_PREFIX.get(kind)
     if prefix is not None:
         out.setdefault("id", f"{prefix}_mockllm_{position}_{k}")
     where = f"response.output[{k}]"
