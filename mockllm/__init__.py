@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .builders import BuilderError, MockBuilder, MockHandle, ToolCall, mock
     from .config import Config, ConfigError, MatchType, load_config
     from .server import MockServer, RecordedRequest
+    from .text_vectors import text_vector
 
 __all__ = [
     "BuilderError",
@@ -26,6 +27,7 @@ __all__ = [
     "ToolCall",
     "load_config",
     "mock",
+    "text_vector",
 ]
 __version__ = "0.1.0"
 
@@ -41,6 +43,7 @@ _HOME = {
     "load_config": "config",
     "MockServer": "server",
     "RecordedRequest": "server",
+    "text_vector": "text_vectors",
 }
 
 

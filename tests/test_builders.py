@@ -718,6 +718,7 @@ def every_verb_used() -> Config:
     embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
     embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     embeddings.when_input("x").reply([1.0])
+    embeddings.when_input([[1, 2]]).reply_vectors_from_text(8, seed=1)
     chat.when_model("gpt", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
         "call_1"
     ).when_system_contains("s").when_tool_names("t").when_last_message_matches(
