@@ -67,6 +67,8 @@ assert_type(
 assert_type(responses.when_input_ends_with([{"type": "function_call_output"}]), OpenAIResponsesBuilder)
 assert_type(responses.reply("Agents wake", reasoning="short"), MockHandle[OpenAIResponseMock])
 assert_type(responses.reply_function_call("calc", "{}", call_id="c1"), MockHandle[OpenAIResponseMock])
+assert_type(responses.reply_function_call("calc", "{}", id="c1"), MockHandle[OpenAIResponseMock])
+assert_type(ToolCall("calc", call_id="c1"), ToolCall)
 assert_type(responses.reply(Response.model_construct(output=[])), MockHandle[OpenAIResponseMock])
 
 # --- embeddings ------------------------------------------------------------------------------------
@@ -97,6 +99,7 @@ assert_type(
     MockHandle[AnthropicMock],
 )
 assert_type(claude.reply_tool_use("get_weather", {"city": "Paris"}, id="toolu_1"), MockHandle[AnthropicMock])
+assert_type(claude.reply_tool_use("get_weather", call_id="toolu_1"), MockHandle[AnthropicMock])
 assert_type(claude.reply(Message.model_construct(content=[])), MockHandle[AnthropicMock])
 
 # --- rules on the whole conversation ------------------------------------------------------------
