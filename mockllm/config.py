@@ -43,6 +43,7 @@ from .bulk import collector_paused
 __all__ = [
     "DEFAULT_PRIORITY",
     "MAX_DELAY_MS",
+    "MAX_VECTOR_DIMENSIONS",
     "STARTED",
     "AnthropicMessage",
     "AnthropicMock",
@@ -716,8 +717,10 @@ class OpenAIResponseMock(_Mock):
     error: ErrorReply | None = None
 
 
-MAX_VECTOR_DIMENSIONS = 65_536
-"""The longest vector ``vectors_from_text`` makes; real embedding models stay under 4,096."""
+MAX_VECTOR_DIMENSIONS = 8192
+"""The longest vector ``vectors_from_text`` makes, and the most ``dimensions`` a request may ask
+for: real embedding models stay at or under 3,072, and a bound keeps the vectors cached for recent
+inputs within a few tens of MB."""
 
 
 class VectorsFromText(_Model):

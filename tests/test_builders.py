@@ -787,9 +787,9 @@ def test_typing_chains_also_run() -> None:
     )
     assert namespace["m"].build().counts() == {
         "openai": 7,
-        "openai_response": 4,
-        "openai_embeddings": 4,
-        "anthropic": 4,
+        "openai_response": 5,
+        "openai_embeddings": 5,
+        "anthropic": 5,
     }
 
 

@@ -17,6 +17,7 @@ import pytest
 from mockllm import Config, MockServer, mock, text_vector
 from mockllm.builders import BuilderError
 from mockllm.cli import main
+from mockllm.config import MAX_VECTOR_DIMENSIONS
 from mockllm.server.openai_embeddings import MAX_INPUTS
 
 from .conftest import ServeFn, async_openai_client, openai_client
@@ -197,7 +198,8 @@ def test_vectors_from_text_with_timing(serve: ServeFn) -> None:
 def test_requests_the_real_api_refuses_get_a_400(serve: ServeFn) -> None:
     server = serve(json_config(VECTORS_MOCK))
     with pytest.raises(openai.BadRequestError, match="'dimensions' must be an integer from 1 to"):
-        embed(server, False, input="x", dimensions=10**6)
+        embed(server, False, input="x", dimensions=MAX_VECTOR_DIMENSIONS + 1)
+    assert len(vectors(embed(server, False, input="x", dimensions=MAX_VECTOR_DIMENSIONS))[0]) == 8192
     with pytest.raises(openai.BadRequestError, match=f"the limit is {MAX_INPUTS}"):
         embed(server, False, input=["x"] * (MAX_INPUTS + 1))
     assert len(embed(server, False, input=["x"] * MAX_INPUTS).data) == MAX_INPUTS
@@ -209,6 +211,10 @@ def test_requests_the_real_api_refuses_get_a_400(serve: ServeFn) -> None:
         (
             {"match": CATCH_ALL, "vectors_from_text": {"dimensions": 0}},
             "$.openai_embeddings[0].vectors_from_text.dimensions: Input should be greater than or equal to 1",
+        ),
+        (
+            {"match": CATCH_ALL, "vectors_from_text": {"dimensions": 8193}},
+            "$.openai_embeddings[0].vectors_from_text.dimensions: Input should be less than or equal to 8192",
         ),
         (
             {"match": CATCH_ALL, "vectors_from_text": {"dimensions": "8"}},

@@ -79,6 +79,7 @@ assert_type(embeddings.when_input_includes(["a", "b"]), OpenAIEmbeddingsBuilder)
 assert_type(embeddings.when_input([1, 2, 3]), OpenAIEmbeddingsBuilder)
 assert_type(embeddings.reply([0.1, 0.2], model="text-embedding-3-small"), MockHandle[OpenAIEmbeddingMock])
 assert_type(embeddings.reply_vectors([[0.1], [0.2]]), MockHandle[OpenAIEmbeddingMock])
+assert_type(embeddings.reply_vectors_from_text(8, seed=1), MockHandle[OpenAIEmbeddingMock])
 assert_type(
     embeddings.reply(CreateEmbeddingResponse.model_construct(data=[])), MockHandle[OpenAIEmbeddingMock]
 )
