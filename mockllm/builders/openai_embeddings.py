@@ -98,8 +98,9 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
         model: str | None = None,
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer with one embedding ``vector``, or with a whole response given as an
-        ``openai.types.CreateEmbeddingResponse`` or a dict."""
+        """Answer every input with the embedding ``vector``, or with a whole response given as an
+        ``openai.types.CreateEmbeddingResponse`` or a dict (served one item per input, as
+        `reply_vectors`)."""
         if isinstance(content, Sequence) and not isinstance(content, str):
             return self.reply_vectors([content], model=model, usage=usage)
         if model is not None or usage is not None:
@@ -115,7 +116,8 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
         model: str | None = None,
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer with one embedding per input, in order (``data[i].index == i``)."""
+        """Answer with one embedding per input, in order (``data[i].index == i``); a request with
+        more inputs than ``vectors`` gets them again in turn, one with fewer gets the first ones."""
         if isinstance(vectors, str) or not vectors:
             raise BuilderError("mockllm: reply_vectors() needs at least one vector")
         data = []

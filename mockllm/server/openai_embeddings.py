@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import struct
 from array import array
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import orjson
@@ -61,10 +61,10 @@ class Variant:
 
     __slots__ = ("_key", "dimensions", "encoding", "inputs")
 
-    def __init__(self, encoding: str, dimensions: int | None, inputs: list[Any]) -> None:
+    def __init__(self, encoding: str, dimensions: int | None, inputs: Sequence[Any]) -> None:
         self.encoding = encoding
         self.dimensions = dimensions
-        self.inputs: list[Any] = inputs
+        self.inputs: Sequence[Any] = inputs
         """One entry per input: a text or a list of token ids."""
         self._key = (encoding, dimensions, len(inputs))
 
@@ -126,20 +126,25 @@ def _pack(vector: list[Any]) -> bytes:
 
 
 def render(response: dict[str, Any], variant: Any) -> bytes:
-    encoding, dimensions, inputs = variant.encoding, variant.dimensions, variant.inputs
+    count, encoding, dimensions = len(variant.inputs), variant.encoding, variant.dimensions
     variant.inputs = ()  # a cached answer keeps its variant: not the request's inputs as well
     configured = response["data"]
-    data = []
-    for i in range(len(inputs) if configured else 0):
-        item = configured[i % len(configured)]
-        vector = item["embedding"]
-        if isinstance(vector, list):
-            if dimensions is not None:
-                vector = vector[:dimensions]
-            if encoding == "base64":
-                vector = base64.b64encode(_pack(vector)).decode()
-        data.append({**item, "index": i, "embedding": vector})
+    vectors = [_encoded(item["embedding"], encoding, dimensions) for item in configured]
+    size = len(configured)
+    data = [
+        {**configured[i % size], "index": i, "embedding": vectors[i % size]}
+        for i in range(count if size else 0)
+    ]
     return orjson.dumps({**response, "data": data})
+
+
+def _encoded(vector: Any, encoding: str, dimensions: int | None) -> Any:
+    """A configured vector as the request asks for it (a base64 text is served as written)."""
+    if not isinstance(vector, list):
+        return vector
+    if dimensions is not None:
+        vector = vector[:dimensions]
+    return base64.b64encode(_pack(vector)).decode() if encoding == "base64" else vector
 
 
 class TextVectors(PreparedResponse):
