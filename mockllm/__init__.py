@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from .config import Config, ConfigError, MatchType, load_config
     from .server import Chaos, MockServer, RecordedRequest
+    from .text_vectors import text_vector
 
 __all__ = [
     "BuilderError",
@@ -51,6 +52,7 @@ __all__ = [
     "WebSearch",
     "load_config",
     "mock",
+    "text_vector",
 ]
 __version__ = "0.1.0"
 
@@ -76,6 +78,7 @@ _HOME = {
     "Chaos": "server",
     "MockServer": "server",
     "RecordedRequest": "server",
+    "text_vector": "text_vectors",
 }
 
 

@@ -43,6 +43,7 @@ from .bulk import collector_paused
 __all__ = [
     "DEFAULT_PRIORITY",
     "MAX_DELAY_MS",
+    "MAX_VECTOR_DIMENSIONS",
     "STARTED",
     "AnthropicMessage",
     "AnthropicMock",
@@ -63,6 +64,7 @@ __all__ = [
     "OpenAIResponseMock",
     "OpenAIResponseRequestMatch",
     "Timing",
+    "VectorsFromText",
     "is_embeddings_input",
     "load_config",
 ]
@@ -699,17 +701,25 @@ class _Mock(_Model):
         # One validator for every cross-field rule: a config of 100,000 mocks runs it 100,000 times.
         if self.scenario is None and (self.required_state is not None or self.new_state is not None):
             raise ValueError('"required_state" and "new_state" need a "scenario": add "scenario": "<name>"')
-        if (self.response is None) == (self.error is None):
-            if self.error is None:
-                message = 'missing required key "response" (or "error", to answer with an HTTP error)'
-            else:
-                message = 'both "response" and "error": a mock answers with one of them'
-            raise PydanticCustomError("response_or_error", message)
+        vectors = self.__dict__.get("vectors_from_text")  # a field of embeddings mocks alone
+        if (self.response is None) + (self.error is None) + (vectors is None) != 2:
+            raise PydanticCustomError("response_or_error", self._answer_problem())
         if self.fault is not None and self.error is not None:
             # An error answers in one piece before any stream: there is nothing for a fault to cut.
             raise ValueError('both "fault" and "error": a fault goes with a "response"')
         self._share_fields_set()
         return self
+
+    def _answer_problem(self) -> str:
+        """What is wrong with a mock that has not exactly one answer."""
+        keys = [key for key in ("response", "error", "vectors_from_text") if key in type(self).model_fields]
+        given = [f'"{key}"' for key in keys if getattr(self, key) is not None]
+        if given:
+            return f"both {' and '.join(given)}: a mock answers with one of them"
+        message = 'missing required key "response" (or "error", to answer with an HTTP error'
+        if "vectors_from_text" in keys:
+            message += ', or "vectors_from_text", for vectors made from each input'
+        return message + ")"
 
     @property
     def is_stateful(self) -> bool:
@@ -733,12 +743,42 @@ class OpenAIResponseMock(_Mock):
     error: ErrorReply | None = None
 
 
+MAX_VECTOR_DIMENSIONS = 8192
+"""The longest vector ``vectors_from_text`` makes, and the most ``dimensions`` a request may ask
+for: real embedding models stay at or under 3,072, and a bound keeps the vectors cached for recent
+inputs within a few tens of MB."""
+
+
+class VectorsFromText(_Model):
+    """``vectors_from_text``: answer each input with a unit-length vector derived from its text (or
+    its token ids), in place of a ``response``: equal inputs get equal vectors, different inputs
+    different ones, on every run and machine. A request's ``dimensions`` asks for another length."""
+
+    dimensions: Annotated[int, Field(strict=True, ge=1, le=MAX_VECTOR_DIMENSIONS)]
+    """The length of each vector."""
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = 0
+    """Another seed, another (equally stable) family of vectors."""
+
+
 class OpenAIEmbeddingMock(_Mock):
     """``POST /v1/embeddings``: ``response`` is a ``CreateEmbeddingResponse`` object."""
+
+    # A mock answers with exactly one of these (see _Mock).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["response"]},
+                {"required": ["error"]},
+                {"required": ["vectors_from_text"]},
+            ]
+        },
+    )
 
     match: OpenAIEmbeddingRequestMatch
     response: ResponseObject = None
     error: ErrorReply | None = None
+    vectors_from_text: VectorsFromText | None = None
 
 
 class AnthropicMock(_Mock):

@@ -718,6 +718,7 @@ def every_verb_used() -> Config:
     embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
     embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     embeddings.when_input("x").reply([1.0])
+    embeddings.when_input([[1, 2]]).reply_vectors_from_text(8, seed=1)
     chat.when_model("gpt", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
         "call_1"
     ).when_system_contains("s").when_tool_names("t").when_last_message_matches(
@@ -786,9 +787,9 @@ def test_typing_chains_also_run() -> None:
     )
     assert namespace["m"].build().counts() == {
         "openai": 7,
-        "openai_response": 6,
-        "openai_embeddings": 4,
-        "anthropic": 6,
+        "openai_response": 7,
+        "openai_embeddings": 5,
+        "anthropic": 7,
     }
 
 

@@ -484,7 +484,10 @@ def test_the_builder_refuses_bad_values(m: MockBuilder, call: Callable[[Any], An
 def test_the_schema_says_a_mock_has_response_or_error() -> None:
     schema = Config.model_json_schema()["$defs"]
     for name in ("OpenAIMock", "OpenAIResponseMock", "OpenAIEmbeddingMock", "AnthropicMock"):
-        assert schema[name]["oneOf"] == [{"required": ["response"]}, {"required": ["error"]}]
+        answers = [{"required": ["response"]}, {"required": ["error"]}]
+        if name == "OpenAIEmbeddingMock":  # or vectors made from each input
+            answers.append({"required": ["vectors_from_text"]})
+        assert schema[name]["oneOf"] == answers
         assert schema[name]["properties"]["error"]["anyOf"][0] == {"$ref": "#/$defs/ErrorReply"}
     assert schema["ErrorReply"]["properties"]["status"] == {
         "maximum": 599,

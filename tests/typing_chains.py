@@ -70,6 +70,8 @@ assert_type(
 assert_type(responses.when_input_ends_with([{"type": "function_call_output"}]), OpenAIResponsesBuilder)
 assert_type(responses.reply("Agents wake", reasoning="short"), MockHandle[OpenAIResponseMock])
 assert_type(responses.reply_function_call("calc", "{}", call_id="c1"), MockHandle[OpenAIResponseMock])
+assert_type(responses.reply_function_call("calc", "{}", id="c1"), MockHandle[OpenAIResponseMock])
+assert_type(ToolCall("calc", call_id="c1"), ToolCall)
 assert_type(responses.reply(Response.model_construct(output=[])), MockHandle[OpenAIResponseMock])
 
 # --- embeddings ------------------------------------------------------------------------------------
@@ -80,6 +82,7 @@ assert_type(embeddings.when_input_includes(["a", "b"]), OpenAIEmbeddingsBuilder)
 assert_type(embeddings.when_input([1, 2, 3]), OpenAIEmbeddingsBuilder)
 assert_type(embeddings.reply([0.1, 0.2], model="text-embedding-3-small"), MockHandle[OpenAIEmbeddingMock])
 assert_type(embeddings.reply_vectors([[0.1], [0.2]]), MockHandle[OpenAIEmbeddingMock])
+assert_type(embeddings.reply_vectors_from_text(8, seed=1), MockHandle[OpenAIEmbeddingMock])
 assert_type(
     embeddings.reply(CreateEmbeddingResponse.model_construct(data=[])), MockHandle[OpenAIEmbeddingMock]
 )
@@ -100,6 +103,7 @@ assert_type(
     MockHandle[AnthropicMock],
 )
 assert_type(claude.reply_tool_use("get_weather", {"city": "Paris"}, id="toolu_1"), MockHandle[AnthropicMock])
+assert_type(claude.reply_tool_use("get_weather", call_id="toolu_1"), MockHandle[AnthropicMock])
 assert_type(claude.reply(Message.model_construct(content=[])), MockHandle[AnthropicMock])
 
 # --- hosted tools, MCP and server tools --------------------------------------------------------------

@@ -398,7 +398,10 @@ class RequestBuilder(Generic[MockT]):
     def _register(
         self, response: JsonObject | None = None, *, error: JsonObject | None = None
     ) -> MockHandle[MockT]:
-        answer: JsonObject = {"response": response} if error is None else {"error": error}
+        return self._register_answer({"response": response} if error is None else {"error": error})
+
+    def _register_answer(self, answer: JsonObject) -> MockHandle[MockT]:
+        """Registers the mock with ``answer``: its one key of ``response``, ``error``, …"""
         data: JsonObject = {**dict(self._over_time), "match": self._match(), **answer}
         if self._name:
             data = {"name": self._name, **data}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import orjson
@@ -31,13 +31,18 @@ class ToolCall:
 
     It becomes a Chat Completions ``tool_calls`` entry, a Responses ``function_call`` item or an
     Anthropic ``tool_use`` block. ``arguments`` is a dict or a JSON object text; ``id`` is the
-    call's id (``call_id`` in Responses), which the tool result sent back refers to. Left out, the
-    server makes one up.
+    call's id (``call_id`` in Responses), which the tool result sent back refers to; ``call_id=``
+    is another spelling of it. Left out, the server makes one up.
     """
 
     name: str
     arguments: Mapping[str, Any] | str = "{}"
     id: str | None = field(default=None, kw_only=True)
+    call_id: InitVar[str | None] = field(default=None, kw_only=True)
+
+    def __post_init__(self, call_id: str | None) -> None:
+        if call_id is not None:
+            object.__setattr__(self, "id", tool_call_id(self.id, call_id, "ToolCall"))
 
     def arguments_text(self) -> str:
         """The arguments as the OpenAI APIs carry them: JSON text, kept as written."""
@@ -58,6 +63,16 @@ class ToolCall:
         if not isinstance(value, dict):
             raise BuilderError(f"mockllm: the {what} must be a JSON object, got {type(value).__name__}")
         return value
+
+
+def tool_call_id(id: str | None, call_id: str | None, verb: str) -> str | None:
+    """A tool call's id given as ``id=`` or as ``call_id=`` (Responses' name for it): every reply
+    verb takes both."""
+    if call_id is None:
+        return id
+    if id is not None and id != call_id:
+        raise BuilderError(f"mockllm: {verb}() takes id= or call_id= (the same thing), not both")
+    return call_id
 
 
 class ChatUsage(TypedDict, total=False):

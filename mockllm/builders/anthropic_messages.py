@@ -49,7 +49,16 @@ from ..config import AnthropicMock
 from ._base import MockHandle, check_pattern
 from ._conversation import ConversationBuilder
 from ._hosted import WebResult
-from ._values import AnthropicUsage, BuilderError, JsonObject, ToolCall, json_copy, optional, sdk_object
+from ._values import (
+    AnthropicUsage,
+    BuilderError,
+    JsonObject,
+    ToolCall,
+    json_copy,
+    optional,
+    sdk_object,
+    tool_call_id,
+)
 
 if TYPE_CHECKING:
     from anthropic.types import Message
@@ -208,6 +217,7 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         input: Mapping[str, Any] | str = "{}",
         *,
         id: str | None = None,
+        call_id: str | None = None,
         text: str | None = None,
         thinking: str | None = None,
         thinking_signature: str | None = None,
@@ -217,9 +227,10 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
         """Answer with one ``tool_use`` block; ``input`` is a dict or JSON object text and ``id``
-        the id the ``tool_result`` will refer to."""
+        the id the ``tool_result`` will refer to (``call_id=`` is
+        another spelling of it)."""
         return self.reply_tool_uses(
-            [ToolCall(name, input, id=id)],
+            [ToolCall(name, input, id=tool_call_id(id, call_id, "reply_tool_use"))],
             text=text,
             thinking=thinking,
             thinking_signature=thinking_signature,

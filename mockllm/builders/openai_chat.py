@@ -49,7 +49,16 @@ from typing import TYPE_CHECKING, Any, Literal, Self, overload
 from ..config import OpenAIMock
 from ._base import MockHandle, check_pattern
 from ._conversation import ConversationBuilder
-from ._values import BuilderError, ChatUsage, JsonObject, ToolCall, json_copy, optional, sdk_object
+from ._values import (
+    BuilderError,
+    ChatUsage,
+    JsonObject,
+    ToolCall,
+    json_copy,
+    optional,
+    sdk_object,
+    tool_call_id,
+)
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
@@ -218,6 +227,7 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         arguments: Mapping[str, Any] | str = "{}",
         *,
         id: str | None = None,
+        call_id: str | None = None,
         content: str | None = None,
         model: str | None = None,
         response_id: str | None = None,
@@ -226,9 +236,10 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         usage: ChatUsage | None = None,
     ) -> MockHandle[OpenAIMock]:
         """Answer with one call of tool ``name``; ``arguments`` is a dict or JSON text (kept as
-        written) and ``id`` the call id the tool result will refer to."""
+        written) and ``id`` the call id the tool result will refer to (``call_id=`` is
+        another spelling of it)."""
         return self.reply_tool_calls(
-            [ToolCall(name, arguments, id=id)],
+            [ToolCall(name, arguments, id=tool_call_id(id, call_id, "reply_tool_call"))],
             content=content,
             model=model,
             response_id=response_id,

@@ -18,12 +18,15 @@ Verb → the fields it sets in the mock (``openai_embeddings[i]``):
 - ``when_input(value)`` → ``match.match_type``, ``match.input``
 - ``reply(vector | CreateEmbeddingResponse | dict)`` → ``response``
 - ``reply_vectors(vectors)`` → ``response``
+- ``reply_vectors_from_text(dimensions, seed=)`` → ``vectors_from_text.dimensions``,
+  ``vectors_from_text.seed``
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
 ``when_model`` combines with the one rule on the input. A mock with no ``when_*`` verb matches every
-request with text input. Vectors are served as
-floats, or as base64 float32 when the client asks (the SDK's default), cut to ``dimensions``.
+request, token ids included. The answer holds one embedding per input: a single vector answers
+every input. Vectors are served as floats, or as base64 float32 when the client asks (the SDK's
+default), cut to ``dimensions``.
 """
 
 from __future__ import annotations
@@ -95,8 +98,9 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
         model: str | None = None,
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer with one embedding ``vector``, or with a whole response given as an
-        ``openai.types.CreateEmbeddingResponse`` or a dict."""
+        """Answer every input with the embedding ``vector``, or with a whole response given as an
+        ``openai.types.CreateEmbeddingResponse`` or a dict (served one item per input, as
+        `reply_vectors`)."""
         if isinstance(content, Sequence) and not isinstance(content, str):
             return self.reply_vectors([content], model=model, usage=usage)
         if model is not None or usage is not None:
@@ -112,7 +116,8 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
         model: str | None = None,
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer with one embedding per input, in order (``data[i].index == i``)."""
+        """Answer with one embedding per input, in order (``data[i].index == i``); a request with
+        more inputs than ``vectors`` gets them again in turn, one with fewer gets the first ones."""
         if isinstance(vectors, str) or not vectors:
             raise BuilderError("mockllm: reply_vectors() needs at least one vector")
         data = []
@@ -129,6 +134,19 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
             data.append({"object": "embedding", "index": index, "embedding": [float(x) for x in vector]})
         response = {"object": "list", "data": data, **optional(model=model, usage=_usage(usage))}
         return self._register(response)
+
+    def reply_vectors_from_text(self, dimensions: int, *, seed: int = 0) -> MockHandle[OpenAIEmbeddingMock]:
+        """Answer each input with a unit-length vector of ``dimensions`` numbers derived from its
+        text (or token ids): equal inputs get equal vectors and different inputs different ones,
+        on every run; another ``seed`` gives another family. `mockllm.text_vector` computes the
+        vector of a text, to compare with what reached a vector store."""
+        for name, value, low in (("dimensions", dimensions, 1), ("seed", seed, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise BuilderError(
+                    f"mockllm: reply_vectors_from_text({name}=) takes a whole number of at least {low}, "
+                    f"got {value!r}"
+                )
+        return self._register_answer({"vectors_from_text": {"dimensions": dimensions, "seed": seed}})
 
 
 def _usage(usage: EmbeddingsUsage | None) -> JsonObject | None:

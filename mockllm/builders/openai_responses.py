@@ -50,7 +50,16 @@ from ..config import OpenAIResponseMock
 from ._base import MockHandle, check_pattern
 from ._conversation import ConversationBuilder
 from ._hosted import McpApprovalRequest, McpCall, McpListTools, OutputItem, WebSearch, output_items
-from ._values import BuilderError, JsonObject, ResponsesUsage, ToolCall, json_copy, optional, sdk_object
+from ._values import (
+    BuilderError,
+    JsonObject,
+    ResponsesUsage,
+    ToolCall,
+    json_copy,
+    optional,
+    sdk_object,
+    tool_call_id,
+)
 
 if TYPE_CHECKING:
     from openai.types.responses import Response
@@ -173,6 +182,7 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         name: str,
         arguments: Mapping[str, Any] | str = "{}",
         *,
+        id: str | None = None,
         call_id: str | None = None,
         text: str | None = None,
         reasoning: str | None = None,
@@ -182,9 +192,10 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
         """Answer with one ``function_call`` item; ``arguments`` is a dict or JSON text (kept as
-        written) and ``call_id`` the id the ``function_call_output`` will refer to."""
+        written) and ``id`` the ``call_id`` the ``function_call_output`` will refer to (``call_id=``
+        is another spelling of it)."""
         return self.reply_function_calls(
-            [ToolCall(name, arguments, id=call_id)],
+            [ToolCall(name, arguments, id=tool_call_id(id, call_id, "reply_function_call"))],
             text=text,
             reasoning=reasoning,
             model=model,

@@ -24,10 +24,24 @@ from .handler import (
 )
 from .sse import sse_event, text_pieces
 
-__all__ = ["HANDLER"]
+__all__ = ["HANDLER", "count_tokens", "validate_prompt"]
 
 
 def validate(body: Request) -> None:
+    validate_prompt(body)
+    if "max_tokens" not in body:
+        raise ApiError(400, "max_tokens: Field required")
+    max_tokens = body["max_tokens"]
+    if type(max_tokens) is not int:
+        raise ApiError(400, "max_tokens: Input should be a valid integer")
+    if max_tokens < 1:
+        raise ApiError(400, "max_tokens: Input should be greater than or equal to 1")
+    check_bool(body, "stream")
+
+
+def validate_prompt(body: Request) -> None:
+    """The checks a Messages request and a ``count_tokens`` request share: the model, the messages,
+    the system prompt and the tools."""
     check_model(body)
     check_object_list(body.get("messages"), "messages", required=True)
     for i, message in enumerate(body["messages"]):
@@ -38,18 +52,32 @@ def validate(body: Request) -> None:
             check_content(content, f"messages.{i}.content", allow_null=False, dotted=True)
     if "system" in body:
         check_content(body["system"], "system", allow_null=False, dotted=True)
-    check_object_list(body.get("tools"), "tools", required=False)
+    # An empty list is no tools: the real API takes it, and some frameworks send it.
+    check_object_list(body.get("tools"), "tools", required=False, non_empty=False)
     for i, tool in enumerate(body.get("tools") or []):
         if "name" in tool and not isinstance(tool["name"], str):
             raise ApiError(400, f"tools.{i}.name: Input should be a valid string")
-    if "max_tokens" not in body:
-        raise ApiError(400, "max_tokens: Field required")
-    max_tokens = body["max_tokens"]
-    if type(max_tokens) is not int:
-        raise ApiError(400, "max_tokens: Input should be a valid integer")
-    if max_tokens < 1:
-        raise ApiError(400, "max_tokens: Input should be greater than or equal to 1")
-    check_bool(body, "stream")
+
+
+def count_tokens(body: Request) -> int:
+    """``POST /v1/messages/count_tokens``: the prompt's size by the estimate the server uses for
+    the usage it fills in (`estimate_tokens`): the text of the system prompt and of text and
+    thinking blocks, and the JSON of other blocks and of the tools."""
+    texts: list[str] = []
+
+    def add(content: Any) -> None:
+        if isinstance(content, str):
+            texts.append(content)
+            return
+        for block in content:
+            text = block.get("text", block.get("thinking"))
+            texts.append(text if isinstance(text, str) else orjson.dumps(block).decode())
+
+    add(body.get("system") or "")
+    for message in body["messages"]:
+        add(message["content"])
+    texts += [orjson.dumps(tool).decode() for tool in body.get("tools") or []]
+    return max(1, estimate_tokens(*texts))
 
 
 def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Coroutine, Hashable
 from time import perf_counter
 from typing import Any
+from urllib.parse import unquote
 from uuid import uuid4
 
 import orjson
@@ -21,12 +22,14 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 from ..apis import Provider
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
+from .anthropic_messages import count_tokens, validate_prompt
 from .azure import AZURE_API_KEY_HEADER, AzureRoute, azure_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
 from .handler import ApiHandler, MockedError, Timed
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
+from .models import model_info, model_list, model_names
 from .sanic_internals import new_app
 from .served import ServedMocks
 from .writer import write_timed
@@ -41,7 +44,7 @@ _BOM = b"\xef\xbb\xbf"
 _ROUTES = ", ".join(
     [f"POST {h.spec.route}" for h in HANDLERS.values()]
     + [f"POST {azure.shown}" for h in HANDLERS.values() for azure in azure_routes(h.spec)]
-    + ["GET /health"]
+    + ["POST /v1/messages/count_tokens", "GET /v1/models", "GET /v1/models/{id}", "GET /health"]
 )
 
 Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]
@@ -89,6 +92,11 @@ def create_app(
 
     # HEAD gets GET's headers without the body (Sanic drops the body of a HEAD response).
     app.add_route(health, "/health", methods=["GET", "HEAD"], name="health", error_format="json")
+    app.add_route(_models, "/v1/models", methods=["GET"], name="models", error_format="json")
+    app.add_route(_models, "/v1/models/<model_id:path>", methods=["GET"], name="model", error_format="json")
+    app.add_route(
+        _count_tokens, "/v1/messages/count_tokens", methods=["POST"], name="count_tokens", error_format="json"
+    )
     app.error_handler.add(SanicException, _sanic_error)
     app.error_handler.add(Exception, _unexpected_error)
     return app
@@ -257,6 +265,32 @@ def _record(
         delivery=delivery,
         mock_model=matched,
     )
+
+
+async def _models(request: Request, model_id: str | None = None) -> HTTPResponse:
+    """``GET /v1/models[/{id}]``: a request with an ``anthropic-version`` header is Anthropic's."""
+    provider: Provider = "anthropic" if "anthropic-version" in request.headers else "openai"
+    try:
+        _check_auth(request, provider)
+        if model_id is not None:
+            body = model_info(provider, unquote(model_id))  # the SDKs quote a "/" in an id
+        else:
+            query = {name: values[0] for name, values in request.args.items()}
+            body = model_list(provider, model_names(request.app.ctx.served.current()), query)
+    except ApiError as exc:
+        return _error_response(provider, exc.status, exc.client_message, exc.param)
+    return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
+
+
+async def _count_tokens(request: Request) -> HTTPResponse:
+    """``POST /v1/messages/count_tokens``: the estimate behind the usage the server fills in."""
+    try:
+        _check_auth(request, "anthropic")
+        body = _parse(request.body)
+        validate_prompt(body)
+    except ApiError as exc:
+        return _error_response("anthropic", exc.status, exc.client_message, exc.param)
+    return HTTPResponse(orjson.dumps({"input_tokens": count_tokens(body)}), content_type=JSON_TYPE)
 
 
 def _bearer(request: Request) -> str:

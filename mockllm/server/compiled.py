@@ -21,6 +21,7 @@ from ..config import Config, ConfigError, Fault, Timing
 from ..matching import MockIndex, exact_key
 from .faults import check_after_events
 from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
+from .openai_embeddings import TextVectors
 
 __all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
@@ -243,7 +244,11 @@ def _answer_of(
         timing = default_timing
     if error is not None:
         return PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
-    answer = _prepare(handler, mock.response, position, created)
+    vectors = getattr(mock, "vectors_from_text", None)  # embeddings mocks alone have it
+    if vectors is not None:
+        answer: PreparedResponse = TextVectors(vectors, handler, position, created)
+    else:
+        answer = _prepare(handler, mock.response, position, created)
     if fault is not None:
         _check_fault(handler, answer, fault)
     elif timing is None:

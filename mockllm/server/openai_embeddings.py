@@ -1,21 +1,32 @@
-"""``POST /v1/embeddings``: vectors as floats or as base64 little-endian float32."""
+"""``POST /v1/embeddings``: vectors as floats or as base64 little-endian float32, one per input.
+
+A ``response`` is served with one item per input, as the real API answers: item ``i`` is the
+configured ``data[i % len(data)]`` with ``index`` ``i`` (so one vector answers every input, and a
+vector per input answers each in order). A ``vectors_from_text`` mock makes each input's vector
+from its text instead (`TextVectors`).
+"""
 
 from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Hashable
+from array import array
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import orjson
 
 from ..apis import API_BY_KEY
-from ..config import is_embeddings_input
+from ..config import MAX_VECTOR_DIMENSIONS, VectorsFromText, is_embeddings_input
 from ..matching import EMBEDDINGS_RULES
+from ..text_vectors import input_digest, packed_unit_vector
 from .errors import ApiError
-from .handler import ApiHandler, Request, check_model, describe_input
+from .handler import ApiHandler, PreparedResponse, Request, check_model, describe_input, estimate_tokens
 
-__all__ = ["HANDLER"]
+__all__ = ["HANDLER", "MAX_INPUTS", "TextVectors", "Variant"]
+
+MAX_INPUTS = 2048
+"""The most inputs one request may hold (the real API's limit)."""
 
 
 def validate(body: Request) -> None:
@@ -33,12 +44,45 @@ def validate(body: Request) -> None:
     if encoding is not None and encoding not in ("float", "base64"):
         raise ApiError(400, "'encoding_format' must be 'float' or 'base64'", param="encoding_format")
     dimensions = body.get("dimensions")
-    if dimensions is not None and (type(dimensions) is not int or dimensions <= 0):
-        raise ApiError(400, "'dimensions' must be a positive integer", param="dimensions")
+    if dimensions is not None and (
+        type(dimensions) is not int or not 0 < dimensions <= MAX_VECTOR_DIMENSIONS
+    ):
+        raise ApiError(
+            400, f"'dimensions' must be an integer from 1 to {MAX_VECTOR_DIMENSIONS}", param="dimensions"
+        )
+    if isinstance(value, list) and len(value) > MAX_INPUTS and not isinstance(value[0], int):
+        raise ApiError(400, f"'input' holds {len(value)} items; the limit is {MAX_INPUTS}", param="input")
+
+
+class Variant:
+    """What a request asks of the answer: its encoding, its ``dimensions`` and how many inputs it
+    holds, which alone make the answer of a ``response`` (compared and hashed by them, so prepared
+    answers are cached by them). The inputs themselves ride along for `TextVectors`."""
+
+    __slots__ = ("_key", "dimensions", "encoding", "inputs")
+
+    def __init__(self, encoding: str, dimensions: int | None, inputs: Sequence[Any]) -> None:
+        self.encoding = encoding
+        self.dimensions = dimensions
+        self.inputs: Sequence[Any] = inputs
+        """One entry per input: a text or a list of token ids."""
+        self._key = (encoding, dimensions, len(inputs))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Variant) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"Variant{self._key}"
 
 
 def variant(body: Request) -> Hashable:
-    return (body.get("encoding_format") or "float", body.get("dimensions"))
+    value = body["input"]
+    # One input is a string or one list of token ids; otherwise each item is one.
+    inputs = [value] if isinstance(value, str) or isinstance(value[0], int) else value
+    return Variant(body.get("encoding_format") or "float", body.get("dimensions"), inputs)
 
 
 def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
@@ -82,17 +126,54 @@ def _pack(vector: list[Any]) -> bytes:
 
 
 def render(response: dict[str, Any], variant: Any) -> bytes:
-    encoding, dimensions = variant
-    data = []
-    for item in response["data"]:
-        vector = item["embedding"]
-        if isinstance(vector, list):
-            if dimensions is not None:
-                vector = vector[:dimensions]
-            if encoding == "base64":
-                vector = base64.b64encode(_pack(vector)).decode()
-        data.append({**item, "embedding": vector})
+    count, encoding, dimensions = len(variant.inputs), variant.encoding, variant.dimensions
+    variant.inputs = ()  # a cached answer keeps its variant: not the request's inputs as well
+    configured = response["data"]
+    vectors = [_encoded(item["embedding"], encoding, dimensions) for item in configured]
+    size = len(configured)
+    data = [
+        {**configured[i % size], "index": i, "embedding": vectors[i % size]}
+        for i in range(count if size else 0)
+    ]
     return orjson.dumps({**response, "data": data})
+
+
+def _encoded(vector: Any, encoding: str, dimensions: int | None) -> Any:
+    """A configured vector as the request asks for it (a base64 text is served as written)."""
+    if not isinstance(vector, list):
+        return vector
+    if dimensions is not None:
+        vector = vector[:dimensions]
+    return base64.b64encode(_pack(vector)).decode() if encoding == "base64" else vector
+
+
+class TextVectors(PreparedResponse):
+    """The answer of a ``vectors_from_text`` mock: for each input, the unit vector derived from its
+    text or token ids (`mockllm.text_vectors`), made per request; the vectors of recent inputs are
+    cached there."""
+
+    __slots__ = ("_dimensions", "_seed")
+
+    def __init__(self, vectors: VectorsFromText, handler: ApiHandler, position: int, created: int) -> None:
+        super().__init__({"object": "list", "data": []}, handler, position, created)
+        self._dimensions = vectors.dimensions
+        self._seed = vectors.seed
+
+    def render(self, model: Any, variant: Hashable) -> bytes:
+        return self.render_uncached(model, variant)
+
+    def render_uncached(self, model: Any, variant: Any) -> bytes:
+        dimensions = variant.dimensions or self._dimensions
+        as_base64 = variant.encoding == "base64"
+        data = []
+        tokens = 0
+        for i, value in enumerate(variant.inputs):
+            packed = packed_unit_vector(input_digest(value, self._seed), dimensions)
+            vector = base64.b64encode(packed).decode() if as_base64 else array("f", packed).tolist()
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+            tokens += estimate_tokens(value) if isinstance(value, str) else len(value)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return orjson.dumps({**self.response_for(model), "data": data, "usage": usage})
 
 
 HANDLER = ApiHandler(
