@@ -163,7 +163,7 @@ class TimedResponse:
     the bytes, and a stream is handed over as its events (as many as the fault lets out), for the
     route to write one by one."""
 
-    __slots__ = ("_api", "_stream_events", "answer", "fault", "timing")
+    __slots__ = ("_api", "_cache", "_cached_bytes", "_stream_events", "answer", "fault", "timing")
 
     def __init__(
         self, answer: PreparedResponse, handler: ApiHandler, timing: Timing | None, fault: Fault | None = None
@@ -173,21 +173,40 @@ class TimedResponse:
         self.fault = fault
         self._stream_events = handler.stream_events
         self._api = handler.spec.key
+        self._cache: dict[tuple[Any, Hashable], tuple[list[bytes], int]] | None = None
+        self._cached_bytes = 0
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         raise Timed(self)
 
     def events(self, model: Any, variant: Hashable) -> tuple[list[bytes], int]:
-        """The events of a stream variant that go out, and how many the whole stream has. Not
-        cached: the answer is paced in milliseconds anyway."""
+        """The events of a stream variant that go out (the caller must not change the list), and
+        how many the whole stream has. Cached within the bounds of `PreparedResponse.render`: a
+        thousand concurrent paced streams spend their server's time writing, not rendering."""
         if self._stream_events is None:
             raise TypeError("this API does not stream")
+        if not isinstance(model, str) or "model" in self.answer.response:
+            model = None
+        key = (model, variant)
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        found = cache.get(key)
+        if found is not None:
+            return found
         response = self.answer.response_for(model)
         events = self._stream_events(response, variant)
         total = len(events)
         fault = self.fault
         if fault is not None and fault.kind in MID_STREAM_FAULTS:
             events = faulty_events(self._api, fault, events, response)
+        size = sum(map(len, events))
+        if size <= MAX_CACHED_BYTES:
+            if len(cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
+                cache.clear()
+                self._cached_bytes = 0
+            cache[key] = events, total
+            self._cached_bytes += size
         return events, total
 
 
