@@ -66,6 +66,7 @@ __all__ = [
     "is_model_produced",
     "model_mismatch",
     "printable",
+    "redact_header",
     "responses_mismatch",
     "responses_request_mismatch",
     "responses_turns",
@@ -137,15 +138,25 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-k
 """Headers whose values are secrets: a near miss never shows them (404 bodies end up in logs)."""
 
 
-def _header_value(name: str, value: str) -> str:
+_SCHEMED_HEADERS = frozenset({"authorization", "proxy-authorization"})
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*")
+
+
+def redact_header(name: str, value: str) -> str:
+    """``value`` as it may be kept or shown: a credential header's secret is replaced by its
+    length. The scheme of an ``Authorization`` value (``Bearer``) stays, as the scheme and the
+    length are what tell two keys apart while debugging; a cookie shows nothing of itself."""
     if name.lower() not in CREDENTIAL_HEADERS:
-        return _preview(value)
-    # The scheme and the length are what tell two keys apart while debugging; the key stays secret.
+        return value
     scheme, _, secret = value.partition(" ")
-    if not secret:
+    if not secret or name.lower() not in _SCHEMED_HEADERS or not _SCHEME.fullmatch(scheme):
         scheme, secret = "", value
     shown = f"{scheme} " if scheme else ""
-    return _preview(f"{shown}<redacted, {len(secret)} characters>")
+    return f"{shown}<redacted, {len(secret)} characters>"
+
+
+def _header_value(name: str, value: str) -> str:
+    return _preview(redact_header(name, value))
 
 
 def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:

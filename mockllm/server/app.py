@@ -21,6 +21,7 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 from ..apis import Provider
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
+from .admin import AdminAccess, add_admin_routes
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
 from .handler import ApiHandler, MockedError, Timed
@@ -44,11 +45,17 @@ _log = logging.getLogger("mockllm")
 
 
 def create_app(
-    served: ServedMocks, journal: Journal, *, name: str | None = None, touchup: bool = False
+    served: ServedMocks,
+    journal: Journal,
+    *,
+    name: str | None = None,
+    touchup: bool = False,
+    admin: AdminAccess | None = None,
 ) -> Sanic[Any, Any]:
     """A fresh app that answers with ``served``'s mocks as they are at each request.
 
     ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
+    ``admin``: serve the admin API under ``/__mockllm/`` to these clients (None: no admin API).
     """
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
     app = new_app(name or f"mockllm-{uuid4().hex[:12]}", touchup=touchup, max_body_bytes=MAX_BODY_BYTES)
@@ -70,6 +77,8 @@ def create_app(
 
     # HEAD gets GET's headers without the body (Sanic drops the body of a HEAD response).
     app.add_route(health, "/health", methods=["GET", "HEAD"], name="health", error_format="json")
+    if admin is not None:
+        add_admin_routes(app, admin)
     app.error_handler.add(SanicException, _sanic_error)
     app.error_handler.add(Exception, _unexpected_error)
     return app
@@ -193,7 +202,7 @@ def _record(
     return RecordedRequest(
         method=request.method,
         path=request.path,
-        body=body,
+        body=request.app.ctx.journal.kept_body(body, request.body),
         headers=request.headers,  # kept, not copied: Sanic makes a new map per request
         status=status,
         mock=mock,

@@ -3,11 +3,39 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from time import time as _now
 from typing import Any
 
-__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest"]
+from ..matching import redact_header
+
+__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody", "redacted_headers"]
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Request headers as they may be shown: names in lower case, credentials redacted (see
+    `mockllm.matching.redact_header`), repeated headers joined with ``", "``."""
+    items: Iterable[tuple[str, str]] = headers.items()
+    shown: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        value = redact_header(key, value)
+        shown[key] = f"{shown[key]}, {value}" if key in shown else value
+    return shown
+
+
+@dataclass(frozen=True, slots=True)
+class TruncatedBody:
+    """A request body larger than the journal keeps: its size and its first bytes, as text."""
+
+    size: int
+    """The size of the whole body, in bytes."""
+    head: str
+    """The first bytes the journal keeps, decoded as UTF-8 (a broken last character replaced)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"truncated": True, "bytes": self.size, "head": self.head}
 
 
 @dataclass(frozen=True)
@@ -50,8 +78,12 @@ class Delivery:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordedRequest:
+    """One request as the journal keeps it. Not frozen: a frozen dataclass sets each field through
+    ``object.__setattr__``, five times the cost of building one, on every request of a served
+    process."""
+
     method: str
     path: str
     body: Any
@@ -70,6 +102,33 @@ class RecordedRequest:
     delivery: Delivery | None = None
     """What a mock with ``timing`` or ``fault`` delivered, filled in while it is written; None for
     every other answer, written at once."""
+    time: float = field(default_factory=_now)
+    """When the request was answered, in Unix seconds."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
+        large to keep marked, the delivery fields only for an answer written over time."""
+        body = self.body
+        entry: dict[str, Any] = {
+            "api": self.api,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "mock": self.mock,
+            "error": self.error,
+            "body": body.as_json() if isinstance(body, TruncatedBody) else body,
+            "headers": redacted_headers(self.headers),
+            "near_misses": [{"mock": miss.mock, "reasons": list(miss.reasons)} for miss in self.near_misses],
+            "time": self.time,
+        }
+        delivery = self.delivery
+        if delivery is not None:
+            entry["events_sent"] = delivery.events_sent
+            entry["events_total"] = delivery.events_total
+            entry["fault"] = delivery.fault
+            entry["ttfb_ms"] = delivery.ttfb_ms
+            entry["client_left"] = delivery.client_left
+        return entry
 
     @property
     def events_sent(self) -> int | None:
@@ -97,12 +156,25 @@ class RecordedRequest:
 
 
 class Journal:
-    """A bounded, append-only log of requests (oldest dropped first)."""
+    """A bounded, append-only log of requests (oldest dropped first).
 
-    def __init__(self, maxlen: int = 10_000) -> None:
+    ``max_body_bytes``: a request body larger than this is kept as a `TruncatedBody` (its size and
+    first bytes) rather than parsed JSON, so that a full journal of large requests stays small;
+    None keeps every body whole.
+    """
+
+    def __init__(self, maxlen: int = 10_000, *, max_body_bytes: int | None = None) -> None:
         self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
+        self.max_body_bytes = max_body_bytes
+
+    def kept_body(self, body: Any, raw: bytes) -> Any:
+        """What the journal keeps of a request ``body`` parsed from ``raw``."""
+        limit = self.max_body_bytes
+        if limit is None or len(raw) <= limit:
+            return body
+        return TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
 
     def record(self, entry: RecordedRequest) -> None:
         self._records.append(entry)
