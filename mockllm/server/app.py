@@ -7,7 +7,6 @@ or ``fault`` is written over time instead, by `mockllm.server.writer`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Coroutine, Hashable
 from time import perf_counter
@@ -25,7 +24,7 @@ from .admin import AdminAccess, add_admin_routes
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
 from .handler import ApiHandler, MockedError, Timed
-from .journal import Delivery, Journal, NearMiss, RecordedRequest
+from .journal import Delivery, Journal, NearMiss
 from .sanic_internals import new_app
 from .served import ServedMocks
 from .writer import write_timed
@@ -119,10 +118,10 @@ def _route(handler: ApiHandler) -> Handler:
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:
-                journal.record(_record(request, body, exc.status, None, key, exc))
+                _record(journal, request, body, exc.status, None, key, exc)
             return _error_response(provider, exc.status, exc.client_message, exc.param)
         if journal.enabled:
-            journal.record(_record(request, body, 200, mocks.label(position), key))
+            _record(journal, request, body, 200, mocks.label(position), key)
         if handler.is_stream(variant):
             return HTTPResponse(data, content_type=SSE_TYPE, headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
@@ -150,8 +149,7 @@ async def _answer_special(
         timing = error.timing
         delivery = Delivery() if timing is not None else None
         if journal.enabled:
-            record = _record(request, body, error.status, label, key, delivery=delivery)
-            journal.record(dataclasses.replace(record, error=error.message))
+            _record(journal, request, body, error.status, label, key, error.message, delivery=delivery)
         if timing is None or delivery is None:
             return HTTPResponse(
                 error.body, status=error.status, headers=error.headers, content_type=JSON_TYPE
@@ -169,7 +167,7 @@ async def _answer_special(
     paced, model = special.answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        journal.record(_record(request, body, 200, label, key, delivery=delivery))
+        _record(journal, request, body, 200, label, key, delivery=delivery)
     content: bytes | list[bytes]
     if handler.is_stream(variant):
         content, delivery.events_total = paced.events(model, variant)
@@ -190,26 +188,31 @@ async def _answer_special(
 
 
 def _record(
+    journal: Journal,
     request: Request,
     body: Any,
     status: int,
     mock: str | None,
     api: str,
-    error: ApiError | None = None,
+    error: ApiError | str | None = None,
     *,
     delivery: Delivery | None = None,
-) -> RecordedRequest:
-    return RecordedRequest(
-        method=request.method,
-        path=request.path,
-        body=request.app.ctx.journal.kept_body(body, request.body),
-        headers=request.headers,  # kept, not copied: Sanic makes a new map per request
-        status=status,
-        mock=mock,
-        error=error.message if error is not None else None,
-        api=api,
-        near_misses=error.near_misses if error is not None else (),
-        delivery=delivery,
+) -> None:
+    """Journal a request: ``error`` is why it was refused, or an error mock's message."""
+    message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
+    # Kept, not copied: the parsed body and Sanic's header map are made anew for each request.
+    journal.add(
+        request.method,
+        request.path,
+        body,
+        request.body,
+        request.headers,
+        status,
+        mock,
+        message,
+        api,
+        misses,
+        delivery,
     )
 
 

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from time import time as _now
-from typing import Any
+from typing import Any, TypeAlias
 
 from ..matching import redact_header
 
@@ -80,9 +80,7 @@ class Delivery:
 
 @dataclass(slots=True)
 class RecordedRequest:
-    """One request as the journal keeps it. Not frozen: a frozen dataclass sets each field through
-    ``object.__setattr__``, five times the cost of building one, on every request of a served
-    process."""
+    """One request, as reading the journal gives it."""
 
     method: str
     path: str
@@ -155,8 +153,27 @@ class RecordedRequest:
         return self.mock is not None
 
 
+_Entry: TypeAlias = tuple[
+    str,
+    str,
+    Any,
+    Mapping[str, str],
+    int,
+    str | None,
+    str | None,
+    str | None,
+    tuple[NearMiss, ...],
+    Delivery | None,
+    float,
+]
+"""A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order."""
+
+
 class Journal:
     """A bounded, append-only log of requests (oldest dropped first).
+
+    The server adds each request as a tuple, and a `RecordedRequest` is made of it when the journal
+    is read: on the request path, building the dataclass cost three times what the tuple does.
 
     ``max_body_bytes``: a request body larger than this is kept as a `TruncatedBody` (its size and
     first bytes) rather than parsed JSON, so that a full journal of large requests stays small;
@@ -164,17 +181,32 @@ class Journal:
     """
 
     def __init__(self, maxlen: int = 10_000, *, max_body_bytes: int | None = None) -> None:
-        self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
+        self._records: deque[RecordedRequest | _Entry] = deque(maxlen=maxlen)
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
 
-    def kept_body(self, body: Any, raw: bytes) -> Any:
-        """What the journal keeps of a request ``body`` parsed from ``raw``."""
+    def add(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        raw: bytes,
+        headers: Mapping[str, str],
+        status: int,
+        mock: str | None,
+        error: str | None,
+        api: str | None,
+        near_misses: tuple[NearMiss, ...],
+        delivery: Delivery | None,
+    ) -> None:
+        """Record a request whose ``body`` was parsed from ``raw`` (the fields of `RecordedRequest`)."""
         limit = self.max_body_bytes
-        if limit is None or len(raw) <= limit:
-            return body
-        return TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+        if limit is not None and len(raw) > limit:
+            body = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+        self._records.append(
+            (method, path, body, headers, status, mock, error, api, near_misses, delivery, _now())
+        )
 
     def record(self, entry: RecordedRequest) -> None:
         self._records.append(entry)
@@ -183,7 +215,7 @@ class Journal:
         self._records.clear()
 
     def __iter__(self) -> Iterator[RecordedRequest]:
-        return iter(list(self._records))
+        return iter([RecordedRequest(*e) if isinstance(e, tuple) else e for e in list(self._records)])
 
     def __len__(self) -> int:
         return len(self._records)
