@@ -15,11 +15,13 @@ import httpx2 as httpx
 import openai
 import orjson
 import pytest
+from sanic.compat import Header
 
 from mockllm import Config, MockServer, mock
+from mockllm.matching import redact_header
 from mockllm.server.admin import ADMIN_PREFIX, AdminAccess, AdminError, _check_access, is_loopback
 from mockllm.server.admin_openapi import openapi_document
-from mockllm.server.journal import TruncatedBody
+from mockllm.server.journal import Journal, TruncatedBody, redacted_headers
 
 from .conftest import anthropic_client, async_openai_client, openai_client
 
@@ -540,3 +542,52 @@ def test_every_reference_in_the_openapi_document_resolves() -> None:
         for part in ref.removeprefix("#/").split("/"):
             node = node[part]
         assert isinstance(node, dict), ref
+
+
+# --- pieces -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "shown"),
+    [
+        ("Authorization", "Bearer sk-123", "Bearer <redacted, 6 characters>"),
+        ("proxy-authorization", "Basic dXNlcjpwYXNz", "Basic <redacted, 12 characters>"),
+        ("authorization", "sk-no-scheme", "<redacted, 12 characters>"),
+        ("authorization", "a=b c", "<redacted, 5 characters>"),  # not a scheme: nothing of it shows
+        ("cookie", "session=abc; theme=dark", "<redacted, 23 characters>"),
+        ("X-API-Key", "sk ant key", "<redacted, 10 characters>"),
+        ("api-key", "azure", "<redacted, 5 characters>"),
+        ("x-tenant", "acme corp", "acme corp"),
+    ],
+)
+def test_redact_header(name: str, value: str, shown: str) -> None:
+    assert redact_header(name, value) == shown
+
+
+def test_redacted_headers_lower_cases_names_and_joins_repeated_ones() -> None:
+    headers = Header([("X-Trace", "a"), ("x-trace", "b"), ("Cookie", "k=v"), ("Accept", "*/*")])
+    assert redacted_headers(headers) == {
+        "x-trace": "a, b",
+        "cookie": "<redacted, 3 characters>",
+        "accept": "*/*",
+    }
+
+
+def test_the_journal_keeps_small_bodies_whole_and_marks_large_ones() -> None:
+    journal = Journal(2, max_body_bytes=8)
+    for raw in (b'{"a": 1}', b'{"a": "\xc3\xa9\xc3\xa9"}', b'{"b": 2}'):
+        journal.add("POST", "/v1/x", orjson.loads(raw), raw, {}, 200, None, None, "openai", (), None)
+    first, second = list(journal)  # the oldest was dropped
+    assert first.body == TruncatedBody(13, '{"a": "\ufffd')  # "é" cut in half
+    assert second.body == {"b": 2}
+    assert first.as_json()["body"] == {"truncated": True, "bytes": 13, "head": '{"a": "\ufffd'}
+
+
+def test_the_pytest_fixture_drops_mocks_added_over_http_at_its_reset(mockllm: Any) -> None:
+    server = mockllm.server
+    mockllm.openai_chat().when_last_message_contains("registered").reply("From the fixture.")
+    httpx.post(server.url + "/__mockllm/mocks", json={"openai": [chat_mock("posted", "From HTTP.")]})
+    assert ask(server, "posted") == "From HTTP."
+    assert ask(server, "registered") == "From the fixture."
+    mockllm.reset()
+    assert ask_status(server, "posted") == 404
