@@ -67,6 +67,7 @@ __all__ = [
     "model_mismatch",
     "printable",
     "redact_header",
+    "redacted_headers",
     "responses_mismatch",
     "responses_request_mismatch",
     "responses_turns",
@@ -138,21 +139,29 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-k
 """Headers whose values are secrets: a near miss never shows them (404 bodies end up in logs)."""
 
 
-_SCHEMED_HEADERS = frozenset({"authorization", "proxy-authorization"})
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*")
-
-
 def redact_header(name: str, value: str) -> str:
-    """``value`` as it may be kept or shown: a credential header's secret is replaced by its
-    length. The scheme of an ``Authorization`` value (``Bearer``) stays, as the scheme and the
-    length are what tell two keys apart while debugging; a cookie shows nothing of itself."""
+    """``value`` as it may be shown: a credential header's secret is replaced by its length."""
     if name.lower() not in CREDENTIAL_HEADERS:
         return value
+    # The scheme and the length are what tell two keys apart while debugging; the key stays secret.
+    # Only the authorization headers have a scheme ("Bearer"); in a cookie or an API key header
+    # every word may be secret.
     scheme, _, secret = value.partition(" ")
-    if not secret or name.lower() not in _SCHEMED_HEADERS or not _SCHEME.fullmatch(scheme):
+    if not secret or not scheme.isalpha() or not name.lower().endswith("authorization"):
         scheme, secret = "", value
     shown = f"{scheme} " if scheme else ""
-    return f"{shown}<redacted, {len(secret)} characters>"
+    return f"{shown}<redacted, {len(secret)} character{'s' if len(secret) != 1 else ''}>"
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Request headers as they may be shown (a report, a log, a JSON view): names in lower case,
+    credentials redacted, a repeated header's values joined with ", "."""
+    shown: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        text = printable(redact_header(key, value))
+        shown[key] = f"{shown[key]}, {text}" if key in shown else text
+    return shown
 
 
 def _header_value(name: str, value: str) -> str:

@@ -18,10 +18,10 @@ import pytest
 from sanic.compat import Header
 
 from mockllm import Config, MockServer, mock
-from mockllm.matching import redact_header
+from mockllm.matching import redact_header, redacted_headers
 from mockllm.server.admin import ADMIN_PREFIX, AdminAccess, AdminError, _check_access, is_loopback
 from mockllm.server.admin_openapi import openapi_document
-from mockllm.server.journal import Journal, TruncatedBody, redacted_headers
+from mockllm.server.journal import Journal, TruncatedBody
 
 from .conftest import anthropic_client, async_openai_client, openai_client
 

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
 
-from ..matching import redact_header
+from ..matching import redacted_headers
 
-__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody", "redacted_headers"]
-
-
-def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Request headers as they may be shown: names in lower case, credentials redacted (see
-    `mockllm.matching.redact_header`), repeated headers joined with ``", "``."""
-    items: Iterable[tuple[str, str]] = headers.items()
-    shown: dict[str, str] = {}
-    for name, value in items:
-        key = name.lower()
-        value = redact_header(key, value)
-        shown[key] = f"{shown[key]}, {value}" if key in shown else value
-    return shown
+__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody"]
 
 
 @dataclass(frozen=True, slots=True)
