@@ -63,7 +63,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="sequential streaming requests timed by the built-in client",
     )
     parser.add_argument(
-        "--servers", default="mockllm,bare,aimock", help="comma-separated subset of mockllm,bare,aimock"
+        "--servers",
+        default="mockllm,bare,aimock",
+        help="comma-separated subset of mockllm,nojournal,bare,aimock (nojournal: --journal-size 0)",
     )
     parser.add_argument(
         "--workloads",
@@ -111,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in selected_servers:
         if name == "mockllm":
             kinds.append(mockllm_kind(args.startup_timeout))
+        elif name == "nojournal":
+            kinds.append(
+                mockllm_kind(args.startup_timeout, name="nojournal", serve_args=["--journal-size", "0"])
+            )
         elif name == "bare":
             kinds.append(bare_kind())
         else:

@@ -33,8 +33,13 @@ AIMOCK_VERSION = "1.43.0"
 # From the "engines" field of that version's package.json.
 AIMOCK_MIN_NODE = (20, 15)
 
-ServerName = Literal["mockllm", "bare", "aimock"]
-SERVER_LABELS: dict[str, str] = {"mockllm": "mockllm", "bare": "bare Sanic", "aimock": "aimock"}
+ServerName = Literal["mockllm", "nojournal", "bare", "aimock"]
+SERVER_LABELS: dict[str, str] = {
+    "mockllm": "mockllm",
+    "nojournal": "mockllm, journal off",
+    "bare": "bare Sanic",
+    "aimock": "aimock",
+}
 
 
 class BenchError(Exception):
@@ -230,9 +235,13 @@ def mockllm_command(config: Path, port: int) -> list[str]:
     ]
 
 
-def mockllm_kind(startup_check_timeout: float) -> ServerKind:
+def mockllm_kind(
+    startup_check_timeout: float, *, name: ServerName = "mockllm", serve_args: Sequence[str] = ()
+) -> ServerKind:
+    """``mockllm serve``; ``serve_args`` are added to its command line (``nojournal``: the
+    journal off, to measure what keeping it costs)."""
     # Filled in once `serve --help` has been read: pin one worker when the option exists.
-    extra: list[str] = []
+    extra: list[str] = list(serve_args)
 
     def command(workload: Workload, port: int, workdir: Path) -> list[str]:
         config = workdir / f"mockllm-{workload.key}.json"
@@ -240,7 +249,7 @@ def mockllm_kind(startup_check_timeout: float) -> ServerKind:
         return [*mockllm_command(config, port), *extra]
 
     env = mockllm_env()
-    kind = ServerKind("mockllm", command, REPO_ROOT, env=env, prints_url=True)
+    kind = ServerKind(name, command, REPO_ROOT, env=env, prints_url=True)
     try:
         check = subprocess.run(
             [sys.executable, "-m", "mockllm", "serve", "--help"],

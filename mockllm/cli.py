@@ -30,6 +30,8 @@ __all__ = ["main"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
+DEFAULT_JOURNAL_SIZE = 1000
+DEFAULT_JOURNAL_BODY_BYTES = 64 * 1024
 
 
 def example_config_text() -> str:
@@ -49,6 +51,13 @@ def _workers(text: str) -> int:
     if workers < 1:
         raise argparse.ArgumentTypeError(f"expected a number of processes, 1 or more, got {text}")
     return workers
+
+
+def _count(text: str) -> int:
+    count = _int(text)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {text}")
+    return count
 
 
 def _int(text: str) -> int:
@@ -75,6 +84,28 @@ def _parser() -> argparse.ArgumentParser:
         "--watch",
         action="store_true",
         help="serve each edit of the --config file without a restart (a bad edit keeps the old mocks)",
+    )
+    serve.add_argument(
+        "--journal-size",
+        type=_count,
+        default=DEFAULT_JOURNAL_SIZE,
+        metavar="N",
+        help="requests the journal keeps for GET /__mockllm/requests, 0 for none "
+        f"(default: {DEFAULT_JOURNAL_SIZE})",
+    )
+    serve.add_argument(
+        "--journal-body-bytes",
+        type=_count,
+        default=DEFAULT_JOURNAL_BODY_BYTES,
+        metavar="N",
+        help="a request body larger than this is journalled as its size and first N bytes "
+        f"(default: {DEFAULT_JOURNAL_BODY_BYTES})",
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help="require 'Authorization: Bearer TOKEN' on the admin API (/__mockllm/) and accept it from "
+        "any address (default: no token, loopback clients only)",
     )
     # The timing of every mock without its own; checked like a config's "timing" (as text here, so
     # a bad value is the config's one-line error).
@@ -172,7 +203,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.watch and (problem := _watch_problem(args.config, args.workers)):
             print(f"mockllm serve: --watch {problem}", file=sys.stderr)
             return 2
-        return _serve(args.config, args.host, args.port, args.workers, timing, chaos, watch=args.watch)
+        journal = (args.journal_size, args.journal_body_bytes)
+        return _serve(
+            args.config,
+            args.host,
+            args.port,
+            args.workers,
+            timing,
+            chaos,
+            journal=journal,
+            admin_token=args.admin_token,
+            watch=args.watch,
+        )
     if args.command == "validate":
         return _validate(args.paths)
     if args.command == "export":
@@ -266,8 +308,11 @@ def _serve(
     timing: Timing | None = None,
     chaos: Chaos | None = None,
     *,
+    journal: tuple[int, int] = (DEFAULT_JOURNAL_SIZE, DEFAULT_JOURNAL_BODY_BYTES),
+    admin_token: str | None = None,
     watch: bool = False,
 ) -> int:
+    """``journal``: how many requests it keeps, and the largest body it keeps whole."""
     _log_to_stderr()
     # Taken before the file is read: an edit made while it loads is then served too.
     watched = file_signature(config_path) if watch and config_path is not None else None
@@ -282,16 +327,20 @@ def _serve(
         listen_host, listen_port = _listen_address(config, host, port)
         if workers > 1:
             _refuse_state_across_workers(config, source, workers)
+        journal_size, journal_body_bytes = journal
         server = MockServer(
-            # Nothing reads the journal of a served process: keep the request path to matching.
             config,
             host=listen_host,
             port=listen_port,
             touchup=True,
-            journal_size=0,
+            # Each worker would keep a journal of its own share of the requests: none is kept then.
+            journal_size=journal_size if workers <= 1 else 0,
+            journal_body_bytes=journal_body_bytes,
             config_name=source,
             timing=timing,
             chaos=chaos,
+            admin_token=admin_token,
+            admin_refusal=_admin_refusal(workers),
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -322,6 +371,16 @@ def _serve(
         for child in children:
             child.join(timeout=10)
     return 0
+
+
+def _admin_refusal(workers: int) -> str | None:
+    if workers <= 1:
+        return None
+    return (
+        f"The admin API needs one worker process: with --workers {workers} each process keeps its own "
+        "mocks, call counts, scenario states and journal, and a request reaches only one of them. "
+        "Serve with --workers 1 to use it."
+    )
 
 
 def _refuse_state_across_workers(config: Config, source: str, workers: int) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import anthropic
+import httpx2 as httpx
 import openai
 import pytest
 
@@ -116,6 +117,73 @@ def test_serve_with_workers_shares_the_port_and_stops_them_all() -> None:
         assert subprocess.run(["kill", "-0", pid], capture_output=True, check=False).returncode != 0
 
 
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+
+
+def test_serve_with_workers_answers_the_admin_api_with_409() -> None:
+    process, url = start("--workers", "2")
+    try:
+        for method in ("GET", "POST"):
+            answer = httpx.request(
+                method, url + "/__mockllm/reset" if method == "POST" else url + "/__mockllm/mocks"
+            )
+            assert answer.status_code == 409
+            message = answer.json()["error"]["message"]
+            assert "needs one worker process" in message and "--workers 2" in message
+    finally:
+        stop(process)
+
+
+def test_serve_keeps_a_bounded_journal_with_capped_bodies() -> None:
+    process, url = start("--journal-size", "2", "--journal-body-bytes", "80")
+    try:
+        client = openai.OpenAI(base_url=url + "/v1", api_key="sk-serve-secret", max_retries=0)
+        for text in ("first", "second", "third " + "x" * 100):
+            with pytest.raises(openai.NotFoundError):
+                client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+        entries = httpx.get(url + "/__mockllm/requests").json()["requests"]
+        assert len(entries) == 2
+        assert entries[0]["body"]["messages"][0]["content"] == "second"
+        assert entries[1]["body"]["truncated"] is True
+        assert entries[1]["body"]["bytes"] > 100
+        assert entries[1]["headers"]["authorization"] == "Bearer <redacted, 15 characters>"
+    finally:
+        stop(process)
+
+
+def test_serve_keeps_a_journal_by_default_and_none_with_journal_size_0() -> None:
+    process, url = start()
+    try:
+        openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "Hello"}]
+        )
+        assert [e["mock"] for e in httpx.get(url + "/__mockllm/requests").json()["requests"]] == ["hello"]
+    finally:
+        stop(process)
+    process, url = start("--journal-size", "0")
+    try:
+        answer = httpx.get(url + "/__mockllm/requests")
+        assert answer.status_code == 409
+        assert "--journal-size 0" in answer.json()["error"]["message"]
+        assert httpx.get(url + "/__mockllm/mocks").status_code == 200
+    finally:
+        stop(process)
+
+
+def test_serve_admin_token() -> None:
+    process, url = start("--admin-token", "tok-123")
+    try:
+        assert httpx.get(url + "/__mockllm/mocks").status_code == 401
+        assert (
+            httpx.get(url + "/__mockllm/mocks", headers={"authorization": "Bearer tok-123"}).status_code
+            == 200
+        )
+    finally:
+        stop(process)
+
+
 # --- usage and config errors -----------------------------------------------------------------------
 
 
@@ -141,6 +209,11 @@ def one_line(err: str) -> str:
         (["--port", "http"], "argument --port: expected a whole number, got 'http'"),
         (["--workers", "0"], "argument --workers: expected a number of processes, 1 or more, got 0"),
         (["--workers", "-2"], "argument --workers: expected a number of processes, 1 or more, got -2"),
+        (["--journal-size", "-1"], "argument --journal-size: expected 0 or more, got -1"),
+        (
+            ["--journal-body-bytes", "lots"],
+            "argument --journal-body-bytes: expected a whole number, got 'lots'",
+        ),
     ],
 )
 def test_serve_bad_arguments_are_usage_errors(

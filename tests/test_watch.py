@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx2 as httpx
 import openai
 import pytest
 
@@ -228,3 +229,16 @@ async def test_a_large_file_is_compiled_while_the_server_goes_on_answering(tmp_p
         await reload
         assert await ask("hi") == "new"
         assert await ask("question 0") == "answer 0"
+
+
+def test_an_edit_keeps_the_mocks_added_through_the_admin_api(served: Served, config_file: Path) -> None:
+    added = {"openai": [chat_mock("added", "bonjour", "salut")]}
+    reply = httpx.post(served.url + "/__mockllm/mocks", json=added)
+    assert reply.status_code < 300, reply.text
+    write(config_file, {"openai": [chat_mock("greeting", "hi", "two")]})
+    eventually(lambda: served.ask("hi") == "two", "the edit is served")
+    assert served.ask("bonjour") == "salut"  # the reload re-read the file, under the added mocks
+    httpx.post(served.url + "/__mockllm/reset")
+    with pytest.raises(openai.NotFoundError):
+        served.ask("bonjour")
+    assert served.ask("hi") == "two"

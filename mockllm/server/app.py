@@ -7,7 +7,6 @@ or ``fault`` is written over time instead, by `mockllm.server.writer`.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Coroutine, Hashable
 from time import perf_counter
@@ -22,6 +21,7 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 from ..apis import Provider
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
+from .admin import AdminAccess, add_admin_routes
 from .anthropic_messages import count_tokens, validate_prompt
 from .azure import AZURE_API_KEY_HEADER, AzureRoute, azure_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
@@ -59,11 +59,13 @@ def create_app(
     name: str | None = None,
     touchup: bool = False,
     chaos: ChaosDice | None = None,
+    admin: AdminAccess | None = None,
 ) -> Sanic[Any, Any]:
     """A fresh app that answers with ``served``'s mocks as they are at each request.
 
     ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
     ``chaos``: the server's chaos rates and draws (none by default; the request header still works).
+    ``admin``: serve the admin API under ``/__mockllm/`` to these clients (None: no admin API).
     """
     dice = ChaosDice(None) if chaos is None else chaos
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
@@ -97,6 +99,8 @@ def create_app(
     app.add_route(
         _count_tokens, "/v1/messages/count_tokens", methods=["POST"], name="count_tokens", error_format="json"
     )
+    if admin is not None:
+        add_admin_routes(app, admin)
     app.error_handler.add(SanicException, _sanic_error)
     app.error_handler.add(Exception, _unexpected_error)
     return app
@@ -147,11 +151,12 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
             runtime.answered(mocks.index.mocks[position])
         except ApiError as exc:
             if journal.enabled:
-                journal.record(_record(request, body, exc.status, None, key, exc))
+                _record(journal, request, body, exc.status, None, key, exc)
             return _error_response(provider, exc.status, exc.client_message, exc.param)
         if journal.enabled:
-            matched = mocks.index.mocks[position]
-            journal.record(_record(request, body, 200, mocks.label(position), key, matched=matched))
+            _record(
+                journal, request, body, 200, mocks.label(position), key, matched=mocks.index.mocks[position]
+            )
         if handler.is_stream(variant):
             return HTTPResponse(data, content_type=SSE_TYPE, headers=SSE_HEADERS)
         return HTTPResponse(data, content_type=JSON_TYPE)
@@ -181,8 +186,17 @@ async def _answer_special(
         timing = error.timing
         delivery = Delivery() if timing is not None else None
         if journal.enabled:
-            record = _record(request, body, error.status, label, key, delivery=delivery, matched=matched)
-            journal.record(dataclasses.replace(record, error=error.message))
+            _record(
+                journal,
+                request,
+                body,
+                error.status,
+                label,
+                key,
+                error.message,
+                delivery=delivery,
+                matched=matched,
+            )
         if timing is None or delivery is None:
             return HTTPResponse(
                 error.body, status=error.status, headers=error.headers, content_type=JSON_TYPE
@@ -200,7 +214,7 @@ async def _answer_special(
     paced, model = special.answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        journal.record(_record(request, body, 200, label, key, delivery=delivery, matched=matched))
+        _record(journal, request, body, 200, label, key, delivery=delivery, matched=matched)
     content: bytes | list[bytes]
     if handler.is_stream(variant):
         content, delivery.events_total = paced.events(model, variant)
@@ -235,35 +249,50 @@ async def _answer_strike(
     delivery = Delivery(fault=strike.kind)
     if journal.enabled:
         status, label = strike.status(handler.spec.provider), mocks.label(position)
-        record = _record(request, body, status, label, handler.spec.key, delivery=delivery)
-        journal.record(dataclasses.replace(record, error=strike.error))
+        _record(
+            journal,
+            request,
+            body,
+            status,
+            label,
+            handler.spec.key,
+            strike.error,
+            delivery=delivery,
+            matched=mocks.index.mocks[position],
+        )
     answer = mocks.answer(position)
     return await answer_strike(request, strike, handler, answer, body.get("model"), variant, delivery)
 
 
 def _record(
+    journal: Journal,
     request: Request,
     body: Any,
     status: int,
     mock: str | None,
     api: str,
-    error: ApiError | None = None,
+    error: ApiError | str | None = None,
     *,
     delivery: Delivery | None = None,
     matched: Any = None,
-) -> RecordedRequest:
-    return RecordedRequest(
-        method=request.method,
-        path=request.path,
-        body=body,
-        headers=request.headers,  # kept, not copied: Sanic makes a new map per request
-        status=status,
-        mock=mock,
-        error=error.message if error is not None else None,
-        api=api,
-        near_misses=error.near_misses if error is not None else (),
-        delivery=delivery,
-        mock_model=matched,
+) -> None:
+    """Journal a request: ``error`` is why it was refused, or an error mock's message; ``matched``
+    the mock that answered (the model itself, for `MockHandle.calls`)."""
+    message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
+    # Kept, not copied: the parsed body and Sanic's header map are made anew for each request.
+    journal.add(
+        request.method,
+        request.path,
+        body,
+        request.body,
+        request.headers,
+        status,
+        mock,
+        message,
+        api,
+        misses,
+        delivery,
+        matched,
     )
 
 

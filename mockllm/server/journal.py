@@ -5,11 +5,25 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from time import time as _now
+from typing import Any, TypeAlias
 
 from ..matching import redacted_headers
 
-__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest"]
+__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody"]
+
+
+@dataclass(frozen=True, slots=True)
+class TruncatedBody:
+    """A request body larger than the journal keeps: its size and its first bytes, as text."""
+
+    size: int
+    """The size of the whole body, in bytes."""
+    head: str
+    """The first bytes the journal keeps, decoded as UTF-8 (a broken last character replaced)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"truncated": True, "bytes": self.size, "head": self.head}
 
 
 @dataclass(frozen=True)
@@ -33,7 +47,8 @@ class Delivery:
     events_sent: int | None = None
     """How many events went out whole, an injected ``malformed`` or ``error_event`` one too."""
     fault: str | None = None
-    """The kind of the mock's fault."""
+    """The kind of the mock's fault, or of the chaos that failed the request (``chaos_error``,
+    ``chaos_disconnect``)."""
     ttfb_ms: float | None = None
     """Milliseconds from the match to the first byte of the body (None when none was written)."""
     client_left: bool = False
@@ -52,8 +67,10 @@ class Delivery:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordedRequest:
+    """One request, as reading the journal gives it."""
+
     method: str
     path: str
     body: Any
@@ -76,6 +93,33 @@ class RecordedRequest:
     """The config model of the matched mock, the object itself: `MockHandle.calls` finds a mock's
     requests by identity, which no name or position gives once mocks share names or are added.
     None when no mock matched. Not part of any JSON view of the journal."""
+    time: float = field(default_factory=_now)
+    """When the request was answered, in Unix seconds."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
+        large to keep marked, the delivery fields only for an answer written over time."""
+        body = self.body
+        entry: dict[str, Any] = {
+            "api": self.api,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "mock": self.mock,
+            "error": self.error,
+            "body": body.as_json() if isinstance(body, TruncatedBody) else body,
+            "headers": redacted_headers(self.headers),
+            "near_misses": [{"mock": miss.mock, "reasons": list(miss.reasons)} for miss in self.near_misses],
+            "time": self.time,
+        }
+        delivery = self.delivery
+        if delivery is not None:
+            entry["events_sent"] = delivery.events_sent
+            entry["events_total"] = delivery.events_total
+            entry["fault"] = delivery.fault
+            entry["ttfb_ms"] = delivery.ttfb_ms
+            entry["client_left"] = delivery.client_left
+        return entry
 
     @property
     def events_sent(self) -> int | None:
@@ -113,13 +157,62 @@ class RecordedRequest:
         return redacted_headers(self.headers)
 
 
-class Journal:
-    """A bounded, append-only log of requests (oldest dropped first)."""
+_Entry: TypeAlias = tuple[
+    str,
+    str,
+    Any,
+    Mapping[str, str],
+    int,
+    str | None,
+    str | None,
+    str | None,
+    tuple[NearMiss, ...],
+    Delivery | None,
+    Any,
+    float,
+]
+"""A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order."""
 
-    def __init__(self, maxlen: int = 10_000) -> None:
-        self._records: deque[RecordedRequest] = deque(maxlen=maxlen)
+
+class Journal:
+    """A bounded, append-only log of requests (oldest dropped first).
+
+    The server adds each request as a tuple, and a `RecordedRequest` is made of it when the journal
+    is read: on the request path, building the dataclass cost three times what the tuple does.
+
+    ``max_body_bytes``: a request body larger than this is kept as a `TruncatedBody` (its size and
+    first bytes) rather than parsed JSON, so that a full journal of large requests stays small;
+    None keeps every body whole.
+    """
+
+    def __init__(self, maxlen: int = 10_000, *, max_body_bytes: int | None = None) -> None:
+        self._records: deque[RecordedRequest | _Entry] = deque(maxlen=maxlen)
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
+        self.max_body_bytes = max_body_bytes
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        raw: bytes,
+        headers: Mapping[str, str],
+        status: int,
+        mock: str | None,
+        error: str | None,
+        api: str | None,
+        near_misses: tuple[NearMiss, ...],
+        delivery: Delivery | None,
+        mock_model: Any = None,
+    ) -> None:
+        """Record a request whose ``body`` was parsed from ``raw`` (the fields of `RecordedRequest`)."""
+        limit = self.max_body_bytes
+        if limit is not None and len(raw) > limit:
+            body = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+        self._records.append(
+            (method, path, body, headers, status, mock, error, api, near_misses, delivery, mock_model, _now())
+        )
 
     def record(self, entry: RecordedRequest) -> None:
         self._records.append(entry)
@@ -128,7 +221,7 @@ class Journal:
         self._records.clear()
 
     def __iter__(self) -> Iterator[RecordedRequest]:
-        return iter(list(self._records))
+        return iter([RecordedRequest(*e) if isinstance(e, tuple) else e for e in list(self._records)])
 
     def __len__(self) -> int:
         return len(self._records)

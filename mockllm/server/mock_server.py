@@ -13,6 +13,7 @@ from typing import Any, Self
 from sanic import Sanic
 
 from ..config import Config, Timing, default_timing
+from .admin import AdminAccess
 from .app import create_app
 from .chaos import Chaos, ChaosDice, chaos_of
 from .journal import Journal
@@ -55,6 +56,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _built(config: Config | SupportsBuild) -> Config:
+    return config if isinstance(config, Config) else config.build()
+
+
 class MockServer:
     """Serve a config on ``http://host:port``; port 0 picks a free port.
 
@@ -75,6 +80,12 @@ class MockServer:
         touchup: let Sanic recompile its request handling for speed. It rewrites Sanic's shared
             classes, so only the one server of a process may ask for it (``mockllm serve`` does).
         journal_size: how many requests `journal` keeps; 0 keeps none and skips the bookkeeping.
+        journal_body_bytes: a request body larger than this is journalled as a `TruncatedBody`
+            (its size and first bytes) rather than parsed JSON; None keeps every body whole.
+        admin_token: require ``Authorization: Bearer <admin_token>`` on the admin API under
+            ``/__mockllm/`` and let any client use it; without it, only loopback clients may.
+        admin_refusal: answer every admin request with a 409 giving this reason (``mockllm serve
+            --workers N`` does, as each process would keep its own mocks and counts).
         config_name: what errors in a config given as an object call it, such as the file it was
             loaded from (a config given as a path is called by its path).
         timing: the ``timing`` (a `Timing` or its JSON keys) of every mock that has none of its
@@ -93,17 +104,21 @@ class MockServer:
         port: int = 0,
         touchup: bool = False,
         journal_size: int = 10_000,
+        journal_body_bytes: int | None = None,
         config_name: str = "<config>",
         timing: Timing | Mapping[str, Any] | None = None,
         chaos: Chaos | Mapping[str, Any] | None = None,
+        admin_token: str | None = None,
+        admin_refusal: str | None = None,
     ) -> None:
-        self.journal = Journal(journal_size)
+        self.journal = Journal(journal_size, max_body_bytes=journal_body_bytes)
         self._served = ServedMocks(
             config, name=config_name, timing=default_timing(timing), journal=self.journal
         )
         self._chaos = ChaosDice(chaos_of(chaos))
         self.host = host
         self._requested_port = port
+        self._admin = AdminAccess(admin_token, admin_refusal)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Any = None
@@ -170,8 +185,30 @@ class MockServer:
         self._served.set_source(config, compiled=compiled)
 
     def reload(self) -> None:
-        """Rebuild the mocks from the current source (a builder, a file or a `Config`)."""
+        """Rebuild the mocks from the current source (a builder, a file or a `Config`). Mocks
+        added, replaced or removed at run time stay so."""
         self._served.reload()
+
+    # --- changes at run time (what the admin API does) --------------------------------------------
+
+    def add_mocks(self, config: Config | SupportsBuild) -> None:
+        """Serve the mocks of ``config`` too, each after the mocks of its API, until `reset`.
+        Raises `ConfigError` for a mock that cannot be served, and changes nothing then."""
+        self._served.add(_built(config))
+
+    def replace_mocks(self, config: Config | SupportsBuild) -> None:
+        """Serve the mocks of ``config`` instead of every mock, until `reset`; mocks that did not
+        change keep their call counts. Raises like `add_mocks`."""
+        self._served.replace(_built(config))
+
+    def clear_mocks(self) -> None:
+        """Serve no mocks, until `reset`."""
+        self._served.clear()
+
+    def remove_mocks(self, label: str) -> int:
+        """Stop serving every mock labelled ``label`` (its name, else ``api[index]``), until
+        `reset`; returns how many there were."""
+        return self._served.remove(label)
 
     # --- behaviour over time --------------------------------------------------------------------
 
@@ -195,9 +232,11 @@ class MockServer:
         return self._chaos.chaos
 
     def reset(self) -> None:
-        """Forget call counts, scenario states and the journal, and start the chaos draws again
-        from their seed; the mocks stay."""
-        self._served.runtime.reset()
+        """Forget call counts, scenario states, the journal and the mocks changed at run time
+        (`add_mocks`, the admin API), and start the chaos draws again from their seed; the mocks of
+        the config source stay."""
+        self._served.runtime.reset()  # first: with no counts left, restoring has none to carry over
+        self._served.restore()
         self.journal.clear()
         self._chaos.reseed()
 
@@ -211,7 +250,9 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
-            app = create_app(self._served, self.journal, touchup=self._touchup, chaos=self._chaos)
+            app = create_app(
+                self._served, self.journal, touchup=self._touchup, chaos=self._chaos, admin=self._admin
+            )
             server = await start_serving(app, sock)
         except BaseException:
             sock.close()

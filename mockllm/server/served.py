@@ -4,6 +4,9 @@ A source that changes (a builder bound to the server) only marks the compiled co
 compiling the one mock it added; the next request, or the next reader of `ServedMocks.current`,
 compiles the whole config again from the compiler's cache. So registering a mock costs that mock,
 not every mock, and a burst of registrations costs one recompile.
+
+Mocks changed at run time (the admin API) are a layer over the source (`AddedMocks`): reloading
+the source keeps them, and `ServedMocks.restore` drops them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..apis import ApiKey
 from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
+from .added_mocks import AddedMocks
 from .compiled import CompiledConfig, Compiler
 from .journal import Journal, RecordedRequest
 from .report import describe_requests
@@ -118,7 +122,8 @@ class ServedMocks:
         self._lock = threading.Lock()
         self._source: ConfigSource = None
         self._stale = False
-        self._compiled = self._compile(source, loading=True)
+        self._added = AddedMocks()
+        self._startup, self._compiled = self._compile(source, loading=True)
         self._follow(source)
 
     def current(self) -> CompiledConfig:
@@ -127,25 +132,26 @@ class ServedMocks:
             self._refresh()
         return self._compiled
 
-    def compile(self, source: ConfigSource) -> CompiledConfig:
-        """Read and compile ``source`` as `set_source` would, without serving it; raises
+    def compile(self, source: ConfigSource) -> tuple[Config, CompiledConfig]:
+        """Read and compile ``source`` as `set_source` would, without serving it: the source's
+        config, and the config served (with the changes made at run time) compiled; raises
         `ConfigError`. Safe from another thread (the compiler has its own lock), so that a large
         file can be compiled while the event loop goes on answering with the old mocks."""
         return self._compile(source, loading=True)
 
-    def set_source(self, source: ConfigSource, *, compiled: CompiledConfig | None = None) -> None:
+    def set_source(
+        self, source: ConfigSource, *, compiled: tuple[Config, CompiledConfig] | None = None
+    ) -> None:
         """Serve another source from the next request on; raises `ConfigError` (and keeps the old
         one) when it cannot be served. ``compiled``: what `compile` made of ``source`` ahead of
         time. Call this on the server's event loop: the call counts change here."""
-        if compiled is None:
-            compiled = self._compile(source, loading=True)
-        with self._lock:
-            self._compiled, self._stale = compiled, False
-            self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
+        startup, served = compiled if compiled is not None else self._compile(source, loading=True)
+        self._swap(startup, served)
         self._follow(source)
 
     def reload(self) -> None:
-        """Compile the current source again (a file that changed on disk, say)."""
+        """Compile the current source again (a file that changed on disk, say). Mocks changed at
+        run time stay changed."""
         self.set_source(self._source)
 
     # --- what the server answered, for the handles of a builder it follows (`Follower`) ------------
@@ -161,11 +167,59 @@ class ServedMocks:
     def describe_requests(self) -> str:
         return describe_requests(self.journal or (), "the mock server")
 
-    def _compile(self, source: ConfigSource, *, loading: bool = False) -> CompiledConfig:
+    # --- changes at run time ----------------------------------------------------------------------
+
+    def add(self, config: Config) -> None:
+        """Serve the mocks of ``config`` too, each after the mocks of its API. Raises `ConfigError`
+        (naming paths in ``config``) for a mock that cannot be served, and changes nothing then."""
+        CompiledConfig.of(config, source=self._name)
+        self._change(self._added.appending(config))
+
+    def replace(self, config: Config) -> None:
+        """Serve the mocks of ``config`` instead of every mock; raises like `add`."""
+        CompiledConfig.of(config, source=self._name)
+        self._change(AddedMocks.replacing(config))
+
+    def clear(self) -> None:
+        """Serve no mocks (until `restore`)."""
+        self._change(AddedMocks.replacing(Config()))
+
+    def remove(self, label: str) -> int:
+        """Stop serving every mock labelled ``label`` (its name, else ``api[position]``); returns
+        how many there were."""
+        added, removed = self._added.without(self.current().config, label)
+        if removed:
+            self._change(added)
+        return removed
+
+    def restore(self) -> None:
+        """Serve the source alone again, forgetting every change made at run time."""
+        if not self._added.empty:
+            self._change(AddedMocks())
+
+    def _change(self, added: AddedMocks) -> None:
+        # A builder changes under us: read it again. Any other source is what was read last.
+        source = self._source
+        startup = _resolve(source) if isinstance(source, SupportsChangeListener) else self._startup
+        compiled = self._compiler.compile(added.over(startup), source=self._name, keep=True)
+        self._added = added
+        self._swap(startup, compiled)
+
+    def _swap(self, startup: Config, compiled: CompiledConfig) -> None:
+        with self._lock:
+            self._startup, self._compiled, self._stale = startup, compiled, False
+            self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
+
+    def _compile(self, source: ConfigSource, *, loading: bool = False) -> tuple[Config, CompiledConfig]:
+        """The source's config, and the config served (with the changes made at run time) compiled."""
         label = str(source) if isinstance(source, str | Path) else self._name
         # Nothing is registered into a config that is not a builder: keep nothing to recompile it.
+        # Mocks changed at run time are few and change again: keep what was compiled for them.
         following = isinstance(source, SupportsChangeListener)
-        compiled = self._compiler.compile(_resolve(source), source=label, keep=following)
+        startup = _resolve(source)
+        compiled = self._compiler.compile(
+            self._added.over(startup), source=label, keep=following or not self._added.empty
+        )
         # A builder is checked by nobody: its mocks arrive one by one, and a test's dead mock shows
         # as the test's failure anyway.
         if loading and not following:
@@ -179,7 +233,7 @@ class ServedMocks:
                     label,
                     count,
                 )
-        return compiled
+        return startup, compiled
 
     def _follow(self, source: ConfigSource) -> None:
         if source is self._source:
@@ -204,7 +258,7 @@ class ServedMocks:
             # Cleared before the source is read: a change during the compile marks it stale again.
             self._stale = False
             try:
-                self._compiled = self._compile(self._source)
+                self._startup, self._compiled = self._compile(self._source)
             except ConfigError:
                 # A mock whose compile failed is being taken back by its builder, which will say so;
                 # until then, keep serving what was served.

@@ -1,0 +1,328 @@
+"""The admin HTTP API under ``/__mockllm/``: mocks, the journal, scenarios and reset, for test
+suites in any language. `mockllm.server.admin_openapi` describes it.
+
+JSON in, JSON out. A bad request gets a 400 naming the JSON path of each problem and changes
+nothing. Without a token only loopback clients may use it; with one, any client that sends it as
+``Authorization: Bearer <token>``. The provider routes are never behind the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from sanic import HTTPResponse, Request, Sanic
+
+from ..apis import API_BY_KEY
+from ..config import Config, ConfigError
+from .added_mocks import labelled
+from .journal import Journal
+from .served import ServedMocks
+
+__all__ = ["ADMIN_PREFIX", "AdminAccess", "add_admin_routes", "is_loopback"]
+
+ADMIN_PREFIX = "/__mockllm"
+_JSON = "application/json"
+_BODY_SOURCE = "request body"
+
+AdminHandler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
+
+
+@dataclass(frozen=True)
+class AdminAccess:
+    """Who may use the admin API."""
+
+    token: str | None = None
+    """Required as ``Authorization: Bearer <token>``; None lets loopback clients in, and only them."""
+    refusal: str | None = None
+    """Why the admin API cannot answer at all (409), such as ``mockllm serve --workers 4``."""
+
+
+class AdminError(Exception):
+    def __init__(self, status: int, message: str, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.problems = problems
+
+    def response(self) -> HTTPResponse:
+        error: dict[str, Any] = {"message": self.message}
+        if self.problems is not None:
+            error["problems"] = [{"path": path, "message": message} for path, message in self.problems]
+        headers = {"www-authenticate": 'Bearer realm="mockllm admin"'} if self.status == 401 else None
+        return HTTPResponse(
+            orjson.dumps({"error": error}), status=self.status, headers=headers, content_type=_JSON
+        )
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (a client's IP) is on this machine: 127.0.0.0/8, ``::1``, or an
+    IPv4-mapped ``::ffff:127.x.x.x``."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def _check_access(request: Request, access: AdminAccess) -> None:
+    token = access.token
+    if token is None:
+        if not is_loopback(request.ip):
+            raise AdminError(
+                403,
+                f"The admin API answers loopback clients only, and {request.ip} is not one: "
+                "start the server with --admin-token TOKEN (MockServer(admin_token=...)) and send "
+                "'Authorization: Bearer TOKEN' to use it from elsewhere.",
+            )
+    else:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            what = "a wrong" if given else "no"
+            raise AdminError(
+                401,
+                f"The admin API needs 'Authorization: Bearer <the --admin-token>'; {what} token was sent.",
+            )
+    if access.refusal is not None:
+        raise AdminError(409, access.refusal)
+
+
+def _reply(data: Any, status: int = 200) -> HTTPResponse:
+    return HTTPResponse(orjson.dumps(data), status=status, content_type=_JSON)
+
+
+def _query(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The query parameters, one value each; an unknown one (a typo) is a 400."""
+    args = request.args
+    for key in args:
+        if key not in allowed:
+            known = ", ".join(allowed) or "none"
+            raise AdminError(
+                400, f"unknown query parameter {key!r} (known: {known})", [(f"?{key}", "unknown")]
+            )
+    return {key: args.get(key, "") for key in allowed if key in args}
+
+
+def _config_of(request: Request) -> Config:
+    try:
+        return Config.from_json(request.body or b"", source=_BODY_SOURCE)
+    except ConfigError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ConfigError) -> AdminError:
+    count = len(exc.problems)
+    return AdminError(
+        400,
+        f"The config in the request body is invalid ({count} problem{'s' if count != 1 else ''}); "
+        "nothing was changed.",
+        exc.problems,
+    )
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(request.body or b"")
+    except orjson.JSONDecodeError as exc:
+        raise AdminError(400, "The request body is not valid JSON.", [("$", str(exc))]) from None
+    if not isinstance(body, dict):
+        raise AdminError(400, "The request body must be a JSON object.", [("$", "expected a JSON object")])
+    return body
+
+
+def _mock_entry(served: ServedMocks, api: str, label: str, mock: Any) -> dict[str, Any]:
+    runtime = served.runtime
+    scenario = mock.scenario
+    return {
+        "api": api,
+        "name": label,
+        "calls": runtime.calls(mock),
+        "scenario": None if scenario is None else {"name": scenario, "state": runtime.state(scenario)},
+        "mock": mock.model_dump(mode="json", exclude_defaults=True),
+    }
+
+
+def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
+    """Register the admin API on ``app`` (whose ``ctx`` holds ``served`` and ``journal``)."""
+    app.ctx.admin_access = access
+
+    def route(handler: AdminHandler, path: str, method: str) -> None:
+        async def guarded(request: Request, **params: Any) -> HTTPResponse:
+            try:
+                _check_access(request, request.app.ctx.admin_access)
+                # A label such as "openai[0]" arrives URL-encoded.
+                names = {key: unquote(value) for key, value in params.items()}
+                return await handler(request, request.app.ctx.served, **names)
+            except AdminError as exc:
+                return exc.response()
+
+        name = f"admin_{method.lower()}_{handler.__name__.lstrip('_')}"
+        guarded.__name__ = name
+        app.add_route(guarded, ADMIN_PREFIX + path, methods=[method], name=name, error_format="json")
+
+    # --- mocks --------------------------------------------------------------------------------
+
+    async def mocks(request: Request, served: ServedMocks) -> HTTPResponse:
+        query = _query(request, ("calls",))
+        config = served.current().config
+        if query.get("calls", "false") not in ("true", "false", "1", "0"):
+            raise AdminError(400, "calls must be true or false", [("?calls", "expected true or false")])
+        if query.get("calls") in ("true", "1"):
+            entries = [_mock_entry(served, api, label, mock) for api, _, label, mock in labelled(config)]
+            return _reply({"mocks": entries})
+        return HTTPResponse(config.to_json(indent=False).encode(), content_type=_JSON)
+
+    async def add(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        config = _config_of(request)
+        try:
+            served.add(config)
+        except ConfigError as exc:
+            raise _invalid(exc) from None
+        return _reply({"mocks": served.current().counts()})
+
+    async def replace(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        config = _config_of(request)
+        try:
+            served.replace(config)
+        except ConfigError as exc:
+            raise _invalid(exc) from None
+        return _reply({"mocks": served.current().counts()})
+
+    async def clear(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        served.clear()
+        return _reply({"mocks": served.current().counts()})
+
+    route(mocks, "/mocks", "GET")
+    route(add, "/mocks", "POST")
+    route(replace, "/mocks", "PUT")
+    route(clear, "/mocks", "DELETE")
+
+    async def mock(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
+        _query(request, ())
+        for api, _, label, found in labelled(served.current().config):
+            if label == name:
+                return _reply(_mock_entry(served, api, label, found))
+        raise AdminError(404, f"No mock is named {name!r}.")
+
+    async def remove(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
+        _query(request, ())
+        removed = served.remove(name)
+        if not removed:
+            raise AdminError(404, f"No mock is named {name!r}.")
+        return _reply({"removed": removed, "mocks": served.current().counts()})
+
+    route(mock, "/mocks/<name:path>", "GET")
+    route(remove, "/mocks/<name:path>", "DELETE")
+
+    # --- the journal ----------------------------------------------------------------------------
+
+    async def requests(request: Request, served: ServedMocks) -> HTTPResponse:
+        query = _query(request, ("api", "mock", "status"))
+        journal = _journal(request)
+        api, label, status_text = query.get("api"), query.get("mock"), query.get("status")
+        if api is not None and api not in API_BY_KEY:
+            known = ", ".join(API_BY_KEY)
+            raise AdminError(
+                400, f"unknown api {api!r} (known: {known})", [("?api", f"expected one of {known}")]
+            )
+        status: int | None = None
+        if status_text is not None:
+            try:
+                status = int(status_text)
+            except ValueError:
+                raise AdminError(
+                    400,
+                    f"status must be an HTTP status code, got {status_text!r}",
+                    [("?status", "expected an integer")],
+                ) from None
+        entries = [
+            entry.as_json()
+            for entry in journal
+            if (api is None or entry.api == api)
+            and (label is None or entry.mock == label)
+            and (status is None or entry.status == status)
+        ]
+        return _reply({"requests": entries})
+
+    async def forget(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        journal = _journal(request)
+        removed = len(journal)
+        journal.clear()
+        return _reply({"removed": removed})
+
+    route(requests, "/requests", "GET")
+    route(forget, "/requests", "DELETE")
+
+    # --- scenarios and reset --------------------------------------------------------------------
+
+    async def scenarios(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        return _reply(_scenarios(served))
+
+    async def set_scenario(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
+        _query(request, ())
+        body = _json_object(request)
+        problems = [
+            (f"$.{key}", 'unknown key; the body is {"state": "..."}') for key in body if key != "state"
+        ]
+        state = body.get("state")
+        if "state" not in body:
+            problems.append(("$.state", 'missing required key "state"'))
+        elif not isinstance(state, str) or not state:
+            problems.append(
+                ("$.state", f"expected a non-empty string, got {orjson.dumps(state).decode()[:60]}")
+            )
+        if problems:
+            raise AdminError(
+                400, "The scenario state in the request body is invalid; nothing was changed.", problems
+            )
+        if name not in _scenarios(served):
+            raise AdminError(404, f"No mock has the scenario {name!r}.")
+        served.runtime.set_state(name, str(state))
+        return _reply({name: state})
+
+    async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        served.runtime.reset()  # first: with no counts left, restoring the mocks has none to carry over
+        served.restore()
+        request.app.ctx.journal.clear()
+        return _reply({"mocks": served.current().counts()})
+
+    route(scenarios, "/scenarios", "GET")
+    route(set_scenario, "/scenarios/<name:path>", "PUT")
+    route(reset, "/reset", "POST")
+
+    async def openapi(request: Request, served: ServedMocks) -> HTTPResponse:
+        from .admin_openapi import openapi_document  # only read when asked: the config schema is large
+
+        return HTTPResponse(openapi_document(), content_type=_JSON)
+
+    route(openapi, "/openapi.json", "GET")
+
+
+def _journal(request: Request) -> Journal:
+    journal: Journal = request.app.ctx.journal
+    if not journal.enabled:
+        raise AdminError(409, "The journal is off (mockllm serve --journal-size 0): no requests are kept.")
+    return journal
+
+
+def _scenarios(served: ServedMocks) -> dict[str, str]:
+    """Every scenario a served mock names, and any that was given a state, with its state."""
+    runtime = served.runtime
+    names = {
+        mock.scenario for _, _, _, mock in labelled(served.current().config) if mock.scenario is not None
+    }
+    names.update(runtime.scenarios)
+    return {name: runtime.state(name) for name in sorted(names)}

@@ -1,0 +1,64 @@
+"""The README's admin API section: its curl commands run, in order, against a server of the tour's
+config, and do what the section says."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from mockllm import Config, MockServer
+
+from .conftest import ROOT
+
+HEADING = "## Other languages: the admin API"
+README = (ROOT / "README.md").read_text()
+
+
+def section() -> str:
+    assert HEADING in README, f"no {HEADING!r} section in README.md"
+    return README.split(HEADING, 1)[1].split("\n## ", 1)[0]
+
+
+def commands() -> list[str]:
+    """Each shell command of the section's ``sh`` blocks, continuation lines joined."""
+    found: list[str] = []
+    for block in re.findall(r"```sh\n(.*?)```", section(), flags=re.DOTALL):
+        current = ""
+        for line in block.splitlines():
+            if not current and (not line.strip() or line.startswith("#")):
+                continue
+            current += line + "\n"
+            # A command ends at a line that neither continues it nor sits inside an open quote.
+            if not line.endswith("\\") and current.count("'") % 2 == 0:
+                found.append(current)
+                current = ""
+        assert not current, f"unfinished command in README: {current!r}"
+    return found
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_admin_curl_examples_run_and_do_what_they_say() -> None:
+    tour = re.findall(r"```json\n(.*?)```", README, flags=re.DOTALL)[0]
+    steps = commands()
+    assert len(steps) == 5
+    with MockServer(Config.from_json(tour)) as server:
+        outputs = []
+        for step in steps:
+            assert "http://127.0.0.1:8787" in step
+            command = step.replace("http://127.0.0.1:8787", server.url)
+            done = subprocess.run(
+                ["sh", "-c", command], capture_output=True, text=True, timeout=30, check=False
+            )
+            assert done.returncode == 0, done.stderr
+            outputs.append(json.loads(done.stdout))
+    added, answer, one, journal, reset = outputs
+    assert added["mocks"]["openai"] == 2
+    assert answer["choices"][0]["message"]["content"] == "Stocks are up."
+    assert one["name"] == "stocks" and one["calls"] == 1
+    assert [entry["mock"] for entry in journal["requests"]] == ["stocks"]
+    assert journal["requests"][0]["headers"]["authorization"] == "Bearer <redacted, 7 characters>"
+    assert reset["mocks"]["openai"] == 1
