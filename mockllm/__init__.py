@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         mock,
     )
     from .config import Config, ConfigError, MatchType, load_config
-    from .server import Chaos, MockServer, RecordedRequest
+    from .server import Chaos, MockServer, RecordedRequest, Recording
 
 __all__ = [
     "BuilderError",
@@ -46,6 +46,7 @@ __all__ = [
     "MockHandle",
     "MockServer",
     "RecordedRequest",
+    "Recording",
     "ToolCall",
     "WebResult",
     "WebSearch",
@@ -76,6 +77,7 @@ _HOME = {
     "Chaos": "server",
     "MockServer": "server",
     "RecordedRequest": "server",
+    "Recording": "server",
 }
 
 

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Coroutine, Hashable
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import orjson
@@ -31,7 +31,13 @@ from .sanic_internals import new_app
 from .served import ServedMocks
 from .writer import write_timed
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+__all__ = ["MAX_BODY_BYTES", "UPSTREAM", "create_app"]
+
+UPSTREAM = "<upstream>"
+"""The journal's label of a request a recorder answered from the upstream."""
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 JSON_TYPE = "application/json"
@@ -56,11 +62,14 @@ def create_app(
     name: str | None = None,
     touchup: bool = False,
     chaos: ChaosDice | None = None,
+    recorder: Recorder | None = None,
 ) -> Sanic[Any, Any]:
     """A fresh app that answers with ``served``'s mocks as they are at each request.
 
     ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
     ``chaos``: the server's chaos rates and draws (none by default; the request header still works).
+    ``recorder``: forwards the requests no mock matches (see `mockllm.server.recorder`); a server
+    sets ``app.ctx.recorder`` to change it while it runs.
     """
     dice = ChaosDice(None) if chaos is None else chaos
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
@@ -70,6 +79,7 @@ def create_app(
     app.config.RESPONSE_TIMEOUT = MAX_DELAY_MS / 1000 + 60
     app.ctx.served = served
     app.ctx.journal = journal
+    app.ctx.recorder = recorder
 
     # error_format spares Sanic reading each handler's source to guess it (a third of a start).
     app.ctx.api_of_route = {}  # route name -> the config key of its API, for `_unexpected_error`
@@ -117,7 +127,14 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
             try:
                 position = mocks.index.find(body, headers, refusal)
                 if position is None:
-                    raise _no_match(request.path, mocks, body, headers, refusal)
+                    recorder: Recorder | None = request.app.ctx.recorder
+                    if recorder is None:
+                        raise _no_match(request.path, mocks, body, headers, refusal)
+                    # A request recorded already is answered by its new mock; any other goes upstream.
+                    mocks = recorder.mocks(key)
+                    position = mocks.index.find(body, headers, None)
+                    if position is None:
+                        return await _forward(request, recorder, handler, body)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
                 # TypeError is a bug of ours and must surface as one, not as a 400.
@@ -150,6 +167,17 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
 
     handle.__name__ = f"handle_{key}"
     return handle
+
+
+async def _forward(
+    request: Request, recorder: Recorder, handler: ApiHandler, body: dict[str, Any]
+) -> HTTPResponse | None:
+    """Answer with the upstream's answer; journalled under the label `UPSTREAM` (not unmatched)."""
+    response, status = await recorder.forward(request, handler, body)
+    journal: Journal = request.app.ctx.journal
+    if journal.enabled:
+        journal.record(_record(request, body, status, UPSTREAM, handler.spec.key))
+    return response
 
 
 async def _answer_special(

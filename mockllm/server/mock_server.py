@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Coroutine, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sanic import Sanic
 
@@ -19,6 +19,9 @@ from .journal import Journal
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
+
+if TYPE_CHECKING:
+    from .recorder import Recorder, Recording
 
 __all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener", "listening_socket"]
 
@@ -55,6 +58,12 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _recorder(record: Recording) -> Recorder:
+    from .recorder import Recorder  # only a recording server pays for the proxy
+
+    return Recorder(record)
+
+
 class MockServer:
     """Serve a config on ``http://host:port``; port 0 picks a free port.
 
@@ -83,6 +92,9 @@ class MockServer:
         chaos: the share of matched requests that fail (a `Chaos` or its fields, such as
             ``{"error_rate": 0.05, "seed": 1}``); raises `ConfigError` for a bad value. A request's
             ``x-mockllm-chaos`` header sets the rates of that request instead.
+        record: forward the requests no mock matches to the real APIs, and record them to a
+            cassette file (a `Recording`; ``Recording(path=None, ...)`` passes them through
+            without saving). Without it, such requests get the usual 404.
     """
 
     def __init__(
@@ -96,7 +108,11 @@ class MockServer:
         config_name: str = "<config>",
         timing: Timing | Mapping[str, Any] | None = None,
         chaos: Chaos | Mapping[str, Any] | None = None,
+        record: Recording | None = None,
     ) -> None:
+        self._recorder: Recorder | None = None
+        if record is not None:
+            self._recorder = _recorder(record)
         self.journal = Journal(journal_size)
         self._served = ServedMocks(
             config, name=config_name, timing=default_timing(timing), journal=self.journal
@@ -201,6 +217,25 @@ class MockServer:
         self.journal.clear()
         self._chaos.reseed()
 
+    # --- record and replay ------------------------------------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """What forwards and records the requests no mock matches, or None (they get a 404)."""
+        return self._recorder
+
+    def set_recording(self, record: Recording | None) -> Recorder | None:
+        """Start forwarding (and recording) the requests no mock matches, or stop with None, from the
+        next request on; returns the new recorder. The previous recorder's connections are closed
+        by the caller (`Recorder.aclose`) or when it is collected."""
+        recorder = None if record is None else _recorder(record)
+        if recorder is not None and self._port is not None:
+            recorder.refuse_self(self.host, self._port)
+        self._recorder = recorder
+        if self._app is not None:
+            self._app.ctx.recorder = recorder
+        return recorder
+
     # --- async lifecycle ------------------------------------------------------------------------
 
     async def start(self, *, sock: socket.socket | None = None) -> Self:
@@ -211,7 +246,12 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
-            app = create_app(self._served, self.journal, touchup=self._touchup, chaos=self._chaos)
+            port = sock.getsockname()[1]
+            if self._recorder is not None:
+                self._recorder.refuse_self(self.host, port)
+            app = create_app(
+                self._served, self.journal, touchup=self._touchup, chaos=self._chaos, recorder=self._recorder
+            )
             server = await start_serving(app, sock)
         except BaseException:
             sock.close()
@@ -227,6 +267,8 @@ class MockServer:
         self._server = None
         try:
             await stop_serving(app, server)
+            if self._recorder is not None:
+                await self._recorder.aclose()
         finally:
             if sock is not None:
                 sock.close()
