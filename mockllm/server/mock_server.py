@@ -111,6 +111,7 @@ class MockServer:
         record: Recording | None = None,
     ) -> None:
         self._recorder: Recorder | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         if record is not None:
             self._recorder = _recorder(record)
         self.journal = Journal(journal_size)
@@ -226,15 +227,28 @@ class MockServer:
 
     def set_recording(self, record: Recording | None) -> Recorder | None:
         """Start forwarding (and recording) the requests no mock matches, or stop with None, from the
-        next request on; returns the new recorder. The previous recorder's connections are closed
-        by the caller (`Recorder.aclose`) or when it is collected."""
+        next request on; returns the new recorder. Raises `ConfigError` for an upstream that is
+        this server. The previous recorder's connections are closed on the server's loop."""
         recorder = None if record is None else _recorder(record)
         if recorder is not None and self._port is not None:
             recorder.refuse_self(self.host, self._port)
-        self._recorder = recorder
+        previous, self._recorder = self._recorder, recorder
         if self._app is not None:
             self._app.ctx.recorder = recorder
+        if previous is not None:
+            self._close_soon(previous)
         return recorder
+
+    def _close_soon(self, recorder: Recorder) -> None:
+        loop = self._loop if self._thread is not None else None
+        if loop is not None and loop.is_running() and threading.current_thread() is not self._thread:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: so are its connections
+                asyncio.run_coroutine_threadsafe(recorder.aclose(), loop).result(timeout=10)
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing was ever connected on one
+            task = asyncio.get_running_loop().create_task(recorder.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     # --- async lifecycle ------------------------------------------------------------------------
 
