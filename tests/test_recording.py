@@ -4,6 +4,7 @@ what no mock matches, records it to a cassette, and the cassette replays the sam
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -444,3 +445,52 @@ async def test_an_async_client_streams_through_the_recorder(upstream: MockServer
         assert "content_block_delta" in texts
         assert final.content[1].type == "tool_use"
     assert load_config(cassette).counts()["anthropic"] == 1
+
+
+def test_a_stream_reaches_the_caller_as_it_arrives_not_when_it_ends(tmp_path: Path) -> None:
+    slow = Config.from_dict(
+        {
+            "openai": [
+                {
+                    "match": {"match_type": "contains", "message": {"role": "user", "content": "slow"}},
+                    "response": {"choices": [{"message": {"role": "assistant", "content": "word " * 12}}]},
+                    "timing": {"chunk_interval_ms": 150},
+                }
+            ]
+        }
+    )
+    with MockServer(slow) as upstream, recorder_for(upstream, tmp_path / "c.json") as recorder:
+        started = time.monotonic()
+        stream = openai_client(recorder).chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "slow"}], stream=True
+        )
+        arrivals = [time.monotonic() - started for _ in stream]
+    total = arrivals[-1]
+    assert total > 0.9  # at least 7 pauses of 150 ms
+    assert arrivals[0] < total / 2, arrivals  # the first event came long before the last
+    assert (
+        load_config(tmp_path / "c.json").openai[0].response["choices"][0]["message"]["content"]
+        == "word " * 12
+    )
+
+
+def test_azure_routes_are_not_forwarded(upstream: MockServer, tmp_path: Path) -> None:
+    with recorder_for(upstream, tmp_path / "c.json") as recorder:
+        client = openai.AzureOpenAI(
+            azure_endpoint=recorder.url, api_key="k", api_version="2024-10-21", max_retries=0
+        )
+        with pytest.raises(openai.NotFoundError, match="No mock matched"):
+            client.chat.completions.create(model="d", messages=[{"role": "user", "content": "weather?"}])
+    assert len(upstream.journal) == 0
+
+
+def test_recorders_forwarding_to_each_other_stop_with_508(tmp_path: Path) -> None:
+    with MockServer() as first, MockServer() as second:
+        first.set_recording(Recording(None, openai_upstream=second.openai_base_url))
+        second.set_recording(Recording(None, openai_upstream=first.openai_base_url))
+        with pytest.raises(openai.APIStatusError) as caught:
+            openai_client(first).chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "x"}]
+            )
+    assert caught.value.status_code == 508
+    assert "loop" in caught.value.message

@@ -128,7 +128,8 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
                 position = mocks.index.find(body, headers, refusal)
                 if position is None:
                     recorder: Recorder | None = request.app.ctx.recorder
-                    if recorder is None:
+                    # Azure's URLs name a deployment, which an OpenAI base URL has no place for.
+                    if recorder is None or on_azure:
                         raise _no_match(request.path, mocks, body, headers, refusal)
                     # A request recorded already is answered by its new mock; any other goes upstream.
                     mocks = recorder.mocks(key)

@@ -52,7 +52,8 @@ __all__ = [
 DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com/v1"
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 LOOP_HEADER = "x-mockllm-forwarded-by"
-"""Sent with every forwarded request: a recorder that receives its own id is forwarding to itself."""
+"""Sent with every forwarded request: the ids of the recorders it went through, so that one that
+receives a request carrying its own id (recorders forwarding to each other) refuses it."""
 
 _log = logging.getLogger("mockllm")
 
@@ -206,7 +207,8 @@ class Recorder:
             else:
                 headers.append(("x-api-key", key))
         headers.append(("accept-encoding", "identity"))
-        headers.append((LOOP_HEADER, self.id))
+        chain = request.headers.get(LOOP_HEADER)
+        headers.append((LOOP_HEADER, f"{chain},{self.id}" if chain else self.id))
         return headers
 
     async def forward(
@@ -217,8 +219,10 @@ class Recorder:
         import httpx2
 
         provider = handler.spec.provider
-        if request.headers.get(LOOP_HEADER) == self.id:
-            message = "mockllm recorder: the upstream is this server itself; point --upstream elsewhere"
+        if self.id in request.headers.get(LOOP_HEADER, "").split(","):
+            message = (
+                "mockllm recorder: the request came back to this server: the upstreams forward in a loop"
+            )
             return _error(provider, 508, message), 508
         url = self.recording.upstream(provider) + (
             request.path.removeprefix("/v1") if provider == "openai" else request.path
