@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         mock,
     )
     from .config import Config, ConfigError, MatchType, load_config
-    from .server import Chaos, MockServer, RecordedRequest
+    from .server import Chaos, MockServer, RecordedRequest, Recording
     from .text_vectors import text_vector
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "MockHandle",
     "MockServer",
     "RecordedRequest",
+    "Recording",
     "ToolCall",
     "WebResult",
     "WebSearch",
@@ -78,6 +79,7 @@ _HOME = {
     "Chaos": "server",
     "MockServer": "server",
     "RecordedRequest": "server",
+    "Recording": "server",
     "text_vector": "text_vectors",
 }
 

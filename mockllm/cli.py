@@ -21,7 +21,9 @@ import orjson
 
 from .apis import APIS
 from .config import Config, ConfigError, Timing, default_timing, load_config
-from .server import Chaos, CompiledConfig, MockServer
+from .recording_flags import add_recording_flags as _add_recording_flags
+from .recording_flags import recording_of
+from .server import Chaos, CompiledConfig, MockServer, Recording
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .shadowing import unreachable_mocks
 from .watch import Signature, file_signature, watch_config
@@ -113,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         serve.add_argument(flag, metavar="N", help=what)
     for flag, what in _CHAOS_FLAGS.items():
         serve.add_argument(flag, metavar="R", help=what)
+    _add_recording_flags(serve)
 
     validate = commands.add_parser("validate", help="check config files; exit 1 if any is bad")
     validate.add_argument("paths", nargs="+", type=Path)
@@ -203,6 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.watch and (problem := _watch_problem(args.config, args.workers)):
             print(f"mockllm serve: --watch {problem}", file=sys.stderr)
             return 2
+        try:
+            record = recording_of(args, os.environ)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        if record is not None and args.workers > 1:
+            print("mockllm serve: recording serves one process: drop --workers", file=sys.stderr)
+            return 2
         journal = (args.journal_size, args.journal_body_bytes)
         return _serve(
             args.config,
@@ -214,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             journal=journal,
             admin_token=args.admin_token,
             watch=args.watch,
+            record=record,
         )
     if args.command == "validate":
         return _validate(args.paths)
@@ -311,6 +323,7 @@ def _serve(
     journal: tuple[int, int] = (DEFAULT_JOURNAL_SIZE, DEFAULT_JOURNAL_BODY_BYTES),
     admin_token: str | None = None,
     watch: bool = False,
+    record: Recording | None = None,
 ) -> int:
     """``journal``: how many requests it keeps, and the largest body it keeps whole."""
     _log_to_stderr()
@@ -318,7 +331,9 @@ def _serve(
     watched = file_signature(config_path) if watch and config_path is not None else None
     # Whatever stops the server from starting is a usage or config error: one line, exit status 2.
     try:
-        if config_path is None:
+        if config_path is None and record is not None:
+            source, config = "no config", Config()  # a recorder without mocks forwards everything
+        elif config_path is None:
             source = "built-in example"
             config = Config.from_json(example_config_text(), source=source)
         else:
@@ -341,6 +356,7 @@ def _serve(
             chaos=chaos,
             admin_token=admin_token,
             admin_refusal=_admin_refusal(workers),
+            record=record,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
@@ -352,6 +368,13 @@ def _serve(
         address = f"[{listen_host}]" if ":" in listen_host else listen_host
         print(f"mockllm: cannot listen on {address}:{listen_port}: {reason}", file=sys.stderr)
         return 2
+    if server.recorder is not None:
+        try:
+            server.recorder.refuse_self(listen_host, sock.getsockname()[1])
+        except ConfigError as exc:
+            sock.close()
+            print(exc, file=sys.stderr)
+            return 2
     # The config lives as long as the process: keep the collector from re-scanning its objects
     # (thousands of mocks) on every full collection, which shows as latency spikes.
     gc.freeze()
@@ -426,7 +449,13 @@ def _worker(server: MockServer, sock: socket.socket) -> None:
 def _announce(server: MockServer, config_path: Path | None) -> None:
     # The first line of stdout is the base URL alone, for scripts that start the server.
     print(server.url, flush=True)
-    source = config_path or "the built-in example config"
+    source = config_path or ("no mocks" if server.recorder is not None else "the built-in example config")
+    recorder = server.recorder
+    if recorder is not None:
+        r = recorder.recording
+        what = f"recording to {r.path}" if r.path is not None else "passing through"
+        upstreams = f"OpenAI {r.openai_upstream}, Anthropic {r.anthropic_upstream}"
+        print(f"mockllm: {what} what no mock matches: {upstreams}", file=sys.stderr)
     print(
         f"mockllm: serving {source} ({_counts(server.config)})\n"
         f"  OpenAI base URL:    {server.openai_base_url}\n"

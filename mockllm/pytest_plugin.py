@@ -16,6 +16,13 @@ fixture                    scope     what it gives
 class or module instead of the session default. A failed test's report gets a section listing the
 requests the server saw and, for those that matched nothing, why.
 
+``@pytest.mark.mockllm(cassette="cassettes/test_x.json")`` serves a recorded cassette (path relative
+to the test file) to the test, offline; a missing cassette fails the test with how to record it.
+``--mockllm-record`` (re)records the cassettes of the selected tests instead: what no mock matches
+is forwarded to the real APIs (``MOCKLLM_OPENAI_UPSTREAM`` / ``MOCKLLM_ANTHROPIC_UPSTREAM``, by
+default the official URLs; keys from ``MOCKLLM_OPENAI_API_KEY`` / ``MOCKLLM_ANTHROPIC_API_KEY`` or
+``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``) and written to the cassette.
+
 Strict mode (``@pytest.mark.mockllm(strict=True)``, ini ``mockllm_strict``, ``--mockllm-strict``)
 fails a test at teardown when a request reached no mock (no match, bad input, a server error),
 even when the code under test swallowed the SDK's exception; ``strict="all"`` also fails it when a
@@ -24,7 +31,9 @@ mock registered in the test was never called. A test that failed already is not 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
 import warnings
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
@@ -35,7 +44,7 @@ import pytest
 if TYPE_CHECKING:
     from .config import Config
     from .pytest_fixture import MockLLM
-    from .server import MockServer
+    from .server import MockServer, Recording
 
 __all__ = ["ENV_API_KEY", "ENV_API_VERSION", "MockLLM"]
 
@@ -92,6 +101,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
     )
     group.addoption(
+        "--mockllm-record",
+        dest="mockllm_record",
+        action="store_true",
+        default=False,
+        help="(Re)record the cassettes of the selected tests (mockllm marker's cassette=) against the "
+        "real APIs: MOCKLLM_OPENAI_UPSTREAM / MOCKLLM_ANTHROPIC_UPSTREAM, keys from the environment.",
+    )
+    group.addoption(
         "--mockllm-strict",
         dest="mockllm_strict",
         action="store_true",
@@ -109,9 +126,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mockllm(config=None, strict=None): config: serve this JSON config file (path relative to the "
-        "test file or the rootdir), Config or builder to the test's mockllm fixtures instead of the "
-        "session default; strict: True, False or 'all' (see --mockllm-strict).",
+        "mockllm(config=None, strict=None, cassette=None): config: serve this JSON config file (path "
+        "relative to the test file or the rootdir), Config or builder to the test's mockllm fixtures "
+        "instead of the session default; strict: True, False or 'all' (see --mockllm-strict); "
+        "cassette: replay this recorded file (relative to the test file), or record it with "
+        "--mockllm-record.",
     )
 
 
@@ -163,10 +182,11 @@ def _marker_kwarg(request: pytest.FixtureRequest, key: str) -> tuple[bool, Any]:
     """``(found, value)`` of ``key`` in the closest mockllm marker that gives it: a module can set
     the config and a test only ``strict``, or the other way round."""
     for marker in request.node.iter_markers(_MARKER):
-        if marker.args or not set(marker.kwargs) <= {"config", "strict"}:
+        if marker.args or not set(marker.kwargs) <= {"config", "strict", "cassette"}:
             pytest.fail(
-                f"@pytest.mark.{_MARKER} takes the keyword arguments config=<path, Config or builder>"
-                f" and strict=<True, False or 'all'>; got args={marker.args!r} kwargs={marker.kwargs!r}",
+                f"@pytest.mark.{_MARKER} takes the keyword arguments config=<path, Config or builder>,"
+                " strict=<True, False or 'all'> and cassette=<path>;"
+                f" got args={marker.args!r} kwargs={marker.kwargs!r}",
                 pytrace=False,
             )
         if key in marker.kwargs:
@@ -198,6 +218,81 @@ def _marker_config(request: pytest.FixtureRequest, default: Config | None) -> Co
     pytest.fail(
         f"@pytest.mark.{_MARKER}: config file {str(source)!r} not found (tried {tried})", pytrace=False
     )
+
+
+# --- cassettes ---------------------------------------------------------------------------------
+
+RECORD_ENV: Final = {
+    "openai_upstream": "MOCKLLM_OPENAI_UPSTREAM",
+    "anthropic_upstream": "MOCKLLM_ANTHROPIC_UPSTREAM",
+}
+
+
+def _cassette(request: pytest.FixtureRequest) -> Path | None:
+    found, value = _marker_kwarg(request, "cassette")
+    if not found or value is None:
+        return None
+    if not isinstance(value, str | Path):
+        pytest.fail(f"@pytest.mark.{_MARKER}(cassette=...) takes a path, got {value!r}", pytrace=False)
+    path = Path(value)
+    return path if path.is_absolute() else request.path.parent / path
+
+
+def _api_key(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value and value != ENV_API_KEY:  # not the dummy key mockllm_env hands out
+            return value
+    return None
+
+
+def _recording(cassette: Path) -> Recording:
+    from .server import Recording
+    from .server.recorder import DEFAULT_ANTHROPIC_UPSTREAM, DEFAULT_OPENAI_UPSTREAM
+
+    return Recording(
+        cassette,
+        openai_upstream=os.environ.get(RECORD_ENV["openai_upstream"]) or DEFAULT_OPENAI_UPSTREAM,
+        anthropic_upstream=os.environ.get(RECORD_ENV["anthropic_upstream"]) or DEFAULT_ANTHROPIC_UPSTREAM,
+        fresh=True,
+        openai_api_key=_api_key("MOCKLLM_OPENAI_API_KEY", "OPENAI_API_KEY"),
+        anthropic_api_key=_api_key("MOCKLLM_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+
+
+@contextlib.contextmanager
+def _cassette_served(
+    request: pytest.FixtureRequest, server: MockServer, base: Config | None
+) -> Iterator[Config | None]:
+    """With a ``cassette`` marker: in record mode, ``server`` records into it for the test; else the
+    cassette is the test's config (after ``base``). Gives the config the test is served."""
+    cassette = _cassette(request)
+    if cassette is None:
+        yield base
+        return
+    if request.config.getoption("mockllm_record"):
+        server.set_recording(_recording(cassette))
+        try:
+            yield base
+        finally:
+            server.set_recording(None)
+        return
+    if not cassette.is_file():
+        pytest.fail(
+            f"mockllm: cassette {cassette} not found. Record it against the real APIs with\n"
+            f"    pytest --mockllm-record {request.node.nodeid}\n"
+            f"(upstreams from {RECORD_ENV['openai_upstream']} / {RECORD_ENV['anthropic_upstream']}, "
+            "by default the official URLs; API keys from OPENAI_API_KEY / ANTHROPIC_API_KEY).",
+            pytrace=False,
+        )
+    from .apis import APIS
+    from .config import Config
+
+    recorded = _load(request.config, cassette)
+    if base is None:
+        yield recorded
+        return
+    yield Config.of({spec.key: [*base.mocks(spec.key), *recorded.mocks(spec.key)] for spec in APIS})
 
 
 def _register(request: pytest.FixtureRequest, fixture: MockLLM) -> None:
@@ -283,10 +378,12 @@ def mockllm(
     from .pytest_fixture import MockLLM
 
     strict = _strictness(request)
-    fixture = MockLLM(mockllm_server, _marker_config(request, mockllm_default_config))
-    _register(request, fixture)
-    yield fixture
-    _check_strict(request, fixture, strict)
+    base = _marker_config(request, mockllm_default_config)
+    with _cassette_served(request, mockllm_server, base) as config:
+        fixture = MockLLM(mockllm_server, config)
+        _register(request, fixture)
+        yield fixture
+        _check_strict(request, fixture, strict)
 
 
 @pytest.fixture
@@ -368,9 +465,10 @@ async def mockllm_async(
     strict = _strictness(request)
     server = await MockServer().start()
     try:
-        fixture = MockLLM(server, base)
-        _register(request, fixture)
-        yield fixture
-        _check_strict(request, fixture, strict)
+        with _cassette_served(request, server, base) as config:
+            fixture = MockLLM(server, config)
+            _register(request, fixture)
+            yield fixture
+            _check_strict(request, fixture, strict)
     finally:
         await server.stop()

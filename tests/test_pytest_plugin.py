@@ -390,8 +390,8 @@ def test_marker_and_default_config(pytester: pytest.Pytester, how: str) -> None:
             "*ERROR at setup of test_missing_file_is_a_clear_error*",
             "@pytest.mark.mockllm: config file 'data/missing.json' not found (tried *suite*missing.json, *)",
             "*ERROR at setup of test_positional_marker_argument_is_refused*",
-            "@pytest.mark.mockllm takes the keyword arguments config=<path, Config or builder> and"
-            " strict=<True, False or 'all'>; got args=*",
+            "@pytest.mark.mockllm takes the keyword arguments config=<path, Config or builder>,"
+            " strict=<True, False or 'all'> and cassette=<path>; got args=*",
         ]
     )
 

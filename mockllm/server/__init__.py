@@ -5,6 +5,7 @@ from .chaos import Chaos
 from .compiled import CompiledConfig, Compiler
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .mock_server import MockServer
+from .recorder import Recording
 from .runtime import Runtime
 from .served import ConfigSource, SupportsBuild, SupportsChangeListener
 
@@ -18,6 +19,7 @@ __all__ = [
     "MockServer",
     "NearMiss",
     "RecordedRequest",
+    "Recording",
     "Runtime",
     "SupportsBuild",
     "SupportsChangeListener",

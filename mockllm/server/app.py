@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Coroutine, Hashable
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 from uuid import uuid4
 
@@ -34,7 +34,13 @@ from .sanic_internals import new_app
 from .served import ServedMocks
 from .writer import write_timed
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+if TYPE_CHECKING:
+    from .recorder import Recorder
+
+__all__ = ["MAX_BODY_BYTES", "UPSTREAM", "create_app"]
+
+UPSTREAM = "<upstream>"
+"""The journal's label of a request a recorder answered from the upstream."""
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 JSON_TYPE = "application/json"
@@ -60,12 +66,15 @@ def create_app(
     touchup: bool = False,
     chaos: ChaosDice | None = None,
     admin: AdminAccess | None = None,
+    recorder: Recorder | None = None,
 ) -> Sanic[Any, Any]:
     """A fresh app that answers with ``served``'s mocks as they are at each request.
 
     ``touchup``: see `new_app`; only ``mockllm serve``, the one app of its process, asks for it.
     ``chaos``: the server's chaos rates and draws (none by default; the request header still works).
     ``admin``: serve the admin API under ``/__mockllm/`` to these clients (None: no admin API).
+    ``recorder``: forwards the requests no mock matches (see `mockllm.server.recorder`); a server
+    sets ``app.ctx.recorder`` to change it while it runs.
     """
     dice = ChaosDice(None) if chaos is None else chaos
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
@@ -75,6 +84,7 @@ def create_app(
     app.config.RESPONSE_TIMEOUT = MAX_DELAY_MS / 1000 + 60
     app.ctx.served = served
     app.ctx.journal = journal
+    app.ctx.recorder = recorder
 
     # error_format spares Sanic reading each handler's source to guess it (a third of a start).
     app.ctx.api_of_route = {}  # route name -> the config key of its API, for `_unexpected_error`
@@ -129,7 +139,15 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
             try:
                 position = mocks.index.find(body, headers, refusal)
                 if position is None:
-                    raise _no_match(request.path, mocks, body, headers, refusal)
+                    recorder: Recorder | None = request.app.ctx.recorder
+                    # Azure's URLs name a deployment, which an OpenAI base URL has no place for.
+                    if recorder is None or on_azure:
+                        raise _no_match(request.path, mocks, body, headers, refusal)
+                    # A request recorded already is answered by its new mock; any other goes upstream.
+                    mocks = recorder.mocks(key)
+                    position = mocks.index.find(body, headers, None)
+                    if position is None:
+                        return await _forward(request, recorder, handler, body)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
                 # TypeError is a bug of ours and must surface as one, not as a 400.
@@ -163,6 +181,17 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
 
     handle.__name__ = f"handle_{key}"
     return handle
+
+
+async def _forward(
+    request: Request, recorder: Recorder, handler: ApiHandler, body: dict[str, Any]
+) -> HTTPResponse | None:
+    """Answer with the upstream's answer; journalled under the label `UPSTREAM` (not unmatched)."""
+    response, status = await recorder.forward(request, handler, body)
+    journal: Journal = request.app.ctx.journal
+    if journal.enabled:
+        _record(journal, request, body, status, UPSTREAM, handler.spec.key)
+    return response
 
 
 async def _answer_special(

@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Coroutine, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sanic import Sanic
 
@@ -20,6 +20,9 @@ from .journal import Journal
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
+
+if TYPE_CHECKING:
+    from .recorder import Recorder, Recording
 
 __all__ = ["ConfigSource", "MockServer", "SupportsBuild", "SupportsChangeListener", "listening_socket"]
 
@@ -60,6 +63,12 @@ def _built(config: Config | SupportsBuild) -> Config:
     return config if isinstance(config, Config) else config.build()
 
 
+def _recorder(record: Recording) -> Recorder:
+    from .recorder import Recorder  # only a recording server pays for the proxy
+
+    return Recorder(record)
+
+
 class MockServer:
     """Serve a config on ``http://host:port``; port 0 picks a free port.
 
@@ -94,6 +103,9 @@ class MockServer:
         chaos: the share of matched requests that fail (a `Chaos` or its fields, such as
             ``{"error_rate": 0.05, "seed": 1}``); raises `ConfigError` for a bad value. A request's
             ``x-mockllm-chaos`` header sets the rates of that request instead.
+        record: forward the requests no mock matches to the real APIs, and record them to a
+            cassette file (a `Recording`; ``Recording(path=None, ...)`` passes them through
+            without saving). Without it, such requests get the usual 404.
     """
 
     def __init__(
@@ -110,7 +122,12 @@ class MockServer:
         chaos: Chaos | Mapping[str, Any] | None = None,
         admin_token: str | None = None,
         admin_refusal: str | None = None,
+        record: Recording | None = None,
     ) -> None:
+        self._recorder: Recorder | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        if record is not None:
+            self._recorder = _recorder(record)
         self.journal = Journal(journal_size, max_body_bytes=journal_body_bytes)
         self._served = ServedMocks(
             config, name=config_name, timing=default_timing(timing), journal=self.journal
@@ -240,6 +257,38 @@ class MockServer:
         self.journal.clear()
         self._chaos.reseed()
 
+    # --- record and replay ------------------------------------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """What forwards and records the requests no mock matches, or None (they get a 404)."""
+        return self._recorder
+
+    def set_recording(self, record: Recording | None) -> Recorder | None:
+        """Start forwarding (and recording) the requests no mock matches, or stop with None, from the
+        next request on; returns the new recorder. Raises `ConfigError` for an upstream that is
+        this server. The previous recorder's connections are closed on the server's loop."""
+        recorder = None if record is None else _recorder(record)
+        if recorder is not None and self._port is not None:
+            recorder.refuse_self(self.host, self._port)
+        previous, self._recorder = self._recorder, recorder
+        if self._app is not None:
+            self._app.ctx.recorder = recorder
+        if previous is not None:
+            self._close_soon(previous)
+        return recorder
+
+    def _close_soon(self, recorder: Recorder) -> None:
+        loop = self._loop if self._thread is not None else None
+        if loop is not None and loop.is_running() and threading.current_thread() is not self._thread:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: so are its connections
+                asyncio.run_coroutine_threadsafe(recorder.aclose(), loop).result(timeout=10)
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing was ever connected on one
+            task = asyncio.get_running_loop().create_task(recorder.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     # --- async lifecycle ------------------------------------------------------------------------
 
     async def start(self, *, sock: socket.socket | None = None) -> Self:
@@ -250,8 +299,16 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
+            port = sock.getsockname()[1]
+            if self._recorder is not None:
+                self._recorder.refuse_self(self.host, port)
             app = create_app(
-                self._served, self.journal, touchup=self._touchup, chaos=self._chaos, admin=self._admin
+                self._served,
+                self.journal,
+                touchup=self._touchup,
+                chaos=self._chaos,
+                admin=self._admin,
+                recorder=self._recorder,
             )
             server = await start_serving(app, sock)
         except BaseException:
@@ -268,6 +325,8 @@ class MockServer:
         self._server = None
         try:
             await stop_serving(app, server)
+            if self._recorder is not None:
+                await self._recorder.aclose()
         finally:
             if sock is not None:
                 sock.close()

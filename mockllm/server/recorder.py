@@ -1,0 +1,435 @@
+"""The recording proxy: a request no mock matches is forwarded to the real API, its answer is
+passed back to the caller as it arrives, and (when recording) written to a cassette as a new mock.
+
+A cassette is a plain config file: a recorded mock matches the request's last message (or input)
+and its ``turn``, and answers with the non-stream answer object (a stream is put back together by
+`mockllm.server.reassembly`), so the same mock replays a request with ``stream`` and without.
+Credentials are forwarded to the upstream and never written; the file is written whole to a temporary
+file and renamed (owner-only permissions) after each exchange, so a recorder killed mid-run keeps
+every exchange that completed.
+
+The HTTP client is imported only here, and this module only when a server records or passes
+requests through: a plain ``serve`` never loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import orjson
+from sanic import HTTPResponse, Request
+
+from ..apis import API_BY_KEY, ApiKey, Provider
+from ..config import Config, ConfigError
+from ..matching import CREDENTIAL_HEADERS, anthropic_turns, chat_turns, responses_turns
+from .compiled import CompiledConfig, CompiledMocks
+from .errors import error_body
+from .handler import ApiHandler
+from .reassembly import embeddings_as_floats, stream_answer
+
+if TYPE_CHECKING:
+    import httpx2
+
+__all__ = [
+    "DEFAULT_ANTHROPIC_UPSTREAM",
+    "DEFAULT_OPENAI_UPSTREAM",
+    "LOOP_HEADER",
+    "Recorder",
+    "Recording",
+]
+
+DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com/v1"
+DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
+LOOP_HEADER = "x-mockllm-forwarded-by"
+"""Sent with every forwarded request: the ids of the recorders it went through, so that one that
+receives a request carrying its own id (recorders forwarding to each other) refuses it."""
+
+_log = logging.getLogger("mockllm")
+
+# Not forwarded upstream: they describe this connection, not the request. accept-encoding is
+# replaced by identity so the stream's bytes pass through readable (and reassemble).
+_REQUEST_HOP_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "accept-encoding",
+        "te",
+        "upgrade",
+        "proxy-connection",
+        "x-mockllm-chaos",
+        LOOP_HEADER,
+    }
+)
+_RESPONSE_HOP_HEADERS = frozenset(
+    {"content-length", "connection", "keep-alive", "transfer-encoding", "content-encoding", "content-type"}
+)
+_KEPT_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
+"""The headers of an upstream error that a recorded error mock keeps: those the SDKs act on."""
+
+MatchStyle = Literal["exact", "contains"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """How a server forwards requests that no mock matches.
+
+    Args:
+        path: the cassette (a config file) recorded exchanges are written to; None passes requests
+            through without saving them.
+        openai_upstream: the OpenAI base URL, as the SDK takes it (ending in ``/v1``).
+        anthropic_upstream: the Anthropic base URL, as the SDK takes it (without ``/v1``).
+        match_type: ``exact`` (the recorded last message or input, deep-equal) or ``contains``.
+        normalize: write stable ids, ``created`` 0 and no ``system_fingerprint``, so that
+            re-recording a conversation changes its cassette only where the answers changed.
+        record_errors: record upstream errors (4xx/5xx) as ``error`` mocks; they are passed through
+            to the caller either way.
+        timeout: seconds to wait for the upstream to connect or send the next bytes.
+        fresh: start the cassette over with the first exchange, rather than adding to it.
+        openai_api_key, anthropic_api_key: sent upstream in place of the caller's credentials
+            (for tests whose clients hold a dummy key).
+    """
+
+    path: str | Path | None
+    openai_upstream: str = DEFAULT_OPENAI_UPSTREAM
+    anthropic_upstream: str = DEFAULT_ANTHROPIC_UPSTREAM
+    match_type: MatchStyle = "exact"
+    normalize: bool = False
+    record_errors: bool = False
+    timeout: float = 600.0
+    fresh: bool = False
+    openai_api_key: str | None = field(default=None, repr=False)
+    anthropic_api_key: str | None = field(default=None, repr=False)
+
+    def upstream(self, provider: Provider) -> str:
+        return (self.openai_upstream if provider == "openai" else self.anthropic_upstream).rstrip("/")
+
+
+def _same_host(a: str, b: str) -> bool:
+    loopback = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "::", ""}
+    if a == b or (a in loopback and b in loopback):
+        return True
+    try:
+        return bool(
+            {i[4][0] for i in socket.getaddrinfo(a, None)} & {i[4][0] for i in socket.getaddrinfo(b, None)}
+        )
+    except OSError:
+        return False
+
+
+def points_at(url: str, host: str, port: int) -> bool:
+    """Whether ``url`` reaches the server listening on ``host:port``."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        upstream_port = parts.port or default
+    except ValueError:
+        return False
+    return upstream_port == port and _same_host(parts.hostname or "", host)
+
+
+class Recorder:
+    """Forwards unmatched requests for a server and records the exchanges (see `Recording`)."""
+
+    def __init__(self, recording: Recording) -> None:
+        providers: tuple[Provider, ...] = ("openai", "anthropic")
+        for provider in providers:
+            url = recording.upstream(provider)
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigError(
+                    "recording", [(f"{provider} upstream", f"expected an http(s) base URL, got {url!r}")]
+                )
+        self.recording = recording
+        self.id = uuid4().hex
+        self.recorded: dict[ApiKey, list[Any]] = {spec: [] for spec in API_BY_KEY}  # type: ignore[misc]
+        """The mocks recorded by this recorder, which answer a repeated request at once."""
+        self._keys: dict[ApiKey, dict[bytes, int]] = {key: {} for key in self.recorded}
+        self._compiled = CompiledConfig.of(Config())
+        self._client: httpx2.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._write_lock = threading.Lock()
+        self._started_over = not recording.fresh
+
+    def refuse_self(self, host: str, port: int) -> None:
+        """Raise `ConfigError` when an upstream is the server itself (``host:port``)."""
+        providers: tuple[Provider, ...] = ("openai", "anthropic")
+        for provider in providers:
+            url = self.recording.upstream(provider)
+            if points_at(url, host, port):
+                problem = f"{url} is this server's own address: it would forward every request to itself"
+                raise ConfigError("recording", [(f"{provider} upstream", problem)])
+
+    def mocks(self, api: ApiKey) -> CompiledMocks:
+        """The mocks recorded so far for ``api``."""
+        return self._compiled.apis[api]
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # --- forwarding -------------------------------------------------------------------------------
+
+    def _http(self) -> httpx2.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            import httpx2
+
+            timeout = self.recording.timeout
+            self._client = httpx2.AsyncClient(timeout=httpx2.Timeout(timeout), follow_redirects=False)
+            self._client_loop = loop
+        return self._client
+
+    def _headers(self, request: Request, provider: Provider) -> list[tuple[str, str]]:
+        headers = [
+            (name, value)
+            for name, value in request.headers.items()
+            if name.lower() not in _REQUEST_HOP_HEADERS
+        ]
+        key = self.recording.openai_api_key if provider == "openai" else self.recording.anthropic_api_key
+        if key:
+            headers = [(name, value) for name, value in headers if name.lower() not in CREDENTIAL_HEADERS]
+            if provider == "openai":
+                headers.append(("authorization", f"Bearer {key}"))
+            else:
+                headers.append(("x-api-key", key))
+        headers.append(("accept-encoding", "identity"))
+        chain = request.headers.get(LOOP_HEADER)
+        headers.append((LOOP_HEADER, f"{chain},{self.id}" if chain else self.id))
+        return headers
+
+    async def forward(
+        self, request: Request, handler: ApiHandler, body: dict[str, Any]
+    ) -> tuple[HTTPResponse | None, int]:
+        """Answer ``request`` with the upstream's answer; returns the response (None when it was
+        streamed already) and its status."""
+        import httpx2
+
+        provider = handler.spec.provider
+        if self.id in request.headers.get(LOOP_HEADER, "").split(","):
+            message = (
+                "mockllm recorder: the request came back to this server: the upstreams forward in a loop"
+            )
+            return _error(provider, 508, message), 508
+        url = self.recording.upstream(provider) + (
+            request.path.removeprefix("/v1") if provider == "openai" else request.path
+        )
+        if request.query_string:
+            url += "?" + request.query_string
+        client = self._http()
+        upstream_request = client.build_request(
+            "POST", url, content=request.body, headers=self._headers(request, provider)
+        )
+        try:
+            upstream = await client.send(upstream_request, stream=True)
+        except httpx2.TimeoutException:
+            message = (
+                f"mockllm recorder: the upstream {url} did not answer within {self.recording.timeout:g} s"
+            )
+            return _error(provider, 504, message), 504
+        except httpx2.TransportError as exc:
+            reason = str(exc) or type(exc).__name__
+            return _error(provider, 502, f"mockllm recorder: cannot reach the upstream {url}: {reason}"), 502
+        status = upstream.status_code
+        headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_HEADERS}
+        content_type = upstream.headers.get("content-type", "application/json")
+        try:
+            if status == 200 and content_type.startswith("text/event-stream"):
+                raw = await self._pass_stream(request, upstream, headers, content_type)
+                if raw is not None:
+                    self._record(handler, body, status, raw, upstream.headers, streamed=True)
+                return None, status
+            try:
+                raw = await upstream.aread()
+            except httpx2.TimeoutException:
+                timeout = self.recording.timeout
+                message = f"mockllm recorder: the upstream {url} stopped sending within {timeout:g} s"
+                return _error(provider, 504, message), 504
+            except httpx2.TransportError as exc:
+                return _error(provider, 502, f"mockllm recorder: the upstream {url} failed: {exc}"), 502
+        finally:
+            await upstream.aclose()
+        self._record(handler, body, status, raw, upstream.headers, streamed=False)
+        return HTTPResponse(raw, status=status, headers=headers, content_type=content_type), status
+
+    async def _pass_stream(
+        self, request: Request, upstream: httpx2.Response, headers: dict[str, str], content_type: str
+    ) -> bytes | None:
+        """Send the upstream's stream on as each piece arrives; the whole of it when it completed."""
+        import httpx2
+
+        response = await request.respond(
+            status=upstream.status_code, headers=headers, content_type=content_type
+        )
+        pieces: list[bytes] = []
+        try:
+            async for piece in upstream.aiter_raw():
+                pieces.append(piece)
+                await response.send(piece)
+        except (httpx2.TimeoutException, httpx2.TransportError) as exc:
+            _log.warning(
+                "recorder: the upstream stream of %s broke off (%s); not recorded", request.path, exc
+            )
+            await response.send(b"", end_stream=True)
+            return None
+        await response.send(b"", end_stream=True)
+        return b"".join(pieces)
+
+    # --- recording --------------------------------------------------------------------------------
+
+    def _record(
+        self,
+        handler: ApiHandler,
+        body: dict[str, Any],
+        status: int,
+        raw: bytes,
+        headers: Any,
+        *,
+        streamed: bool,
+    ) -> None:
+        recording = self.recording
+        if recording.path is None:
+            return
+        api = handler.spec.key
+        try:
+            match = self._match(api, body)
+            if status == 200:
+                answer = stream_answer(api, raw) if streamed else orjson.loads(raw)
+                if not isinstance(answer, dict):
+                    _log.warning(
+                        "recorder: the answer to %s was incomplete; not recorded", handler.spec.route
+                    )
+                    return
+                if api == "openai_embeddings":
+                    answer = embeddings_as_floats(answer)
+                if recording.normalize:
+                    answer = _normalized(api, answer, match)
+                mock: dict[str, Any] = {"match": match, "response": answer}
+            elif status >= 400 and recording.record_errors:
+                mock = {"match": match, "error": _error_reply(status, raw, headers)}
+            else:
+                return
+            self._add(api, mock)
+        except (orjson.JSONDecodeError, ConfigError, ValueError) as exc:
+            _log.warning("recorder: an exchange of %s was not recorded: %s", handler.spec.route, exc)
+
+    def _match(self, api: ApiKey, body: dict[str, Any]) -> dict[str, Any]:
+        style = self.recording.match_type
+        if api == "openai_embeddings":
+            return {"match_type": "exact", "input": body.get("input")}
+        if api == "openai_response":
+            value = body.get("input")
+            if style == "contains" and isinstance(value, list) and value:
+                value = value[-1:]  # contains with a list: the tail of the input
+            return {"match_type": style, "input": value, "turn": responses_turns(body)}
+        messages = body.get("messages") or [None]
+        turns = chat_turns(body) if api == "openai" else anthropic_turns(body)
+        return {"match_type": style, "message": messages[-1], "turn": turns}
+
+    def _add(self, api: ApiKey, mock: dict[str, Any]) -> None:
+        key = orjson.dumps(mock["match"], option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(key).hexdigest()[:8]
+        mock = {"name": f"recorded {api} {digest}", **mock}
+        config = Config.from_dict({api: [mock]}, source="the recorded exchange")  # a mock that loads
+        with self._write_lock:
+            self._write(api, mock, key)
+            mocks, keys = self.recorded[api], self._keys[api]
+            model = config.mocks(api)[0]
+            if key in keys:
+                mocks[keys[key]] = model
+            else:
+                keys[key] = len(mocks)
+                mocks.append(model)
+            self._compiled = CompiledConfig.of(Config.of(self.recorded), source="recorded mocks")
+
+    def _write(self, api: ApiKey, mock: dict[str, Any], key: bytes) -> None:
+        """Read the cassette, put ``mock`` in (in place of a mock with the same match), and write it
+        back whole through a temporary file, readable by the owner only."""
+        path = Path(self.recording.path)  # type: ignore[arg-type]
+        data: dict[str, Any] = {}
+        if self._started_over and path.exists() and path.stat().st_size:
+            loaded = orjson.loads(path.read_bytes())
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path} is not a config file (a JSON object)")
+            data = loaded
+        self._started_over = True
+        mocks = data.setdefault(api, [])
+        for i, existing in enumerate(mocks):
+            if (
+                isinstance(existing, dict)
+                and orjson.dumps(existing.get("match"), option=orjson.OPT_SORT_KEYS) == key
+            ):
+                mocks[i] = mock
+                break
+        else:
+            mocks.append(mock)
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+        directory = path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _error(provider: Provider, status: int, message: str) -> HTTPResponse:
+    return HTTPResponse(error_body(provider, status, message), status=status, content_type="application/json")
+
+
+def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
+    reply: dict[str, Any] = {"status": status}
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        parsed = None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        if isinstance(error.get("type"), str):
+            reply["type"] = error["type"]
+        if isinstance(error.get("message"), str):
+            reply["message"] = error["message"]
+    kept = {name: headers[name] for name in _KEPT_ERROR_HEADERS if name in headers}
+    if kept:
+        reply["headers"] = kept
+    return reply
+
+
+_ID_PREFIX: dict[ApiKey, str] = {
+    "openai": "chatcmpl-",
+    "openai_response": "resp_",
+    "anthropic": "msg_",
+    "openai_embeddings": "",
+}
+
+
+def _normalized(api: ApiKey, answer: dict[str, Any], match: dict[str, Any]) -> dict[str, Any]:
+    """``answer`` without what changes from one call to the next: its id is made from the match,
+    ``created`` is 0, ``system_fingerprint`` is gone. Ids of tool calls and output items stay, as
+    the next request of a conversation sends them back and its recorded match holds them."""
+    answer = dict(answer)
+    answer.pop("system_fingerprint", None)
+    for key in ("created", "created_at"):
+        if key in answer:
+            answer[key] = 0
+    if _ID_PREFIX[api] and "id" in answer:
+        digest = hashlib.sha256(orjson.dumps(match, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
+        answer["id"] = _ID_PREFIX[api] + digest
+    return answer
