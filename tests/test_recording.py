@@ -465,12 +465,8 @@ def test_a_stream_reaches_the_caller_as_it_arrives_not_when_it_ends(tmp_path: Pa
             model="m", messages=[{"role": "user", "content": "slow"}], stream=True
         )
         arrivals = [time.monotonic() - started for _ in stream]
-        # The SDK stops reading at [DONE]; the recorder writes the exchange once the upstream's
-        # stream has ended, a moment later. Stopping the recorder before would lose it.
-        deadline = time.monotonic() + 10
-        while not (tmp_path / "c.json").exists():
-            assert time.monotonic() < deadline, "the exchange was not recorded within 10 s"
-            time.sleep(0.02)
+        # The SDK closes the connection at [DONE], before the upstream's stream has ended, and the
+        # recorder is stopped right after: the exchange is recorded all the same.
     total = arrivals[-1]
     assert total > 0.9  # at least 7 pauses of 150 ms
     assert arrivals[0] < total / 2, arrivals  # the first event came long before the last

@@ -187,11 +187,13 @@ async def _forward(
     request: Request, recorder: Recorder, handler: ApiHandler, body: dict[str, Any]
 ) -> HTTPResponse | None:
     """Answer with the upstream's answer; journalled under the label `UPSTREAM` (not unmatched)."""
-    response, status = await recorder.forward(request, handler, body)
     journal: Journal = request.app.ctx.journal
-    if journal.enabled:
-        _record(journal, request, body, status, UPSTREAM, handler.spec.key)
-    return response
+
+    def answered(status: int) -> None:
+        if journal.enabled:
+            _record(journal, request, body, status, UPSTREAM, handler.spec.key)
+
+    return await recorder.forward(request, handler, body, answered)
 
 
 async def _answer_special(

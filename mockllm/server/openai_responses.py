@@ -54,6 +54,9 @@ def validate(body: Request) -> None:
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 raise ApiError(400, f"'input[{i}]' must be an object", param=f"input[{i}]")
+            kind = item.get("type")
+            if kind is not None and type(kind) is not str:
+                raise ApiError(400, f"'input[{i}].type' must be a string", param=f"input[{i}].type")
             role = item.get("role")
             if role is not None and (type(role) is not str or role not in _ROLES):
                 raise ApiError(

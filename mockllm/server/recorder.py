@@ -15,12 +15,14 @@ requests through: a plain ``serve`` never loads it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import socket
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,6 +31,7 @@ from uuid import uuid4
 
 import orjson
 from sanic import HTTPResponse, Request
+from sanic.exceptions import RequestCancelled, SanicException
 
 from ..apis import API_BY_KEY, ApiKey, Provider
 from ..config import Config, ConfigError
@@ -141,6 +144,11 @@ def points_at(url: str, host: str, port: int) -> bool:
     return upstream_port == port and _same_host(parts.hostname or "", host)
 
 
+_CALLER_LEFT = (RequestCancelled, SanicException)
+"""What writing to a caller that closed its connection raises: Sanic's cancellation of the request
+(a `CancelledError`), or its error for a response whose stream it already detached."""
+
+
 class Recorder:
     """Forwards unmatched requests for a server and records the exchanges (see `Recording`)."""
 
@@ -162,6 +170,8 @@ class Recorder:
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._write_lock = threading.Lock()
         self._started_over = not recording.fresh
+        self._relays: set[asyncio.Task[None]] = set()
+        """Streams being relayed: each outlives its request, see `_relay`."""
 
     def refuse_self(self, host: str, port: int) -> None:
         """Raise `ConfigError` when an upstream is the server itself (``host:port``)."""
@@ -176,7 +186,11 @@ class Recorder:
         """The mocks recorded so far for ``api``."""
         return self._compiled.apis[api]
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, grace: float = 10.0) -> None:
+        """Close the connections to the upstreams, once the streams still being relayed ended (for
+        ``grace`` seconds at most), so that a server stopped right after a stream records it."""
+        if self._relays:
+            await asyncio.wait(set(self._relays), timeout=grace)
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -212,18 +226,23 @@ class Recorder:
         return headers
 
     async def forward(
-        self, request: Request, handler: ApiHandler, body: dict[str, Any]
-    ) -> tuple[HTTPResponse | None, int]:
+        self, request: Request, handler: ApiHandler, body: dict[str, Any], answered: Callable[[int], None]
+    ) -> HTTPResponse | None:
         """Answer ``request`` with the upstream's answer; returns the response (None when it was
-        streamed already) and its status."""
+        streamed already). ``answered(status)`` is called once the status is known, before a stream
+        is relayed: the caller may leave during it, which ends this request early."""
         import httpx2
+
+        def reply(response: HTTPResponse) -> HTTPResponse:
+            answered(response.status)
+            return response
 
         provider = handler.spec.provider
         if self.id in request.headers.get(LOOP_HEADER, "").split(","):
             message = (
                 "mockllm recorder: the request came back to this server: the upstreams forward in a loop"
             )
-            return _error(provider, 508, message), 508
+            return reply(_error(provider, 508, message))
         url = self.recording.upstream(provider) + (
             request.path.removeprefix("/v1") if provider == "openai" else request.path
         )
@@ -239,54 +258,80 @@ class Recorder:
             message = (
                 f"mockllm recorder: the upstream {url} did not answer within {self.recording.timeout:g} s"
             )
-            return _error(provider, 504, message), 504
+            return reply(_error(provider, 504, message))
         except httpx2.TransportError as exc:
             reason = str(exc) or type(exc).__name__
-            return _error(provider, 502, f"mockllm recorder: cannot reach the upstream {url}: {reason}"), 502
+            message = f"mockllm recorder: cannot reach the upstream {url}: {reason}"
+            return reply(_error(provider, 502, message))
         status = upstream.status_code
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_HEADERS}
         content_type = upstream.headers.get("content-type", "application/json")
+        if status == 200 and content_type.startswith("text/event-stream"):
+            answered(status)
+            relay = asyncio.get_running_loop().create_task(
+                self._relay(request, upstream, headers, content_type, handler, body)
+            )
+            self._relays.add(relay)
+            relay.add_done_callback(self._relays.discard)
+            # Shielded: the SDKs close the connection at the stream's last event ([DONE]), often
+            # before the upstream's stream has ended. That cancels this request; the relay goes on
+            # reading the upstream to its end, and records the exchange.
+            await asyncio.shield(relay)
+            return None
         try:
-            if status == 200 and content_type.startswith("text/event-stream"):
-                raw = await self._pass_stream(request, upstream, headers, content_type)
-                if raw is not None:
-                    self._record(handler, body, status, raw, upstream.headers, streamed=True)
-                return None, status
             try:
                 raw = await upstream.aread()
             except httpx2.TimeoutException:
                 timeout = self.recording.timeout
                 message = f"mockllm recorder: the upstream {url} stopped sending within {timeout:g} s"
-                return _error(provider, 504, message), 504
+                return reply(_error(provider, 504, message))
             except httpx2.TransportError as exc:
-                return _error(provider, 502, f"mockllm recorder: the upstream {url} failed: {exc}"), 502
+                return reply(_error(provider, 502, f"mockllm recorder: the upstream {url} failed: {exc}"))
         finally:
             await upstream.aclose()
         self._record(handler, body, status, raw, upstream.headers, streamed=False)
-        return HTTPResponse(raw, status=status, headers=headers, content_type=content_type), status
+        return reply(HTTPResponse(raw, status=status, headers=headers, content_type=content_type))
 
-    async def _pass_stream(
-        self, request: Request, upstream: httpx2.Response, headers: dict[str, str], content_type: str
-    ) -> bytes | None:
-        """Send the upstream's stream on as each piece arrives; the whole of it when it completed."""
+    async def _relay(
+        self,
+        request: Request,
+        upstream: httpx2.Response,
+        headers: dict[str, str],
+        content_type: str,
+        handler: ApiHandler,
+        body: dict[str, Any],
+    ) -> None:
+        """Send the upstream's stream on as each piece arrives, and record it once it completed,
+        whether or not the caller stayed to the end."""
         import httpx2
 
-        response = await request.respond(
-            status=upstream.status_code, headers=headers, content_type=content_type
-        )
         pieces: list[bytes] = []
+        caller: HTTPResponse | None = None
         try:
-            async for piece in upstream.aiter_raw():
-                pieces.append(piece)
-                await response.send(piece)
-        except (httpx2.TimeoutException, httpx2.TransportError) as exc:
-            _log.warning(
-                "recorder: the upstream stream of %s broke off (%s); not recorded", request.path, exc
-            )
-            await response.send(b"", end_stream=True)
-            return None
-        await response.send(b"", end_stream=True)
-        return b"".join(pieces)
+            with contextlib.suppress(*_CALLER_LEFT):
+                caller = await request.respond(
+                    status=upstream.status_code, headers=headers, content_type=content_type
+                )
+            try:
+                async for piece in upstream.aiter_raw():
+                    pieces.append(piece)
+                    if caller is not None:
+                        try:
+                            await caller.send(piece)
+                        except _CALLER_LEFT:  # the caller left: read on, and record
+                            caller = None
+            except (httpx2.TimeoutException, httpx2.TransportError) as exc:
+                _log.warning(
+                    "recorder: the upstream stream of %s broke off (%s); not recorded", request.path, exc
+                )
+                return
+            finally:
+                if caller is not None:
+                    with contextlib.suppress(*_CALLER_LEFT):
+                        await caller.send(b"", end_stream=True)
+        finally:
+            await upstream.aclose()
+        self._record(handler, body, upstream.status_code, b"".join(pieces), upstream.headers, streamed=True)
 
     # --- recording --------------------------------------------------------------------------------
 
