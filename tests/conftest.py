@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +26,18 @@ CONFORMANCE = ROOT.parent / "shared" / "conformance"
 def on_ci() -> bool:
     """True under CI (the ``CI`` environment variable set to true, 1 or yes)."""
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def readme_section(heading: str) -> str:
+    """The README's text under ``heading`` (a ``## `` line), up to the next ``## `` heading."""
+    readme = (ROOT / "README.md").read_text()
+    assert heading in readme, f"no {heading!r} section in README.md"
+    return readme.split(heading, 1)[1].split("\n## ", 1)[0]
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    """The fenced ``language`` code blocks of ``text``."""
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
 
 
 def conformance_data(name: str) -> Path:

@@ -443,11 +443,11 @@ def test_serve_bad_timing_flags_are_one_line_errors(
     assert one_line(err).startswith(f"mockllm serve: {error}")
 
 
-def test_serve_timing_flags_become_the_servers_default_timing(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def servers_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, object]]]:
+    """The keyword arguments of every `MockServer` that ``mockllm serve`` makes, started but not
+    served."""
     from mockllm import cli
-    from mockllm.config import Timing
 
     made: list[dict[str, object]] = []
     real = cli.MockServer
@@ -459,18 +459,26 @@ def test_serve_timing_flags_become_the_servers_default_timing(
     sock = socket.socket()
     monkeypatch.setattr(cli, "MockServer", recording)
     monkeypatch.setattr(cli, "listening_socket", lambda host, port: sock)
-    monkeypatch.setattr(cli, "run", lambda main: main.close())  # started, not served
+    monkeypatch.setattr(cli, "run", lambda main: main.close())
     monkeypatch.setattr(cli.gc, "freeze", lambda: None)
     try:
-        args = ["--ttft-ms", "50", "--chunk-interval-ms", "2.5", "--jitter-ms", "1", "--seed", "7"]
-        status, _ = run(capsys, "serve", *args)
-        assert status == 0
-        assert made[-1]["timing"] == Timing(ttft_ms=50, chunk_interval_ms=2.5, jitter_ms=1, seed=7)
-        status, _ = run(capsys, "serve")
-        assert status == 0
-        assert made[-1]["timing"] is None
+        yield made
     finally:
         sock.close()
+
+
+def test_serve_timing_flags_become_the_servers_default_timing(
+    servers_made: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mockllm.config import Timing
+
+    args = ["--ttft-ms", "50", "--chunk-interval-ms", "2.5", "--jitter-ms", "1", "--seed", "7"]
+    status, _ = run(capsys, "serve", *args)
+    assert status == 0
+    assert servers_made[-1]["timing"] == Timing(ttft_ms=50, chunk_interval_ms=2.5, jitter_ms=1, seed=7)
+    status, _ = run(capsys, "serve")
+    assert status == 0
+    assert servers_made[-1]["timing"] is None
 
 
 def test_serve_with_a_default_ttft_answers_late() -> None:
@@ -512,33 +520,18 @@ def test_serve_bad_chaos_flags_are_one_line_errors(
 
 
 def test_serve_chaos_flags_become_the_servers_chaos_seeded_by_seed(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    servers_made: list[dict[str, object]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mockllm import Chaos, cli
+    from mockllm import Chaos
 
-    made: list[dict[str, object]] = []
-    real = cli.MockServer
-
-    def recording(*args: object, **kwargs: object) -> object:
-        made.append(kwargs)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    sock = socket.socket()
-    monkeypatch.setattr(cli, "MockServer", recording)
-    monkeypatch.setattr(cli, "listening_socket", lambda host, port: sock)
-    monkeypatch.setattr(cli, "run", lambda main: main.close())  # started, not served
-    monkeypatch.setattr(cli.gc, "freeze", lambda: None)
-    try:
-        args = ["--chaos-error-rate", "0.05", "--chaos-disconnect-rate", "0.1", "--seed", "7"]
-        assert run(capsys, "serve", *args)[0] == 0
-        # --seed without a pace takes no mock off the fast path: it seeds the chaos alone.
-        assert (made[-1]["chaos"], made[-1]["timing"]) == (Chaos(0.05, 0.1, seed=7), None)
-        assert run(capsys, "serve", "--chaos-error-rate", "1")[0] == 0
-        assert made[-1]["chaos"] == Chaos(error_rate=1)
-        assert run(capsys, "serve")[0] == 0
-        assert made[-1]["chaos"] is None
-    finally:
-        sock.close()
+    args = ["--chaos-error-rate", "0.05", "--chaos-disconnect-rate", "0.1", "--seed", "7"]
+    assert run(capsys, "serve", *args)[0] == 0
+    # --seed without a pace takes no mock off the fast path: it seeds the chaos alone.
+    assert (servers_made[-1]["chaos"], servers_made[-1]["timing"]) == (Chaos(0.05, 0.1, seed=7), None)
+    assert run(capsys, "serve", "--chaos-error-rate", "1")[0] == 0
+    assert servers_made[-1]["chaos"] == Chaos(error_rate=1)
+    assert run(capsys, "serve")[0] == 0
+    assert servers_made[-1]["chaos"] is None
 
 
 def test_serve_with_chaos_fails_requests_the_sdks_retry() -> None:

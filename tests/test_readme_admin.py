@@ -4,7 +4,6 @@ config, and do what the section says."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 
@@ -12,21 +11,17 @@ import pytest
 
 from mockllm import Config, MockServer
 
-from .conftest import ROOT
-
-HEADING = "## Other languages: the admin API"
-README = (ROOT / "README.md").read_text()
+from .conftest import ROOT, code_blocks, readme_section
 
 
 def section() -> str:
-    assert HEADING in README, f"no {HEADING!r} section in README.md"
-    return README.split(HEADING, 1)[1].split("\n## ", 1)[0]
+    return readme_section("## Other languages: the admin API")
 
 
 def commands() -> list[str]:
     """Each shell command of the section's ``sh`` blocks, continuation lines joined."""
     found: list[str] = []
-    for block in re.findall(r"```sh\n(.*?)```", section(), flags=re.DOTALL):
+    for block in code_blocks(section(), "sh"):
         current = ""
         for line in block.splitlines():
             if not current and (not line.strip() or line.startswith("#")):
@@ -42,7 +37,7 @@ def commands() -> list[str]:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_admin_curl_examples_run_and_do_what_they_say() -> None:
-    tour = re.findall(r"```json\n(.*?)```", README, flags=re.DOTALL)[0]
+    tour = code_blocks((ROOT / "README.md").read_text(), "json")[0]
     steps = commands()
     assert len(steps) == 5
     with MockServer(Config.from_json(tour)) as server:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import code_blocks, readme_section
 
-HEADING = "## Fluent builder"
-
-
-def builder_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    assert HEADING in readme, f"no {HEADING!r} section in README.md"
-    section = readme[readme.index(HEADING) + len(HEADING) :]
-    following = re.search(r"^## ", section, flags=re.M)
-    return section[: following.start()] if following else section
-
-
-EXAMPLES = re.findall(r"```python\n(.*?)```", builder_section(), flags=re.DOTALL)
+EXAMPLES = code_blocks(readme_section("## Fluent builder"), "python")
 
 
 def test_the_section_has_examples() -> None:

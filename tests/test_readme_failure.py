@@ -8,21 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import code_blocks, readme_section
 
-HEADING = "## Testing failure and time"
-
-
-def failure_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    assert HEADING in readme, f"no {HEADING!r} section in README.md"
-    section = readme[readme.index(HEADING) + len(HEADING) :]
-    following = re.search(r"^## ", section, flags=re.M)
-    return section[: following.start()] if following else section
-
-
-SECTION = failure_section()
-EXAMPLES = re.findall(r"```python\n(.*?)```", SECTION, flags=re.DOTALL)
+SECTION = readme_section("## Testing failure and time")
+EXAMPLES = code_blocks(SECTION, "python")
 
 
 def test_the_section_gathers_errors_timing_faults_and_chaos() -> None:

@@ -3,7 +3,6 @@ pytest example run, against an upstream mockllm on 127.0.0.1 standing in for the
 
 from __future__ import annotations
 
-import re
 import shlex
 import signal
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 from mockllm import Config, MockServer
 
-from .conftest import ROOT
+from .conftest import code_blocks, readme_section
 from .test_recording import SECRET, UPSTREAM_CONFIG, chat_loop
 
 pytest_plugins = ["pytester"]
@@ -29,14 +28,8 @@ OFFICIAL_OPENAI = "https://api.openai.com/v1"
 OFFICIAL_ANTHROPIC = "https://api.anthropic.com"
 
 
-def section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    assert HEADING in readme
-    return readme.split(HEADING, 1)[1].split("\n## ", 1)[0]
-
-
 def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", section(), flags=re.DOTALL)
+    return code_blocks(readme_section(HEADING), language)
 
 
 @pytest.fixture
