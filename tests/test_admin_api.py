@@ -371,6 +371,29 @@ def test_a_long_body_is_journalled_truncated_and_marked() -> None:
         assert len(entry["body"]["head"].encode()) <= 100 + 3  # a cut character becomes U+FFFD
 
 
+def test_a_body_nested_too_deeply_to_write_back_keeps_the_journal_readable(
+    server: MockServer, admin: httpx.Client
+) -> None:
+    """orjson parses JSON nested deeper than it writes; a request the mocks answer anyway (the
+    nesting is in a part no rule looks at) is journalled with its body marked, not a 500 on every
+    later read of the journal.
+
+    Mutation caught: the fallback in the ``/requests`` route dropped (TypeError, 500)."""
+    deep = b"[" * 300 + b"1" + b"]" * 300
+    body = b'{"model":"m","messages":[{"role":"user","content":"weather"}],"metadata":' + deep + b"}"
+    headers = {"authorization": "Bearer test", "content-type": "application/json"}
+    answer = httpx.post(server.openai_base_url + "/chat/completions", content=body, headers=headers)
+    assert answer.status_code == 200
+    ask(server, "weather")
+    journal = admin.get("/requests")
+    assert journal.status_code == 200, journal.text
+    first, second = journal.json()["requests"]
+    assert first["mock"] == "weather" and first["body"]["truncated"] is True
+    assert "nested too deeply" in first["body"]["reason"]
+    assert second["body"]["messages"][0]["content"] == "weather"
+    assert [entry["status"] for entry in admin.get("/requests?mock=weather").json()["requests"]] == [200, 200]
+
+
 # --- scenarios and reset --------------------------------------------------------------------------
 
 
