@@ -55,10 +55,16 @@ def _workers(text: str) -> int:
     return workers
 
 
+_MAX_COUNT = 1_000_000_000
+"""The most a count flag takes: a journal's bound must fit a C size, and more is no test's need."""
+
+
 def _count(text: str) -> int:
     count = _int(text)
     if count < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {text}")
+    if count > _MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected at most {_MAX_COUNT}, got {text}")
     return count
 
 
