@@ -389,6 +389,9 @@ class Recorder:
         digest = hashlib.sha256(key).hexdigest()[:8]
         mock = {"name": f"recorded {api} {digest}", **mock}
         config = Config.from_dict({api: [mock]}, source="the recorded exchange")  # a mock that loads
+        # ... and that serves (an upstream may answer what no mock could): checked before anything
+        # is written or kept, so one odd answer spoils neither the cassette nor later recordings.
+        CompiledConfig.of(config, source="the recorded exchange")
         with self._write_lock:
             self._write(api, mock, key)
             mocks, keys = self.recorded[api], self._keys[api]
