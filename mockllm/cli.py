@@ -24,6 +24,7 @@ from .config import Config, ConfigError, Timing, default_timing, load_config
 from .recording_flags import add_recording_flags as _add_recording_flags
 from .recording_flags import recording_of
 from .server import Chaos, CompiledConfig, MockServer, Recording
+from .server.added_mocks import labelled
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .shadowing import unreachable_mocks
 from .watch import Signature, file_signature, watch_config
@@ -250,6 +251,26 @@ def _watch_problem(config_path: Path | None, workers: int) -> str | None:
     return None
 
 
+def _shared_names(config: Config) -> list[tuple[str, str]]:
+    """``(json_path, message)`` for each mock whose label an earlier mock has: the admin API names
+    mocks by label, across the APIs, and cannot tell such mocks apart."""
+    first: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
+    for api, position, label, _ in labelled(config):
+        where = f"$.{api}[{position}]"
+        if label in first:
+            found.append(
+                (
+                    where,
+                    f"the name {label!r} is also the name of {first[label]}: "
+                    f"GET /__mockllm/mocks/{{name}} shows the first, DELETE removes all of them; rename one",
+                )
+            )
+        else:
+            first[label] = where
+    return found
+
+
 def _validate(paths: Sequence[Path]) -> int:
     failed = False
     for path in paths:
@@ -260,7 +281,7 @@ def _validate(paths: Sequence[Path]) -> int:
             failed = True
             print(exc, file=sys.stderr)
             continue
-        for where, message in unreachable_mocks(compiled):
+        for where, message in [*unreachable_mocks(compiled), *_shared_names(config)]:
             print(f"{path}: {where}: warning: {message}", file=sys.stderr)
         print(f"{path}: ok ({_counts(config)})")
     return 1 if failed else 0
