@@ -468,6 +468,30 @@ def test_an_admin_token_is_required_once_set_and_the_provider_routes_stay_open()
         assert httpx.get(url, headers={"authorization": "Bearer s3cret"}).status_code == 200
 
 
+@pytest.mark.parametrize("token", [b"Bearer s3cr\xe9t", b"Bearer \xff\xfe", b"Bearer s3cret\x80"])
+def test_a_token_that_is_not_utf8_is_a_401(token: bytes) -> None:
+    """Header bytes that are not UTF-8 reach the check as lone surrogates; comparing them is a 401.
+
+    Mutation caught: the token encoded strictly for the comparison (UnicodeEncodeError, 500)."""
+    with MockServer(Config.from_dict(STARTUP), admin_token="s3cr\u00e9t") as server:
+        url = server.url + "/__mockllm/mocks"
+        refused = httpx.get(url, headers={"authorization": token})
+        assert refused.status_code == 401, refused.text
+        assert "a wrong token was sent" in refused.json()["error"]["message"]
+        accepted = httpx.get(url, headers={"authorization": "Bearer s3cr\u00e9t".encode()})
+        assert accepted.status_code == 200
+
+
+def test_a_token_given_as_bytes_that_are_not_utf8_works() -> None:
+    """``mockllm serve --admin-token`` with such bytes: Python's argv has them as lone surrogates.
+
+    Mutation caught: the token encoded strictly (every admin request a 500)."""
+    with MockServer(Config.from_dict(STARTUP), admin_token="s3cr\udce9t") as server:
+        url = server.url + "/__mockllm/mocks"
+        assert httpx.get(url, headers={"authorization": b"Bearer s3cr\xe9t"}).status_code == 200
+        assert httpx.get(url, headers={"authorization": "Bearer s3cr\u00e9t".encode()}).status_code == 401
+
+
 @pytest.mark.parametrize(
     ("address", "loopback"),
     [

@@ -84,7 +84,10 @@ def _check_access(request: Request, access: AdminAccess) -> None:
             )
     else:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        # Header bytes that are not UTF-8 arrive as lone surrogates, as do such bytes of a token
+        # given on the command line: "surrogatepass" compares them.
+        sent, wanted = (text.encode("utf-8", "surrogatepass") for text in (given.strip(), token))
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent, wanted):
             what = "a wrong" if given else "no"
             raise AdminError(
                 401,
