@@ -133,6 +133,16 @@ def _same_host(a: str, b: str) -> bool:
         return False
 
 
+def _is_base_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL with a host and, if it gives one, a valid port."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:  # "http://[::1", "http://h:99999", "http://h:abc"
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def points_at(url: str, host: str, port: int) -> bool:
     """Whether ``url`` reaches the server listening on ``host:port``."""
     parts = urlsplit(url)
@@ -156,7 +166,7 @@ class Recorder:
         providers: tuple[Provider, ...] = ("openai", "anthropic")
         for provider in providers:
             url = recording.upstream(provider)
-            if urlsplit(url).scheme not in ("http", "https"):
+            if not _is_base_url(url):
                 raise ConfigError(
                     "recording", [(f"{provider} upstream", f"expected an http(s) base URL, got {url!r}")]
                 )
