@@ -56,6 +56,14 @@ def _workers(text: str) -> int:
     return workers
 
 
+def _token(text: str) -> str:
+    # An empty one (an unset variable in "--admin-token $TOKEN") would let any client that sends
+    # "Authorization: Bearer" in, from any address.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a token, got an empty one")
+    return text
+
+
 _MAX_COUNT = 1_000_000_000
 """The most a count flag takes: a journal's bound must fit a C size, and more is no test's need."""
 
@@ -112,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--admin-token",
+        type=_token,
         metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on the admin API (/__mockllm/) and accept it from "
         "any address (default: no token, loopback clients only)",

@@ -214,6 +214,8 @@ def one_line(err: str) -> str:
             ["--journal-size", "1" + "0" * 22],
             f"argument --journal-size: expected at most 1000000000, got 1{'0' * 22}",
         ),
+        (["--admin-token", ""], "argument --admin-token: expected a token, got an empty one"),
+        (["--admin-token", " "], "argument --admin-token: expected a token, got an empty one"),
         (
             ["--journal-body-bytes", "lots"],
             "argument --journal-body-bytes: expected a whole number, got 'lots'",
