@@ -24,6 +24,7 @@ from .config import Config, ConfigError, Timing, default_timing, load_config
 from .recording_flags import add_recording_flags as _add_recording_flags
 from .recording_flags import recording_of
 from .server import Chaos, CompiledConfig, MockServer, Recording
+from .server.added_mocks import labelled
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .shadowing import unreachable_mocks
 from .watch import Signature, file_signature, watch_config
@@ -55,10 +56,24 @@ def _workers(text: str) -> int:
     return workers
 
 
+def _token(text: str) -> str:
+    # An empty one (an unset variable in "--admin-token $TOKEN") would let any client that sends
+    # "Authorization: Bearer" in, from any address.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a token, got an empty one")
+    return text
+
+
+_MAX_COUNT = 1_000_000_000
+"""The most a count flag takes: a journal's bound must fit a C size, and more is no test's need."""
+
+
 def _count(text: str) -> int:
     count = _int(text)
     if count < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {text}")
+    if count > _MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected at most {_MAX_COUNT}, got {text}")
     return count
 
 
@@ -105,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--admin-token",
+        type=_token,
         metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on the admin API (/__mockllm/) and accept it from "
         "any address (default: no token, loopback clients only)",
@@ -244,6 +260,26 @@ def _watch_problem(config_path: Path | None, workers: int) -> str | None:
     return None
 
 
+def _shared_names(config: Config) -> list[tuple[str, str]]:
+    """``(json_path, message)`` for each mock whose label an earlier mock has: the admin API names
+    mocks by label, across the APIs, and cannot tell such mocks apart."""
+    first: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
+    for api, position, label, _ in labelled(config):
+        where = f"$.{api}[{position}]"
+        if label in first:
+            found.append(
+                (
+                    where,
+                    f"the name {label!r} is also the name of {first[label]}: "
+                    f"GET /__mockllm/mocks/{{name}} shows the first, DELETE removes all of them; rename one",
+                )
+            )
+        else:
+            first[label] = where
+    return found
+
+
 def _validate(paths: Sequence[Path]) -> int:
     failed = False
     for path in paths:
@@ -254,7 +290,7 @@ def _validate(paths: Sequence[Path]) -> int:
             failed = True
             print(exc, file=sys.stderr)
             continue
-        for where, message in unreachable_mocks(compiled):
+        for where, message in [*unreachable_mocks(compiled), *_shared_names(config)]:
             print(f"{path}: {where}: warning: {message}", file=sys.stderr)
         print(f"{path}: ok ({_counts(config)})")
     return 1 if failed else 0

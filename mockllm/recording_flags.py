@@ -79,6 +79,9 @@ def recording_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Record
         raise ConfigError(
             "mockllm serve", [("--passthrough", "a server records or passes through, not both")]
         )
+    if args.record is not None and args.record.is_dir():
+        problem = f"expected a file to write the exchanges to, got the directory {str(args.record)!r}"
+        raise ConfigError("mockllm serve", [("--record", problem)])
     if args.record is None and not args.passthrough:
         for name, flag in _FLAGS_NEEDING_A_MODE.items():
             if getattr(args, name) is not None:

@@ -371,6 +371,29 @@ def test_a_long_body_is_journalled_truncated_and_marked() -> None:
         assert len(entry["body"]["head"].encode()) <= 100 + 3  # a cut character becomes U+FFFD
 
 
+def test_a_body_nested_too_deeply_to_write_back_keeps_the_journal_readable(
+    server: MockServer, admin: httpx.Client
+) -> None:
+    """orjson parses JSON nested deeper than it writes; a request the mocks answer anyway (the
+    nesting is in a part no rule looks at) is journalled with its body marked, not a 500 on every
+    later read of the journal.
+
+    Mutation caught: the fallback in the ``/requests`` route dropped (TypeError, 500)."""
+    deep = b"[" * 300 + b"1" + b"]" * 300
+    body = b'{"model":"m","messages":[{"role":"user","content":"weather"}],"metadata":' + deep + b"}"
+    headers = {"authorization": "Bearer test", "content-type": "application/json"}
+    answer = httpx.post(server.openai_base_url + "/chat/completions", content=body, headers=headers)
+    assert answer.status_code == 200
+    ask(server, "weather")
+    journal = admin.get("/requests")
+    assert journal.status_code == 200, journal.text
+    first, second = journal.json()["requests"]
+    assert first["mock"] == "weather" and first["body"]["truncated"] is True
+    assert "nested too deeply" in first["body"]["reason"]
+    assert second["body"]["messages"][0]["content"] == "weather"
+    assert [entry["status"] for entry in admin.get("/requests?mock=weather").json()["requests"]] == [200, 200]
+
+
 # --- scenarios and reset --------------------------------------------------------------------------
 
 
@@ -443,6 +466,30 @@ def test_an_admin_token_is_required_once_set_and_the_provider_routes_stay_open()
         assert httpx.delete(url, headers={"authorization": "Basic s3cret"}).status_code == 401
         assert ask(server, "weather?") == "Sunny."  # the mocks are still there, and need no token
         assert httpx.get(url, headers={"authorization": "Bearer s3cret"}).status_code == 200
+
+
+@pytest.mark.parametrize("token", [b"Bearer s3cr\xe9t", b"Bearer \xff\xfe", b"Bearer s3cret\x80"])
+def test_a_token_that_is_not_utf8_is_a_401(token: bytes) -> None:
+    """Header bytes that are not UTF-8 reach the check as lone surrogates; comparing them is a 401.
+
+    Mutation caught: the token encoded strictly for the comparison (UnicodeEncodeError, 500)."""
+    with MockServer(Config.from_dict(STARTUP), admin_token="s3cr\u00e9t") as server:
+        url = server.url + "/__mockllm/mocks"
+        refused = httpx.get(url, headers={"authorization": token})
+        assert refused.status_code == 401, refused.text
+        assert "a wrong token was sent" in refused.json()["error"]["message"]
+        accepted = httpx.get(url, headers={"authorization": "Bearer s3cr\u00e9t".encode()})
+        assert accepted.status_code == 200
+
+
+def test_a_token_given_as_bytes_that_are_not_utf8_works() -> None:
+    """``mockllm serve --admin-token`` with such bytes: Python's argv has them as lone surrogates.
+
+    Mutation caught: the token encoded strictly (every admin request a 500)."""
+    with MockServer(Config.from_dict(STARTUP), admin_token="s3cr\udce9t") as server:
+        url = server.url + "/__mockllm/mocks"
+        assert httpx.get(url, headers={"authorization": b"Bearer s3cr\xe9t"}).status_code == 200
+        assert httpx.get(url, headers={"authorization": "Bearer s3cr\u00e9t".encode()}).status_code == 401
 
 
 @pytest.mark.parametrize(

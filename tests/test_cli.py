@@ -211,6 +211,12 @@ def one_line(err: str) -> str:
         (["--workers", "-2"], "argument --workers: expected a number of processes, 1 or more, got -2"),
         (["--journal-size", "-1"], "argument --journal-size: expected 0 or more, got -1"),
         (
+            ["--journal-size", "1" + "0" * 22],
+            f"argument --journal-size: expected at most 1000000000, got 1{'0' * 22}",
+        ),
+        (["--admin-token", ""], "argument --admin-token: expected a token, got an empty one"),
+        (["--admin-token", " "], "argument --admin-token: expected a token, got an empty one"),
+        (
             ["--journal-body-bytes", "lots"],
             "argument --journal-body-bytes: expected a whole number, got 'lots'",
         ),

@@ -125,6 +125,20 @@ def test_models_need_the_provider_s_auth(serve: ServeFn) -> None:
     assert status == 400 and "limit" in body["error"]["message"]
 
 
+@pytest.mark.parametrize("limit", ["%C2%B2", "%D9%A1", "9" * 5000, "-1", "1.5"])
+def test_a_bad_anthropic_models_limit_is_a_400(serve: ServeFn, limit: str) -> None:
+    """A superscript two (a digit to ``str.isdigit``, not to ``int``), an Arabic-Indic one, more
+    digits than ``int`` parses: each a 400 in Anthropic's shape, and the server serves on.
+
+    Mutation caught: the ``limit`` check back to ``isdigit`` alone (a ValueError, 500)."""
+    server = serve(Config())
+    headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
+    status, body = _get(server, f"/v1/models?limit={limit}", headers)
+    assert status == 400 and body["type"] == "error" and "limit" in body["error"]["message"]
+    status, body = _get(server, "/v1/models?limit=1", headers)
+    assert status == 200 and [model["id"] for model in body["data"]] == ["mock-model"]
+
+
 # --- count_tokens --------------------------------------------------------------------------------
 
 HISTORY: list[Any] = [{"role": "user", "content": "hi there"}]  # 8 bytes: 2 tokens
@@ -169,6 +183,26 @@ def test_count_tokens_refuses_what_messages_refuses(serve: ServeFn) -> None:
         client.messages.count_tokens(model="m", messages=[])
     with pytest.raises(anthropic.BadRequestError, match=r"'messages\.0\.content' must be a string"):
         client.messages.count_tokens(model="m", messages=[{"role": "user", "content": 5}])  # type: ignore[typeddict-item]
+
+
+@pytest.mark.parametrize("where", ["tools", "content"])
+def test_count_tokens_of_a_deeply_nested_body_is_a_400(serve: ServeFn, where: str) -> None:
+    """JSON nested deeper than orjson serialises, in a tool's schema or a content block: valid for
+    the parser, so the estimate meets it. A 400 in Anthropic's shape, and the server counts on.
+
+    Mutation caught: the guard for ``orjson.JSONEncodeError`` dropped from the route (a 500)."""
+    server = serve(Config())
+    client = anthropic_client(server)
+    deep: Any = "x"
+    for _ in range(300):
+        deep = {"a": deep}
+    tools: Any = [{"name": "t", "input_schema": deep}] if where == "tools" else []
+    block = {"type": "tool_result", "tool_use_id": "t", "content": [deep]}
+    content: Any = "hi" if where == "tools" else [block]
+    with pytest.raises(anthropic.BadRequestError, match="nested too deeply"):
+        # The SDK's own JSON encoder goes deeper than orjson, so it sends this.
+        client.messages.count_tokens(model="m", messages=[{"role": "user", "content": content}], tools=tools)
+    assert client.messages.count_tokens(model="m", messages=HISTORY).input_tokens == 2
 
 
 # --- Anthropic tools: [] -------------------------------------------------------------------------

@@ -98,7 +98,12 @@ def test_serve_record_flags_are_checked(capsys: pytest.CaptureFixture[str], tmp_
         (["--record", "c.json", "--passthrough"], "--passthrough: a server records or passes through"),
         (["--upstream", "http://x/v1"], "--upstream: needs --record OUT.json or --passthrough"),
         (["--passthrough", "--upstream", "ftp://x"], "expected an http(s) base URL"),
+        (["--passthrough", "--upstream", "http://[::1"], "expected an http(s) base URL"),
+        (["--passthrough", "--upstream", "http://h:99999/v1"], "expected an http(s) base URL"),
+        (["--passthrough", "--anthropic-upstream", "https://"], "expected an http(s) base URL"),
         (["--passthrough", "--upstream-timeout", "0"], "--upstream-timeout: expected a number of seconds"),
+        # Taken, a directory made every exchange fail to be written, with a server-side error each.
+        (["--record", str(tmp_path)], "--record: expected a file to write the exchanges to"),
     ]:
         assert main(["serve", "--port", "0", *args]) == 2
         err = capsys.readouterr().err

@@ -3,7 +3,9 @@ what no mock matches, records it to a cassette, and the cassette replays the sam
 
 from __future__ import annotations
 
+import http.server
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import orjson
 import pytest
 
 from mockllm import Config, MockServer, Recording, load_config
+from mockllm.server.app import UPSTREAM
 
 from .conftest import anthropic_client, async_anthropic_client, openai_client
 
@@ -496,3 +499,60 @@ def test_recorders_forwarding_to_each_other_stop_with_508(tmp_path: Path) -> Non
             )
     assert caught.value.status_code == 508
     assert "loop" in caught.value.message
+
+
+class _OddUpstream(http.server.BaseHTTPRequestHandler):
+    """An upstream that answers "odd" with JSON no mock could answer (``choices`` not a list), and
+    anything else well."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        body = orjson.loads(self.rfile.read(int(self.headers["content-length"])))
+        odd = body["messages"][-1]["content"] == "odd"
+        good = {"choices": [{"message": {"role": "assistant", "content": "ok"}}]}
+        reply = {"choices": "nope"} if odd else good
+        data = orjson.dumps(reply)
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_an_answer_no_mock_could_give_is_not_recorded_and_recording_goes_on(tmp_path: Path) -> None:
+    """The odd answer reaches the caller, but is kept out of the cassette (which would no longer
+    serve) and out of the recorded mocks, so later exchanges are recorded and replayed as usual.
+
+    Mutation caught: the recorded mock compiled only after it was written and kept (the cassette
+    then failed to load, and every later exchange was forwarded again instead of replayed)."""
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OddUpstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    cassette = tmp_path / "c.json"
+    recording = Recording(cassette, openai_upstream=f"http://127.0.0.1:{upstream.server_port}/v1")
+    try:
+        with MockServer(record=recording) as recorder:
+            client = openai_client(recorder)
+            odd = client.chat.completions.with_raw_response.create(
+                model="m", messages=[{"role": "user", "content": "odd"}]
+            )
+            assert orjson.loads(odd.content) == {"choices": "nope"}
+            for _ in range(2):  # forwarded, then answered by its recorded mock
+                fine: Any = [{"role": "user", "content": "fine"}]
+                answer = client.chat.completions.create(model="m", messages=fine)
+                assert answer.choices[0].message.content == "ok"
+            labels = [entry.mock for entry in recorder.journal]
+        assert labels[:2] == [UPSTREAM, UPSTREAM] and labels[2].startswith("recorded openai "), labels
+    finally:
+        upstream.shutdown()
+    with MockServer(cassette) as replay:
+        assert (
+            openai_client(replay)
+            .chat.completions.create(model="m", messages=[{"role": "user", "content": "fine"}])
+            .choices[0]
+            .message.content
+            == "ok"
+        )

@@ -80,6 +80,31 @@ def test_validate_warns_and_still_passes(tmp_path: Path, capsys: pytest.CaptureF
     )
 
 
+def test_validate_warns_about_mocks_that_share_a_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The admin API names mocks by name across the APIs (DESIGN.md §12a: validate warns)."""
+    anthropic = {
+        "name": "x",
+        "match": {"match_type": "contains", "message": {"content": "a"}},
+        "response": {"content": []},
+    }
+    config = {
+        "openai": [
+            chat({"message": {"content": "a"}}, name="x"),
+            chat({"message": {"content": "b"}}, name="y"),
+        ],
+        "anthropic": [anthropic],
+    }
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(config))
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        f"{path}: $.anthropic[0]: warning: the name 'x' is also the name of $.openai[0]: "
+        "GET /__mockllm/mocks/{name} shows the first, DELETE removes all of them; rename one\n"
+    )
+
+
 def test_a_server_logs_it_when_it_loads(caplog: pytest.LogCaptureFixture) -> None:
     config = Config.from_dict(
         {"openai": [chat({"message": {}}), chat({"message": {"content": "a"}}, name="late")]}

@@ -84,7 +84,10 @@ def _check_access(request: Request, access: AdminAccess) -> None:
             )
     else:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        # Header bytes that are not UTF-8 arrive as lone surrogates, as do such bytes of a token
+        # given on the command line: "surrogatepass" compares them.
+        sent, wanted = (text.encode("utf-8", "surrogatepass") for text in (given.strip(), token))
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent, wanted):
             what = "a wrong" if given else "no"
             raise AdminError(
                 401,
@@ -252,7 +255,11 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
             and (label is None or entry.mock == label)
             and (status is None or entry.status == status)
         ]
-        return _reply({"requests": entries})
+        try:
+            return _reply({"requests": entries})
+        except orjson.JSONEncodeError:
+            # orjson parses JSON nested deeper than it writes, and a mock may answer such a body.
+            return _reply({"requests": [_writable(entry) for entry in entries]})
 
     async def forget(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
@@ -316,6 +323,15 @@ def _journal(request: Request) -> Journal:
     if not journal.enabled:
         raise AdminError(409, "The journal is off (mockllm serve --journal-size 0): no requests are kept.")
     return journal
+
+
+def _writable(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with a body too deeply nested to write as JSON marked in its place."""
+    try:
+        orjson.dumps(entry["body"])
+    except orjson.JSONEncodeError:
+        return {**entry, "body": {"truncated": True, "reason": "nested too deeply to write as JSON"}}
+    return entry
 
 
 def _scenarios(served: ServedMocks) -> dict[str, str]:

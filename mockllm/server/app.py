@@ -348,9 +348,14 @@ async def _count_tokens(request: Request) -> HTTPResponse:
         _check_auth(request, "anthropic")
         body = _parse(request.body)
         validate_prompt(body)
+        try:
+            tokens = count_tokens(body)
+        except orjson.JSONEncodeError:
+            # The estimate serialises blocks and tools; orjson parses deeper JSON than it writes.
+            raise ApiError(400, "The request body is nested too deeply.") from None
     except ApiError as exc:
         return _error_response("anthropic", exc.status, exc.client_message, exc.param)
-    return HTTPResponse(orjson.dumps({"input_tokens": count_tokens(body)}), content_type=JSON_TYPE)
+    return HTTPResponse(orjson.dumps({"input_tokens": tokens}), content_type=JSON_TYPE)
 
 
 def _bearer(request: Request) -> str:

@@ -56,7 +56,8 @@ def model_list(provider: Provider, names: list[str], query: Mapping[str, str]) -
     if provider == "openai":
         return {"object": "list", "data": [model_info(provider, name) for name in names]}
     after, before, limit = query.get("after_id"), query.get("before_id"), query.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    # isdigit alone takes "²" and other digits int() refuses; a long run of digits int() refuses too.
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 10 and 1 <= int(limit) <= 1000):
         raise ApiError(400, "limit: Input should be an integer from 1 to 1000")
     size = int(limit)
     if before:

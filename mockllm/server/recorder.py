@@ -133,6 +133,16 @@ def _same_host(a: str, b: str) -> bool:
         return False
 
 
+def _is_base_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) URL with a host and, if it gives one, a valid port."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:  # "http://[::1", "http://h:99999", "http://h:abc"
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def points_at(url: str, host: str, port: int) -> bool:
     """Whether ``url`` reaches the server listening on ``host:port``."""
     parts = urlsplit(url)
@@ -156,7 +166,7 @@ class Recorder:
         providers: tuple[Provider, ...] = ("openai", "anthropic")
         for provider in providers:
             url = recording.upstream(provider)
-            if urlsplit(url).scheme not in ("http", "https"):
+            if not _is_base_url(url):
                 raise ConfigError(
                     "recording", [(f"{provider} upstream", f"expected an http(s) base URL, got {url!r}")]
                 )
@@ -389,6 +399,9 @@ class Recorder:
         digest = hashlib.sha256(key).hexdigest()[:8]
         mock = {"name": f"recorded {api} {digest}", **mock}
         config = Config.from_dict({api: [mock]}, source="the recorded exchange")  # a mock that loads
+        # ... and that serves (an upstream may answer what no mock could): checked before anything
+        # is written or kept, so one odd answer spoils neither the cassette nor later recordings.
+        CompiledConfig.of(config, source="the recorded exchange")
         with self._write_lock:
             self._write(api, mock, key)
             mocks, keys = self.recorded[api], self._keys[api]

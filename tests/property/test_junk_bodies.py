@@ -27,6 +27,10 @@ CHAT, RESPONSES, EMBEDDINGS, MESSAGES = (
     "/v1/messages",
 )
 ROUTES = (CHAT, RESPONSES, EMBEDDINGS, MESSAGES)
+COUNT_TOKENS = "/v1/messages/count_tokens"
+AZURE_CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+# Routes that take the body of another: junk for that API is posted to them.
+BODY_OF = {COUNT_TOKENS: MESSAGES, AZURE_CHAT: CHAT}
 
 _CATCH = [{"name": "X-Catch", "value": "yes"}]
 
@@ -310,8 +314,9 @@ def one_field_wrong(draw: st.DrawFn, route: str) -> JsonObject:
 
 @st.composite
 def junk_requests(draw: st.DrawFn, route: str) -> tuple[str, bytes, dict[str, str]]:
-    method = "POST" if route in ROUTES else draw(st.sampled_from(["POST", "GET", "PUT", "DELETE"]))
-    api_route = route if route in ROUTES else draw(st.sampled_from(ROUTES))
+    posted = route in ROUTES or route in BODY_OF
+    method = "POST" if posted else draw(st.sampled_from(["POST", "GET", "PUT", "DELETE"]))
+    api_route = route if route in ROUTES else BODY_OF.get(route) or draw(st.sampled_from(ROUTES))
     shape = draw(st.sampled_from(["bytes", "json", "object", "one-field", "one-field", "nested"]))
     if shape == "bytes":
         body = draw(st.binary(max_size=64))
@@ -367,7 +372,7 @@ def _assert_no_5xx(answer: RawResponse, sent: bytes) -> None:
             assert _depth(sent) > 200, answer.body
 
 
-@pytest.mark.parametrize("route", [*ROUTES, "/health", "/v1/models"])
+@pytest.mark.parametrize("route", [*ROUTES, COUNT_TOKENS, AZURE_CHAT, "/health", "/v1/models"])
 @server_settings(share=1)
 @given(data=st.data())
 def test_junk_never_gets_a_5xx(server: MockServer, route: str, data: st.DataObject) -> None:
@@ -382,6 +387,59 @@ def test_junk_never_gets_a_5xx(server: MockServer, route: str, data: st.DataObje
     method, body, headers = data.draw(junk_requests(route))
     _assert_no_5xx(raw_request(server, method, route, body, headers), body)
     _assert_answers_good_requests(server, (route,) if route in ROUTES else ROUTES)
+
+
+# --- the admin API ------------------------------------------------------------------------------
+
+_mock = _object(
+    {
+        "name": texty,
+        "match": st.one_of(
+            _object({"match_type": texty, "message": junk, "input": junk, "model": junk}), junk
+        ),
+        "response": junk,
+        "error": st.one_of(_object({"status": st.one_of(st.integers(-5, 700), junk), "headers": junk}), junk),
+        "vectors_from_text": st.one_of(_object({"dimensions": st.one_of(st.integers(-2, 9), junk)}), junk),
+        "times": junk,
+        "priority": junk,
+        "scenario": texty,
+        "timing": junk,
+        "fault": junk,
+    }
+)
+_configs = _object(
+    {
+        key: st.one_of(st.lists(st.one_of(_mock, junk), min_size=1, max_size=2), junk)
+        for key in ("openai", "openai_response", "openai_embeddings", "anthropic", "listen_addr")
+    }
+)
+_ADMIN = {
+    "/__mockllm/mocks": _configs,
+    "/__mockllm/scenarios/door": _object({"state": texty}),
+}
+
+
+@pytest.mark.parametrize("route", list(_ADMIN))
+@server_settings(share=2)
+@given(data=st.data())
+def test_junk_to_the_admin_api_is_a_4xx_that_changes_nothing(
+    server: MockServer, route: str, data: st.DataObject
+) -> None:
+    """A refused admin request leaves the mocks as they were (DESIGN.md §12a: "a bad request
+    changes nothing"), and the provider routes still answer."""
+    method = data.draw(st.sampled_from(["POST", "PUT"]))
+    shape = data.draw(st.sampled_from(["bytes", "json", "object", "object"]))
+    if shape == "bytes":
+        body = data.draw(st.binary(max_size=64))
+    else:
+        body = orjson.dumps(data.draw(junk if shape == "json" else _ADMIN[route]))
+    before = raw_request(server, "GET", "/__mockllm/mocks", b"", {}).body
+    answer = raw_request(server, method, route, body, {"Content-Type": "application/json"})
+    _assert_no_5xx(answer, body)
+    if answer.status >= 400:
+        assert raw_request(server, "GET", "/__mockllm/mocks", b"", {}).body == before
+    assert raw_request(server, "POST", "/__mockllm/reset", b"", {}).status == 200
+    _assert_answers_good_requests(server, ROUTES)
 
 
 def _nested(depth: int) -> bytes:
