@@ -244,7 +244,9 @@ def _answer_of(
         timing = default_timing
     if error is not None:
         return PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
-    vectors = getattr(mock, "vectors_from_text", None)  # embeddings mocks alone have it
+    # Embeddings mocks alone have the key; read from the instance dict, as pydantic's __getattr__
+    # for a missing attribute costs about 4 µs a mock (0.4 s of a 100,000-mock start).
+    vectors = mock.__dict__.get("vectors_from_text")
     if vectors is not None:
         answer: PreparedResponse = TextVectors(vectors, handler, position, created)
     else:
