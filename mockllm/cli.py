@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -482,6 +483,14 @@ def _worker(server: MockServer, sock: socket.socket) -> None:
     run(_serve_until_signal(server, sock))
 
 
+def _shown(url: str) -> str:
+    """``url`` without the credentials it may carry (``https://user:key@host``), for printing."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 def _announce(server: MockServer, config_path: Path | None) -> None:
     # The first line of stdout is the base URL alone, for scripts that start the server.
     print(server.url, flush=True)
@@ -490,7 +499,7 @@ def _announce(server: MockServer, config_path: Path | None) -> None:
     if recorder is not None:
         r = recorder.recording
         what = f"recording to {r.path}" if r.path is not None else "passing through"
-        upstreams = f"OpenAI {r.openai_upstream}, Anthropic {r.anthropic_upstream}"
+        upstreams = f"OpenAI {_shown(r.openai_upstream)}, Anthropic {_shown(r.anthropic_upstream)}"
         print(f"mockllm: {what} what no mock matches: {upstreams}", file=sys.stderr)
     print(
         f"mockllm: serving {source} ({_counts(server.config)})\n"

@@ -175,3 +175,20 @@ def test_a_recorder_answers_sdk_requests_it_forwarded_with_the_official_error_cl
         with pytest.raises(openai.NotFoundError, match="No mock matched"):
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "nothing"}])
     assert not (tmp_path / "c.json").exists()
+
+
+def test_serve_never_prints_the_credentials_of_an_upstream_url(upstream: MockServer, tmp_path: Path) -> None:
+    with_key = upstream.openai_base_url.replace("http://", "http://proxy-user:sk-in-the-url@")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockllm", "serve", "--port", "0", "--passthrough", "--upstream", with_key],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("http://127.0.0.1:")
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=10)
+    assert "passing through what no mock matches: OpenAI http://127.0.0.1:" in err
+    assert "sk-in-the-url" not in out + err and "proxy-user" not in err
