@@ -812,7 +812,12 @@ class Config(_Model):
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str = "<config>") -> Config:
-        """Parse and validate JSON text; raises `ConfigError` naming each bad JSON path."""
+        """Parse and validate JSON text; raises `ConfigError` naming each bad JSON path. A UTF-8
+        byte order mark before the JSON (some Windows editors write one) is skipped."""
+        if isinstance(text, bytes) and text.startswith(b"\xef\xbb\xbf"):
+            text = text[3:]
+        elif isinstance(text, str) and text.startswith("\ufeff"):
+            text = text[1:]
         try:
             with collector_paused():
                 data = orjson.loads(text)

@@ -192,6 +192,14 @@ def test_a_file_that_is_not_json_text(tmp_path: Path, content: bytes, reason: st
         load_config(file)
 
 
+def test_a_byte_order_mark_before_the_json_is_skipped(tmp_path: Path) -> None:
+    # Some Windows editors write one; the server accepts one before a request body too.
+    text = json.dumps({"openai": [MOCK]})
+    file = tmp_path / "config.json"
+    file.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_config(file) == Config.from_json(text) == Config.from_json("\ufeff" + text)
+
+
 def test_response_that_cannot_be_served_is_refused_at_start() -> None:
     config = Config.model_validate({"openai": [{**MOCK, "response": {"choices": "nope"}}]})
     with pytest.raises(ConfigError, match=r"\$\.openai\[0\]\.response\.choices: expected a list"):
