@@ -149,8 +149,56 @@ def test_chat_stream_reassembles_edge_cases(server: MockServer, response: JsonOb
 
 
 @st.composite
+def hosted_output_items(draw: st.DrawFn) -> JsonObject:
+    """Hosted tool calls, MCP items and custom tool calls, with the fields their events carry."""
+    kind = draw(
+        st.sampled_from(
+            [
+                "web_search_call",
+                "file_search_call",
+                "code_interpreter_call",
+                "image_generation_call",
+                "mcp_list_tools",
+                "mcp_call",
+                "custom_tool_call",
+            ]
+        )
+    )
+    item: JsonObject = {"type": kind}
+    if kind == "web_search_call":
+        item["action"] = {"type": "search", "query": draw(s.texts(max_size=30))}
+    elif kind == "file_search_call":
+        item["queries"] = draw(st.lists(s.texts(max_size=20), max_size=2))
+    elif kind == "code_interpreter_call":
+        _optional(draw, item, "code", st.one_of(st.none(), s.texts(max_size=60)))
+        item["outputs"] = draw(
+            st.lists(st.builds(lambda t: {"type": "logs", "logs": t}, s.texts(max_size=20)), max_size=2)
+        )
+    elif kind == "image_generation_call":
+        _optional(draw, item, "result", st.one_of(st.none(), st.just("iVBORw0KGgo=")))
+    elif kind == "custom_tool_call":
+        item["name"] = draw(s.names)
+        _optional(draw, item, "input", s.texts(max_size=60))
+    else:
+        item["server_label"] = draw(s.names)
+        if kind == "mcp_list_tools":
+            item["tools"] = [{"name": draw(s.names), "input_schema": {"type": "object"}}]
+        else:
+            item["name"] = draw(s.names)
+            _optional(draw, item, "arguments", s.json_arguments())
+            outcome = draw(st.sampled_from(["pending", "output", "error"]))
+            if outcome == "output":
+                item["output"] = draw(s.texts(max_size=20))
+            elif outcome == "error":
+                item["error"] = {"type": "mcp_protocol_error", "code": -32602, "message": "bad arguments"}
+    return item
+
+
+@st.composite
 def responses_output_items(draw: st.DrawFn) -> JsonObject:
-    kind = draw(st.sampled_from(["message", "message", "function_call", "reasoning"]))
+    kind = draw(st.sampled_from(["message", "message", "function_call", "reasoning", "hosted"]))
+    if kind == "hosted":
+        return draw(hosted_output_items())
     item: JsonObject = {"type": kind}
     if kind == "message":
         part = st.one_of(
@@ -233,9 +281,23 @@ def test_responses_stream_reassembles_the_response(server: MockServer, response:
 
 @st.composite
 def anthropic_content_blocks(draw: st.DrawFn) -> JsonObject:
-    kind = draw(st.sampled_from(["text", "text", "tool_use", "thinking"]))
+    kind = draw(
+        st.sampled_from(["text", "text", "tool_use", "thinking", "server_tool_use", "redacted_thinking"])
+    )
     if kind == "text":
-        return {"type": "text", "text": draw(s.texts(max_size=60))}
+        block = {"type": "text", "text": draw(s.texts(max_size=60))}
+        if draw(st.booleans()):
+            cited = {"type": "web_search_result_location", "url": "https://example.com/a", "title": "A"}
+            block["citations"] = [{**cited, "cited_text": draw(s.texts(max_size=20)), "encrypted_index": "x"}]
+        return block
+    if kind == "server_tool_use":
+        return {
+            "type": "server_tool_use",
+            "name": "web_search",
+            "input": {"query": draw(s.texts(max_size=30))},
+        }
+    if kind == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": draw(s.ids("Em"))}
     if kind == "tool_use":
         block: JsonObject = {"type": "tool_use", "name": draw(s.names), "input": draw(s.json_objects)}
         _optional(draw, block, "id", s.ids("toolu_"))
