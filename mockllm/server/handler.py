@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -60,6 +60,8 @@ MAX_CACHED_BYTES = 16 * 1024 * 1024
 """How many bytes of rendered answers one mock keeps; a render larger than this is not kept."""
 _MAX_CACHED_RENDERS = 64
 
+_Rendered = TypeVar("_Rendered")
+
 
 @dataclass(frozen=True)
 class ApiHandler:
@@ -83,6 +85,28 @@ class ApiHandler:
     stream."""
 
 
+class Renders(dict[tuple[str | None, Hashable], _Rendered]):
+    """A mock's answers rendered per (model, variant), bounded in entries and in bytes, so that
+    requests naming many models cannot make it grow without bound: when one more would cross a
+    bound, the cache starts over. An answer larger than the byte bound is not kept at all."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+        """The bytes of the answers kept."""
+
+    def keep(self, key: tuple[str | None, Hashable], rendered: _Rendered, size: int) -> None:
+        if size > MAX_CACHED_BYTES:
+            return
+        if len(self) >= _MAX_CACHED_RENDERS or self.size + size > MAX_CACHED_BYTES:
+            self.clear()
+            self.size = 0
+        self[key] = rendered
+        self.size += size
+
+
 class PreparedResponse:
     """A mock's answer: filled in on first use, then rendered per (model, variant) and cached.
 
@@ -92,7 +116,7 @@ class PreparedResponse:
     cannot make it grow without bound; an answer it does not keep is rendered again, never wrong.
     """
 
-    __slots__ = ("_cache", "_cached_bytes", "_created", "_fill", "_filled", "_position", "_render", "_source")
+    __slots__ = ("_cache", "_created", "_fill", "_filled", "_position", "_render", "_source")
 
     def __init__(self, source: dict[str, Any], handler: ApiHandler, position: int, created: int) -> None:
         # The handler's functions and the configured response, not a closure: a config of 100,000
@@ -103,8 +127,7 @@ class PreparedResponse:
         self._position = position
         self._created = created
         self._filled: dict[str, Any] | None = None
-        self._cache: dict[tuple[Any, Hashable], bytes] | None = None
-        self._cached_bytes = 0
+        self._cache: Renders[bytes] | None = None
 
     @property
     def response(self) -> dict[str, Any]:
@@ -114,24 +137,23 @@ class PreparedResponse:
         return self._filled
 
     def render(self, model: Any, variant: Hashable) -> bytes:
-        if not isinstance(model, str) or "model" in self.response:
-            model = None
-        key = (model, variant)
+        key = (self.model_key(model), variant)
         cache = self._cache
         if cache is None:
-            cache = self._cache = {}
+            cache = self._cache = Renders()
         body = cache.get(key)
         if body is None:
-            body = self.render_uncached(model, variant)
-            size = len(body)
-            if size <= MAX_CACHED_BYTES:
-                if len(cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
-                    cache.clear()
-                    self._cached_bytes = 0
+            body = self.render_uncached(key[0], variant)
+            if len(body) <= MAX_CACHED_BYTES:
                 # orjson's bytes keep a 4 KiB buffer whatever their length: keep a snug copy.
-                body = cache[key] = bytes(memoryview(body))
-                self._cached_bytes += size
+                body = bytes(memoryview(body))
+            cache.keep(key, body, len(body))
         return body
+
+    def model_key(self, model: Any) -> str | None:
+        """What of a request's ``model`` the answer depends on: the model it echoes, or None for
+        a response that names its own."""
+        return model if isinstance(model, str) and "model" not in self.response else None
 
     def render_uncached(self, model: Any, variant: Hashable) -> bytes:
         """The answer for a request naming ``model``, rendered anew and not kept."""
@@ -163,7 +185,7 @@ class TimedResponse:
     the bytes, and a stream is handed over as its events (as many as the fault lets out), for the
     route to write one by one."""
 
-    __slots__ = ("_api", "_cache", "_cached_bytes", "_stream_events", "answer", "fault", "timing")
+    __slots__ = ("_api", "_cache", "_stream_events", "answer", "fault", "timing")
 
     def __init__(
         self, answer: PreparedResponse, handler: ApiHandler, timing: Timing | None, fault: Fault | None = None
@@ -173,8 +195,7 @@ class TimedResponse:
         self.fault = fault
         self._stream_events = handler.stream_events
         self._api = handler.spec.key
-        self._cache: dict[tuple[Any, Hashable], tuple[list[bytes], int]] | None = None
-        self._cached_bytes = 0
+        self._cache: Renders[tuple[list[bytes], int]] | None = None
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         raise Timed(self)
@@ -185,28 +206,20 @@ class TimedResponse:
         thousand concurrent paced streams spend their server's time writing, not rendering."""
         if self._stream_events is None:
             raise TypeError("this API does not stream")
-        if not isinstance(model, str) or "model" in self.answer.response:
-            model = None
-        key = (model, variant)
+        key = (self.answer.model_key(model), variant)
         cache = self._cache
         if cache is None:
-            cache = self._cache = {}
+            cache = self._cache = Renders()
         found = cache.get(key)
         if found is not None:
             return found
-        response = self.answer.response_for(model)
+        response = self.answer.response_for(key[0])
         events = self._stream_events(response, variant)
         total = len(events)
         fault = self.fault
         if fault is not None and fault.kind in MID_STREAM_FAULTS:
             events = faulty_events(self._api, fault, events, response)
-        size = sum(map(len, events))
-        if size <= MAX_CACHED_BYTES:
-            if len(cache) >= _MAX_CACHED_RENDERS or self._cached_bytes + size > MAX_CACHED_BYTES:
-                cache.clear()
-                self._cached_bytes = 0
-            cache[key] = events, total
-            self._cached_bytes += size
+        cache.keep(key, (events, total), sum(map(len, events)))
         return events, total
 
 
