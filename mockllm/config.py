@@ -435,7 +435,22 @@ class OpenAIRequestMatch(_Match):
         return self._regex("" if content is None else content, ("message", "content"))
 
 
-class OpenAIResponseRequestMatch(_Match):
+class _InputMatch(_Match):
+    """A match whose body rule is on the request's ``input`` (Responses, embeddings)."""
+
+    if typing.TYPE_CHECKING:  # each subclass declares it, with its own type
+        input: Any
+
+    def _compile_body(self) -> None:
+        _ = self.pattern
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
+        return self._regex(self.input, ("input",))
+
+
+class OpenAIResponseRequestMatch(_InputMatch):
     input: ResponsesInput
     headers: tuple[HeaderMatch, ...] = ()
     input_item: InputItemKind | None = None
@@ -453,27 +468,11 @@ class OpenAIResponseRequestMatch(_Match):
     ``custom_tool_call_output`` item, or the ``approval_request_id`` of an
     ``mcp_approval_response``."""
 
-    def _compile_body(self) -> None:
-        _ = self.pattern
 
-    @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        return self._regex(self.input, ("input",))
-
-
-class OpenAIEmbeddingRequestMatch(_Match):
+class OpenAIEmbeddingRequestMatch(_InputMatch):
     input: EmbeddingsInput
     headers: tuple[HeaderMatch, ...] = ()
     model: ModelMatch | None = None
-
-    def _compile_body(self) -> None:
-        _ = self.pattern
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        return self._regex(self.input, ("input",))
 
 
 class AnthropicRequestMatch(_Match):
