@@ -27,7 +27,7 @@ from .azure import AZURE_API_KEY_HEADER, AzureRoute, azure_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import HANDLERS, CompiledMocks
 from .errors import ApiError, error_body
-from .handler import ApiHandler, MockedError, Timed
+from .handler import ApiHandler, MockedError, PreparedError, Timed, TimedResponse
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_info, model_list, model_names
 from .sanic_internals import new_app
@@ -160,13 +160,17 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
                 strike = dice.roll(headers.get(CHAOS_HEADER))
                 if strike is not None:  # not counted: a retry finds the mock as this request did
                     return await _answer_strike(request, strike, body, variant, handler, mocks, position)
+            special: PreparedError | TimedResponse | None = None
             try:
                 data = mocks.answer(position).render(body.get("model"), variant)
-            except (MockedError, Timed) as special:
-                # An error mock, or one answered over time, raises from render: see handler.py.
-                runtime.answered(mocks.index.mocks[position])
-                return await _answer_special(request, special, body, variant, handler, mocks, position)
+            except (MockedError, Timed) as raised:
+                # An error mock, or one answered over time, raises from render (see handler.py).
+                # Answered after this block: inside it, the exception and its traceback's frames
+                # would live as long as a paced stream, and be the context of any error in it.
+                special = raised.answer
             runtime.answered(mocks.index.mocks[position])
+            if special is not None:
+                return await _answer_special(request, special, body, variant, handler, mocks, position)
         except ApiError as exc:
             if journal.enabled:
                 _record(journal, request, body, exc.status, None, key, exc)
@@ -198,7 +202,7 @@ async def _forward(
 
 async def _answer_special(
     request: Request,
-    special: MockedError | Timed,
+    answer: PreparedError | TimedResponse,
     body: dict[str, Any],
     variant: Hashable,
     handler: ApiHandler,
@@ -212,8 +216,8 @@ async def _answer_special(
     journal: Journal = request.app.ctx.journal
     key, provider = handler.spec.key, handler.spec.provider
     label, matched = mocks.label(position), mocks.index.mocks[position]
-    if isinstance(special, MockedError):
-        error = special.answer
+    if isinstance(answer, PreparedError):
+        error = answer
         timing = error.timing
         delivery = Delivery() if timing is not None else None
         if journal.enabled:
@@ -242,7 +246,7 @@ async def _answer_special(
             delivery=delivery,
             started=started,
         )
-    paced, model = special.answer, body.get("model")
+    paced, model = answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
         _record(journal, request, body, 200, label, key, delivery=delivery, matched=matched)
