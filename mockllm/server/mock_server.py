@@ -18,7 +18,7 @@ from .app import create_app
 from .chaos import Chaos, ChaosDice, chaos_of
 from .journal import Journal
 from .runtime import Runtime
-from .sanic_internals import LISTEN_BACKLOG, start_serving, stop_serving
+from .sanic_internals import LISTEN_BACKLOG, Serving, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ class MockServer:
         self._admin = AdminAccess(admin_token, admin_refusal)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
-        self._server: Any = None
+        self._server: Serving | None = None
         self._sock: socket.socket | None = None
         self._port: int | None = None
         self._thread: threading.Thread | None = None

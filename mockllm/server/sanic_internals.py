@@ -2,9 +2,9 @@
 
 Embedding Sanic in a test process, many servers at once and each started and stopped in
 milliseconds, needs its lower layers: an app that leaves the host's logging alone, the asyncio
-server behind ``create_server``, its open connections at shutdown, its HTTP/1.1 protocol (to
-read request heads whose lines end in a bare LF), and the transport of a connection that a fault
-drops. A Sanic release that changes one of these is fixed
+server behind ``create_server``, the protocol factory it gives the loop, its open connections at
+shutdown, its HTTP/1.1 protocol (to read request heads whose lines end in a bare LF), and the
+transport of a connection that a fault drops. A Sanic release that changes one of these is fixed
 here alone; ``pyproject.toml`` caps Sanic at the releases the tests prove.
 """
 
@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import socket
 import time
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from sanic import Request, Sanic
 from sanic.application.state import ApplicationServerInfo
 from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
+from sanic.models.server_types import Signal
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-__all__ = ["LISTEN_BACKLOG", "abort", "aborted", "new_app", "start_serving", "stop_serving"]
+from .acceptor import Acceptor
+
+__all__ = ["LISTEN_BACKLOG", "Serving", "abort", "aborted", "new_app", "start_serving", "stop_serving"]
 
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues before they are accepted."""
@@ -94,14 +98,15 @@ class _Protocol(HttpProtocol):
 _HEAD_STAGES = (Stage.IDLE, Stage.REQUEST)
 
 
-async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Any:
-    """Serve ``app`` on a bound, listening socket in the running loop; returns Sanic's server
-    handle for `stop_serving`."""
+async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Serving:
+    """Serve ``app`` on a bound, listening socket in the running loop; returns a handle for
+    `stop_serving`."""
     server: Any = await app.create_server(
         sock=sock,
         protocol=_Protocol,
-        # asyncio listens on the socket again with this backlog: Sanic's default of 100 dropped
-        # connections (the kernel retries them a second later) when a load test opens hundreds.
+        # Where the loop accepts (see below), it listens on the socket again with this backlog:
+        # Sanic's default of 100 dropped connections (the kernel retries them a second later)
+        # when a load test opens hundreds.
         backlog=LISTEN_BACKLOG,
         return_asyncio_server=True,
         asyncio_server_kwargs={"start_serving": False},
@@ -110,16 +115,39 @@ async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Any:
         raise RuntimeError("Sanic did not create a server")
     await server.startup()
     await server.before_start()
-    await server.start_serving()
+    # The protocol factory Sanic's `serve` gives the loop, made again: connections are accepted
+    # by an `Acceptor`, not by the loop, and the asyncio server never starts listening.
+    protocol = functools.partial(
+        _Protocol,
+        loop=asyncio.get_running_loop(),
+        connections=server.connections,
+        signal=Signal(),
+        app=app,
+        state=None,
+        unix=None,
+    )
+    acceptor = Acceptor(sock, protocol)
+    if not acceptor.start():
+        await server.start_serving()
     await server.after_start()
-    return server
+    return Serving(server, acceptor)
 
 
-async def stop_serving(app: Sanic[Any, Any], server: Any) -> None:
+class Serving(NamedTuple):
+    """A served app, as `start_serving` left it for `stop_serving`."""
+
+    server: Any
+    """Sanic's server handle."""
+    acceptor: Acceptor
+
+
+async def stop_serving(app: Sanic[Any, Any], serving: Serving) -> None:
     """Stop listening, close every connection (keep-alive ones would hold the port) and forget
     the app, so that its name and port can be used again."""
+    server = serving.server
     try:
         await server.before_stop()
+        serving.acceptor.stop()
         server.server.close()
         for connection in list(server.connections):
             connection.close_if_idle()
