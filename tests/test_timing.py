@@ -8,10 +8,12 @@ so they hold on a loaded CI runner; every timing here is tens of milliseconds.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import logging
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,6 +236,44 @@ async def test_slow_streams_do_not_block_the_server(m: MockBuilder, server: Mock
     assert await both == [TEXT, TEXT]
     # Served one after the other they would take twice ttft_ms.
     assert time.perf_counter() - start < 2 * slow / 1000 * 0.9
+
+
+def test_writes_due_in_the_same_millisecond_share_a_timer_and_a_failing_one_stops_no_other() -> None:
+    ran: list[str] = []
+    reported: list[dict[str, Any]] = []
+
+    def fails() -> None:
+        ran.append("fails")
+        raise RuntimeError("a bug in one stream's write")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: reported.append(context))
+        ticks = writer._Ticks.of(loop)
+        assert writer._Ticks.of(loop) is ticks
+        when = loop.time() + 0.02
+        ticks.call_at(loop, when, lambda: ran.append("first"))
+        ticks.call_at(loop, when, fails)
+        ticks.call_at(loop, when + 0.0001, lambda: ran.append("same millisecond"))
+        ticks.call_at(loop, when + 0.01, lambda: ran.append("later"))
+        await asyncio.sleep(0.005)
+        assert ran == []  # nothing early
+        await asyncio.sleep(0.1)
+
+    asyncio.run(main())
+    assert ran == ["first", "fails", "same millisecond", "later"]
+    [context] = reported
+    assert str(context["exception"]) == "a bug in one stream's write"
+
+
+def test_the_ticks_of_a_loop_do_not_keep_it_alive() -> None:
+    loop = asyncio.new_event_loop()
+    writer._Ticks.of(loop).call_at(loop, loop.time(), lambda: None)
+    kept = weakref.ref(loop)
+    loop.close()
+    del loop
+    gc.collect()
+    assert kept() is None
 
 
 # --- errors, other answers ----------------------------------------------------------------------------

@@ -9,10 +9,12 @@ one event (or run of unpaused events) per write.
 from __future__ import annotations
 
 import itertools
+import math
 import random
-from asyncio import CancelledError, Future, TimerHandle, get_running_loop, sleep
-from collections.abc import Iterator
+from asyncio import AbstractEventLoop, CancelledError, Future, get_running_loop, sleep
+from collections.abc import Callable, Iterator
 from time import perf_counter
+from weakref import WeakKeyDictionary
 
 from sanic import HTTPResponse, Request
 from sanic.exceptions import RequestCancelled
@@ -180,39 +182,77 @@ class _Pacer:
     def __init__(self, request: Request, runs: list[Run], delivery: Delivery, started: float) -> None:
         self._request, self._runs, self._delivery = request, runs, delivery
         self._loop = get_running_loop()
+        self._ticks = _Ticks.of(self._loop)
         self._done: Future[tuple[int, float]] = self._loop.create_future()
         self._index, self._due = 1, started
-        self._timer: TimerHandle | None = None
 
     async def run(self) -> tuple[int, float]:
         """Write what the connection takes; returns the index of the first run left unwritten
         (``len(runs)`` when none is) and when it is due."""
         self._next()
-        try:
-            return await self._done
-        finally:
-            if self._timer is not None:  # the client left, and the request's task was cancelled
-                self._timer.cancel()
+        return await self._done
 
     def _next(self) -> None:
-        self._timer = None
         if self._index == len(self._runs):
             self._done.set_result((self._index, self._due))
             return
         self._due += self._runs[self._index][0]
-        self._timer = self._loop.call_at(self._due, self._write)
+        self._ticks.call_at(self._loop, self._due, self._write)
 
     def _write(self) -> None:
+        if self._done.done():  # cancelled with the request's task: the client left
+            return
         _, data, count = self._runs[self._index]
         delivery = self._delivery
         delivery.events_sent = (delivery.events_sent or 0) + count  # before the write, as in `_send`
         if not write_chunk(self._request, data):
             delivery.events_sent -= count
-            self._timer = None
             self._done.set_result((self._index, self._due))
             return
         self._index += 1
         self._next()
+
+
+class _Ticks:
+    """The paced writes of one event loop, run a millisecond at a time: every write due within the
+    same millisecond goes from one timer.
+
+    A timer per write cost a third as much as the write itself; a thousand streams writing every
+    20 ms share about 50 writes per millisecond. A write runs at the end of the millisecond it is
+    due in (its time rounded up), within uvloop's own timer resolution of a millisecond."""
+
+    def __init__(self) -> None:
+        # No reference to the loop: it is the key of this in `_TICKS`, which would then keep it.
+        self._due: dict[int, list[Callable[[], None]]] = {}
+
+    @staticmethod
+    def of(loop: AbstractEventLoop) -> _Ticks:
+        """The ticks of ``loop``, made at its first paced stream."""
+        ticks = _TICKS.get(loop)
+        if ticks is None:
+            ticks = _TICKS[loop] = _Ticks()
+        return ticks
+
+    def call_at(self, loop: AbstractEventLoop, when: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at ``when`` (a ``loop.time()``), rounded up to the millisecond."""
+        tick = math.ceil(when * 1000)
+        due = self._due.get(tick)
+        if due is None:
+            due = self._due[tick] = []
+            loop.call_at(tick / 1000, self._run, loop, tick)
+        due.append(callback)
+
+    def _run(self, loop: AbstractEventLoop, tick: int) -> None:
+        # A callback that schedules its next write for a time already past (a late stream) makes
+        # a new tick, run at the next turn of the loop.
+        for callback in self._due.pop(tick):
+            try:
+                callback()
+            except Exception as exc:  # a bug in one stream's write must not stop the others'
+                loop.call_exception_handler({"message": "a paced write failed", "exception": exc})
+
+
+_TICKS: WeakKeyDictionary[AbstractEventLoop, _Ticks] = WeakKeyDictionary()
 
 
 def _since(started: float) -> float:
