@@ -2,7 +2,7 @@
 
 uvloop (libuv) accepts a single connection each time its loop polls the listening socket. A turn
 of a loop busy with a thousand paced streams lasts milliseconds, so a burst of new connections
-waited in the kernel's queue, up to 150 ms for the last of 1,000 opened within half a second,
+waited in the kernel's queue, 100 ms and more for the last of 1,000 opened within half a second,
 before the server read a byte of them: time a client counts as the model's time to first token.
 asyncio's own loop accepts many per wake-up; this does the same on any loop that can watch a
 socket, and hands each connection to the loop as ``connect_accepted_socket``, which is what
