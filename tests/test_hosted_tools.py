@@ -336,6 +336,14 @@ def test_anthropic_sync_stream_rebuilds_web_search_citations_and_redacted_thinki
     ]
     assert final.content[1].input == {"query": "weather in Paris"}  # type: ignore[union-attr]
     assert final.content[3].citations[0].cited_text == "Sunny, 21°C"  # type: ignore[union-attr,index]
+    # As the real API counts them, for an agent that tracks what its searches cost.
+    assert final.usage.server_tool_use is not None
+    assert (
+        final.usage.server_tool_use.web_search_requests,
+        final.usage.server_tool_use.web_fetch_requests,
+    ) == (1, 0)
+    plain = client.messages.create(model="m", max_tokens=100, messages=[{"role": "user", "content": "mcp"}])
+    assert plain.usage.server_tool_use is None
 
 
 async def test_anthropic_async_stream_rebuilds_server_tool_blocks(server: MockServer) -> None:

@@ -95,11 +95,25 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     if "usage" not in out:
         texts = [b.get("text") or b.get("thinking") for b in blocks]
         texts += [orjson.dumps(b["input"]).decode() for b in blocks if "input" in b]
-        out["usage"] = {"input_tokens": 0, "output_tokens": estimate_tokens(*texts)}
+        out["usage"] = {
+            "input_tokens": 0,
+            "output_tokens": estimate_tokens(*texts),
+            **_server_tool_usage(blocks),
+        }
     elif not isinstance(out["usage"], dict):
         # The stream's message_start and message_delta carry the usage, as an object.
         raise ValueError("response.usage: expected an object")
     return out
+
+
+def _server_tool_usage(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the real API adds to the usage of an answer for which Anthropic's servers searched or
+    fetched the web: how many times each (none for an answer that did neither)."""
+    runs = [block.get("name") for block in blocks if block.get("type") == "server_tool_use"]
+    searches, fetches = runs.count("web_search"), runs.count("web_fetch")
+    if not searches and not fetches:
+        return {}
+    return {"server_tool_use": {"web_search_requests": searches, "web_fetch_requests": fetches}}
 
 
 # Blocks whose input the stream sends in input_json_delta events, and the prefix of their ids.
