@@ -4,6 +4,7 @@ serving and later good requests still match."""
 from __future__ import annotations
 
 import http.client
+import logging
 import socket
 from typing import Any
 
@@ -469,6 +470,17 @@ def test_json_body_after_a_byte_order_mark(server: MockServer, path: str) -> Non
     assert reply.status_code == 200, reply.text
     twice = _post(server, path, b"\xef\xbb\xbf\xef\xbb\xbf" + orjson.dumps(GOOD[path]))
     assert "JSON" in _assert_error_shape(path, twice, 400)
+
+
+@pytest.mark.parametrize("target", [b"\xcd", b"\xcd\xff/x", b"/x\xcd", b"%", b"\x00"])
+def test_a_request_target_that_is_no_url_gets_a_400(
+    server: MockServer, target: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    status, _ = _raw_http(server, b"GET " + target + b" HTTP/1.1\r\nHost: mock\r\n\r\n", timeout=3)
+    assert status == 400
+    assert [record.getMessage() for record in caplog.records] == []
+    _assert_still_serving(server)
 
 
 def test_request_head_with_bare_line_feeds(server: MockServer) -> None:

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from sanic import Request, Sanic
 from sanic.application.state import ApplicationServerInfo
+from sanic.exceptions import BadRequest
 from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
 from sanic.models.server_types import Signal
@@ -70,7 +71,8 @@ def _mend_head(buffer: bytearray) -> None:
 
 class _Http(Http):
     """Sanic's HTTP/1.1 request cycle, mending a bare-LF head that came in behind the previous
-    request on the same connection (pipelined) before it reads it."""
+    request on the same connection (pipelined) before it reads it, and answering a request target
+    that is no URL at all with its 400."""
 
     __slots__ = ()
 
@@ -78,6 +80,16 @@ class _Http(Http):
         super().init_for_request()  # type: ignore[no-untyped-call]
         if self.recv_buffer:
             _mend_head(self.recv_buffer)
+
+    def create_empty_request(self) -> None:
+        # Sanic answers a bad request line through a stand-in request named by the target. A target
+        # that is not a URL even escaped (``GET \xcd HTTP/1.1``) failed that too: the client got no
+        # answer and the log a traceback. Its stand-in is named "*" instead.
+        try:
+            super().create_empty_request()
+        except BadRequest:
+            self.url = None
+            super().create_empty_request()
 
 
 class _Protocol(HttpProtocol):
