@@ -205,10 +205,11 @@ def write_chunk(request: Request, data: bytes) -> bool:
     backpressure, not closing): otherwise the caller awaits ``send``, which waits or raises as
     Sanic does.
     """
-    protocol: Any = request.protocol
+    protocol: Any = request.protocol  # None once the connection is gone
     http: Any = request.stream
     if (
-        getattr(http.response_func, "__func__", None) is not Http.http1_response_chunked
+        protocol is None
+        or getattr(http.response_func, "__func__", None) is not Http.http1_response_chunked
         or not protocol._can_write.is_set()
         or protocol.transport is None
         or protocol.transport.is_closing()
