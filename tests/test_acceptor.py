@@ -1,5 +1,6 @@
-"""Accepting connections: a burst is taken in one wake-up, on uvloop as on asyncio's own loop, and
-a process out of file descriptors pauses instead of spinning."""
+"""Accepting connections: a burst is taken in one wake-up, on uvloop as on asyncio's own loop; a
+process out of file descriptors pauses instead of spinning; a server that fails to start accepts
+nothing more."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import socket
 from collections.abc import Callable
 
 import pytest
+from sanic import HTTPResponse, Request, Sanic
 
 from mockllm.server.acceptor import RETRY_S, Acceptor
 from mockllm.server.mock_server import listening_socket
+from mockllm.server.sanic_internals import new_app, start_serving
 
 try:
     import uvloop
@@ -129,3 +132,36 @@ def test_out_of_file_descriptors_pauses_accepting_then_serves_the_waiting_connec
         run(loop_factory, main)
     assert "cannot accept connections" in caplog.text
     assert "Too many open files" in caplog.text
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS, ids=lambda factory: factory.__module__.split(".")[0])
+def test_a_server_that_fails_to_start_accepts_nothing_more(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop],
+) -> None:
+    async def main() -> None:
+        app = new_app(f"mockllm-test-{id(loop_factory)}", touchup=False, max_body_bytes=1024)
+
+        @app.get("/")
+        async def root(_: Request) -> HTTPResponse:
+            return HTTPResponse()
+
+        @app.after_server_start
+        async def fail(*_: object) -> None:
+            raise RuntimeError("a listener failed")
+
+        sock = listening_socket("127.0.0.1", 0)
+        try:
+            with pytest.raises(RuntimeError, match="a listener failed"):
+                await start_serving(app, sock)
+            # Nothing accepts on the socket any more: a connection waits there for whoever does.
+            client = socket.create_connection(sock.getsockname())
+            await asyncio.sleep(0.05)
+            sock.settimeout(1)
+            waiting, _ = sock.accept()
+            waiting.close()
+            client.close()
+        finally:
+            sock.close()
+            Sanic.unregister_app(app)
+
+    run(loop_factory, main)

@@ -141,7 +141,11 @@ async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Serving:
     acceptor = Acceptor(sock, protocol)
     if not acceptor.start():
         await server.start_serving()
-    await server.after_start()
+    try:
+        await server.after_start()
+    except BaseException:
+        acceptor.stop()  # the caller closes the socket: nothing may watch it then
+        raise
     return Serving(server, acceptor)
 
 
