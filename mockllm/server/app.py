@@ -32,6 +32,7 @@ from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_info, model_list, model_names
 from .sanic_internals import new_app
 from .served import ServedMocks
+from .sse import SSE_HEADERS, SSE_TYPE
 from .writer import write_timed
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ UPSTREAM = "<upstream>"
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 JSON_TYPE = "application/json"
-SSE_TYPE = "text/event-stream"
-SSE_HEADERS = {"cache-control": "no-cache"}
 _BOM = b"\xef\xbb\xbf"
 _ROUTES = ", ".join(
     [f"POST {h.spec.route}" for h in HANDLERS.values()]

@@ -31,10 +31,11 @@ from sanic import HTTPResponse, Request
 
 from ..apis import Provider
 from ..config import ConfigError, Fault, Timing
-from .errors import ApiError, error_body
+from .errors import ApiError, overloaded
 from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 from .journal import Delivery
 from .sanic_internals import abort
+from .sse import SSE_HEADERS, SSE_TYPE
 from .writer import write_timed
 
 __all__ = ["CHAOS_HEADER", "Chaos", "ChaosDice", "Strike", "answer_strike", "chaos_of"]
@@ -47,12 +48,11 @@ StrikeKind = Literal["chaos_error", "chaos_disconnect"]
 
 ERROR_MESSAGE = "mockllm chaos: the server is overloaded, try again"
 _ERRORS: dict[Provider, tuple[int, bytes]] = {
-    "openai": (500, error_body("openai", 500, ERROR_MESSAGE, kind="server_error")),
-    "anthropic": (529, error_body("anthropic", 529, ERROR_MESSAGE, kind="overloaded_error")),
+    "openai": overloaded("openai", ERROR_MESSAGE),
+    "anthropic": overloaded("anthropic", ERROR_MESSAGE),
 }
 _DISCONNECT = Fault(kind="disconnect")
 _NO_TIMING = Timing()
-_SSE_HEADERS = {"cache-control": "no-cache"}
 
 # The header's names of the rates, and the Chaos fields they set.
 _HEADER_KEYS = {"error-rate": "error_rate", "disconnect-rate": "disconnect_rate"}
@@ -217,8 +217,8 @@ async def answer_strike(
         request,
         timing,
         events[:sent],
-        content_type="text/event-stream",
-        headers=_SSE_HEADERS,
+        content_type=SSE_TYPE,
+        headers=SSE_HEADERS,
         fault=_DISCONNECT,
         provider=handler.spec.provider,
         delivery=delivery,

@@ -9,7 +9,7 @@ import orjson
 from ..apis import Provider
 from ..matching import printable
 
-__all__ = ["ApiError", "Provider", "default_code", "default_type", "error_body"]
+__all__ = ["ApiError", "Provider", "default_code", "default_type", "error_body", "overloaded"]
 
 # The type each provider sends for a status (the SDKs pick their exception class by status alone;
 # the type is for the people and the code that read it). Anthropic documents its types per status.
@@ -88,3 +88,10 @@ def _error_body(provider: Provider, message: str, param: str | None, kind: str, 
     else:
         body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
     return orjson.dumps(body)
+
+
+def overloaded(provider: Provider, message: str) -> tuple[int, bytes]:
+    """The status and body of the provider's answer when it is overloaded, which both SDKs retry on
+    their own: OpenAI's 500 ``server_error``, Anthropic's 529 ``overloaded_error``."""
+    status = 529 if provider == "anthropic" else 500
+    return status, error_body(provider, status, message)

@@ -21,7 +21,7 @@ from sanic import HTTPResponse, Request
 
 from ..apis import ApiKey, Provider
 from ..config import Fault, Timing
-from .errors import error_body
+from .errors import overloaded
 from .sanic_internals import abort
 from .sse import sse_event
 
@@ -130,9 +130,7 @@ async def non_stream_fault(
     if kind == "malformed":
         return HTTPResponse(MALFORMED_DATA[len(b"data: ") :].strip(), content_type=content_type)
     if kind == "error_event":
-        status = 529 if provider == "anthropic" else 500
-        kind_name = "overloaded_error" if provider == "anthropic" else "server_error"
-        error = error_body(provider, status, ERROR_MESSAGE, kind=kind_name, code=None)
+        status, error = overloaded(provider, ERROR_MESSAGE)
         return HTTPResponse(error, status=status, content_type="application/json")
     if kind == "truncate":
         # The whole body's length announced, half of it sent: the client waits for the rest and

@@ -40,6 +40,7 @@ from .compiled import CompiledConfig, CompiledMocks
 from .errors import error_body
 from .handler import ApiHandler
 from .reassembly import embeddings_as_floats, stream_answer
+from .sse import SSE_TYPE
 
 if TYPE_CHECKING:
     import httpx2
@@ -276,7 +277,7 @@ class Recorder:
         status = upstream.status_code
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_HEADERS}
         content_type = upstream.headers.get("content-type", "application/json")
-        if status == 200 and content_type.startswith("text/event-stream"):
+        if status == 200 and content_type.startswith(SSE_TYPE):
             answered(status)
             relay = asyncio.get_running_loop().create_task(
                 self._relay(request, upstream, headers, content_type, handler, body)

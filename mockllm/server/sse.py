@@ -7,9 +7,13 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DONE", "sse_event", "text_pieces"]
+__all__ = ["DONE", "SSE_HEADERS", "SSE_TYPE", "sse_event", "text_pieces"]
 
 DONE = b"data: [DONE]\n\n"
+
+SSE_TYPE = "text/event-stream"
+SSE_HEADERS = {"cache-control": "no-cache"}
+"""The content type and the headers of a streamed answer."""
 
 # A piece is optional leading whitespace plus up to 8 other characters: about one token each.
 # Splitting str (code points), never bytes, keeps every UTF-8 character whole.
