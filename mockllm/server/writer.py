@@ -1,9 +1,9 @@
 """Writing an answer over time, for a mock with ``timing`` or ``fault``.
 
 Every other answer is one `HTTPResponse` of bytes rendered once and cached; this module is the slow
-path beside it (`mockllm.server.faults` says what a fault changes). Pauses are ``asyncio.sleep``s,
-so the server answers other requests meanwhile, and a stream goes out on Sanic's streaming response,
-one event (or run of unpaused events) per write.
+path beside it (`mockllm.server.faults` says what a fault changes). Nothing blocks: the wait for the
+first byte is an ``asyncio.sleep``, and a stream's later events, one write per event (or run of
+unpaused events), go out from timer callbacks that every paced stream of the loop shares.
 """
 
 from __future__ import annotations
