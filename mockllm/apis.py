@@ -2,14 +2,13 @@
 
 An API is known by two names. Its **key** is the JSON key of its mock list in a config (kagent's
 names: ``openai``, ``openai_response``, …). Its **module** names everything of it in code: the
-server module that checks and answers its requests (``mockllm/server/<module>.py``), the builder
-module (``mockllm/builders/<module>.py``) and the verb that starts one of its mocks
-(``mock().<module>()``).
+verb that starts one of its mocks (``mock().<module>()``), and its server and builder modules.
 
-Adding an API takes an entry in `APIS`, its mock model and `Config` field in ``config.py``, its
-match rules in ``matching.py``, its server and builder modules, and its verb in
-``builders/_entry_points.py``. Everything that goes over all APIs (routes, compiling a config,
-counting mocks, layering configs, the builder's lists) reads `APIS`.
+What an API *does* (its routes, checks, answers, streams, errors, recording) is its server
+adapter, an `ApiHandler` listed in ``mockllm/server/registry.py``; what its provider shares
+between its APIs (authentication, error shape, model list, upstream, client environment) is a
+`Provider`. Everything that goes over all APIs (routes, compiling a config, counting mocks,
+layering configs, the builder's lists) reads `APIS` and the registry, never an API's name.
 """
 
 from __future__ import annotations
@@ -17,34 +16,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-__all__ = ["APIS", "API_BY_KEY", "ApiKey", "ApiSpec", "Provider"]
+__all__ = ["APIS", "API_BY_KEY", "ApiKey", "ApiSpec", "ProviderName"]
 
-ApiKey = Literal["openai", "openai_response", "openai_embeddings", "anthropic"]
+ApiKey = Literal["openai", "openai_response", "openai_embeddings", "anthropic", "gemini", "gemini_embeddings"]
 """The config key of an API's mock list."""
 
-Provider = Literal["openai", "anthropic"]
-"""Whose conventions a route follows: error shape and authentication headers."""
+ProviderName = Literal["openai", "anthropic", "gemini"]
+"""Whose conventions an API follows: error shape, authentication, model list, upstream."""
 
 
 @dataclass(frozen=True)
 class ApiSpec:
-    """What one API is: its config key, its module name, and its HTTP route."""
+    """What one API is called: its config key, its module name, its provider, its title."""
 
     key: ApiKey
     module: str
-    route: str
-    provider: Provider
+    provider: ProviderName
     title: str
     """For people: "Chat Completions", "Anthropic Messages", …"""
-    azure: bool = False
-    """Also served on Azure OpenAI's routes to it (see `mockllm.server.azure`)."""
 
 
 APIS: Final = (
-    ApiSpec("openai", "openai_chat", "/v1/chat/completions", "openai", "Chat Completions", azure=True),
-    ApiSpec("openai_response", "openai_responses", "/v1/responses", "openai", "Responses", azure=True),
-    ApiSpec("openai_embeddings", "openai_embeddings", "/v1/embeddings", "openai", "Embeddings", azure=True),
-    ApiSpec("anthropic", "anthropic_messages", "/v1/messages", "anthropic", "Anthropic Messages"),
+    ApiSpec("openai", "openai_chat", "openai", "Chat Completions"),
+    ApiSpec("openai_response", "openai_responses", "openai", "Responses"),
+    ApiSpec("openai_embeddings", "openai_embeddings", "openai", "Embeddings"),
+    ApiSpec("anthropic", "anthropic_messages", "anthropic", "Anthropic Messages"),
+    ApiSpec("gemini", "gemini", "gemini", "Gemini generateContent"),
+    ApiSpec("gemini_embeddings", "gemini_embeddings", "gemini", "Gemini embedContent"),
 )
 
 API_BY_KEY: Final[dict[str, ApiSpec]] = {spec.key: spec for spec in APIS}

@@ -40,6 +40,7 @@ from .config import (
     OpenAIResponseMock,
     OpenAIResponseRequestMatch,
 )
+from .config_parts import MockBase
 
 __all__ = [
     "ANTHROPIC_RULES",
@@ -47,6 +48,7 @@ __all__ = [
     "CREDENTIAL_HEADERS",
     "EMBEDDINGS_RULES",
     "RESPONSES_RULES",
+    "Conversation",
     "MatchRules",
     "MockIndex",
     "NeedleIndex",
@@ -58,13 +60,16 @@ __all__ = [
     "chat_mismatch",
     "chat_request_mismatch",
     "chat_turns",
+    "embeddings_input_mismatch",
     "embeddings_mismatch",
     "embeddings_request_mismatch",
     "exact_key",
     "header_mismatch",
     "headers_mismatch",
+    "input_texts",
     "is_model_produced",
     "model_mismatch",
+    "preview",
     "printable",
     "redact_header",
     "redacted_headers",
@@ -123,7 +128,8 @@ def printable(text: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _preview(value: Any, limit: int = 80) -> str:
+def preview(value: Any, limit: int = 80) -> str:
+    """``value`` as JSON for a near miss, cut to ``limit`` characters."""
     try:
         text = orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
@@ -135,7 +141,9 @@ def _preview(value: Any, limit: int = 80) -> str:
 # --- headers and the model ------------------------------------------------------------------------
 
 
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-goog-api-key", "cookie"}
+)
 """Headers whose values are secrets: a near miss never shows them (404 bodies end up in logs)."""
 
 
@@ -165,7 +173,7 @@ def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _header_value(name: str, value: str) -> str:
-    return _preview(redact_header(name, value))
+    return preview(redact_header(name, value))
 
 
 def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:
@@ -173,14 +181,7 @@ def header_mismatch(rule: HeaderMatch, headers: Headers) -> str | None:
     actual = headers.get(name.lower())
     if actual is None:
         return f"header {name} is absent (wants {rule.match_type} {_header_value(name, rule.value)})"
-    kind = rule.match_type
-    if kind is MatchType.EXACT:
-        if actual == rule.value:
-            return None
-    elif kind is MatchType.CONTAINS:
-        if rule.value in actual:
-            return None
-    elif _searched(rule.pattern, actual):
+    if rule.holds(actual):
         return None
     wanted, got = _header_value(name, rule.value), _header_value(name, actual)
     return f"header {name}: wants {rule.match_type} {wanted}, got {got}"
@@ -193,17 +194,10 @@ def headers_mismatch(rules: Sequence[HeaderMatch], headers: Headers) -> list[str
 def model_mismatch(rule: ModelMatch, request: Request) -> str | None:
     """``match.model``: the request's ``model`` compared like a header value; absent never matches."""
     actual = request.get("model")
-    wants = f"model: wants {rule.match_type} {_preview(rule.value)}"
+    wants = f"model: wants {rule.match_type} {preview(rule.value)}"
     if not isinstance(actual, str):
         return f"{wants}, the request has no model"
-    kind = rule.match_type
-    if kind is MatchType.EXACT:
-        holds = actual == rule.value
-    elif kind is MatchType.CONTAINS:
-        holds = rule.value in actual
-    else:
-        holds = _searched(rule.pattern, actual)
-    return None if holds else f"{wants}, got {_preview(actual)}"
+    return None if rule.holds(actual) else f"{wants}, got {preview(actual)}"
 
 
 def _searched(pattern: re.Pattern[str] | None, text: str) -> bool:
@@ -235,7 +229,7 @@ def _text_blocks(content: Any) -> list[str]:
     return []
 
 
-def _input_texts(value: Any) -> list[str]:
+def input_texts(value: Any) -> list[str]:
     """Embeddings: the strings of an input (a string, or a list that may hold strings)."""
     texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
     return [t for t in texts if isinstance(t, str)]
@@ -260,20 +254,20 @@ def _last_message(request: Request) -> dict[str, Any] | None:
 def _role_mismatch(want: Any, message: dict[str, Any]) -> str | None:
     if want is None or message.get("role") == want:
         return None
-    return f"role: wants {_preview(want)}, last message has {_preview(message.get('role'))}"
+    return f"role: wants {preview(want)}, last message has {preview(message.get('role'))}"
 
 
 def _substring_mismatch(needle: str, haystack: str, where: str) -> str | None:
     if needle in haystack:
         return None
-    return f"text {_preview(needle)} not found in {where} {_preview(haystack)}"
+    return f"text {preview(needle)} not found in {where} {preview(haystack)}"
 
 
 def _pattern_mismatch(pattern: re.Pattern[str] | None, text: str, where: str) -> str | None:
     if _searched(pattern, text):
         return None
-    shown = _preview(pattern.pattern if pattern is not None else "")
-    return f"regex {shown} not found in {where} {_preview(text)}"
+    shown = preview(pattern.pattern if pattern is not None else "")
+    return f"regex {shown} not found in {where} {preview(text)}"
 
 
 # --- rules on the whole conversation -------------------------------------------------------------
@@ -294,35 +288,95 @@ def _tool_results_mismatch(want: Sequence[str], ids: frozenset[str], present: se
         return None
     missing = next(i for i in want if i not in present)
     shown = sorted(present)
-    has = ", ".join(_preview(i) for i in shown[:5]) + (
-        f" and {len(shown) - 5} more" if len(shown) > 5 else ""
-    )
-    return f"tool_results: no result for {_preview(missing)} (has {has or 'none'})"
+    has = ", ".join(preview(i) for i in shown[:5]) + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+    return f"tool_results: no result for {preview(missing)} (has {has or 'none'})"
 
 
 def _history_mismatch(want: Sequence[str], texts: list[str], what: str) -> str | None:
     for needle in want:
         if not any(needle in text for text in texts):
-            return f"history_contains: {_preview(needle)} is in none of the {_plural(len(texts), what)}"
+            return f"history_contains: {preview(needle)} is in none of the {_plural(len(texts), what)}"
     return None
 
 
 def _system_mismatch(want: Sequence[str], system: str) -> str | None:
     for needle in want:
         if needle not in system:
-            return f"system_contains: {_preview(needle)} not in system {_preview(system)}"
+            return f"system_contains: {preview(needle)} not in system {preview(system)}"
     return None
 
 
 def _tool_names_mismatch(want: Sequence[str], names: set[str]) -> str | None:
     for name in want:
         if name not in names:
-            return f"tool_names: no tool named {_preview(name)} in {_preview(sorted(names))}"
+            return f"tool_names: no tool named {preview(name)} in {preview(sorted(names))}"
     return None
 
 
-def _turn_counter(match: Any, turns: Callable[[Request], int], request: Request) -> str | None:
-    return None if match.turn is None else _turn_mismatch(match.turn, turns(request))
+# --- the request-wide rules, over what each API's requests hold ----------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conversation:
+    """What the request-wide rules read of one API's requests. Each API gives the extractors its
+    requests need; an extractor an API has no use for is None (its rule is never set there)."""
+
+    turns: Callable[[Request], int] | None = None
+    """``turn``: the assistant (model) turns already in the request."""
+    history: Callable[[Request], list[str]] | None = None
+    """``history_contains``: the texts of the conversation (the system prompt is no part of it)."""
+    history_item: str = "message"
+    """What one text of the history is, for a near miss: "message", "input item", …"""
+    result_ids: Callable[[Request], set[str]] | None = None
+    """``tool_results``: the ids of the tool calls the request answers."""
+    system: Callable[[Request], str] | None = None
+    """``system_contains``: the system prompt's text."""
+    tool_names: Callable[[Request], set[str]] | None = None
+    """``tool_names``: the names of the request's tools."""
+
+    def has_rules(self, match: Any) -> bool:
+        """Whether ``match`` has any request-wide rule (asked once per mock, when the index is
+        built)."""
+        return (
+            getattr(match, "model", None) is not None
+            or getattr(match, "turn", None) is not None
+            or any(getattr(match, name, ()) for name in _LIST_RULES)
+        )
+
+    def mismatch(self, match: Any, request: Request) -> str | None:
+        """Why the request-wide rules of ``match`` do not hold (the first that fails), or None."""
+        system_contains = getattr(match, "system_contains", ())
+        if system_contains and self.system is not None:
+            reason = _system_mismatch(system_contains, self.system(request))
+            if reason is not None:
+                return reason
+        tool_names = getattr(match, "tool_names", ())
+        if tool_names and self.tool_names is not None:
+            reason = _tool_names_mismatch(tool_names, self.tool_names(request))
+            if reason is not None:
+                return reason
+        model = getattr(match, "model", None)
+        if model is not None:
+            reason = model_mismatch(model, request)
+            if reason is not None:
+                return reason
+        turn = getattr(match, "turn", None)
+        if turn is not None and self.turns is not None:
+            reason = _turn_mismatch(turn, self.turns(request))
+            if reason is not None:
+                return reason
+        tool_results = getattr(match, "tool_results", ())
+        if tool_results and self.result_ids is not None:
+            reason = _tool_results_mismatch(tool_results, match.tool_result_ids, self.result_ids(request))
+            if reason is not None:
+                return reason
+        history = getattr(match, "history_contains", ())
+        if history and self.history is not None:
+            return _history_mismatch(history, self.history(request), self.history_item)
+        return None
+
+
+_LIST_RULES = ("history_contains", "tool_results", "system_contains", "tool_names")
 
 
 # --- chat completions -------------------------------------------------------------------------
@@ -377,33 +431,14 @@ def _tool_names(request: Request) -> set[str]:
     return names
 
 
-def _chat_has_request_rules(match: OpenAIRequestMatch) -> bool:
-    return (
-        match.model is not None
-        or match.turn is not None
-        or bool(match.history_contains or match.tool_results or match.system_contains or match.tool_names)
-    )
-
-
-def chat_request_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
-    """The request-wide rules of a chat mock: ``model``, ``turn``, ``tool_results``,
-    ``history_contains``, ``system_contains``, ``tool_names``."""
-    return (
-        (model_mismatch(match.model, request) if match.model is not None else None)
-        or _turn_counter(match, chat_turns, request)
-        or (
-            _tool_results_mismatch(match.tool_results, match.tool_result_ids, _chat_result_ids(request))
-            if match.tool_results
-            else None
-        )
-        or (
-            _history_mismatch(match.history_contains, _chat_history(request), "message")
-            if match.history_contains
-            else None
-        )
-        or (_system_mismatch(match.system_contains, _chat_system(request)) if match.system_contains else None)
-        or (_tool_names_mismatch(match.tool_names, _tool_names(request)) if match.tool_names else None)
-    )
+CHAT_CONVERSATION = Conversation(
+    turns=chat_turns,
+    history=_chat_history,
+    result_ids=_chat_result_ids,
+    system=_chat_system,
+    tool_names=_tool_names,
+)
+chat_request_mismatch = CHAT_CONVERSATION.mismatch
 
 
 def _chat_body_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
@@ -415,7 +450,7 @@ def _chat_body_mismatch(match: OpenAIRequestMatch, request: Request) -> str | No
     if kind is MatchType.EXACT:
         if canonical_key(want) == canonical_key(last):
             return None
-        return f"exact: last message {_preview(last)} differs from {_preview(want)}"
+        return f"exact: last message {preview(last)} differs from {preview(want)}"
     reason = (
         _role_mismatch(want.get("role"), last)
         or _field_mismatch("tool_call_id", want, last)
@@ -438,7 +473,7 @@ def _field_mismatch(key: str, want: dict[str, Any] | Any, last: dict[str, Any]) 
     expected = want.get(key)
     if expected is None or last.get(key) == expected:
         return None
-    return f"{key}: wants {_preview(expected)}, got {_preview(last.get(key))}"
+    return f"{key}: wants {preview(expected)}, got {preview(last.get(key))}"
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -546,39 +581,21 @@ def _responses_result_ids(request: Request) -> set[str]:
     }
 
 
-def _responses_has_request_rules(match: OpenAIResponseRequestMatch) -> bool:
-    return (
-        match.model is not None
-        or match.turn is not None
-        or bool(match.history_contains or match.tool_results)
-    )
-
-
-def responses_request_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
-    """The request-wide rules of a Responses mock: ``model``, ``turn``, ``tool_results``,
-    ``history_contains``."""
-    return (
-        (model_mismatch(match.model, request) if match.model is not None else None)
-        or _turn_counter(match, responses_turns, request)
-        or (
-            _tool_results_mismatch(match.tool_results, match.tool_result_ids, _responses_result_ids(request))
-            if match.tool_results
-            else None
-        )
-        or (
-            _history_mismatch(match.history_contains, _responses_history(request), "input item")
-            if match.history_contains
-            else None
-        )
-    )
+RESPONSES_CONVERSATION = Conversation(
+    turns=responses_turns,
+    history=_responses_history,
+    history_item="input item",
+    result_ids=_responses_result_ids,
+)
+responses_request_mismatch = RESPONSES_CONVERSATION.mismatch
 
 
 def _input_item_kind(item: Any) -> str:
     """How an input item is named in a near miss: its type, and a message's role."""
     kind = _item_type(item)
     if kind == "message":
-        return f"a message (role {_preview(item.get('role'))})"
-    return f"a {kind}" if isinstance(kind, str) else f"not an item: {_preview(item)}"
+        return f"a message (role {preview(item.get('role'))})"
+    return f"a {kind}" if isinstance(kind, str) else f"not an item: {preview(item)}"
 
 
 def _narrowed(want: str, actual: Any) -> tuple[str | None, Any]:
@@ -589,7 +606,7 @@ def _narrowed(want: str, actual: Any) -> tuple[str | None, Any]:
             return None, actual
         return f"input_item: wants {want} last, the input is a string (a user message)", actual
     if not isinstance(actual, list) or not actual:
-        return f"input_item: wants {want} last, the input is {_preview(actual)}", actual
+        return f"input_item: wants {want} last, the input is {preview(actual)}", actual
     last = actual[-1]
     kind = _item_type(last)
     if (kind == "message" and last.get("role") == "user") if want == "user" else kind == want:
@@ -612,7 +629,7 @@ def _responses_body_mismatch(match: OpenAIResponseRequestMatch, request: Request
             want = [_responses_item(item) for item in want]
         if canonical_key(want) == canonical_key(actual):
             return None
-        return f"exact: input {_preview(actual)} differs from {_preview(want)}"
+        return f"exact: input {preview(actual)} differs from {preview(want)}"
     if kind is MatchType.REGEX:
         if isinstance(actual, str):
             return _pattern_mismatch(match.pattern, actual, "input")
@@ -627,14 +644,14 @@ def _responses_body_mismatch(match: OpenAIResponseRequestMatch, request: Request
         last = actual[-1]
         if want in _item_text(last) or want in orjson.dumps(canonical(last)).decode():
             return None
-        return f"text {_preview(want)} not found in the last input item {_preview(last)}"
+        return f"text {preview(want)} not found in the last input item {preview(last)}"
     # A list under contains: the mock's items are the tail of the input.
     want = [_responses_item(item) for item in want]
     if isinstance(actual, list) and len(want) <= len(actual):
         tail = actual[len(actual) - len(want) :]
         if canonical_key(tail) == canonical_key(want):
             return None
-    return f"contains: input {_preview(actual)} does not end with {_preview(want)}"
+    return f"contains: input {preview(actual)} does not end with {preview(want)}"
 
 
 def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
@@ -654,38 +671,39 @@ def embeddings_subject(request: Request) -> Any:
     return request.get("input")
 
 
-def _embeddings_has_request_rules(match: OpenAIEmbeddingRequestMatch) -> bool:
-    return match.model is not None
-
-
-def embeddings_request_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
-    """The request-wide rule of an embeddings mock: ``model``."""
-    return model_mismatch(match.model, request) if match.model is not None else None
+EMBEDDINGS_REQUEST = Conversation()
+"""An embeddings request is no conversation: its one request-wide rule is ``model``."""
+embeddings_request_mismatch = EMBEDDINGS_REQUEST.mismatch
 
 
 def _embeddings_body_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
-    actual = request.get("input")
+    return embeddings_input_mismatch(match, request.get("input"))
+
+
+def embeddings_input_mismatch(match: Any, actual: Any) -> str | None:
+    """The body rule of an embeddings match (``match_type`` with ``input``) on the request's input:
+    a string, or a list of strings (or token ids)."""
     want = match.input
     kind = match.match_type
     if kind is MatchType.EXACT:
         if want == actual:
             return None
-        return f"exact: input {_preview(actual)} differs from {_preview(want)}"
+        return f"exact: input {preview(actual)} differs from {preview(want)}"
     if kind is MatchType.REGEX:
         pattern = match.pattern
-        if any(_searched(pattern, t) for t in _input_texts(actual)):
+        if any(_searched(pattern, t) for t in input_texts(actual)):
             return None
-        shown = _preview(pattern.pattern if pattern is not None else "")
-        return f"regex {shown} not found in input {_preview(actual)}"
+        shown = preview(pattern.pattern if pattern is not None else "")
+        return f"regex {shown} not found in input {preview(actual)}"
     if isinstance(want, str):
         # "" is the catch-all: it holds for token ids too, which have no text to look in.
-        if not want or any(want in t for t in _input_texts(actual)):
+        if not want or any(want in t for t in input_texts(actual)):
             return None
-        return f"text {_preview(want)} not found in input {_preview(actual)}"
+        return f"text {preview(want)} not found in input {preview(actual)}"
     # A list under contains: every mock item is one of the input's items.
     if isinstance(actual, list) and all(item in actual for item in want):
         return None
-    return f"contains: input {_preview(actual)} lacks some of {_preview(want)}"
+    return f"contains: input {preview(actual)} lacks some of {preview(want)}"
 
 
 def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
@@ -700,9 +718,8 @@ def _system_text(request: Request) -> str:
     return "\n".join(_text_blocks(request.get("system")))
 
 
-def anthropic_turns(request: Request) -> int:
-    """``turn`` on Anthropic: the number of ``assistant`` messages."""
-    return sum(1 for m in _messages(request) if m.get("role") == "assistant")
+anthropic_turns = chat_turns
+"""``turn`` on Anthropic: the number of ``assistant`` messages, as on chat."""
 
 
 def _anthropic_history(request: Request) -> list[str]:
@@ -735,33 +752,15 @@ def _anthropic_result_ids(request: Request) -> set[str]:
     }
 
 
-def _anthropic_has_request_rules(match: AnthropicRequestMatch) -> bool:
-    return (
-        match.model is not None
-        or match.turn is not None
-        or bool(match.history_contains or match.tool_results or match.system_contains or match.tool_names)
-    )
-
-
-def anthropic_request_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
-    """The request-wide rules of an Anthropic mock: kagent's ``system_contains`` and ``tool_names``,
-    then ``model``, ``turn``, ``tool_results``, ``history_contains``."""
-    return (
-        (_system_mismatch(match.system_contains, _system_text(request)) if match.system_contains else None)
-        or (_tool_names_mismatch(match.tool_names, _tool_names(request)) if match.tool_names else None)
-        or (model_mismatch(match.model, request) if match.model is not None else None)
-        or _turn_counter(match, anthropic_turns, request)
-        or (
-            _tool_results_mismatch(match.tool_results, match.tool_result_ids, _anthropic_result_ids(request))
-            if match.tool_results
-            else None
-        )
-        or (
-            _history_mismatch(match.history_contains, _anthropic_history(request), "message text")
-            if match.history_contains
-            else None
-        )
-    )
+ANTHROPIC_CONVERSATION = Conversation(
+    turns=anthropic_turns,
+    history=_anthropic_history,
+    history_item="message text",
+    result_ids=_anthropic_result_ids,
+    system=_system_text,
+    tool_names=_tool_names,
+)
+anthropic_request_mismatch = ANTHROPIC_CONVERSATION.mismatch
 
 
 def _anthropic_block_mismatch(
@@ -774,28 +773,28 @@ def _anthropic_block_mismatch(
         if pattern is not None:
             if any(pattern.search(t) is not None for t in texts):
                 return None
-            return f"regex {_preview(pattern.pattern)} not found in last message {_preview(texts)}"
+            return f"regex {preview(pattern.pattern)} not found in last message {preview(texts)}"
         needle = block.get("text", "")
         if any(needle in t for t in texts):
             return None
-        return f"text {_preview(needle)} not found in last message {_preview(texts)}"
+        return f"text {preview(needle)} not found in last message {preview(texts)}"
     blocks = content if isinstance(content, list) else []
     if kind == "tool_result":
         want = block.get("tool_use_id")
         ids = [b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
         if want in ids:
             return None
-        return f"tool_result: no tool_use_id {_preview(want)} in last message (has {_preview(ids)})"
+        return f"tool_result: no tool_use_id {preview(want)} in last message (has {preview(ids)})"
     if kind == "tool_use":
         want = block.get("name")
         names = [b.get("name") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
         if want in names:
             return None
-        return f"tool_use: no tool {_preview(want)} in last message (has {_preview(names)})"
+        return f"tool_use: no tool {preview(want)} in last message (has {preview(names)})"
     key = canonical_key(block)
     if any(canonical_key(b) == key for b in blocks):
         return None
-    return f"block {_preview(block)} not in last message"
+    return f"block {preview(block)} not in last message"
 
 
 def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
@@ -806,7 +805,7 @@ def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> 
     if match.match_type is MatchType.EXACT:
         if canonical_key(want) == canonical_key(last):
             return None
-        return f"exact: last message {_preview(last)} differs from {_preview(want)}"
+        return f"exact: last message {preview(last)} differs from {preview(want)}"
     reason = _role_mismatch(want.get("role"), last)
     if reason is not None:
         return reason
@@ -828,7 +827,7 @@ def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | 
 
 # --- the index ----------------------------------------------------------------------------------
 
-MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, AnthropicMock)
+MockT = TypeVar("MockT", bound=MockBase)
 
 
 def _chat_needle(match: Any) -> str:
@@ -863,7 +862,7 @@ def _responses_haystack(request: Request) -> str:
 
 
 def _embeddings_haystack(request: Request) -> str:
-    return "\n".join(_input_texts(request.get("input")))
+    return "\n".join(input_texts(request.get("input")))
 
 
 def _always(match: Any) -> bool:
@@ -899,7 +898,7 @@ CHAT_RULES: MatchRules[OpenAIMock] = MatchRules(
     mismatch=chat_mismatch,
     body_mismatch=_chat_body_mismatch,
     request_mismatch=chat_request_mismatch,
-    has_request_rules=_chat_has_request_rules,
+    has_request_rules=CHAT_CONVERSATION.has_rules,
     exact_subject=lambda m: m.message,
     needle=_chat_needle,
     haystack=_chat_haystack,
@@ -909,7 +908,7 @@ RESPONSES_RULES: MatchRules[OpenAIResponseMock] = MatchRules(
     mismatch=responses_mismatch,
     body_mismatch=_responses_body_mismatch,
     request_mismatch=responses_request_mismatch,
-    has_request_rules=_responses_has_request_rules,
+    has_request_rules=RESPONSES_CONVERSATION.has_rules,
     exact_subject=lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
     needle=_input_needle,
     haystack=_responses_haystack,
@@ -920,7 +919,7 @@ EMBEDDINGS_RULES: MatchRules[OpenAIEmbeddingMock] = MatchRules(
     mismatch=embeddings_mismatch,
     body_mismatch=_embeddings_body_mismatch,
     request_mismatch=embeddings_request_mismatch,
-    has_request_rules=_embeddings_has_request_rules,
+    has_request_rules=EMBEDDINGS_REQUEST.has_rules,
     exact_subject=lambda m: m.input,
     needle=_input_needle,
     haystack=_embeddings_haystack,
@@ -930,7 +929,7 @@ ANTHROPIC_RULES: MatchRules[AnthropicMock] = MatchRules(
     mismatch=anthropic_mismatch,
     body_mismatch=_anthropic_body_mismatch,
     request_mismatch=anthropic_request_mismatch,
-    has_request_rules=_anthropic_has_request_rules,
+    has_request_rules=ANTHROPIC_CONVERSATION.has_rules,
     exact_subject=lambda m: m.message,
     needle=_anthropic_needle,
     haystack=_anthropic_haystack,

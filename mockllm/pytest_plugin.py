@@ -43,24 +43,19 @@ import pytest
 
 if TYPE_CHECKING:
     from .config import Config
-    from .pytest_fixture import MockLLM
+    from .mock_llm import ENV_API_KEY, ENV_API_VERSION, MockLLM
     from .server import MockServer, Recording
 
 __all__ = ["ENV_API_KEY", "ENV_API_VERSION", "MockLLM"]
-
-ENV_API_KEY: Final = "mockllm"
-"""The API key the env helper sets: the server only checks that a key is present."""
-ENV_API_VERSION: Final = "2024-10-21"
-"""The Azure OpenAI ``api-version`` the env helper sets: the server takes any."""
 
 
 def __getattr__(name: str) -> Any:
     # `MockLLM` needs the builders; importing them only when a test uses a fixture keeps a pytest
     # run of a project that merely installs mockllm from paying for them.
-    if name == "MockLLM":
-        from .pytest_fixture import MockLLM
+    if name in __all__:
+        from . import mock_llm
 
-        return MockLLM
+        return getattr(mock_llm, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -222,10 +217,9 @@ def _marker_config(request: pytest.FixtureRequest, default: Config | None) -> Co
 
 # --- cassettes ---------------------------------------------------------------------------------
 
-RECORD_ENV: Final = {
-    "openai_upstream": "MOCKLLM_OPENAI_UPSTREAM",
-    "anthropic_upstream": "MOCKLLM_ANTHROPIC_UPSTREAM",
-}
+RECORD_ENV: Final = "MOCKLLM_{PROVIDER}_UPSTREAM"
+"""Where ``--mockllm-record`` reads each provider's upstream base URL from (``MOCKLLM_OPENAI_UPSTREAM``,
+``MOCKLLM_ANTHROPIC_UPSTREAM``, ``MOCKLLM_GEMINI_UPSTREAM``); the official URL by default."""
 
 
 def _cassette(request: pytest.FixtureRequest) -> Path | None:
@@ -239,6 +233,8 @@ def _cassette(request: pytest.FixtureRequest) -> Path | None:
 
 
 def _api_key(*names: str) -> str | None:
+    from .mock_llm import ENV_API_KEY
+
     for name in names:
         value = os.environ.get(name)
         if value and value != ENV_API_KEY:  # not the dummy key mockllm_env hands out
@@ -248,16 +244,18 @@ def _api_key(*names: str) -> str | None:
 
 def _recording(cassette: Path) -> Recording:
     from .server import Recording
-    from .server.recorder import DEFAULT_ANTHROPIC_UPSTREAM, DEFAULT_OPENAI_UPSTREAM
+    from .server.registry import PROVIDERS
 
-    return Recording(
-        cassette,
-        openai_upstream=os.environ.get(RECORD_ENV["openai_upstream"]) or DEFAULT_OPENAI_UPSTREAM,
-        anthropic_upstream=os.environ.get(RECORD_ENV["anthropic_upstream"]) or DEFAULT_ANTHROPIC_UPSTREAM,
-        fresh=True,
-        openai_api_key=_api_key("MOCKLLM_OPENAI_API_KEY", "OPENAI_API_KEY"),
-        anthropic_api_key=_api_key("MOCKLLM_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
-    )
+    upstreams: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for provider in PROVIDERS:
+        upstreams[provider.name] = (
+            os.environ.get(RECORD_ENV.format(PROVIDER=provider.name.upper())) or provider.default_upstream
+        )
+        key = _api_key(*provider.key_env)
+        if key is not None:
+            keys[provider.name] = key
+    return Recording(cassette, upstreams=upstreams, api_keys=keys, fresh=True)
 
 
 @contextlib.contextmanager
@@ -281,8 +279,8 @@ def _cassette_served(
         pytest.fail(
             f"mockllm: cassette {cassette} not found. Record it against the real APIs with\n"
             f"    pytest --mockllm-record {request.node.nodeid}\n"
-            f"(upstreams from {RECORD_ENV['openai_upstream']} / {RECORD_ENV['anthropic_upstream']}, "
-            "by default the official URLs; API keys from OPENAI_API_KEY / ANTHROPIC_API_KEY).",
+            f"(upstreams from {RECORD_ENV}, by default the official URLs; API keys from "
+            "OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, …).",
             pytrace=False,
         )
     from .apis import APIS
@@ -375,7 +373,7 @@ def mockllm(
     request: pytest.FixtureRequest, mockllm_server: MockServer, mockllm_default_config: Config | None
 ) -> Iterator[MockLLM]:
     """The shared server with no mocks but this test's (and the configured defaults), no requests."""
-    from .pytest_fixture import MockLLM
+    from .mock_llm import MockLLM
 
     strict = _strictness(request)
     base = _marker_config(request, mockllm_default_config)
@@ -390,10 +388,13 @@ def mockllm(
 def mockllm_env(mockllm: MockLLM, monkeypatch: pytest.MonkeyPatch) -> MockLLM:
     """``mockllm``, with the SDKs' environment variables pointing at it for the test.
 
-    Code that builds its own ``openai.OpenAI()`` or ``anthropic.Anthropic()`` reaches the mock.
+    Code that builds its own ``openai.OpenAI()``, ``anthropic.Anthropic()`` or ``genai.Client()``
+    reaches the mock.
     """
     for name, value in mockllm.env.items():
         monkeypatch.setenv(name, value)
+    for name in mockllm.env_removed:
+        monkeypatch.delenv(name, raising=False)
     return mockllm
 
 
@@ -459,7 +460,7 @@ async def mockllm_async(
     if problem is not None:
         pytest.fail(problem, pytrace=False)
     base = _marker_config(request, mockllm_default_config)
-    from .pytest_fixture import MockLLM
+    from .mock_llm import MockLLM
     from .server import MockServer
 
     strict = _strictness(request)

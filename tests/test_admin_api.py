@@ -88,7 +88,14 @@ def test_get_mocks_is_the_config_and_putting_it_back_changes_nothing(
     put = admin.put("/mocks", content=got.content)
     assert put.status_code == 200, put.text
     assert put.json() == {
-        "mocks": {"openai": 2, "openai_response": 0, "openai_embeddings": 0, "anthropic": 1}
+        "mocks": {
+            "openai": 2,
+            "openai_response": 0,
+            "openai_embeddings": 0,
+            "anthropic": 1,
+            "gemini": 0,
+            "gemini_embeddings": 0,
+        }
     }
     assert admin.get("/mocks").content == got.content
     assert admin.get("/mocks/weather").json()["calls"] == 1  # a PUT keeps the counts of unchanged mocks
@@ -155,6 +162,8 @@ def test_delete_clears_every_mock_and_reset_brings_the_startup_mocks_back(
         "openai_response": 0,
         "openai_embeddings": 0,
         "anthropic": 0,
+        "gemini": 0,
+        "gemini_embeddings": 0,
     }
     assert ask_status(server, "weather?") == 404
     assert admin.post("/reset").status_code == 200
@@ -289,7 +298,7 @@ def test_requests_are_journalled_oldest_first_and_filtered(server: MockServer, a
     assert filtered(status="404") == [("openai", 404)]
     assert filtered(mock="weather") == [("openai", 200)]
     assert filtered(api="openai", status="200") == [("openai", 200)]
-    for params in ({"api": "gemini"}, {"status": "ok"}, {"stauts": "200"}):
+    for params in ({"api": "cohere"}, {"status": "ok"}, {"stauts": "200"}):
         bad = admin.get("/requests", params=params)
         assert bad.status_code == 400
         assert bad.json()["error"]["problems"][0]["path"] == "?" + next(iter(params))

@@ -42,7 +42,18 @@ from mockllm.builders import (
     openai_responses,
 )
 from mockllm.cli import main
-from mockllm.config import AnthropicMock, OpenAIEmbeddingMock, OpenAIMock, OpenAIResponseMock
+from mockllm.config import (
+    AnthropicMock,
+    GeminiEmbeddingMock,
+    GeminiMock,
+    OpenAIEmbeddingMock,
+    OpenAIMock,
+    OpenAIResponseMock,
+)
+from mockllm.gemini import builder as gemini_builder
+from mockllm.gemini import embed_builder as gemini_embed_builder
+from mockllm.gemini.builder import GeminiBuilder
+from mockllm.gemini.embed_builder import GeminiEmbeddingsBuilder
 
 from .conftest import (
     anthropic_client,
@@ -605,9 +616,30 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
         0,
     )
     assert [c.counts() for c in calls] == [
-        {"openai": 1, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0},
-        {"openai": 2, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0},
-        {"openai": 2, "openai_response": 0, "openai_embeddings": 0, "anthropic": 1},
+        {
+            "openai": 1,
+            "openai_response": 0,
+            "openai_embeddings": 0,
+            "anthropic": 0,
+            "gemini": 0,
+            "gemini_embeddings": 0,
+        },
+        {
+            "openai": 2,
+            "openai_response": 0,
+            "openai_embeddings": 0,
+            "anthropic": 0,
+            "gemini": 0,
+            "gemini_embeddings": 0,
+        },
+        {
+            "openai": 2,
+            "openai_response": 0,
+            "openai_embeddings": 0,
+            "anthropic": 1,
+            "gemini": 0,
+            "gemini_embeddings": 0,
+        },
     ]
     assert m.build().openai == [first.mock, second.mock]
     assert added == [("openai", first.mock, 0), ("openai", second.mock, 1), ("anthropic", claude.mock, 0)]
@@ -640,6 +672,8 @@ BUILDER_MODULES: dict[str, tuple[ModuleType, type[Any], type[BaseModel]]] = {
     "openai_response": (openai_responses, OpenAIResponsesBuilder, OpenAIResponseMock),
     "openai_embeddings": (openai_embeddings, OpenAIEmbeddingsBuilder, OpenAIEmbeddingMock),
     "anthropic": (anthropic_messages, AnthropicMessagesBuilder, AnthropicMock),
+    "gemini": (gemini_builder, GeminiBuilder, GeminiMock),
+    "gemini_embeddings": (gemini_embed_builder, GeminiEmbeddingsBuilder, GeminiEmbeddingMock),
 }
 
 
@@ -735,10 +769,24 @@ def every_verb_used() -> Config:
     claude.when_model("claude", match_type="contains").when_turn(2).when_history_contains(
         "h"
     ).when_tool_results("toolu_1").when_last_message_matches("x", role="user").reply("x")
+    gemini = m.gemini().named("n").with_header("X-A", "a")
+    gemini.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
+    gemini.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
+    gemini.when_model("gemini", match_type="contains").when_turn(1).when_history_contains(
+        "h"
+    ).when_tool_results("call_1").when_last_message_matches("x", role="user").reply_function_call("f")
+    gemini.when_tool_result("call_1").reply_function_calls([ToolCall("f")])
+    gemini.when_last_message(role="user", parts="x").reply_code_execution("print(1)", "1")
+    gemini_embeddings = m.gemini_embeddings().named("n").with_header("X-A", "a")
+    gemini_embeddings.when_input_contains("x").reply([1.0])
+    gemini_embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
+    gemini_embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
+    gemini_embeddings.when_model("gemini", match_type="regex").when_input("x").reply([1.0])
+    gemini_embeddings.when_input_matches("x").reply_vectors_from_text(8, seed=1)
     claude.when_tool_result("toolu_1").reply_tool_use("f")
     claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])
-    for builder in (chat, responses, embeddings, claude):
+    for builder in (chat, responses, embeddings, claude, gemini, gemini_embeddings):
         builder.when_model("failing").once().reply_error(
             429, message="slow down", type="rate_limit_error", headers={"retry-after-ms": "5"}
         )
@@ -749,6 +797,8 @@ def every_verb_used() -> Config:
     responses.when_model("flaky").with_fault("truncate", after_events=1).reply("x")
     embeddings.when_model("flaky").with_fault("malformed", after_events=0).reply([1.0])
     claude.when_model("flaky").with_fault("error_event", after_events=2).reply("x")
+    gemini.when_model("flaky").with_fault("malformed", after_events=1).reply("x")
+    gemini_embeddings.when_model("flaky").with_fault("truncate", after_events=0).reply([1.0])
     return m.build()
 
 
@@ -790,6 +840,8 @@ def test_typing_chains_also_run() -> None:
         "openai_response": 7,
         "openai_embeddings": 5,
         "anthropic": 7,
+        "gemini": 0,
+        "gemini_embeddings": 0,
     }
 
 

@@ -226,6 +226,8 @@ def test_schema_cli(capsys: pytest.CaptureFixture[str]) -> None:
         "openai_response",
         "openai_embeddings",
         "anthropic",
+        "gemini",
+        "gemini_embeddings",
         "listen_addr",
     }
     assert schema["$defs"]["OpenAIRequestMatch"]["required"] == ["match_type", "message"]

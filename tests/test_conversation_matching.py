@@ -1147,4 +1147,11 @@ def test_the_conversation_verbs_are_not_body_rules() -> None:
     chain.reply("ok")
     m.openai_responses().when_tool_output_contains("x").when_turn(1).when_history_contains("x").reply("ok")
     m.anthropic_messages().when_tool_result("toolu_1").when_tool_results("toolu_2").when_turn(3).reply("ok")
-    assert m.build().counts() == {"openai": 1, "openai_response": 1, "openai_embeddings": 0, "anthropic": 1}
+    assert m.build().counts() == {
+        "openai": 1,
+        "openai_response": 1,
+        "openai_embeddings": 0,
+        "anthropic": 1,
+        "gemini": 0,
+        "gemini_embeddings": 0,
+    }

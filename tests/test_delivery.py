@@ -13,7 +13,7 @@ import pytest
 
 from mockllm import MockServer, RecordedRequest
 from mockllm.builders import MockBuilder
-from mockllm.pytest_fixture import MockLLM
+from mockllm.mock_llm import MockLLM
 
 from .conftest import anthropic_client, openai_client
 from .test_faults import faulty, read_events

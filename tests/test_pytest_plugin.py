@@ -101,7 +101,8 @@ def test_next_test_sees_no_mocks_and_no_requests(mockllm):
     servers.append(mockllm.server)
     assert mockllm.requests == []
     assert mockllm.config.counts() == {
-        "openai": 0, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0
+        "openai": 0, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0,
+        "gemini": 0, "gemini_embeddings": 0,
     }
     with pytest.raises(openai.NotFoundError):
         chat(mockllm, "hi there")
@@ -412,6 +413,9 @@ ENV_NAMES = (
     "AZURE_OPENAI_ENDPOINT",
     "AZURE_OPENAI_API_KEY",
     "OPENAI_API_VERSION",
+    "GEMINI_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
 )
 
 
@@ -420,12 +424,14 @@ def test_env_helper_points_sdk_clients_at_the_server(
 ) -> None:
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_API_KEY", "a key the test's environment had")
     pytester.makepyfile(
         """
 import os
 
 import anthropic
 import openai
+from google import genai
 
 NAMES = ENV_NAMES_REPR
 
@@ -433,7 +439,12 @@ NAMES = ENV_NAMES_REPR
 def test_clients_built_without_arguments(mockllm_env):
     mockllm_env.openai_chat().when_last_message_contains("hi").reply("from openai")
     mockllm_env.anthropic_messages().when_last_message_contains("hi").reply("from anthropic")
+    mockllm_env.gemini().when_last_message_contains("hi").reply("from gemini")
     assert os.environ["OPENAI_BASE_URL"] == mockllm_env.openai_base_url
+    assert "GOOGLE_API_KEY" not in os.environ  # the SDK would prefer it to GEMINI_API_KEY
+    client = genai.Client()
+    gemini = client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    assert gemini.text == "from gemini"
     chat = openai.OpenAI(max_retries=0, timeout=10).chat.completions.create(
         model="m", messages=[{"role": "user", "content": "hi"}]
     )

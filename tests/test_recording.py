@@ -266,7 +266,14 @@ def test_an_agent_run_recorded_replays_offline_both_ways(
         for mode in (True, False):
             assert everything(replay, stream=mode) == truth[mode]
     config = load_config(cassette)
-    assert config.counts() == {"openai": 2, "openai_response": 2, "openai_embeddings": 1, "anthropic": 2}
+    assert config.counts() == {
+        "openai": 2,
+        "openai_response": 2,
+        "openai_embeddings": 1,
+        "anthropic": 2,
+        "gemini": 0,
+        "gemini_embeddings": 0,
+    }
     assert [mock.match.turn for mock in config.openai] == [0, 1]
 
 

@@ -15,6 +15,8 @@ to the fields it sets in a mock. The root sets the top-level fields:
 - ``openai_responses()`` → ``openai_response``
 - ``openai_embeddings()`` → ``openai_embeddings``
 - ``anthropic_messages()`` → ``anthropic``
+- ``gemini()`` → ``gemini`` (its builder: `mockllm.gemini.builder`)
+- ``gemini_embeddings()`` → ``gemini_embeddings`` (its builder: `mockllm.gemini.embed_builder`)
 """
 
 from ._base import MockHandle

@@ -12,19 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Sel
 from pydantic import ValidationError
 
 from ..apis import ApiKey
-from ..config import (
-    AnthropicMock,
-    Config,
-    ConfigError,
-    Fault,
-    FaultKind,
-    HeaderMatch,
-    MatchType,
-    OpenAIEmbeddingMock,
-    OpenAIMock,
-    OpenAIResponseMock,
-    Timing,
-)
+from ..config import Config, ConfigError, Fault, FaultKind, HeaderMatch, MatchType, MockBase, Timing
 from ._values import BuilderError, JsonObject
 
 if TYPE_CHECKING:
@@ -37,7 +25,7 @@ MatchKind = Literal["exact", "contains", "regex"]
 """How a header or the model is compared: the whole value, a substring, or a Python ``re`` pattern
 searched for in the value."""
 
-MockT = TypeVar("MockT", OpenAIMock, OpenAIResponseMock, OpenAIEmbeddingMock, AnthropicMock)
+MockT = TypeVar("MockT", bound=MockBase)
 
 
 @dataclass(frozen=True)

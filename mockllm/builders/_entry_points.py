@@ -3,11 +3,17 @@ builder, and the pytest fixture that wraps one."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._base import MockRegistry
 from .anthropic_messages import AnthropicMessagesBuilder
 from .openai_chat import OpenAIChatBuilder
 from .openai_embeddings import OpenAIEmbeddingsBuilder
 from .openai_responses import OpenAIResponsesBuilder
+
+if TYPE_CHECKING:
+    from ..gemini.builder import GeminiBuilder
+    from ..gemini.embed_builder import GeminiEmbeddingsBuilder
 
 __all__ = ["ApiEntryPoints"]
 
@@ -34,3 +40,19 @@ class ApiEntryPoints:
     def anthropic_messages(self) -> AnthropicMessagesBuilder:
         """A mock for ``POST /v1/messages`` (config key ``anthropic``)."""
         return AnthropicMessagesBuilder(self._mock_registry())
+
+    # An API's builder in its own folder builds on this package: imported when first used.
+
+    def gemini(self) -> GeminiBuilder:
+        """A mock for ``POST …/models/{model}:generateContent`` and ``:streamGenerateContent``
+        (config key ``gemini``)."""
+        from ..gemini.builder import GeminiBuilder
+
+        return GeminiBuilder(self._mock_registry())
+
+    def gemini_embeddings(self) -> GeminiEmbeddingsBuilder:
+        """A mock for ``POST …/models/{model}:batchEmbedContents`` and ``:embedContent`` (config key
+        ``gemini_embeddings``)."""
+        from ..gemini.embed_builder import GeminiEmbeddingsBuilder
+
+        return GeminiEmbeddingsBuilder(self._mock_registry())

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import orjson
 
 from ..apis import API_BY_KEY
-from ..matching import ANTHROPIC_RULES
+from ..matching import ANTHROPIC_RULES, anthropic_turns
+from .anthropic_provider import ANTHROPIC
 from .errors import ApiError
+from .faults import ERROR_MESSAGE, MALFORMED_DATA
 from .handler import (
+    SSE,
     ApiHandler,
+    MatchStyle,
     Request,
+    Streaming,
     check_bool,
     check_content,
     check_model,
@@ -22,7 +28,8 @@ from .handler import (
     json_or_events,
     json_or_stream,
 )
-from .sse import sse_event, text_pieces
+from .provider import Endpoint, Route
+from .sse import sse_event, sse_events, sse_media, text_pieces
 
 __all__ = ["HANDLER", "count_tokens", "validate_prompt"]
 
@@ -78,6 +85,12 @@ def count_tokens(body: Request) -> int:
         add(message["content"])
     texts += [orjson.dumps(tool).decode() for tool in body.get("tools") or []]
     return max(1, estimate_tokens(*texts))
+
+
+def token_count(body: Request) -> dict[str, Any]:
+    """``POST /v1/messages/count_tokens``."""
+    validate_prompt(body)
+    return {"input_tokens": count_tokens(body)}
 
 
 def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any]:
@@ -225,14 +238,82 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     return events
 
 
+def reassemble(raw: bytes) -> dict[str, Any] | None:
+    """A recorded stream as the Message it streamed (None without its ``message_stop``)."""
+    events = [event for event in sse_events(raw) if isinstance(event, dict)]
+    message: dict[str, Any] | None = None
+    blocks: dict[int, dict[str, Any]] = {}
+    partial_json: dict[int, str] = {}
+    stopped = False
+    for event in events:
+        kind = event.get("type")
+        if kind == "message_start":
+            message = dict(event.get("message") or {})
+        elif kind == "content_block_start":
+            blocks[event.get("index", len(blocks))] = dict(event.get("content_block") or {})
+        elif kind == "content_block_delta":
+            index = event.get("index", 0)
+            block, delta = blocks.setdefault(index, {}), event.get("delta") or {}
+            delta_kind = delta.get("type")
+            if delta_kind == "text_delta":
+                block["text"] = block.get("text", "") + delta.get("text", "")
+            elif delta_kind == "input_json_delta":
+                partial_json[index] = partial_json.get(index, "") + delta.get("partial_json", "")
+            elif delta_kind == "thinking_delta":
+                block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+            elif delta_kind == "signature_delta":
+                block["signature"] = block.get("signature", "") + delta.get("signature", "")
+            elif delta_kind == "citations_delta":
+                block.setdefault("citations", []).append(delta.get("citation"))
+        elif kind == "message_delta" and message is not None:
+            for key, value in (event.get("delta") or {}).items():
+                message[key] = value
+            if isinstance(event.get("usage"), dict):
+                message["usage"] = {**(message.get("usage") or {}), **event["usage"]}
+        elif kind == "message_stop":
+            stopped = True
+    if message is None or not stopped:
+        return None
+    for index, text in partial_json.items():
+        try:
+            blocks[index]["input"] = orjson.loads(text) if text.strip() else {}
+        except orjson.JSONDecodeError:
+            return None
+    message["content"] = [blocks[index] for index in sorted(blocks)]
+    return message
+
+
+def error_event(response: dict[str, Any], position: int, variant: Hashable) -> bytes:
+    error = {"type": "overloaded_error", "message": ERROR_MESSAGE}
+    return sse_event({"type": "error", "error": error}, "error")
+
+
+def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
+    messages = body.get("messages") or [None]
+    return {"match_type": style, "message": messages[-1], "turn": anthropic_turns(body)}
+
+
 HANDLER = ApiHandler(
     spec=API_BY_KEY["anthropic"],
+    provider=ANTHROPIC,
+    routes=(Route("/v1/messages", "/v1/messages"),),
     rules=ANTHROPIC_RULES,
     validate=validate,
     variant=json_or_stream,
     is_stream=is_sse,
     fill=fill,
     render=json_or_events(stream_events),
-    stream_events=stream_events,
     describe=describe_last_message,
+    streaming=Streaming(
+        events=stream_events,
+        shortest=SSE,
+        media=sse_media,
+        # The Anthropic SDKs skip an event without an "event:" line unread: name it as a delta.
+        malformed_event=lambda variant: b"event: content_block_delta\n" + MALFORMED_DATA,
+        error_event=error_event,
+        reassemble=reassemble,
+    ),
+    recorded_match=recorded_match,
+    id_prefix="msg_",
+    endpoints=(Endpoint(Route("/v1/messages/count_tokens", "/v1/messages/count_tokens"), token_count),),
 )

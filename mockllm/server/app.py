@@ -18,21 +18,19 @@ import orjson
 from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
-from ..apis import Provider
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
 from .admin import AdminAccess, add_admin_routes
-from .anthropic_messages import count_tokens, validate_prompt
-from .azure import AZURE_API_KEY_HEADER, AzureRoute, azure_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
-from .compiled import HANDLERS, CompiledMocks
-from .errors import ApiError, error_body
+from .compiled import CompiledMocks
+from .errors import ApiError
 from .handler import ApiHandler, MockedError, PreparedError, Timed, TimedResponse
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
-from .models import model_info, model_list, model_names
+from .models import model_names
+from .provider import ANY_ACTION, JSON_TYPE, Endpoint, Provider, Route
+from .registry import HANDLERS, PROVIDERS
 from .sanic_internals import new_app
 from .served import ServedMocks
-from .sse import SSE_HEADERS, SSE_TYPE
 from .writer import write_timed
 
 if TYPE_CHECKING:
@@ -44,15 +42,17 @@ UPSTREAM = "<upstream>"
 """The journal's label of a request a recorder answered from the upstream."""
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
-JSON_TYPE = "application/json"
 _BOM = b"\xef\xbb\xbf"
+_MODEL_PATHS = ("/v1/models", *sorted({path for p in PROVIDERS for path in p.model_paths}))
 _ROUTES = ", ".join(
-    [f"POST {h.spec.route}" for h in HANDLERS.values()]
-    + [f"POST {azure.shown}" for h in HANDLERS.values() for azure in azure_routes(h.spec)]
-    + ["POST /v1/messages/count_tokens", "GET /v1/models", "GET /v1/models/{id}", "GET /health"]
+    [f"{r.method} {r.shown}" for h in HANDLERS.values() for r in h.routes]
+    + [f"{e.route.method} {e.route.shown}" for h in HANDLERS.values() for e in h.endpoints]
+    + [f"GET {path}" for path in _MODEL_PATHS]
+    + [f"GET {path}/{{id}}" for path in _MODEL_PATHS]
+    + ["GET /health"]
 )
 
-Handler = Callable[[Request], Coroutine[Any, Any, HTTPResponse | None]]
+Handler = Callable[..., Coroutine[Any, Any, HTTPResponse | None]]
 
 _log = logging.getLogger("mockllm")
 
@@ -85,16 +85,38 @@ def create_app(
     app.ctx.journal = journal
     app.ctx.recorder = recorder
 
-    # error_format spares Sanic reading each handler's source to guess it (a third of a start).
-    app.ctx.api_of_route = {}  # route name -> the config key of its API, for `_unexpected_error`
+    # Google's custom methods (".../models/gemini-2.0-flash:generateContent") share a path whose
+    # last segment names the model and the method: one Sanic route per path, dispatching on it.
+    actions: dict[tuple[str, str], dict[str, Handler]] = {}
     for handler in HANDLERS.values():
         spec = handler.spec
-        app.add_route(_route(handler, dice), spec.route, methods=["POST"], name=spec.key, error_format="json")
-        app.ctx.api_of_route[spec.key] = spec.key
-        for i, azure in enumerate(azure_routes(spec)):
-            route, name = _route(handler, dice, azure), f"{spec.key}_azure{i}"
-            app.add_route(route, azure.path, methods=["POST"], name=name, error_format="json")
-            app.ctx.api_of_route[name] = spec.key
+        provider = handler.provider
+        routed = [(route, _route(handler, dice, route)) for route in handler.routes]
+        routed += [(e.route, _endpoint(handler, e)) for e in handler.endpoints]
+        for i, (route, handle) in enumerate(routed):
+            if route.action is not None:
+                actions.setdefault((route.path, route.method), {})[route.action] = handle
+                continue
+            # error_format spares Sanic reading each handler's source to guess it (a third of a start).
+            app.add_route(
+                handle,
+                route.path,
+                methods=[route.method],
+                name=f"{spec.key}_{i}",
+                error_format="json",
+                ctx_api=spec.key,
+                ctx_provider=provider,
+            )
+    for i, ((path, method), table) in enumerate(actions.items()):
+        app.add_route(
+            _dispatch(table),
+            path,
+            methods=[method],
+            name=f"action_{i}",
+            error_format="json",
+            ctx_api=None,
+            ctx_provider=_owner(table),
+        )
 
     async def health(request: Request) -> HTTPResponse:
         counts = request.app.ctx.served.current().counts()
@@ -103,11 +125,11 @@ def create_app(
 
     # HEAD gets GET's headers without the body (Sanic drops the body of a HEAD response).
     app.add_route(health, "/health", methods=["GET", "HEAD"], name="health", error_format="json")
-    app.add_route(_models, "/v1/models", methods=["GET"], name="models", error_format="json")
-    app.add_route(_models, "/v1/models/<model_id:path>", methods=["GET"], name="model", error_format="json")
-    app.add_route(
-        _count_tokens, "/v1/messages/count_tokens", methods=["POST"], name="count_tokens", error_format="json"
-    )
+    for i, path in enumerate(_MODEL_PATHS):
+        app.add_route(_models, path, methods=["GET"], name=f"models_{i}", error_format="json")
+        app.add_route(
+            _models, f"{path}/<target:path>", methods=["GET"], name=f"model_{i}", error_format="json"
+        )
     if admin is not None:
         add_admin_routes(app, admin)
     app.error_handler.add(SanicException, _sanic_error)
@@ -115,20 +137,20 @@ def create_app(
     return app
 
 
-def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None) -> Handler:
-    """The route of an API; ``azure``: on one of Azure OpenAI's URLs of it."""
-    key, provider = handler.spec.key, handler.spec.provider
-    on_azure = azure is not None
+def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
+    """The handler of one of an API's routes."""
+    key, provider = handler.spec.key, handler.provider
+    into_request, route_variant, records = route.into_request, route.variant, route.records
 
-    # Sanic passes a route's parameters (an Azure deployment) as keywords: request.match_info has them.
+    # Sanic passes a route's parameters (a deployment, a model) as keywords: request.match_info has them.
     async def handle(request: Request, **_params: str) -> HTTPResponse | None:
         journal: Journal = request.app.ctx.journal
         body: Any = None
         try:
-            _check_auth(request, provider, on_azure)
+            provider.check_auth(request, route)
             body = _parse(request.body)
-            if azure is not None:
-                body = azure.request_body(request, body)
+            if into_request is not None:
+                body = into_request(request, body)
             handler.validate(body)
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
@@ -139,8 +161,7 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
                 position = mocks.index.find(body, headers, refusal)
                 if position is None:
                     recorder: Recorder | None = request.app.ctx.recorder
-                    # Azure's URLs name a deployment, which an OpenAI base URL has no place for.
-                    if recorder is None or on_azure:
+                    if recorder is None or not records:
                         raise _no_match(request.path, mocks, body, headers, refusal)
                     # A request recorded already is answered by its new mock; any other goes upstream.
                     mocks = recorder.mocks(key)
@@ -153,7 +174,7 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
                 if isinstance(exc, orjson.JSONEncodeError) and "Recursion limit" not in str(exc):
                     raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
-            variant = handler.variant(body)
+            variant = handler.variant(body) if route_variant is None else route_variant(request)
             # Without server-wide chaos, one header lookup is all a request pays for it.
             if dice.rates is not None or CHAOS_HEADER in headers:
                 strike = dice.roll(headers.get(CHAOS_HEADER))
@@ -173,16 +194,64 @@ def _route(handler: ApiHandler, dice: ChaosDice, azure: AzureRoute | None = None
         except ApiError as exc:
             if journal.enabled:
                 _record(journal, request, body, exc.status, None, key, exc)
-            return _error_response(provider, exc.status, exc.client_message, exc.param)
+            return provider.error_response(exc.status, exc.client_message, exc.param)
         if journal.enabled:
             _record(
                 journal, request, body, 200, mocks.label(position), key, matched=mocks.index.mocks[position]
             )
-        if handler.is_stream(variant):
-            return HTTPResponse(data, content_type=SSE_TYPE, headers=SSE_HEADERS)
+        if streaming is not None and handler.is_stream(variant):
+            content_type, stream_headers = streaming.media(variant)
+            return HTTPResponse(data, content_type=content_type, headers=stream_headers)
         return HTTPResponse(data, content_type=JSON_TYPE)
 
+    streaming = handler.streaming
     handle.__name__ = f"handle_{key}"
+    return handle
+
+
+def _dispatch(table: dict[str, Handler]) -> Handler:
+    """The route of a path whose last segment is ``{model}:{action}``: the handler of the action."""
+    fallback = table.get(ANY_ACTION)
+
+    async def dispatch(request: Request, target: str, **params: str) -> HTTPResponse | None:
+        _, colon, action = target.rpartition(":")
+        handle = table.get(action) if colon else None
+        if handle is None:
+            if fallback is None:
+                raise NotFound(f"Requested URL {request.path} not found")
+            handle = fallback
+        return await handle(request, target=target, **params)
+
+    return dispatch
+
+
+def _owner(table: dict[str, Handler]) -> Provider:
+    """The provider whose routes a dispatcher serves (every API of a path is one provider's)."""
+    owners = {id(h.provider): h.provider for h in HANDLERS.values() for r in h.routes if r.action in table}
+    return next(iter(owners.values())) if owners else PROVIDERS[-1]
+
+
+def _endpoint(handler: ApiHandler, endpoint: Endpoint) -> Handler:
+    """A JSON endpoint beside an API's answers (Anthropic's and Gemini's token counts): the API's
+    auth and error shape, the request parsed, answered by ``endpoint.answer``."""
+    provider, route = handler.provider, endpoint.route
+
+    async def handle(request: Request, **_params: str) -> HTTPResponse:
+        try:
+            provider.check_auth(request, route)
+            body = _parse(request.body)
+            if route.into_request is not None:
+                body = route.into_request(request, body)
+            try:
+                answer = endpoint.answer(body)
+            except (RecursionError, orjson.JSONEncodeError):
+                # Answers serialise parts of the request; orjson parses deeper JSON than it writes.
+                raise ApiError(400, "The request body is nested too deeply.") from None
+        except ApiError as exc:
+            return provider.error_response(exc.status, exc.client_message, exc.param)
+        return HTTPResponse(orjson.dumps(answer), content_type=JSON_TYPE)
+
+    handle.__name__ = f"{handler.spec.key}_{route.action or route.path.rpartition('/')[2]}"
     return handle
 
 
@@ -213,7 +282,7 @@ async def _answer_special(
     ``times`` used up, and the journal shows a request while it is answered."""
     started = perf_counter()
     journal: Journal = request.app.ctx.journal
-    key, provider = handler.spec.key, handler.spec.provider
+    key, provider = handler.spec.key, handler.provider
     label, matched = mocks.label(position), mocks.index.mocks[position]
     if isinstance(answer, PreparedError):
         error = answer
@@ -242,6 +311,7 @@ async def _answer_special(
             status=error.status,
             headers=error.headers,
             content_type=JSON_TYPE,
+            provider=provider,
             delivery=delivery,
             started=started,
         )
@@ -250,9 +320,11 @@ async def _answer_special(
     if journal.enabled:
         _record(journal, request, body, 200, label, key, delivery=delivery, matched=matched)
     content: bytes | list[bytes]
-    if handler.is_stream(variant):
+    headers: dict[str, str] | None
+    streaming = handler.streaming
+    if streaming is not None and handler.is_stream(variant):
         content, delivery.events_total = paced.events(model, variant)
-        content_type, headers = SSE_TYPE, SSE_HEADERS
+        content_type, headers = streaming.media(variant)
     else:
         content, content_type, headers = paced.answer.render(model, variant), JSON_TYPE, None
     return await write_timed(
@@ -282,7 +354,7 @@ async def _answer_strike(
     journal: Journal = request.app.ctx.journal
     delivery = Delivery(fault=strike.kind)
     if journal.enabled:
-        status, label = strike.status(handler.spec.provider), mocks.label(position)
+        status, label = strike.status(handler.provider), mocks.label(position)
         _record(
             journal,
             request,
@@ -330,58 +402,20 @@ def _record(
     )
 
 
-async def _models(request: Request, model_id: str | None = None) -> HTTPResponse:
-    """``GET /v1/models[/{id}]``: a request with an ``anthropic-version`` header is Anthropic's."""
-    provider: Provider = "anthropic" if "anthropic-version" in request.headers else "openai"
+async def _models(request: Request, target: str | None = None) -> HTTPResponse:
+    """``GET /v1/models[/{id}]`` (and a provider's other model paths), in the shape of the
+    provider whose SDK asks."""
+    provider = next(p for p in PROVIDERS if p.asks_for_models(request))
     try:
-        _check_auth(request, provider)
-        if model_id is not None:
-            body = model_info(provider, unquote(model_id))  # the SDKs quote a "/" in an id
+        provider.check_auth(request, None)
+        if target is not None:
+            body = provider.model_info(unquote(target))  # the SDKs quote a "/" in an id
         else:
             query = {name: values[0] for name, values in request.args.items()}
-            body = model_list(provider, model_names(request.app.ctx.served.current()), query)
+            body = provider.model_list(model_names(request.app.ctx.served.current()), query)
     except ApiError as exc:
-        return _error_response(provider, exc.status, exc.client_message, exc.param)
+        return provider.error_response(exc.status, exc.client_message, exc.param)
     return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
-
-
-async def _count_tokens(request: Request) -> HTTPResponse:
-    """``POST /v1/messages/count_tokens``: the estimate behind the usage the server fills in."""
-    try:
-        _check_auth(request, "anthropic")
-        body = _parse(request.body)
-        validate_prompt(body)
-        try:
-            tokens = count_tokens(body)
-        except orjson.JSONEncodeError:
-            # The estimate serialises blocks and tools; orjson parses deeper JSON than it writes.
-            raise ApiError(400, "The request body is nested too deeply.") from None
-    except ApiError as exc:
-        return _error_response("anthropic", exc.status, exc.client_message, exc.param)
-    return HTTPResponse(orjson.dumps({"input_tokens": tokens}), content_type=JSON_TYPE)
-
-
-def _bearer(request: Request) -> str:
-    value = request.headers.get("authorization", "")
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def _check_auth(request: Request, provider: Provider, azure: bool = False) -> None:
-    """``azure``: on Azure OpenAI's routes, which take an ``api-key`` header as well."""
-    if provider == "openai":
-        if not _bearer(request) and not (azure and request.headers.get(AZURE_API_KEY_HEADER)):
-            wanted = (
-                "an 'api-key' or 'Authorization: Bearer' header"
-                if azure
-                else "an 'Authorization: Bearer <any key>' header"
-            )
-            raise ApiError(401, f"Missing API key: send {wanted} (any key works).")
-        return
-    if not (request.headers.get("x-api-key") or _bearer(request)):
-        raise ApiError(401, "Missing API key: send an 'x-api-key' or 'Authorization: Bearer' header.")
-    if not request.headers.get("anthropic-version"):
-        raise ApiError(400, "anthropic-version: header is required")
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
@@ -412,15 +446,13 @@ def _no_match(
     return ApiError(404, message, near_misses=misses)
 
 
-def _error_response(provider: Provider, status: int, message: str, param: str | None = None) -> HTTPResponse:
-    return HTTPResponse(error_body(provider, status, message, param), status=status, content_type=JSON_TYPE)
-
-
 def _provider_of(request: Request) -> Provider:
     """Errors outside an API handler still take the shape the caller's SDK understands."""
-    if request.path.startswith("/v1/messages") or "anthropic-version" in request.headers:
-        return "anthropic"
-    return "openai"
+    route = request.route
+    if route is not None and isinstance(getattr(route.ctx, "provider", None), Provider):
+        provider: Provider = route.ctx.provider
+        return provider
+    return next(p for p in PROVIDERS if p.owns(request))
 
 
 def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
@@ -433,7 +465,7 @@ def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
         message = f"Method {request.method} is not allowed on {request.path}."
     else:
         message = str(exc) or type(exc).__name__
-    return _error_response(_provider_of(request), status, message)
+    return _provider_of(request).error_response(status, message)
 
 
 def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
@@ -447,9 +479,7 @@ def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
             body: Any = _parse(request.body)
         except ApiError:
             body = None
-        # Sanic names a route "<app>.<name>".
-        route = request.route.name.rpartition(".")[2] if request.route is not None else ""
-        api = request.app.ctx.api_of_route.get(route)
+        api = getattr(request.route.ctx, "api", None) if request.route is not None else None
         record = RecordedRequest(request.method, request.path, body, request.headers, 500, None, message, api)
         journal.record(record)
-    return _error_response(_provider_of(request), 500, message)
+    return _provider_of(request).error_response(500, message)

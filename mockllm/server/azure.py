@@ -19,60 +19,61 @@ deployment stands for the request's model: ``match.model`` compares it, an answe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from sanic import Request
 
-from ..apis import ApiSpec
 from .errors import ApiError
+from .provider import IntoRequest, Route
 
-__all__ = ["AZURE_API_KEY_HEADER", "AzureRoute", "azure_routes"]
-
-AZURE_API_KEY_HEADER = "api-key"
-"""Azure's API key header, accepted on its routes besides ``Authorization: Bearer``."""
+__all__ = ["azure_routes"]
 
 
-@dataclass(frozen=True)
-class AzureRoute:
-    """One Azure URL of an OpenAI API."""
-
-    path: str
-    """The Sanic route; a deployment route names the deployment ``<deployment>``."""
-    shown: str
-    """The route as people write it: ``/openai/deployments/{deployment}/chat/completions``."""
-    deployment: bool
-    needs_api_version: bool
-
-    def request_body(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
-        """The body as the API handler sees it: on a deployment route, the deployment is its model."""
-        if self.needs_api_version and not request.args.get("api-version"):
+def _needs_api_version(shown: str) -> IntoRequest:
+    def into_request(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        if not request.args.get("api-version"):
             # Azure's own answer to a request without one, made to say what is missing.
             raise ApiError(
                 404,
-                f"Resource not found: POST {self.shown} needs an 'api-version' query parameter "
+                f"Resource not found: POST {shown} needs an 'api-version' query parameter "
                 "(any value; AzureOpenAI(api_version=...) sends it).",
                 param="api-version",
             )
-        if self.deployment:
-            # Sanic hands the path segment over as sent; the SDK percent-encodes the name.
-            return {**body, "model": unquote(request.match_info["deployment"])}
         return body
 
+    return into_request
 
-def azure_routes(spec: ApiSpec) -> tuple[AzureRoute, ...]:
-    """The Azure routes of an API: none unless its spec says ``azure``."""
-    if not spec.azure:
-        return ()
-    suffix = spec.route.removeprefix("/v1")  # "/chat/completions"
+
+def _deployment_route(shown: str) -> IntoRequest:
+    checked = _needs_api_version(shown)
+
+    def into_request(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        # The deployment is the request's model. Sanic hands the path segment over as sent; the
+        # SDK percent-encodes the name.
+        return {**checked(request, body), "model": unquote(request.match_info["deployment"])}
+
+    return into_request
+
+
+def azure_routes(suffix: str) -> tuple[Route, ...]:
+    """Azure OpenAI's routes to the OpenAI API at ``/v1{suffix}`` (``suffix``:
+    ``/chat/completions``, …)."""
+    deployment = f"/openai/deployments/{{deployment}}{suffix}"
     return (
-        AzureRoute(
+        Route(
             f"/openai/deployments/<deployment>{suffix}",
-            f"/openai/deployments/{{deployment}}{suffix}",
-            deployment=True,
-            needs_api_version=True,
+            deployment,
+            flavor="azure",
+            into_request=_deployment_route(deployment),
+            records=False,
         ),
-        AzureRoute(f"/openai{suffix}", f"/openai{suffix}", deployment=False, needs_api_version=True),
-        AzureRoute(f"/openai/v1{suffix}", f"/openai/v1{suffix}", deployment=False, needs_api_version=False),
+        Route(
+            f"/openai{suffix}",
+            f"/openai{suffix}",
+            flavor="azure",
+            into_request=_needs_api_version(f"/openai{suffix}"),
+            records=False,
+        ),
+        Route(f"/openai/v1{suffix}", f"/openai/v1{suffix}", flavor="azure", records=False),
     )

@@ -3,8 +3,8 @@
 A mock's ``error`` and ``fault`` fail every request they answer; chaos fails a random share of the
 requests that some mock matched, whichever it is, as a flaky provider does. It comes in two kinds:
 
-- an error (``error_rate``): the provider's own overloaded answer, OpenAI 500 ``server_error``,
-  Anthropic 529 ``overloaded_error``, which both SDKs retry on their own;
+- an error (``error_rate``): the provider's own overloaded answer (OpenAI 500 ``server_error``,
+  Anthropic 529 ``overloaded_error``, Gemini 503 ``UNAVAILABLE``), which its SDK retries on its own;
 - a disconnect (``disconnect_rate``): a stream is cut after a random number of its events, never the
   terminal one, and the connection dropped (the ``disconnect`` fault); a JSON answer's connection is
   dropped before any byte (the ``reset`` fault).
@@ -29,13 +29,12 @@ from typing import Any, Literal
 
 from sanic import HTTPResponse, Request
 
-from ..apis import Provider
 from ..config import ConfigError, Fault, Timing
-from .errors import ApiError, overloaded
+from .errors import ApiError
 from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 from .journal import Delivery
+from .provider import Provider
 from .sanic_internals import abort
-from .sse import SSE_HEADERS, SSE_TYPE
 from .writer import write_timed
 
 __all__ = ["CHAOS_HEADER", "Chaos", "ChaosDice", "Strike", "answer_strike", "chaos_of"]
@@ -47,10 +46,6 @@ StrikeKind = Literal["chaos_error", "chaos_disconnect"]
 """What chaos did to a request, as its journal entry's ``fault`` says."""
 
 ERROR_MESSAGE = "mockllm chaos: the server is overloaded, try again"
-_ERRORS: dict[Provider, tuple[int, bytes]] = {
-    "openai": overloaded("openai", ERROR_MESSAGE),
-    "anthropic": overloaded("anthropic", ERROR_MESSAGE),
-}
 _DISCONNECT = Fault(kind="disconnect")
 _NO_TIMING = Timing()
 
@@ -119,7 +114,7 @@ class Strike:
 
     def status(self, provider: Provider) -> int:
         """The status the journal records: the error's, or 200 for a connection dropped."""
-        return _ERRORS[provider][0] if self.kind == "chaos_error" else 200
+        return provider.overloaded_status if self.kind == "chaos_error" else 200
 
     @property
     def error(self) -> str | None:
@@ -202,25 +197,26 @@ async def answer_strike(
 ) -> HTTPResponse | None:
     """Fail the request as ``strike`` says, in place of ``answer`` (the matched mock's)."""
     if strike.kind == "chaos_error":
-        status, body = _ERRORS[handler.spec.provider]
-        return HTTPResponse(body, status=status, content_type="application/json")
-    if isinstance(answer, PreparedError) or handler.stream_events is None or not handler.is_stream(variant):
+        return handler.provider.overloaded(ERROR_MESSAGE)
+    streaming = handler.streaming
+    if isinstance(answer, PreparedError) or streaming is None or not handler.is_stream(variant):
         abort(request)  # an error or a JSON answer: dropped before any byte
     timing, prepared = _NO_TIMING, answer
     if isinstance(prepared, TimedResponse):  # the mock's own pace, up to the cut
         timing, prepared = prepared.timing, prepared.answer
-    events = handler.stream_events(prepared.response_for(model), variant)
+    events = streaming.events(prepared.response_for(model), variant)
     total = delivery.events_total = len(events)
+    content_type, headers = streaming.media(variant)
     # Never the terminal event: a stream that ends complete is no failure to the client.
     sent = min(math.floor(strike.cut * total), max(total - 1, 0))
     return await write_timed(
         request,
         timing,
         events[:sent],
-        content_type=SSE_TYPE,
-        headers=SSE_HEADERS,
+        content_type=content_type,
+        headers=headers,
         fault=_DISCONNECT,
-        provider=handler.spec.provider,
+        provider=handler.provider,
         delivery=delivery,
         started=perf_counter(),
     )

@@ -8,7 +8,6 @@ mock was registered costs little per mock that stayed.
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from collections.abc import Sequence
@@ -21,28 +20,14 @@ from ..config import Config, ConfigError, Fault, Timing
 from ..matching import MockIndex, exact_key
 from .faults import check_after_events
 from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
-from .openai_embeddings import TextVectors
+from .registry import HANDLERS
 
 __all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
-
-
-def _load_handlers() -> dict[ApiKey, ApiHandler]:
-    # Each API's server module is named after the API (see mockllm.apis) and exports HANDLER.
-    handlers: dict[ApiKey, ApiHandler] = {}
-    for spec in APIS:
-        handler = importlib.import_module(f"{__package__}.{spec.module}").HANDLER
-        if not isinstance(handler, ApiHandler) or handler.spec is not spec:
-            raise RuntimeError(f"mockllm.server.{spec.module}.HANDLER is not the handler of {spec.key}")
-        handlers[spec.key] = handler
-    return handlers
 
 
 Answer = PreparedResponse | PreparedError | TimedResponse
 """A matched mock's answer, as the route asks it for bytes (each class says what its ``render``
 does)."""
-
-HANDLERS = _load_handlers()
-"""The handler of every API, by config key, in the order of `mockllm.apis.APIS`."""
 
 
 @dataclass(frozen=True)
@@ -247,8 +232,8 @@ def _answer_of(
     # Embeddings mocks alone have the key; read from the instance dict, as pydantic's __getattr__
     # for a missing attribute costs about 4 µs a mock (0.4 s of a 100,000-mock start).
     vectors = mock.__dict__.get("vectors_from_text")
-    if vectors is not None:
-        answer: PreparedResponse = TextVectors(vectors, handler, position, created)
+    if vectors is not None and handler.vectors is not None:
+        answer: PreparedResponse = handler.vectors(vectors, handler, position, created)
     else:
         answer = _prepare(handler, mock.response, position, created)
     if fault is not None:
@@ -263,11 +248,11 @@ def _check_fault(handler: ApiHandler, answer: PreparedResponse, fault: Fault) ->
     ``after_events`` renders the stream here, so a config's other mocks load as cheaply as ever.
     The plain stream variant is the shortest (chat's usage chunk only adds one), so an
     ``after_events`` it allows fits every variant."""
-    if fault.after_events is None or handler.stream_events is None:
+    streaming = handler.streaming
+    if fault.after_events is None or streaming is None:
         # An API that does not stream (embeddings) meets a mid-stream kind as any JSON answer does.
         return
-    variant = handler.variant({"stream": True})
-    check_after_events(fault, len(handler.stream_events(answer.response_for(None), variant)))
+    check_after_events(fault, len(streaming.events(answer.response_for(None), streaming.shortest)))
 
 
 def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:

@@ -15,21 +15,25 @@ answers with the error the provider sends when it fails before a response starts
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
 
 from sanic import HTTPResponse, Request
 
-from ..apis import ApiKey, Provider
 from ..config import Fault, Timing
-from .errors import overloaded
 from .sanic_internals import abort
-from .sse import sse_event
+
+if TYPE_CHECKING:
+    from .handler import Streaming
+    from .provider import Provider
 
 __all__ = [
+    "ERROR_MESSAGE",
     "MALFORMED_DATA",
     "STALL_LIMIT_S",
     "check_after_events",
     "faulty_events",
+    "malformed_sse",
     "non_stream_fault",
     "stall",
 ]
@@ -39,9 +43,16 @@ STALL_LIMIT_S = 30.0
 if longer): a client that never gives up must not keep a task alive for ever."""
 
 MALFORMED_DATA = b"data: {not json\n\n"
-"""An event data that every SDK's stream reader fails to decode."""
+"""An SSE event whose data every SDK's stream reader fails to decode."""
+
+
+def malformed_sse(variant: Hashable) -> bytes:
+    """`MALFORMED_DATA`, for every stream variant of an API that streams SSE."""
+    return MALFORMED_DATA
+
 
 ERROR_MESSAGE = "mocked fault: the server is overloaded"
+"""The message of the provider's error that an ``error_event`` fault sends."""
 
 
 def after_events_limit(kind: str, count: int) -> int:
@@ -73,44 +84,23 @@ def _default_after(kind: str, count: int) -> int:
     return count  # disconnect: the whole stream, then no end to the chunked body
 
 
-def faulty_events(api: ApiKey, fault: Fault, events: list[bytes], response: dict[str, Any]) -> list[bytes]:
+def faulty_events(
+    streaming: Streaming, fault: Fault, events: list[bytes], response: dict[str, Any], variant: Hashable
+) -> list[bytes]:
     """The events a mid-stream ``fault`` lets out of ``events`` (the writer then aborts the
     connection for a ``disconnect``, and ends the response cleanly otherwise). ``after_events`` past
-    the end is clipped: it was checked at load against the shortest stream variant."""
+    the end is clipped: it was checked at load against the shortest stream variant. The broken
+    event and the error event are the API's own (`Streaming`)."""
     count = len(events)
     after = fault.after_events
     after = _default_after(fault.kind, count) if after is None else after
     after = max(0, min(after, after_events_limit(fault.kind, count)))
     sent = events[:after]
     if fault.kind == "malformed":
-        # The Anthropic SDKs skip an event without an "event:" line unread: name it as a delta.
-        named = b"event: content_block_delta\n" if api == "anthropic" else b""
-        return [*sent, named + MALFORMED_DATA]
+        return [*sent, streaming.malformed_event(variant)]
     if fault.kind == "error_event":
-        return [*sent, _error_event(api, response, after)]
+        return [*sent, streaming.error_event(response, after, variant)]
     return sent  # disconnect, truncate
-
-
-def _error_event(api: ApiKey, response: dict[str, Any], position: int) -> bytes:
-    """The provider's own in-stream error, as its SDK's stream reader recognises it."""
-    if api == "anthropic":
-        error = {"type": "overloaded_error", "message": ERROR_MESSAGE}
-        return sse_event({"type": "error", "error": error}, "error")
-    if api == "openai_response":
-        # The same response id as response.created: the stream helper refuses a changed identity.
-        failed = {
-            **response,
-            "status": "failed",
-            "output": [],
-            "error": {"code": "server_error", "message": ERROR_MESSAGE},
-        }
-        failed.pop("usage", None)
-        data = {"type": "response.failed", "response": failed, "sequence_number": position}
-        return sse_event(data, "response.failed")
-    # Chat Completions: a chunk with a top-level "error", which the SDK raises as APIError.
-    return sse_event(
-        {"error": {"message": ERROR_MESSAGE, "type": "server_error", "param": None, "code": None}}
-    )
 
 
 async def stall(request: Request, timing: Timing) -> None:
@@ -130,8 +120,7 @@ async def non_stream_fault(
     if kind == "malformed":
         return HTTPResponse(MALFORMED_DATA[len(b"data: ") :].strip(), content_type=content_type)
     if kind == "error_event":
-        status, error = overloaded(provider, ERROR_MESSAGE)
-        return HTTPResponse(error, status=status, content_type="application/json")
+        return provider.overloaded(ERROR_MESSAGE)
     if kind == "truncate":
         # The whole body's length announced, half of it sent: the client waits for the rest and
         # sees the connection close instead.

@@ -12,26 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 
 from ..apis import ApiSpec
-from ..config import MID_STREAM_FAULTS, Fault, Timing
+from ..config import MID_STREAM_FAULTS, Fault, Timing, VectorsFromText
 from ..matching import MatchRules
-from .errors import ApiError, default_code, default_type, error_body
+from .errors import ApiError
 from .faults import faulty_events
+from .provider import JSON_TYPE, Endpoint, Provider, Route
 
 __all__ = [
     "DEFAULT_MODEL",
     "JSON",
+    "JSON_TYPE",
     "MAX_CACHED_BYTES",
     "MAX_MODEL_CHARS",
     "SSE",
     "ApiHandler",
+    "MatchStyle",
     "MockedError",
     "PreparedError",
     "PreparedResponse",
+    "Streaming",
     "Timed",
     "TimedResponse",
     "check_bool",
@@ -51,6 +55,10 @@ Request = dict[str, Any]
 Render = Callable[[dict[str, Any], Any], bytes]
 # The events of a stream variant, one SSE event each: `Render` gives them joined.
 RenderEvents = Callable[[dict[str, Any], Any], list[bytes]]
+MatchStyle = Literal["exact", "contains"]
+"""How a recorded mock matches the request it was recorded from."""
+# (vectors_from_text, handler, mock position, created) -> the mock's answer.
+VectorsAnswer = Callable[[VectorsFromText, "ApiHandler", int, int], "PreparedResponse"]
 
 DEFAULT_MODEL = "mock-model"
 MAX_MODEL_CHARS = 256
@@ -63,11 +71,42 @@ _MAX_CACHED_RENDERS = 64
 _Rendered = TypeVar("_Rendered")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Streaming:
+    """How an API streams: its events, and everything that cuts, breaks or rebuilds a stream of
+    them (faults, chaos, the recorder)."""
+
+    events: RenderEvents
+    """The events of a stream variant, one each (an SSE event, a JSON array's element, …)."""
+    shortest: Hashable
+    """The variant with the fewest events, against which a fault's ``after_events`` is checked at
+    load (so that it fits every variant)."""
+    media: Callable[[Hashable], tuple[str, dict[str, str] | None]]
+    """The content type and headers of a stream variant."""
+    malformed_event: Callable[[Hashable], bytes]
+    """(variant) -> an event whose data the SDK's stream reader fails to decode (the ``malformed``
+    fault)."""
+    error_event: Callable[[dict[str, Any], int, Hashable], bytes]
+    """(response, events sent before it, variant) -> the provider's in-stream error, as the SDK's
+    stream reader raises it (the ``error_event`` fault)."""
+    reassemble: Callable[[bytes], dict[str, Any] | None]
+    """The bytes of a recorded stream -> the non-stream answer, or None for a stream cut short."""
+
+
+def _as_recorded(answer: dict[str, Any]) -> dict[str, Any]:
+    return answer
+
+
+@dataclass(frozen=True, kw_only=True)
 class ApiHandler:
-    """How the server handles one API's requests: checks them, matches them, answers them."""
+    """Everything the server knows of one API: its routes, how it checks, matches and answers a
+    request, how it streams, and what a recording of it writes. mypy refuses an API that leaves a
+    field out; the cross-cutting parts of the server ask these and never an API's name."""
 
     spec: ApiSpec
+    provider: Provider
+    routes: tuple[Route, ...]
+    """Where the API is served (several URLs: versions, Azure's, Vertex AI's)."""
     rules: MatchRules[Any]
     validate: Callable[[Request], None]
     """Raises `ApiError` (400) for a body the real API would refuse."""
@@ -80,9 +119,27 @@ class ApiHandler:
     render: Render
     describe: Callable[[Request], str]
     """What the request asked, for the 404 message."""
-    stream_events: RenderEvents | None = None
-    """The stream as separate events, for a mock with ``timing``; None for an API that does not
-    stream."""
+    streaming: Streaming | None
+    """None for an API that does not stream."""
+    recorded_match: Callable[[Request, MatchStyle], dict[str, Any]]
+    """The ``match`` a recording writes for a request: ``exact`` or ``contains``."""
+    recorded_answer: Callable[[dict[str, Any]], dict[str, Any]] = _as_recorded
+    """The upstream's answer as a recording writes it (made readable, where it is not)."""
+    id_prefix: str | None = None
+    """The prefix of the answer's id (``chatcmpl-``, ``msg_``); a normalized recording makes the
+    rest of it from the match. None for an answer without an id of its own."""
+    id_field: str = "id"
+    """The answer's field that holds its id."""
+    vectors: VectorsAnswer | None = None
+    """The answer of a ``vectors_from_text`` mock, for an embeddings API."""
+    endpoints: tuple[Endpoint, ...] = ()
+    """JSON endpoints beside the answers: token counting."""
+    model_field: str = "model"
+    """The answer's field that names the model: an answer without it echoes the request's."""
+
+    @property
+    def stream_events(self) -> RenderEvents | None:
+        return self.streaming.events if self.streaming is not None else None
 
 
 class Renders(dict[tuple[str | None, Hashable], _Rendered]):
@@ -116,7 +173,7 @@ class PreparedResponse:
     cannot make it grow without bound; an answer it does not keep is rendered again, never wrong.
     """
 
-    __slots__ = ("_cache", "_created", "_fill", "_filled", "_position", "_render", "_source")
+    __slots__ = ("_cache", "_created", "_echo", "_fill", "_filled", "_position", "_render", "_source")
 
     def __init__(self, source: dict[str, Any], handler: ApiHandler, position: int, created: int) -> None:
         # The handler's functions and the configured response, not a closure: a config of 100,000
@@ -124,6 +181,7 @@ class PreparedResponse:
         self._source = source
         self._fill = handler.fill
         self._render = handler.render
+        self._echo = handler.model_field
         self._position = position
         self._created = created
         self._filled: dict[str, Any] | None = None
@@ -153,7 +211,7 @@ class PreparedResponse:
     def model_key(self, model: Any) -> str | None:
         """What of a request's ``model`` the answer depends on: the model it echoes, or None for
         a response that names its own."""
-        return model if isinstance(model, str) and "model" not in self.response else None
+        return model if isinstance(model, str) and self._echo not in self.response else None
 
     def render_uncached(self, model: Any, variant: Hashable) -> bytes:
         """The answer for a request naming ``model``, rendered anew and not kept."""
@@ -162,8 +220,8 @@ class PreparedResponse:
     def response_for(self, model: Any) -> dict[str, Any]:
         """The response as served to a request naming ``model``."""
         response = self.response
-        if "model" not in response:
-            response = {**response, "model": model if isinstance(model, str) and model else DEFAULT_MODEL}
+        if self._echo not in response:
+            response = {**response, self._echo: model if isinstance(model, str) and model else DEFAULT_MODEL}
         return response
 
 
@@ -185,7 +243,7 @@ class TimedResponse:
     the bytes, and a stream is handed over as its events (as many as the fault lets out), for the
     route to write one by one."""
 
-    __slots__ = ("_api", "_cache", "_stream_events", "answer", "fault", "timing")
+    __slots__ = ("_cache", "_handler", "answer", "fault", "timing")
 
     def __init__(
         self, answer: PreparedResponse, handler: ApiHandler, timing: Timing | None, fault: Fault | None = None
@@ -193,8 +251,7 @@ class TimedResponse:
         self.answer = answer
         self.timing = _NO_TIMING if timing is None else timing
         self.fault = fault
-        self._stream_events = handler.stream_events
-        self._api = handler.spec.key
+        self._handler = handler
         self._cache: Renders[tuple[list[bytes], int]] | None = None
 
     def render(self, model: Any, variant: Hashable) -> bytes:
@@ -204,7 +261,8 @@ class TimedResponse:
         """The events of a stream variant that go out (the caller must not change the list), and
         how many the whole stream has. Cached within the bounds of `PreparedResponse.render`: a
         thousand concurrent paced streams spend their server's time writing, not rendering."""
-        if self._stream_events is None:
+        streaming = self._handler.streaming
+        if streaming is None:
             raise TypeError("this API does not stream")
         key = (self.answer.model_key(model), variant)
         cache = self._cache
@@ -214,11 +272,11 @@ class TimedResponse:
         if found is not None:
             return found
         response = self.answer.response_for(key[0])
-        events = self._stream_events(response, variant)
+        events = streaming.events(response, variant)
         total = len(events)
         fault = self.fault
         if fault is not None and fault.kind in MID_STREAM_FAULTS:
-            events = faulty_events(self._api, fault, events, response)
+            events = faulty_events(streaming, fault, events, response, variant)
         cache.keep(key, (events, total), sum(map(len, events)))
         return events, total
 
@@ -250,14 +308,14 @@ class PreparedError:
         headers: dict[str, str],
         timing: Timing | None = None,
     ) -> None:
-        provider = handler.spec.provider
+        provider = handler.provider
         code = None
         if kind is None:  # the provider's own type, and the code that goes with it
-            kind, code = default_type(provider, status), default_code(provider, status)
+            kind, code = provider.default_type(status), provider.default_code(status)
         self.status = status
         self.message = f"mocked error: {status} {code or kind}" if message is None else message
-        self.body = error_body(provider, status, self.message, kind=kind, code=code)
-        self.headers = headers
+        self.body = provider.error_body(status, self.message, kind=kind, code=code)
+        self.headers = {**provider.error_headers(status, kind), **headers}
         self.timing = timing  # only its ttft_ms counts: the error comes in one piece
 
     def render(self, model: Any, variant: Hashable) -> bytes:

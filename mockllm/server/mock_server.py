@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any, Self
 from sanic import Sanic
 
 from ..config import Config, Timing, default_timing
+from ..gemini.provider import GEMINI
 from .admin import AdminAccess
+from .anthropic_provider import ANTHROPIC
 from .app import create_app
 from .chaos import Chaos, ChaosDice, chaos_of
 from .journal import Journal
+from .openai_provider import OPENAI
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, Serving, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
@@ -160,12 +163,18 @@ class MockServer:
     @property
     def openai_base_url(self) -> str:
         """For ``openai.OpenAI(base_url=...)``: the OpenAI SDK's paths are relative to ``/v1``."""
-        return self.url + "/v1"
+        return OPENAI.base_url(self.url)
 
     @property
     def anthropic_base_url(self) -> str:
         """For ``anthropic.Anthropic(base_url=...)``: its paths already start with ``/v1``."""
-        return self.url
+        return ANTHROPIC.base_url(self.url)
+
+    @property
+    def gemini_base_url(self) -> str:
+        """For ``genai.Client(api_key=..., http_options={"base_url": ...})`` (Vertex AI mode too:
+        ``vertexai=True`` with a project and location)."""
+        return GEMINI.base_url(self.url)
 
     @property
     def azure_endpoint(self) -> str:

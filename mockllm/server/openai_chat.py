@@ -8,13 +8,17 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
-from ..matching import CHAT_RULES
+from ..matching import CHAT_RULES, chat_turns
+from .azure import azure_routes
 from .errors import ApiError
+from .faults import ERROR_MESSAGE, malformed_sse
 from .handler import (
     JSON,
     SSE,
     ApiHandler,
+    MatchStyle,
     Request,
+    Streaming,
     check_bool,
     check_content,
     check_model,
@@ -23,7 +27,9 @@ from .handler import (
     estimate_tokens,
     json_or_events,
 )
-from .sse import DONE, sse_event, text_pieces
+from .openai_provider import OPENAI
+from .provider import Route
+from .sse import DONE, sse_event, sse_events, sse_media, text_pieces
 
 __all__ = ["HANDLER"]
 
@@ -193,8 +199,82 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
     return events
 
 
+def reassemble(raw: bytes) -> dict[str, Any] | None:
+    """A recorded stream as the chat.completion it streamed (None when it has no ``[DONE]``)."""
+    chunks = [chunk for chunk in sse_events(raw) if isinstance(chunk, dict)]
+    if not raw.rstrip().endswith(b"[DONE]") or not chunks:
+        return None
+    answer: dict[str, Any] = {"object": "chat.completion"}
+    choices: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
+            if chunk.get(key) is not None:
+                answer[key] = chunk[key]
+        if chunk.get("usage") is not None:
+            answer["usage"] = chunk["usage"]
+        for delta_choice in chunk.get("choices") or []:
+            index = delta_choice.get("index", 0)
+            choice = choices.setdefault(
+                index,
+                {"index": index, "message": {"role": "assistant", "content": None}, "finish_reason": None},
+            )
+            if delta_choice.get("finish_reason") is not None:
+                choice["finish_reason"] = delta_choice["finish_reason"]
+            if delta_choice.get("logprobs") is not None:
+                choice["logprobs"] = delta_choice["logprobs"]
+            _merge_chat_delta(choice["message"], delta_choice.get("delta") or {})
+    answer["choices"] = [choices[index] for index in sorted(choices)]
+    for choice in answer["choices"]:
+        calls = choice["message"].pop("_calls", None)
+        if calls:
+            choice["message"]["tool_calls"] = [calls[index] for index in sorted(calls)]
+    return answer
+
+
+def _merge_chat_delta(message: dict[str, Any], delta: dict[str, Any]) -> None:
+    for key, value in delta.items():
+        if key == "tool_calls":
+            calls: dict[int, dict[str, Any]] = message.setdefault("_calls", {})
+            for piece in value or []:
+                call = calls.setdefault(
+                    piece.get("index", len(calls)), {"id": "", "type": "function", "function": {}}
+                )
+                for field in ("id", "type"):
+                    if piece.get(field):
+                        call[field] = piece[field]
+                function = piece.get("function") or {}
+                for field in ("name", "arguments"):
+                    if isinstance(function.get(field), str):
+                        call["function"][field] = call["function"].get(field, "") + function[field]
+        elif key == "role":
+            if value:
+                message["role"] = value
+        elif isinstance(value, str) and isinstance(message.get(key), str):
+            message[key] += value  # content, refusal, and the reasoning text some servers send
+        elif value is not None:
+            message[key] = value
+    if "_calls" in message:
+        for call in message["_calls"].values():
+            call["function"].setdefault("name", "")
+            call["function"].setdefault("arguments", "")
+
+
+def error_event(response: dict[str, Any], position: int, variant: Hashable) -> bytes:
+    """A chunk with a top-level ``error``, which the SDK raises as APIError."""
+    return sse_event(
+        {"error": {"message": ERROR_MESSAGE, "type": "server_error", "param": None, "code": None}}
+    )
+
+
+def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
+    messages = body.get("messages") or [None]
+    return {"match_type": style, "message": messages[-1], "turn": chat_turns(body)}
+
+
 HANDLER = ApiHandler(
     spec=API_BY_KEY["openai"],
+    provider=OPENAI,
+    routes=(Route("/v1/chat/completions", "/v1/chat/completions"), *azure_routes("/chat/completions")),
     rules=CHAT_RULES,
     validate=validate,
     variant=variant,
@@ -202,6 +282,15 @@ HANDLER = ApiHandler(
     is_stream=lambda v: v != JSON,
     fill=fill,
     render=json_or_events(stream_events),
-    stream_events=stream_events,
     describe=describe_last_message,
+    streaming=Streaming(
+        events=stream_events,
+        shortest=SSE,
+        media=sse_media,
+        malformed_event=malformed_sse,
+        error_event=error_event,
+        reassemble=reassemble,
+    ),
+    recorded_match=recorded_match,
+    id_prefix="chatcmpl-",
 )

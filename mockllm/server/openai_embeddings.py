@@ -20,8 +20,19 @@ from ..apis import API_BY_KEY
 from ..config import MAX_VECTOR_DIMENSIONS, VectorsFromText, is_embeddings_input
 from ..matching import EMBEDDINGS_RULES
 from ..text_vectors import input_digest, packed_unit_vector
+from .azure import azure_routes
 from .errors import ApiError
-from .handler import ApiHandler, PreparedResponse, Request, check_model, describe_input, estimate_tokens
+from .handler import (
+    ApiHandler,
+    MatchStyle,
+    PreparedResponse,
+    Request,
+    check_model,
+    describe_input,
+    estimate_tokens,
+)
+from .openai_provider import OPENAI
+from .provider import Route
 
 __all__ = ["HANDLER", "MAX_INPUTS", "TextVectors", "Variant"]
 
@@ -176,8 +187,32 @@ class TextVectors(PreparedResponse):
         return orjson.dumps({**self.response_for(model), "data": data, "usage": usage})
 
 
+def recorded_answer(answer: dict[str, Any]) -> dict[str, Any]:
+    """An embeddings answer with each base64 vector (little-endian float32, the SDK's default
+    encoding) written out as numbers, so a person can read the cassette. mockllm encodes them
+    back when a request asks for base64: float32 values survive the round trip exactly."""
+    data = answer.get("data")
+    if not isinstance(data, list):
+        return answer
+    items = []
+    for item in data:
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if isinstance(vector, str):
+            raw = base64.b64decode(vector)
+            item = {**item, "embedding": list(struct.unpack(f"<{len(raw) // 4}f", raw[: len(raw) // 4 * 4]))}
+        items.append(item)
+    return {**answer, "data": items}
+
+
+def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
+    # An embeddings request has no conversation: the input is the whole of it, matched exactly.
+    return {"match_type": "exact", "input": body.get("input")}
+
+
 HANDLER = ApiHandler(
     spec=API_BY_KEY["openai_embeddings"],
+    provider=OPENAI,
+    routes=(Route("/v1/embeddings", "/v1/embeddings"), *azure_routes("/embeddings")),
     rules=EMBEDDINGS_RULES,
     validate=validate,
     variant=variant,
@@ -185,4 +220,8 @@ HANDLER = ApiHandler(
     fill=fill,
     render=render,
     describe=describe_input,
+    streaming=None,
+    recorded_match=recorded_match,
+    recorded_answer=recorded_answer,
+    vectors=TextVectors,
 )

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import orjson
 
 from ..apis import API_BY_KEY
-from ..matching import RESPONSES_RULES
+from ..matching import RESPONSES_RULES, responses_turns
+from .azure import azure_routes
 from .errors import ApiError
+from .faults import ERROR_MESSAGE, malformed_sse
 from .handler import (
+    SSE,
     ApiHandler,
+    MatchStyle,
     Request,
+    Streaming,
     check_bool,
     check_content,
     check_model,
@@ -22,7 +27,9 @@ from .handler import (
     json_or_events,
     json_or_stream,
 )
-from .sse import sse_event, text_pieces
+from .openai_provider import OPENAI
+from .provider import Route
+from .sse import sse_event, sse_events, sse_media, text_pieces
 
 __all__ = ["HANDLER"]
 
@@ -403,14 +410,62 @@ _ITEM_STEPS: dict[str, Callable[[_Stream, int, dict[str, Any]], None]] = {
 }
 
 
+_FINAL_RESPONSE_EVENTS = frozenset({"response.completed", "response.incomplete"})
+
+
+def reassemble(raw: bytes) -> dict[str, Any] | None:
+    """A recorded stream as the response it streamed: its final event carries the whole of it."""
+    for event in reversed(sse_events(raw)):
+        if (
+            isinstance(event, dict)
+            and event.get("type") in _FINAL_RESPONSE_EVENTS
+            and isinstance(event.get("response"), dict)
+        ):
+            response: dict[str, Any] = event["response"]
+            return response
+    return None
+
+
+def error_event(response: dict[str, Any], position: int, variant: Hashable) -> bytes:
+    """``response.failed``, with the same response id as ``response.created``: the stream helper
+    refuses a changed identity."""
+    failed = {
+        **response,
+        "status": "failed",
+        "output": [],
+        "error": {"code": "server_error", "message": ERROR_MESSAGE},
+    }
+    failed.pop("usage", None)
+    data = {"type": "response.failed", "response": failed, "sequence_number": position}
+    return sse_event(data, "response.failed")
+
+
+def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
+    value = body.get("input")
+    if style == "contains" and isinstance(value, list) and value:
+        value = value[-1:]  # contains with a list: the tail of the input
+    return {"match_type": style, "input": value, "turn": responses_turns(body)}
+
+
 HANDLER = ApiHandler(
     spec=API_BY_KEY["openai_response"],
+    provider=OPENAI,
+    routes=(Route("/v1/responses", "/v1/responses"), *azure_routes("/responses")),
     rules=RESPONSES_RULES,
     validate=validate,
     variant=json_or_stream,
     is_stream=is_sse,
     fill=fill,
     render=json_or_events(stream_events),
-    stream_events=stream_events,
     describe=describe_input,
+    streaming=Streaming(
+        events=stream_events,
+        shortest=SSE,
+        media=sse_media,
+        malformed_event=malformed_sse,
+        error_event=error_event,
+        reassemble=reassemble,
+    ),
+    recorded_match=recorded_match,
+    id_prefix="resp_",
 )

@@ -22,10 +22,10 @@ import os
 import socket
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -33,14 +33,15 @@ import orjson
 from sanic import HTTPResponse, Request
 from sanic.exceptions import RequestCancelled, SanicException
 
-from ..apis import API_BY_KEY, ApiKey, Provider
+from ..apis import API_BY_KEY, ApiKey
 from ..config import Config, ConfigError
-from ..matching import CREDENTIAL_HEADERS, anthropic_turns, chat_turns, responses_turns
+from ..matching import CREDENTIAL_HEADERS
+from .anthropic_provider import ANTHROPIC
 from .compiled import CompiledConfig, CompiledMocks
-from .errors import error_body
-from .handler import ApiHandler
-from .reassembly import embeddings_as_floats, stream_answer
-from .sse import SSE_TYPE
+from .handler import ApiHandler, MatchStyle
+from .openai_provider import OPENAI
+from .provider import Provider
+from .registry import PROVIDERS
 
 if TYPE_CHECKING:
     import httpx2
@@ -53,8 +54,8 @@ __all__ = [
     "Recording",
 ]
 
-DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com/v1"
-DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
+DEFAULT_OPENAI_UPSTREAM = OPENAI.default_upstream
+DEFAULT_ANTHROPIC_UPSTREAM = ANTHROPIC.default_upstream
 LOOP_HEADER = "x-mockllm-forwarded-by"
 """Sent with every forwarded request: the ids of the recorders it went through, so that one that
 receives a request carrying its own id (recorders forwarding to each other) refuses it."""
@@ -84,8 +85,6 @@ _RESPONSE_HOP_HEADERS = frozenset(
 _KEPT_ERROR_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry")
 """The headers of an upstream error that a recorded error mock keeps: those the SDKs act on."""
 
-MatchStyle = Literal["exact", "contains"]
-
 
 @dataclass(frozen=True)
 class Recording:
@@ -105,6 +104,9 @@ class Recording:
         fresh: start the cassette over with the first exchange, rather than adding to it.
         openai_api_key, anthropic_api_key: sent upstream in place of the caller's credentials
             (for tests whose clients hold a dummy key).
+        upstreams: the base URLs of the other providers, by provider name (``{"gemini": …}``);
+            a provider named in neither gets its real API.
+        api_keys: the API keys of the other providers, by provider name, as the two above.
     """
 
     path: str | Path | None
@@ -117,9 +119,20 @@ class Recording:
     fresh: bool = False
     openai_api_key: str | None = field(default=None, repr=False)
     anthropic_api_key: str | None = field(default=None, repr=False)
+    upstreams: Mapping[str, str] = field(default_factory=dict)
+    api_keys: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def upstream(self, provider: Provider) -> str:
-        return (self.openai_upstream if provider == "openai" else self.anthropic_upstream).rstrip("/")
+        """The base URL a request of ``provider``'s goes to."""
+        named = {OPENAI.name: self.openai_upstream, ANTHROPIC.name: self.anthropic_upstream}
+        return (
+            self.upstreams.get(provider.name) or named.get(provider.name) or provider.default_upstream
+        ).rstrip("/")
+
+    def api_key(self, provider: Provider) -> str | None:
+        """The API key sent to ``provider``'s upstream in place of the caller's, if any."""
+        named = {OPENAI.name: self.openai_api_key, ANTHROPIC.name: self.anthropic_api_key}
+        return self.api_keys.get(provider.name) or named.get(provider.name)
 
 
 def _same_host(a: str, b: str) -> bool:
@@ -164,12 +177,11 @@ class Recorder:
     """Forwards unmatched requests for a server and records the exchanges (see `Recording`)."""
 
     def __init__(self, recording: Recording) -> None:
-        providers: tuple[Provider, ...] = ("openai", "anthropic")
-        for provider in providers:
+        for provider in PROVIDERS:
             url = recording.upstream(provider)
             if not _is_base_url(url):
                 raise ConfigError(
-                    "recording", [(f"{provider} upstream", f"expected an http(s) base URL, got {url!r}")]
+                    "recording", [(f"{provider.name} upstream", f"expected an http(s) base URL, got {url!r}")]
                 )
         self.recording = recording
         self.id = uuid4().hex
@@ -186,12 +198,11 @@ class Recorder:
 
     def refuse_self(self, host: str, port: int) -> None:
         """Raise `ConfigError` when an upstream is the server itself (``host:port``)."""
-        providers: tuple[Provider, ...] = ("openai", "anthropic")
-        for provider in providers:
+        for provider in PROVIDERS:
             url = self.recording.upstream(provider)
             if points_at(url, host, port):
                 problem = f"{url} is this server's own address: it would forward every request to itself"
-                raise ConfigError("recording", [(f"{provider} upstream", problem)])
+                raise ConfigError("recording", [(f"{provider.name} upstream", problem)])
 
     def mocks(self, api: ApiKey) -> CompiledMocks:
         """The mocks recorded so far for ``api``."""
@@ -224,13 +235,10 @@ class Recorder:
             for name, value in request.headers.items()
             if name.lower() not in _REQUEST_HOP_HEADERS
         ]
-        key = self.recording.openai_api_key if provider == "openai" else self.recording.anthropic_api_key
+        key = self.recording.api_key(provider)
         if key:
             headers = [(name, value) for name, value in headers if name.lower() not in CREDENTIAL_HEADERS]
-            if provider == "openai":
-                headers.append(("authorization", f"Bearer {key}"))
-            else:
-                headers.append(("x-api-key", key))
+            headers += provider.credentials(key)
         headers.append(("accept-encoding", "identity"))
         chain = request.headers.get(LOOP_HEADER)
         headers.append((LOOP_HEADER, f"{chain},{self.id}" if chain else self.id))
@@ -248,17 +256,13 @@ class Recorder:
             answered(response.status)
             return response
 
-        provider = handler.spec.provider
+        provider = handler.provider
         if self.id in request.headers.get(LOOP_HEADER, "").split(","):
             message = (
                 "mockllm recorder: the request came back to this server: the upstreams forward in a loop"
             )
-            return reply(_error(provider, 508, message))
-        url = self.recording.upstream(provider) + (
-            request.path.removeprefix("/v1") if provider == "openai" else request.path
-        )
-        if request.query_string:
-            url += "?" + request.query_string
+            return reply(provider.error_response(508, message))
+        url = provider.upstream_url(self.recording.upstream(provider), request)
         client = self._http()
         upstream_request = client.build_request(
             "POST", url, content=request.body, headers=self._headers(request, provider)
@@ -269,15 +273,15 @@ class Recorder:
             message = (
                 f"mockllm recorder: the upstream {url} did not answer within {self.recording.timeout:g} s"
             )
-            return reply(_error(provider, 504, message))
+            return reply(provider.error_response(504, message))
         except httpx2.TransportError as exc:
             reason = str(exc) or type(exc).__name__
             message = f"mockllm recorder: cannot reach the upstream {url}: {reason}"
-            return reply(_error(provider, 502, message))
+            return reply(provider.error_response(502, message))
         status = upstream.status_code
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_HEADERS}
         content_type = upstream.headers.get("content-type", "application/json")
-        if status == 200 and content_type.startswith(SSE_TYPE):
+        if status == 200 and handler.streaming is not None and _streamed(handler, content_type):
             answered(status)
             relay = asyncio.get_running_loop().create_task(
                 self._relay(request, upstream, headers, content_type, handler, body)
@@ -295,9 +299,11 @@ class Recorder:
             except httpx2.TimeoutException:
                 timeout = self.recording.timeout
                 message = f"mockllm recorder: the upstream {url} stopped sending within {timeout:g} s"
-                return reply(_error(provider, 504, message))
+                return reply(provider.error_response(504, message))
             except httpx2.TransportError as exc:
-                return reply(_error(provider, 502, f"mockllm recorder: the upstream {url} failed: {exc}"))
+                return reply(
+                    provider.error_response(502, f"mockllm recorder: the upstream {url} failed: {exc}")
+                )
         finally:
             await upstream.aclose()
         self._record(handler, body, status, raw, upstream.headers, streamed=False)
@@ -361,18 +367,20 @@ class Recorder:
             return
         api = handler.spec.key
         try:
-            match = self._match(api, body)
+            match = handler.recorded_match(body, recording.match_type)
             if status == 200:
-                answer = stream_answer(api, raw) if streamed else orjson.loads(raw)
+                if streamed and handler.streaming is not None:
+                    answer = handler.streaming.reassemble(raw)
+                else:
+                    answer = orjson.loads(raw)
                 if not isinstance(answer, dict):
                     _log.warning(
-                        "recorder: the answer to %s was incomplete; not recorded", handler.spec.route
+                        "recorder: the answer to %s was incomplete; not recorded", handler.spec.title
                     )
                     return
-                if api == "openai_embeddings":
-                    answer = embeddings_as_floats(answer)
+                answer = handler.recorded_answer(answer)
                 if recording.normalize:
-                    answer = _normalized(api, answer, match)
+                    answer = _normalized(handler, answer, match)
                 mock: dict[str, Any] = {"match": match, "response": answer}
             elif status >= 400 and recording.record_errors:
                 mock = {"match": match, "error": _error_reply(status, raw, headers)}
@@ -380,20 +388,7 @@ class Recorder:
                 return
             self._add(api, mock)
         except (orjson.JSONDecodeError, ConfigError, ValueError) as exc:
-            _log.warning("recorder: an exchange of %s was not recorded: %s", handler.spec.route, exc)
-
-    def _match(self, api: ApiKey, body: dict[str, Any]) -> dict[str, Any]:
-        style = self.recording.match_type
-        if api == "openai_embeddings":
-            return {"match_type": "exact", "input": body.get("input")}
-        if api == "openai_response":
-            value = body.get("input")
-            if style == "contains" and isinstance(value, list) and value:
-                value = value[-1:]  # contains with a list: the tail of the input
-            return {"match_type": style, "input": value, "turn": responses_turns(body)}
-        messages = body.get("messages") or [None]
-        turns = chat_turns(body) if api == "openai" else anthropic_turns(body)
-        return {"match_type": style, "message": messages[-1], "turn": turns}
+            _log.warning("recorder: an exchange of %s was not recorded: %s", handler.spec.title, exc)
 
     def _add(self, api: ApiKey, mock: dict[str, Any]) -> None:
         key = orjson.dumps(mock["match"], option=orjson.OPT_SORT_KEYS)
@@ -449,8 +444,12 @@ class Recorder:
             raise
 
 
-def _error(provider: Provider, status: int, message: str) -> HTTPResponse:
-    return HTTPResponse(error_body(provider, status, message), status=status, content_type="application/json")
+def _streamed(handler: ApiHandler, content_type: str) -> bool:
+    """Whether an upstream answer of ``content_type`` is one of the API's streams."""
+    streaming = handler.streaming
+    if streaming is None:
+        return False
+    return content_type.startswith(streaming.media(streaming.shortest)[0])
 
 
 def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
@@ -471,15 +470,7 @@ def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
     return reply
 
 
-_ID_PREFIX: dict[ApiKey, str] = {
-    "openai": "chatcmpl-",
-    "openai_response": "resp_",
-    "anthropic": "msg_",
-    "openai_embeddings": "",
-}
-
-
-def _normalized(api: ApiKey, answer: dict[str, Any], match: dict[str, Any]) -> dict[str, Any]:
+def _normalized(handler: ApiHandler, answer: dict[str, Any], match: dict[str, Any]) -> dict[str, Any]:
     """``answer`` without what changes from one call to the next: its id is made from the match,
     ``created`` is 0, ``system_fingerprint`` is gone. Ids of tool calls and output items stay, as
     the next request of a conversation sends them back and its recorded match holds them."""
@@ -488,7 +479,8 @@ def _normalized(api: ApiKey, answer: dict[str, Any], match: dict[str, Any]) -> d
     for key in ("created", "created_at"):
         if key in answer:
             answer[key] = 0
-    if _ID_PREFIX[api] and "id" in answer:
+    field = handler.id_field
+    if handler.id_prefix is not None and field in answer:
         digest = hashlib.sha256(orjson.dumps(match, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
-        answer["id"] = _ID_PREFIX[api] + digest
+        answer[field] = handler.id_prefix + digest
     return answer

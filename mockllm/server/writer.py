@@ -19,10 +19,10 @@ from weakref import WeakKeyDictionary
 from sanic import HTTPResponse, Request
 from sanic.exceptions import RequestCancelled
 
-from ..apis import Provider
 from ..config import MID_STREAM_FAULTS, Fault, Timing
 from .faults import non_stream_fault, stall
 from .journal import Delivery
+from .provider import Provider
 from .sanic_internals import abort, aborted, write_chunk
 
 __all__ = ["pauses", "write_timed"]
@@ -49,7 +49,7 @@ async def write_timed(
     status: int = 200,
     headers: dict[str, str] | None = None,
     fault: Fault | None = None,
-    provider: Provider = "openai",
+    provider: Provider,
     delivery: Delivery,
     started: float,
 ) -> HTTPResponse | None:

@@ -3,17 +3,25 @@ server's addresses, and the requests it received."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from .apis import APIS
 from .builders import MockBuilder, mock
 from .builders._base import MockRegistry
 from .builders._entry_points import ApiEntryPoints
 from .config import Config
-from .pytest_plugin import ENV_API_KEY, ENV_API_VERSION
 from .server import Journal, MockServer, RecordedRequest, SupportsBuild
+from .server.openai_provider import AZURE_API_VERSION
+from .server.registry import PROVIDERS
 from .server.report import describe_requests
 from .server.served import ChangeListener, Follower
 
-__all__ = ["MockLLM"]
+__all__ = ["ENV_API_KEY", "ENV_API_VERSION", "MockLLM"]
+
+ENV_API_KEY: Final = "mockllm"
+"""The API key the env helper sets: the server only checks that a key is present."""
+ENV_API_VERSION: Final = AZURE_API_VERSION
+"""The Azure OpenAI ``api-version`` the env helper sets: the server takes any."""
 
 
 class _Layered:
@@ -106,21 +114,33 @@ class MockLLM(ApiEntryPoints):
         return self.server.azure_endpoint
 
     @property
-    def env(self) -> dict[str, str]:
-        """Environment variables that point the OpenAI and Anthropic SDKs (``AzureOpenAI`` too) at
-        this server.
+    def gemini_base_url(self) -> str:
+        return self.server.gemini_base_url
 
-        For a subprocess: ``subprocess.run(cmd, env={**os.environ, **mockllm.env})``.
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point every provider's SDK (``openai``, ``anthropic``,
+        ``google-genai``; ``AzureOpenAI`` too) at this server, with a dummy key.
+
+        For a subprocess: ``env={**os.environ, **mockllm.env}``, less `env_removed`.
         """
         return {
-            "OPENAI_BASE_URL": self.openai_base_url,
-            "OPENAI_API_KEY": ENV_API_KEY,
-            "ANTHROPIC_BASE_URL": self.anthropic_base_url,
-            "ANTHROPIC_API_KEY": ENV_API_KEY,
-            "AZURE_OPENAI_ENDPOINT": self.azure_endpoint,
-            "AZURE_OPENAI_API_KEY": ENV_API_KEY,
-            "OPENAI_API_VERSION": ENV_API_VERSION,
+            name: value
+            for provider in PROVIDERS
+            for name, value in provider.client_env(self.url, ENV_API_KEY).items()
+            if value is not None
         }
+
+    @property
+    def env_removed(self) -> tuple[str, ...]:
+        """Variables an SDK would prefer to `env`'s (Google's ``GOOGLE_API_KEY``): ``mockllm_env``
+        removes them for the test."""
+        return tuple(
+            name
+            for provider in PROVIDERS
+            for name, value in provider.client_env(self.url, ENV_API_KEY).items()
+            if value is None
+        )
 
     # --- what the server saw --------------------------------------------------------------------
 

@@ -1,0 +1,39 @@
+"""Every API's server adapter and every provider, listed once, by explicit imports (so that mypy,
+an IDE and a reader see them all). Adding an API is one line here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..apis import APIS, ApiKey
+from ..gemini import embed as gemini_embed
+from ..gemini import generate as gemini_generate
+from . import anthropic_messages, openai_chat, openai_embeddings, openai_responses
+from .handler import ApiHandler
+from .provider import Provider
+
+__all__ = ["HANDLERS", "PROVIDERS"]
+
+_ADAPTERS: Final = (
+    openai_chat.HANDLER,
+    openai_responses.HANDLER,
+    openai_embeddings.HANDLER,
+    anthropic_messages.HANDLER,
+    gemini_generate.HANDLER,
+    gemini_embed.HANDLER,
+)
+
+HANDLERS: Final[dict[ApiKey, ApiHandler]] = {handler.spec.key: handler for handler in _ADAPTERS}
+"""The adapter of every API, by config key, in the order of `mockllm.apis.APIS`."""
+
+PROVIDERS: Final[tuple[Provider, ...]] = tuple(
+    sorted({id(h.provider): h.provider for h in _ADAPTERS}.values(), key=lambda p: p.claims_the_rest)
+)
+"""Every provider, each once, in the order they are asked whose an unclaimed request (a model
+list, an unknown route) is: the one that claims the rest comes last."""
+
+if [spec.key for spec in APIS] != list(HANDLERS):  # pragma: no cover - a broken registry fails at import
+    raise RuntimeError("mockllm.server.registry: the adapters and mockllm.apis.APIS disagree")
+for _handler in _ADAPTERS:
+    if _handler.provider.name != _handler.spec.provider:  # pragma: no cover
+        raise RuntimeError(f"mockllm.server.registry: {_handler.spec.key} names another provider")
