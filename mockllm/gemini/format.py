@@ -60,8 +60,11 @@ class GeminiContent(TypedDict, total=False):
 
 
 def _texts(value: Any) -> Any:
-    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+    if isinstance(value, str):
         return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        # One content is one string, however the request batched it.
+        return value[0] if len(value) == 1 else value
     raise ValueError("expected a string or a list of strings")
 
 
@@ -78,7 +81,8 @@ class GeminiRequestMatch(MatchBase):
     model: ModelMatch | None = None
     """The model named in the URL (``…/models/{model}:generateContent``)."""
     turn: Turn | None = None
-    """How many ``model`` contents the request holds."""
+    """How many model turns the request holds: runs of consecutive ``model`` contents (a chat
+    sends a streamed answer back one content per chunk)."""
     history_contains: tuple[StrictStr, ...] = ()
     """Each string occurs in the text (text parts, function responses) of some content."""
     tool_results: tuple[ToolCallId, ...] = ()

@@ -88,8 +88,15 @@ def _texts(content: Any) -> list[str]:
 
 
 def gemini_turns(request: Request) -> int:
-    """``turn`` on Gemini: the number of ``model`` contents."""
-    return sum(1 for c in _contents(request) if c.get("role") == "model")
+    """``turn`` on Gemini: the runs of consecutive ``model`` contents. A chat sends a streamed
+    answer back as it came, one content per chunk: one turn all the same."""
+    turns, inside = 0, False
+    for content in _contents(request):
+        produced = content.get("role") == "model"
+        if produced and not inside:
+            turns += 1
+        inside = produced
+    return turns
 
 
 def _history(request: Request) -> list[str]:

@@ -12,7 +12,9 @@ from typing import Any
 
 import orjson
 
+from .handler import ApiHandler
 from .journal import RecordedRequest
+from .registry import HANDLERS
 
 __all__ = ["describe_request", "describe_requests"]
 
@@ -20,6 +22,7 @@ _TRANSPORT_HEADERS = frozenset(
     {"accept", "accept-encoding", "connection", "content-length", "content-type", "host", "user-agent"}
 )
 """Headers every SDK sends that never explain a miss: left out of the report to keep it short."""
+_HANDLERS: dict[str, ApiHandler] = {str(key): handler for key, handler in HANDLERS.items()}
 
 
 def describe_requests(records: Iterable[RecordedRequest], where: str) -> str:
@@ -44,7 +47,7 @@ def describe_request(record: RecordedRequest, indent: str = "   ") -> str:
     if delivered:
         outcome += f", {delivered}"
     lines = [f"{record.method} {record.path} -> {record.status}, {outcome}"]
-    asked = _asked(record.body)
+    asked = _asked(record)
     if asked and record.error is None:
         lines.append(f"{indent}{asked}")
     if record.error is not None:
@@ -63,16 +66,17 @@ def describe_request(record: RecordedRequest, indent: str = "   ") -> str:
     return "\n".join(lines)
 
 
-def _asked(body: Any) -> str:
-    if not isinstance(body, dict):
+def _asked(record: RecordedRequest) -> str:
+    """What the request asked, as its API's adapter tells it (the last message, the input, …)."""
+    body = record.body
+    handler = _HANDLERS.get(record.api or "")
+    if not isinstance(body, dict) or handler is None:
         return ""
     stream = " (stream)" if body.get("stream") is True else ""
-    messages = body.get("messages")
-    if isinstance(messages, list) and messages:
-        return f"last message {_short(messages[-1])}{stream}"
-    if "input" in body:
-        return f"input {_short(body['input'])}{stream}"
-    return ""
+    try:
+        return handler.describe(body) + stream
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):  # a body its API refused
+        return ""
 
 
 def _short(value: Any, limit: int = 200) -> str:

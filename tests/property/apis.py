@@ -1,4 +1,4 @@
-"""The four matchable APIs described alike, so one property can be checked against each of them.
+"""The matchable APIs described alike, so one property can be checked against each of them.
 
 For every API: how to draw a mock's body rule (``message`` or ``input``), how to draw the extra
 request-wide rules (Anthropic's ``system_contains``/``tool_names``), and how to build a request that
@@ -14,7 +14,15 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from mockllm.config import AnthropicMock, OpenAIEmbeddingMock, OpenAIMock, OpenAIResponseMock
+from mockllm.config import (
+    AnthropicMock,
+    GeminiEmbeddingMock,
+    GeminiMock,
+    OpenAIEmbeddingMock,
+    OpenAIMock,
+    OpenAIResponseMock,
+)
+from mockllm.gemini.matching import GEMINI_EMBEDDINGS_RULES, GEMINI_RULES
 from mockllm.matching import (
     ANTHROPIC_RULES,
     CHAT_RULES,
@@ -185,7 +193,63 @@ ANTHROPIC_SPEC = ApiSpec(
     _anthropic_request,
     _anthropic_extra,
 )
-SPECS = (CHAT_SPEC, RESPONSES_SPEC, EMBEDDINGS_SPEC, ANTHROPIC_SPEC)
+
+
+def _gemini_request(draw: st.DrawFn, match: JsonObject, rewrite: bool) -> JsonObject:
+    last = equal_form(draw, match["message"]) if rewrite else match["message"]
+    request: JsonObject = {
+        "model": "gemini-mock",
+        "contents": [*_history(draw, s.gemini_contents()), last],
+    }
+    needles = match.get("system_contains") or []
+    if needles or draw(st.booleans()):
+        pieces = draw(st.permutations([*needles, *draw(st.lists(s.texts(max_size=6), max_size=2))]))
+        request["systemInstruction"] = {"role": "user", "parts": [{"text": "".join(pieces)}]}
+    tool_names = [*(match.get("tool_names") or []), *draw(st.lists(s.names, max_size=2))]
+    if tool_names:
+        declarations = [{"name": n, "parameters": {"type": "OBJECT"}} for n in tool_names]
+        request["tools"] = [{"functionDeclarations": draw(st.permutations(declarations))}]
+    return request
+
+
+def _gemini_embeddings_request(draw: st.DrawFn, match: JsonObject, rewrite: bool) -> JsonObject:
+    value = match["input"]
+    texts = [value] if isinstance(value, str) else value
+    contents = [{"role": "user", "parts": [{"text": text}]} for text in texts]
+    if len(contents) == 1 and draw(st.booleans()):  # :embedContent, one content
+        return {"model": "gemini-embedding-mock", "content": contents[0]}
+    return {"model": "gemini-embedding-mock", "requests": [{"content": c} for c in contents]}
+
+
+def _gemini_mismatch(match: Any, request: JsonObject) -> str | None:
+    return GEMINI_RULES.mismatch(match, request)
+
+
+def _gemini_embeddings_mismatch(match: Any, request: JsonObject) -> str | None:
+    return GEMINI_EMBEDDINGS_RULES.mismatch(match, request)
+
+
+GEMINI_SPEC = ApiSpec(
+    "gemini",
+    GEMINI_RULES,
+    _gemini_mismatch,
+    GeminiMock,
+    "message",
+    s.gemini_contents(),
+    _gemini_request,
+    _anthropic_extra,  # system_contains and tool_names, as on Anthropic
+)
+GEMINI_EMBEDDINGS_SPEC = ApiSpec(
+    "gemini_embeddings",
+    GEMINI_EMBEDDINGS_RULES,
+    _gemini_embeddings_mismatch,
+    GeminiEmbeddingMock,
+    "input",
+    s.gemini_embed_inputs,
+    _gemini_embeddings_request,
+    _no_extra,
+)
+SPECS = (CHAT_SPEC, RESPONSES_SPEC, EMBEDDINGS_SPEC, ANTHROPIC_SPEC, GEMINI_SPEC, GEMINI_EMBEDDINGS_SPEC)
 
 
 @st.composite

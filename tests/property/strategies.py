@@ -262,3 +262,35 @@ def anthropic_messages(draw: st.DrawFn) -> JsonObject:
         "role": draw(st.sampled_from(["user", "assistant"])),
         "content": draw(st.one_of(texts(), st.lists(anthropic_blocks(), min_size=1, max_size=3))),
     }
+
+
+# --- gemini ------------------------------------------------------------------------------------
+
+
+@st.composite
+def gemini_parts(draw: st.DrawFn) -> JsonObject:
+    kind = draw(st.sampled_from(["text", "text", "functionCall", "functionResponse", "inlineData"]))
+    if kind == "text":
+        return {"text": draw(texts())}
+    if kind == "functionCall":
+        call: JsonObject = {"name": draw(names), "args": draw(json_objects)}
+        if draw(st.booleans()):
+            call["id"] = draw(ids("call_"))
+        return {"functionCall": call}
+    if kind == "functionResponse":
+        response: JsonObject = {"name": draw(names), "response": draw(json_objects)}
+        if draw(st.booleans()):
+            response["id"] = draw(ids("call_"))
+        return {"functionResponse": response}
+    return {"inlineData": {"mimeType": "image/png", "data": draw(names)}}
+
+
+@st.composite
+def gemini_contents(draw: st.DrawFn) -> JsonObject:
+    return {
+        "role": draw(st.sampled_from(["user", "model"])),
+        "parts": draw(st.lists(gemini_parts(), min_size=1, max_size=3)),
+    }
+
+
+gemini_embed_inputs = st.one_of(texts(), st.lists(texts(), min_size=2, max_size=4))

@@ -71,6 +71,9 @@ def _needle_match(spec: ApiSpec, needle: str, role: str | None) -> dict[str, Any
     if spec.body_key == "input":
         return {"match_type": "contains", "input": needle}
     message: dict[str, Any] = {"content": needle}
+    if spec.key == "gemini":  # a Content: parts, and "model" where the others say "assistant"
+        message = {"parts": [{"text": needle}]}
+        role = {"assistant": "model"}.get(role or "", role)
     if role is not None:
         message["role"] = role
     return {"match_type": "contains", "message": message}
@@ -85,6 +88,12 @@ def _text_request(spec: ApiSpec, text: str, listed: bool) -> dict[str, Any]:
         return {"messages": [{"role": "user", "content": content}], "max_tokens": 8}
     if spec.key == "openai_response":
         return {"input": [{"role": "user", "content": text}] if listed else text}
+    if spec.key == "gemini":
+        parts = [{"text": "x"}, {"text": text}] if listed else [{"text": text}]
+        return {"contents": [{"role": "user", "parts": parts}]}
+    if spec.key == "gemini_embeddings":
+        texts = ["x", text] if listed else [text]
+        return {"requests": [{"content": {"parts": [{"text": t}]}} for t in texts]}
     return {"input": ["x", text] if listed else text}
 
 

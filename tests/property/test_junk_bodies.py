@@ -26,11 +26,24 @@ CHAT, RESPONSES, EMBEDDINGS, MESSAGES = (
     "/v1/embeddings",
     "/v1/messages",
 )
-ROUTES = (CHAT, RESPONSES, EMBEDDINGS, MESSAGES)
+GEMINI, GEMINI_EMBED = (
+    "/v1beta/models/gemini-mock:generateContent",
+    "/v1/models/gemini-emb:batchEmbedContents",
+)
+ROUTES = (CHAT, RESPONSES, EMBEDDINGS, MESSAGES, GEMINI, GEMINI_EMBED)
 COUNT_TOKENS = "/v1/messages/count_tokens"
 AZURE_CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
+GEMINI_STREAM = "/v1/models/gemini-mock:streamGenerateContent?alt=sse"
+GEMINI_COUNT = "/v1/models/gemini-mock:countTokens"
+VERTEX_EMBED = "/v1beta1/projects/p/locations/l/publishers/google/models/gemini-emb:embedContent"
 # Routes that take the body of another: junk for that API is posted to them.
-BODY_OF = {COUNT_TOKENS: MESSAGES, AZURE_CHAT: CHAT}
+BODY_OF = {
+    COUNT_TOKENS: MESSAGES,
+    AZURE_CHAT: CHAT,
+    GEMINI_STREAM: GEMINI,
+    GEMINI_COUNT: GEMINI,
+    VERTEX_EMBED: GEMINI_EMBED,
+}
 
 _CATCH = [{"name": "X-Catch", "value": "yes"}]
 
@@ -42,6 +55,8 @@ def _mocks(key: str, exact: JsonObject, contains: list[JsonObject], response: Js
     everything: JsonObject = {"match_type": "contains"}
     if key in ("openai", "anthropic"):
         everything["message"] = {"content": []}
+    elif key == "gemini":
+        everything["message"] = {"parts": []}
     else:
         everything["input"] = ""
     return [
@@ -137,6 +152,34 @@ CONFIG = Config.model_validate(
                 ]
             },
         ),
+        "gemini": _mocks(
+            "gemini",
+            {"message": {"role": "user", "parts": [{"text": "exact"}]}},
+            [
+                {"match_type": "contains", "message": {"parts": [{"text": "x"}]}, "system_contains": ["s"]},
+                {"match_type": "contains", "message": {"parts": [{"functionResponse": {"id": "c"}}]}},
+                {
+                    "match_type": "contains",
+                    "message": {"role": "model", "parts": [{"functionCall": {"name": "f"}}]},
+                },
+                {"match_type": "regex", "message": {"parts": [{"text": "^y"}]}, "tool_names": ["t"]},
+            ],
+            {
+                "candidates": [
+                    {
+                        "content": {
+                            "parts": [{"text": "gemini answer"}, {"functionCall": {"name": "f", "args": {}}}]
+                        }
+                    }
+                ]
+            },
+        ),
+        "gemini_embeddings": _mocks(
+            "gemini_embeddings",
+            {"input": "exact"},
+            [{"match_type": "contains", "input": "x"}, {"match_type": "regex", "input": "^y"}],
+            {"embedding": {"values": [0.25, -0.5, 1.0]}},
+        ),
     }
 )
 
@@ -145,16 +188,22 @@ GOOD: dict[str, JsonObject] = {
     RESPONSES: {"model": "m", "input": [{"role": "user", "content": "exact"}]},
     EMBEDDINGS: {"model": "m", "input": ["exact"], "encoding_format": "base64"},
     MESSAGES: {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "exact"}]},
+    GEMINI: {"contents": [{"role": "user", "parts": [{"text": "exact"}]}]},
+    GEMINI_EMBED: {"requests": [{"content": {"parts": [{"text": "exact"}]}}]},
 }
 ANSWER = {
     CHAT: b"chat answer",
     RESPONSES: b"responses answer",
     EMBEDDINGS: b"AACAPgAAAL8AAIA/",
     MESSAGES: b"anthropic answer",
+    GEMINI: b"gemini answer",
+    GEMINI_EMBED: b"[0.25,-0.5,1.0]",
 }
 
 
 def _headers(route: str) -> dict[str, str]:
+    if route in (GEMINI, GEMINI_EMBED):
+        return {"x-goog-api-key": "test", "Content-Type": "application/json"}
     headers = {"Authorization": "Bearer test", "Content-Type": "application/json"}
     if route == MESSAGES:
         headers["anthropic-version"] = "2023-06-01"
@@ -257,6 +306,38 @@ _BODIES: dict[str, st.SearchStrategy[JsonObject]] = {
 }
 
 
+_gemini_part = _object(
+    {
+        "text": texty,
+        "thought": _flag,
+        "functionCall": st.one_of(_object({"name": texty, "args": junk}), junk),
+        "functionResponse": st.one_of(_object({"name": texty, "id": texty, "response": junk}), junk),
+    }
+)
+_gemini_content = _object(
+    {"role": texty, "parts": st.one_of(junk, st.lists(st.one_of(_gemini_part, junk), max_size=3))}
+)
+_BODIES[GEMINI] = _object(
+    {
+        "contents": st.one_of(junk, st.lists(st.one_of(_gemini_content, junk), max_size=3)),
+        "systemInstruction": st.one_of(_gemini_content, junk),
+        "tools": st.one_of(junk, st.lists(_object({"functionDeclarations": junk}), max_size=2)),
+        "generationConfig": junk,
+    }
+)
+_BODIES[GEMINI_EMBED] = _object(
+    {
+        "requests": st.one_of(
+            junk,
+            st.lists(
+                _object({"content": st.one_of(_gemini_content, junk), "outputDimensionality": junk}),
+                max_size=3,
+            ),
+        ),
+        "content": st.one_of(_gemini_content, junk),
+    }
+)
+
 # Valid bodies, for the shape that breaks exactly one field of a request the server would take.
 _VALID: dict[str, st.SearchStrategy[JsonObject]] = {
     CHAT: st.fixed_dictionaries(
@@ -283,13 +364,36 @@ _VALID: dict[str, st.SearchStrategy[JsonObject]] = {
         },
     ),
 }
+_VALID[GEMINI] = st.fixed_dictionaries(
+    {"contents": st.lists(s.gemini_contents(), min_size=1, max_size=3)},
+    optional={
+        "systemInstruction": st.builds(lambda t: {"parts": [{"text": t}]}, s.texts(max_size=4)),
+        "tools": st.lists(st.builds(lambda n: {"functionDeclarations": [{"name": n}]}, s.names), max_size=2),
+    },
+)
+_VALID[GEMINI_EMBED] = st.lists(s.texts(max_size=6), min_size=1, max_size=3).map(
+    lambda texts: {"requests": [{"content": {"parts": [{"text": t}]}} for t in texts]}
+)
 _FIELDS = {
+    GEMINI: ("contents", "systemInstruction", "tools", "generationConfig", "toolConfig"),
+    GEMINI_EMBED: ("requests", "content"),
     CHAT: ("model", "messages", "stream", "stream_options"),
     RESPONSES: ("model", "input", "stream"),
     EMBEDDINGS: ("model", "input", "encoding_format", "dimensions"),
     MESSAGES: ("model", "max_tokens", "messages", "system", "tools", "stream"),
 }
-_ITEM_FIELDS = ("role", "content", "name", "tool_call_id", "tool_calls", "type", "call_id", "output")
+_ITEM_FIELDS = (
+    "role",
+    "content",
+    "name",
+    "tool_call_id",
+    "tool_calls",
+    "type",
+    "call_id",
+    "output",
+    "parts",
+    "outputDimensionality",
+)
 # A wrong value of every JSON type, and junk.
 _wrong = st.one_of(
     st.sampled_from([None, True, 0, -1, 1.5, "", "x", [], [1], {}, {"a": None}, [[]], [{}]]), junk
@@ -302,7 +406,7 @@ def one_field_wrong(draw: st.DrawFn, route: str) -> JsonObject:
     input item or tool."""
     body = draw(_VALID[route])
     holders: list[JsonObject] = [body]
-    for key in ("messages", "input", "tools"):
+    for key in ("messages", "input", "tools", "contents", "requests"):
         value = body.get(key)
         if isinstance(value, list) and value and isinstance(value[-1], dict):
             holders.append(value[-1])
@@ -331,7 +435,7 @@ def junk_requests(draw: st.DrawFn, route: str) -> tuple[str, bytes, dict[str, st
     else:
         body = orjson.dumps(draw(_BODIES[api_route]))
     headers = _headers(api_route)
-    for name in ("Authorization", "anthropic-version", "Content-Type"):
+    for name in ("Authorization", "anthropic-version", "Content-Type", "x-goog-api-key"):
         if name in headers and draw(st.integers(0, 7)) == 0:
             del headers[name]
     if draw(st.booleans()):
@@ -372,7 +476,10 @@ def _assert_no_5xx(answer: RawResponse, sent: bytes) -> None:
             assert _depth(sent) > 200, answer.body
 
 
-@pytest.mark.parametrize("route", [*ROUTES, COUNT_TOKENS, AZURE_CHAT, "/health", "/v1/models"])
+@pytest.mark.parametrize(
+    "route",
+    [*ROUTES, COUNT_TOKENS, AZURE_CHAT, GEMINI_STREAM, GEMINI_COUNT, VERTEX_EMBED, "/health", "/v1/models"],
+)
 @server_settings(share=1)
 @given(data=st.data())
 def test_junk_never_gets_a_5xx(server: MockServer, route: str, data: st.DataObject) -> None:
@@ -410,7 +517,15 @@ _mock = _object(
 _configs = _object(
     {
         key: st.one_of(st.lists(st.one_of(_mock, junk), min_size=1, max_size=2), junk)
-        for key in ("openai", "openai_response", "openai_embeddings", "anthropic", "listen_addr")
+        for key in (
+            "openai",
+            "openai_response",
+            "openai_embeddings",
+            "anthropic",
+            "gemini",
+            "gemini_embeddings",
+            "listen_addr",
+        )
     }
 )
 _ADMIN = {
@@ -448,7 +563,7 @@ def _nested(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("depth", [254, 1000])
-@pytest.mark.parametrize("route", [CHAT, RESPONSES, MESSAGES])
+@pytest.mark.parametrize("route", [CHAT, RESPONSES, MESSAGES, GEMINI])
 def test_deeply_nested_body_is_a_4xx(server: MockServer, route: str, depth: int) -> None:
     """JSON nested deep inside the last message (or input item): valid for orjson's parser, too deep
     for its serialiser and for recursive Python code.
@@ -462,6 +577,7 @@ def test_deeply_nested_body_is_a_4xx(server: MockServer, route: str, depth: int)
         MESSAGES: b'{"model":"m","max_tokens":8,"messages":[{"role":"user","content":"x","extra":'
         + inner
         + b"}]}",
+        GEMINI: b'{"contents":[{"role":"user","parts":[{"text":"x","extra":' + inner + b"}]}]}",
     }[route]
     assert orjson.loads(body)  # the request itself is valid JSON
     _assert_no_5xx(raw_request(server, "POST", route, body, _headers(route)), body)
