@@ -27,6 +27,7 @@ from .recording_flags import recording_of
 from .server import Chaos, CompiledConfig, MockServer, Recording
 from .server.added_mocks import labelled
 from .server.mock_server import SupportsBuild, listening_socket, run
+from .server.registry import PROVIDERS
 from .shadowing import unreachable_mocks
 from .watch import Signature, file_signature, watch_config
 
@@ -505,12 +506,13 @@ def _announce(server: MockServer, config_path: Path | None) -> None:
     if recorder is not None:
         r = recorder.recording
         what = f"recording to {r.path}" if r.path is not None else "passing through"
-        upstreams = f"OpenAI {_shown(r.openai_upstream)}, Anthropic {_shown(r.anthropic_upstream)}"
+        upstreams = ", ".join(f"{p.title} {_shown(r.upstream(p))}" for p in PROVIDERS)
         print(f"mockllm: {what} what no mock matches: {upstreams}", file=sys.stderr)
     print(
         f"mockllm: serving {source} ({_counts(server.config)})\n"
         f"  OpenAI base URL:    {server.openai_base_url}\n"
         f"  Anthropic base URL: {server.anthropic_base_url}\n"
+        f"  Gemini base URL:    {server.gemini_base_url}\n"
         "  Ctrl-C to stop",
         file=sys.stderr,
         flush=True,

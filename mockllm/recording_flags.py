@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .config import ConfigError
-from .server.recorder import DEFAULT_ANTHROPIC_UPSTREAM, DEFAULT_OPENAI_UPSTREAM, Recording
+from .server.recorder import Recording
+from .server.registry import PROVIDERS
 
 __all__ = ["add_recording_flags", "recording_of"]
 
 _FLAGS_NEEDING_A_MODE = {
-    "upstream": "--upstream",
-    "anthropic_upstream": "--anthropic-upstream",
+    **{f"{provider.name}_upstream": provider.upstream_flag for provider in PROVIDERS},
     "record_match": "--record-match",
     "normalize": "--normalize",
     "record_errors": "--record-errors",
@@ -38,17 +38,14 @@ def add_recording_flags(serve: argparse.ArgumentParser) -> None:
         help="forward them and write each exchange to OUT.json as a mock (credentials are never written)",
     )
     group.add_argument("--passthrough", action="store_true", help="forward them without saving anything")
-    group.add_argument(
-        "--upstream",
-        metavar="URL",
-        help=f"the OpenAI base URL to forward to (default: $OPENAI_BASE_URL, else {DEFAULT_OPENAI_UPSTREAM})",
-    )
-    group.add_argument(
-        "--anthropic-upstream",
-        metavar="URL",
-        help="the Anthropic base URL to forward to "
-        f"(default: $ANTHROPIC_BASE_URL, else {DEFAULT_ANTHROPIC_UPSTREAM})",
-    )
+    for provider in PROVIDERS:
+        group.add_argument(
+            provider.upstream_flag,
+            metavar="URL",
+            dest=f"{provider.name}_upstream",
+            help=f"the {provider.title} base URL to forward to "
+            f"(default: ${provider.upstream_env}, else {provider.default_upstream})",
+        )
     group.add_argument(
         "--record-match",
         choices=("exact", "contains"),
@@ -96,12 +93,15 @@ def recording_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Record
         if not 0 < timeout < math.inf:
             problem = f"expected a number of seconds above 0, got {args.upstream_timeout!r}"
             raise ConfigError("mockllm serve", [("--upstream-timeout", problem)])
+    upstreams: dict[str, str] = {
+        provider.name: getattr(args, f"{provider.name}_upstream")
+        or environ.get(provider.upstream_env)
+        or provider.default_upstream
+        for provider in PROVIDERS
+    }
     return Recording(
         args.record,
-        openai_upstream=args.upstream or environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_UPSTREAM,
-        anthropic_upstream=args.anthropic_upstream
-        or environ.get("ANTHROPIC_BASE_URL")
-        or DEFAULT_ANTHROPIC_UPSTREAM,
+        upstreams=upstreams,
         match_type=args.record_match or "exact",
         normalize=bool(args.normalize),
         record_errors=bool(args.record_errors),

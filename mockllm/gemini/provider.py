@@ -39,9 +39,11 @@ _PAGE_SIZE = 50
 
 class GeminiProvider(Provider):
     name: ClassVar[ProviderName] = "gemini"
+    title: ClassVar[str] = "Gemini"
     overloaded_status: ClassVar[int] = 503
     default_upstream: ClassVar[str] = "https://generativelanguage.googleapis.com"
     upstream_env: ClassVar[str] = "GOOGLE_GEMINI_BASE_URL"
+    upstream_flag: ClassVar[str] = "--gemini-upstream"
     key_env: ClassVar[tuple[str, ...]] = ("MOCKLLM_GEMINI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
     model_paths: ClassVar[tuple[str, ...]] = (
         "/v1beta/models",

@@ -35,9 +35,11 @@ _VERSION_HEADER = "anthropic-version"
 
 class AnthropicProvider(Provider):
     name: ClassVar[ProviderName] = "anthropic"
+    title: ClassVar[str] = "Anthropic"
     overloaded_status: ClassVar[int] = 529
     default_upstream: ClassVar[str] = "https://api.anthropic.com"
     upstream_env: ClassVar[str] = "ANTHROPIC_BASE_URL"
+    upstream_flag: ClassVar[str] = "--anthropic-upstream"
     key_env: ClassVar[tuple[str, ...]] = ("MOCKLLM_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
 
     def check_auth(self, request: Request, route: Route | None) -> None:

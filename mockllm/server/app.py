@@ -28,7 +28,7 @@ from .handler import ApiHandler, MockedError, PreparedError, Timed, TimedRespons
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
 from .provider import ANY_ACTION, JSON_TYPE, Endpoint, Provider, Route
-from .registry import HANDLERS, PROVIDERS
+from .registry import CLAIM_ORDER, HANDLERS, PROVIDERS
 from .sanic_internals import new_app
 from .served import ServedMocks
 from .writer import write_timed
@@ -228,7 +228,7 @@ def _dispatch(table: dict[str, Handler]) -> Handler:
 def _owner(table: dict[str, Handler]) -> Provider:
     """The provider whose routes a dispatcher serves (every API of a path is one provider's)."""
     owners = {id(h.provider): h.provider for h in HANDLERS.values() for r in h.routes if r.action in table}
-    return next(iter(owners.values())) if owners else PROVIDERS[-1]
+    return next(iter(owners.values())) if owners else CLAIM_ORDER[-1]
 
 
 def _endpoint(handler: ApiHandler, endpoint: Endpoint) -> Handler:
@@ -405,7 +405,7 @@ def _record(
 async def _models(request: Request, target: str | None = None) -> HTTPResponse:
     """``GET /v1/models[/{id}]`` (and a provider's other model paths), in the shape of the
     provider whose SDK asks."""
-    provider = next(p for p in PROVIDERS if p.asks_for_models(request))
+    provider = next(p for p in CLAIM_ORDER if p.asks_for_models(request))
     try:
         provider.check_auth(request, None)
         if target is not None:
@@ -452,7 +452,7 @@ def _provider_of(request: Request) -> Provider:
     if route is not None and isinstance(getattr(route.ctx, "provider", None), Provider):
         provider: Provider = route.ctx.provider
         return provider
-    return next(p for p in PROVIDERS if p.owns(request))
+    return next(p for p in CLAIM_ORDER if p.owns(request))
 
 
 def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:

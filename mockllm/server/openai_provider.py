@@ -28,9 +28,11 @@ _CODES = {429: "rate_limit_exceeded"}
 
 class OpenAIProvider(Provider):
     name: ClassVar[ProviderName] = "openai"
+    title: ClassVar[str] = "OpenAI"
     overloaded_status: ClassVar[int] = 500
     default_upstream: ClassVar[str] = "https://api.openai.com/v1"
     upstream_env: ClassVar[str] = "OPENAI_BASE_URL"
+    upstream_flag: ClassVar[str] = "--upstream"
     key_env: ClassVar[tuple[str, ...]] = ("MOCKLLM_OPENAI_API_KEY", "OPENAI_API_KEY")
     claims_the_rest: ClassVar[bool] = True
 

@@ -80,12 +80,16 @@ class Provider(ABC):
     build one that does not) and set the class attributes."""
 
     name: ClassVar[ProviderName]
+    title: ClassVar[str]
+    """For people: "OpenAI", "Anthropic", …"""
     overloaded_status: ClassVar[int]
     """The status of the provider's retryable overloaded answer (OpenAI 500, Anthropic 529, …)."""
     default_upstream: ClassVar[str]
     """The real API's base URL, as the provider's SDK takes it."""
     upstream_env: ClassVar[str]
     """The environment variable ``mockllm serve --record`` reads the upstream base URL from."""
+    upstream_flag: ClassVar[str]
+    """The ``mockllm serve`` flag that names the upstream base URL."""
     key_env: ClassVar[tuple[str, ...]]
     """The environment variables a recording reads a real API key from, in order."""
     model_paths: ClassVar[tuple[str, ...]] = ()
@@ -162,7 +166,8 @@ class Provider(ABC):
         return HTTPResponse(body, status=status, headers=headers or None, content_type=JSON_TYPE)
 
     def overloaded(self, message: str) -> HTTPResponse:
-        """The provider's answer when it is overloaded, which its SDK retries on its own."""
+        """The provider's answer when it is overloaded, which its SDK retries (google-genai only
+        when the client is given ``retry_options``)."""
         return self.error_response(self.overloaded_status, message)
 
     # --- the model list --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from . import anthropic_messages, openai_chat, openai_embeddings, openai_respons
 from .handler import ApiHandler
 from .provider import Provider
 
-__all__ = ["HANDLERS", "PROVIDERS"]
+__all__ = ["CLAIM_ORDER", "HANDLERS", "PROVIDERS"]
 
 _ADAPTERS: Final = (
     openai_chat.HANDLER,
@@ -26,11 +26,11 @@ _ADAPTERS: Final = (
 HANDLERS: Final[dict[ApiKey, ApiHandler]] = {handler.spec.key: handler for handler in _ADAPTERS}
 """The adapter of every API, by config key, in the order of `mockllm.apis.APIS`."""
 
-PROVIDERS: Final[tuple[Provider, ...]] = tuple(
-    sorted({id(h.provider): h.provider for h in _ADAPTERS}.values(), key=lambda p: p.claims_the_rest)
-)
-"""Every provider, each once, in the order they are asked whose an unclaimed request (a model
-list, an unknown route) is: the one that claims the rest comes last."""
+PROVIDERS: Final[tuple[Provider, ...]] = tuple({id(h.provider): h.provider for h in _ADAPTERS}.values())
+"""Every provider, each once, in the order of their first API."""
+CLAIM_ORDER: Final[tuple[Provider, ...]] = tuple(sorted(PROVIDERS, key=lambda p: p.claims_the_rest))
+"""The providers in the order they are asked whose a request outside an API's routes is (a model
+list, an unknown route): the one that claims the rest comes last."""
 
 if [spec.key for spec in APIS] != list(HANDLERS):  # pragma: no cover - a broken registry fails at import
     raise RuntimeError("mockllm.server.registry: the adapters and mockllm.apis.APIS disagree")

@@ -242,5 +242,5 @@ def test_a_recorded_stream_replays_as_it_streamed(serve: ServeFn, tmp_path: Path
     assert list(replay.journal)[-1].api == key and list(replay.journal)[-1].mock is not None
     first, again = streaming.reassemble(streamed), streaming.reassemble(replayed)
     assert first is not None and again == first
-    status, plain, _ = _request(replay, key, stream=False)
+    status, _, _ = _request(replay, key, stream=False)
     assert status == 200
