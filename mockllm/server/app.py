@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine, Hashable
+from dataclasses import dataclass
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -24,12 +25,12 @@ from .admin import AdminAccess, add_admin_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import CompiledMocks
 from .errors import ApiError
-from .handler import ApiHandler, MockedError, PreparedError, Timed, TimedResponse
+from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
 from .provider import ANY_ACTION, JSON_TYPE, Endpoint, Provider, Route
 from .registry import CLAIM_ORDER, HANDLERS, PROVIDERS
-from .sanic_internals import new_app
+from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
 from .writer import write_timed
 
@@ -137,9 +138,26 @@ def create_app(
     return app
 
 
+@dataclass(frozen=True, slots=True)
+class Matched:
+    """The mock that answers a request: its place in the order its API's mocks are tried."""
+
+    mocks: CompiledMocks
+    order: int
+
+    @property
+    def mock(self) -> Any:
+        """The mock's config model."""
+        return self.mocks.index.mocks[self.order]
+
+    @property
+    def label(self) -> str:
+        return self.mocks.label(self.order)
+
+
 def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
-    """The handler of one of an API's routes."""
-    key, provider = handler.spec.key, handler.provider
+    """The handler of one of an API's routes: check, parse, match, answer, journal."""
+    key, provider, streaming = handler.spec.key, handler.provider, handler.streaming
     into_request, route_variant, records = route.into_request, route.variant, route.records
 
     # Sanic passes a route's parameters (a deployment, a model) as keywords: request.match_info has them.
@@ -158,15 +176,15 @@ def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
             refusal = runtime.refusal if mocks.stateful else None
             headers = request.headers
             try:
-                position = mocks.index.find(body, headers, refusal)
-                if position is None:
+                order = mocks.index.find(body, headers, refusal)
+                if order is None:
                     recorder: Recorder | None = request.app.ctx.recorder
                     if recorder is None or not records:
                         raise _no_match(request.path, mocks, body, headers, refusal)
                     # A request recorded already is answered by its new mock; any other goes upstream.
                     mocks = recorder.mocks(key)
-                    position = mocks.index.find(body, headers, None)
-                    if position is None:
+                    order = mocks.index.find(body, headers, None)
+                    if order is None:
                         return await _forward(request, recorder, handler, body)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
@@ -179,32 +197,40 @@ def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
             if dice.rates is not None or CHAOS_HEADER in headers:
                 strike = dice.roll(headers.get(CHAOS_HEADER))
                 if strike is not None:  # not counted: a retry finds the mock as this request did
-                    return await _answer_strike(request, strike, body, variant, handler, mocks, position)
-            special: PreparedError | TimedResponse | None = None
-            try:
-                data = mocks.answer(position).render(body.get("model"), variant)
-            except (MockedError, Timed) as raised:
-                # An error mock, or one answered over time, raises from render (see handler.py).
-                # Answered after this block: inside it, the exception and its traceback's frames
-                # would live as long as a paced stream, and be the context of any error in it.
-                special = raised.answer
-            runtime.answered(mocks.index.mocks[position])
-            if special is not None:
-                return await _answer_special(request, special, body, variant, handler, mocks, position)
+                    return await _answer_strike(
+                        request, strike, body, variant, handler, Matched(mocks, order)
+                    )
         except ApiError as exc:
             if journal.enabled:
                 _record(journal, request, body, exc.status, None, key, exc)
             return provider.error_response(exc.status, exc.client_message, exc.param)
+        mock = mocks.index.mocks[order]
+        answer = mocks.answer(order)
+        if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
+            runtime.answered(mock)
+            return await _answer_later(request, answer, body, variant, handler, Matched(mocks, order))
+        data = answer.render(body.get("model"), variant)
+        runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
-            _record(
-                journal, request, body, 200, mocks.label(position), key, matched=mocks.index.mocks[position]
+            journal.add(
+                request.method,
+                request.path,
+                body,
+                request.body,
+                headers,
+                200,
+                mocks.label(order),
+                None,
+                key,
+                (),
+                None,
+                mock,
             )
         if streaming is not None and handler.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
-            return HTTPResponse(data, content_type=content_type, headers=stream_headers)
-        return HTTPResponse(data, content_type=JSON_TYPE)
+            return OwnHeadersResponse(data, content_type=content_type, headers=stream_headers)
+        return OwnHeadersResponse(data, content_type=JSON_TYPE)
 
-    streaming = handler.streaming
     handle.__name__ = f"handle_{key}"
     return handle
 
@@ -268,14 +294,13 @@ async def _forward(
     return await recorder.forward(request, handler, body, answered)
 
 
-async def _answer_special(
+async def _answer_later(
     request: Request,
     answer: PreparedError | TimedResponse,
     body: dict[str, Any],
     variant: Hashable,
     handler: ApiHandler,
-    mocks: CompiledMocks,
-    position: int,
+    matched: Matched,
 ) -> HTTPResponse | None:
     """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
     matched and is journalled now, before it is written: a concurrent request must already see a
@@ -283,7 +308,7 @@ async def _answer_special(
     started = perf_counter()
     journal: Journal = request.app.ctx.journal
     key, provider = handler.spec.key, handler.provider
-    label, matched = mocks.label(position), mocks.index.mocks[position]
+    label, mock = matched.label, matched.mock
     if isinstance(answer, PreparedError):
         error = answer
         timing = error.timing
@@ -298,7 +323,7 @@ async def _answer_special(
                 key,
                 error.message,
                 delivery=delivery,
-                matched=matched,
+                matched=mock,
             )
         if timing is None or delivery is None:
             return HTTPResponse(
@@ -318,7 +343,7 @@ async def _answer_special(
     paced, model = answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        _record(journal, request, body, 200, label, key, delivery=delivery, matched=matched)
+        _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock)
     content: bytes | list[bytes]
     headers: dict[str, str] | None
     streaming = handler.streaming
@@ -346,27 +371,25 @@ async def _answer_strike(
     body: dict[str, Any],
     variant: Hashable,
     handler: ApiHandler,
-    mocks: CompiledMocks,
-    position: int,
+    matched: Matched,
 ) -> HTTPResponse | None:
     """Chaos fails a matched request: journalled with the mock that matched, and ``fault`` saying
     how chaos failed it."""
     journal: Journal = request.app.ctx.journal
     delivery = Delivery(fault=strike.kind)
     if journal.enabled:
-        status, label = strike.status(handler.provider), mocks.label(position)
         _record(
             journal,
             request,
             body,
-            status,
-            label,
+            strike.status(handler.provider),
+            matched.label,
             handler.spec.key,
             strike.error,
             delivery=delivery,
-            matched=mocks.index.mocks[position],
+            matched=matched.mock,
         )
-    answer = mocks.answer(position)
+    answer = matched.mocks.answer(matched.order)
     return await answer_strike(request, strike, handler, answer, body.get("model"), variant, delivery)
 
 

@@ -32,11 +32,9 @@ __all__ = [
     "SSE",
     "ApiHandler",
     "MatchStyle",
-    "MockedError",
     "PreparedError",
     "PreparedResponse",
     "Streaming",
-    "Timed",
     "TimedResponse",
     "check_bool",
     "check_content",
@@ -225,16 +223,6 @@ class PreparedResponse:
         return response
 
 
-class Timed(Exception):
-    """Raised by a `TimedResponse` in place of rendering: the route writes ``answer`` over time.
-
-    An exception for the reason `MockedError` is one: a mock without ``timing`` pays nothing."""
-
-    def __init__(self, answer: TimedResponse) -> None:
-        super().__init__()
-        self.answer = answer
-
-
 _NO_TIMING = Timing()
 
 
@@ -253,9 +241,6 @@ class TimedResponse:
         self.fault = fault
         self._handler = handler
         self._cache: Renders[tuple[list[bytes], int]] | None = None
-
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        raise Timed(self)
 
     def events(self, model: Any, variant: Hashable) -> tuple[list[bytes], int]:
         """The events of a stream variant that go out (the caller must not change the list), and
@@ -279,17 +264,6 @@ class TimedResponse:
             events = faulty_events(streaming, fault, events, response, variant)
         cache.keep(key, (events, total), sum(map(len, events)))
         return events, total
-
-
-class MockedError(Exception):
-    """Raised by a `PreparedError` in place of rendering: the route answers with ``answer``.
-
-    An exception rather than a flag on every answer, so a request answered by a normal mock does
-    no more work than before error mocks existed."""
-
-    def __init__(self, answer: PreparedError) -> None:
-        super().__init__(answer.status)
-        self.answer = answer
 
 
 class PreparedError:
@@ -317,9 +291,6 @@ class PreparedError:
         self.body = provider.error_body(status, self.message, kind=kind, code=code)
         self.headers = {**provider.error_headers(status, kind), **headers}
         self.timing = timing  # only its ttft_ms counts: the error comes in one piece
-
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        raise MockedError(self)
 
 
 # --- variants -------------------------------------------------------------------------------

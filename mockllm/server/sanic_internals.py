@@ -16,9 +16,10 @@ import functools
 import re
 import socket
 import time
+from collections.abc import Iterator
 from typing import Any, NamedTuple, NoReturn
 
-from sanic import Request, Sanic
+from sanic import HTTPResponse, Request, Sanic
 from sanic.application.state import ApplicationServerInfo
 from sanic.exceptions import BadRequest
 from sanic.http import Http, Stage
@@ -28,7 +29,16 @@ from sanic.server.protocols.http_protocol import HttpProtocol
 
 from .acceptor import Acceptor
 
-__all__ = ["LISTEN_BACKLOG", "Serving", "abort", "aborted", "new_app", "start_serving", "stop_serving"]
+__all__ = [
+    "LISTEN_BACKLOG",
+    "OwnHeadersResponse",
+    "Serving",
+    "abort",
+    "aborted",
+    "new_app",
+    "start_serving",
+    "stop_serving",
+]
 
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues before they are accepted."""
@@ -147,6 +157,22 @@ async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Serving:
         acceptor.stop()  # the caller closes the socket: nothing may watch it then
         raise
     return Serving(server, acceptor)
+
+
+class OwnHeadersResponse(HTTPResponse):
+    """A response whose every header is the server's own (a content type, the length and the
+    connection Sanic adds, a stream's ``cache-control``): sent without Sanic's escaping of each
+    header's name and value, which cost about 8 % of a plain answer. Never for a header a config
+    or a request gave (those go in a plain `HTTPResponse`)."""
+
+    __slots__ = ()
+
+    @property
+    def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:
+        headers = self.headers
+        if self.status >= 200 and self.status not in (204, 304):  # Sanic's has_message_body
+            headers.setdefault("content-type", self.content_type)
+        return ((name.encode(), f"{value}".encode()) for name, value in headers.items())
 
 
 class Serving(NamedTuple):
