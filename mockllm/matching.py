@@ -113,8 +113,14 @@ def canonical(value: Any) -> Any:
 
 def canonical_key(value: Any) -> bytes:
     """A hashable key such that equal canonical forms have equal keys."""
-    if type(value) is dict and all(type(v) is str for v in value.values()):
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)  # already canonical: the usual message
+    if type(value) is dict:
+        # The usual message (every value a string) is canonical already. A loop, not all(): this
+        # runs on every request to an exact mock.
+        for item in value.values():
+            if type(item) is not str:
+                break
+        else:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     return orjson.dumps(canonical(value), option=orjson.OPT_SORT_KEYS)
 
 
@@ -985,6 +991,10 @@ def exact_key(rules: MatchRules[MockT], mock: MockT) -> bytes:
     return bytes(memoryview(canonical_key(rules.exact_subject(mock.match))))
 
 
+_NO_CANDIDATES: list[int] = []
+"""No mock (shared, never changed)."""
+
+
 class MockIndex(Generic[MockT]):
     """The mocks of one API in the order they are tried. `find` returns the position of the first
     mock whose rules all hold. Exact mocks come from a dictionary keyed by the canonical request;
@@ -1047,12 +1057,14 @@ class MockIndex(Generic[MockT]):
         return sorted(found.union(self._needleless))
 
     def _candidates(self, request: Request) -> list[int]:
-        scanned = self._scanned_candidates(request) if self._scanned else self._scanned
-        exact: list[int] = []
+        exact: list[int] = _NO_CANDIDATES
         if self._exact:
             subject = self.rules.subject(request)
             if subject is not None:
-                exact = self._exact.get(canonical_key(subject), [])
+                exact = self._exact.get(canonical_key(subject), _NO_CANDIDATES)
+            if not self._scanned:  # exact mocks alone: the lookup is the whole answer
+                return exact
+        scanned = self._scanned_candidates(request) if self._scanned else self._scanned
         if not exact:
             return scanned
         if not scanned:

@@ -43,6 +43,8 @@ def validate(body: Request) -> None:
     # Agent requests carry long histories: the usual message costs type tests only, and the path
     # of a field is spelled out when it is wrong.
     for i, message in enumerate(body["messages"]):
+        if len(message) == 2 and type(message.get("role")) is str and type(message.get("content")) is str:
+            continue  # the usual message: a role and a text
         if type(message.get("role", "")) is not str:
             raise ApiError(400, f"'messages[{i}].role' must be a string", param=f"messages[{i}].role")
         content = message.get("content")

@@ -159,6 +159,23 @@ async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Serving:
     return Serving(server, acceptor)
 
 
+_ENCODED = {
+    text: text.encode()
+    for text in (
+        "content-type",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "close",
+        "cache-control",
+        "no-cache",
+        "application/json",
+        "text/event-stream",
+    )
+}
+"""The header names and values the server sends most, encoded once."""
+
+
 class OwnHeadersResponse(HTTPResponse):
     """A response whose every header is the server's own (a content type, the length and the
     connection Sanic adds, a stream's ``cache-control``): sent without Sanic's escaping of each
@@ -172,7 +189,13 @@ class OwnHeadersResponse(HTTPResponse):
         headers = self.headers
         if self.status >= 200 and self.status not in (204, 304):  # Sanic's has_message_body
             headers.setdefault("content-type", self.content_type)
-        return ((name.encode(), f"{value}".encode()) for name, value in headers.items())
+        encoded = _ENCODED
+        return iter(
+            [
+                (encoded.get(name) or name.encode(), encoded.get(value) or f"{value}".encode())
+                for name, value in headers.items()
+            ]
+        )
 
 
 class Serving(NamedTuple):
