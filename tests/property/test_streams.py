@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -344,3 +345,129 @@ def test_anthropic_stream_reassembles_the_message(server: MockServer, response: 
     with client.messages.stream(model="claude-mock", max_tokens=1024, messages=messages) as stream:
         final = stream.get_final_message()
     assert _strip(final.model_dump(), frozenset({"parsed_output"})) == whole.model_dump()
+
+
+# --- gemini -------------------------------------------------------------------------------------
+
+_BASE64 = st.binary(min_size=1, max_size=12).map(lambda raw: __import__("base64").b64encode(raw).decode())
+
+
+@st.composite
+def gemini_parts(draw: st.DrawFn) -> JsonObject:
+    kind = draw(st.sampled_from(["text", "text", "thought", "call", "code"]))
+    if kind == "text":
+        return {"text": draw(s.texts(max_size=60))}
+    if kind == "thought":
+        part: JsonObject = {"text": draw(s.texts(min_size=1, max_size=40)), "thought": True}
+        _optional(draw, part, "thoughtSignature", _BASE64)
+        return part
+    if kind == "call":
+        call: JsonObject = {"name": draw(s.names)}
+        _optional(draw, call, "args", s.json_objects)
+        _optional(draw, call, "id", s.ids("call_"))
+        return {"functionCall": call}
+    return {"executableCode": {"language": "PYTHON", "code": draw(s.texts(max_size=20))}}
+
+
+@st.composite
+def gemini_responses(draw: st.DrawFn) -> JsonObject:
+    """A ``GenerateContentResponse`` as a config writes it: one candidate of text, thought, call and
+    code parts; finish reason, usage, model version and id sometimes given."""
+    candidate: JsonObject = {"content": {"parts": draw(st.lists(gemini_parts(), min_size=1, max_size=4))}}
+    _optional(draw, candidate, "finishReason", st.sampled_from(["STOP", "MAX_TOKENS"]))
+    response: JsonObject = {"candidates": [candidate]}
+    _optional(draw, response, "modelVersion", s.names)
+    _optional(draw, response, "responseId", s.ids("r"))
+    if draw(st.booleans()):
+        prompt, answer = draw(st.integers(0, 10_000)), draw(st.integers(0, 10_000))
+        response["usageMetadata"] = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": answer,
+            "totalTokenCount": prompt + answer,
+        }
+    return response
+
+
+def _joined(parts: list[JsonObject]) -> list[JsonObject]:
+    """Parts with adjacent text parts of the same kind joined (a stream cannot tell them apart)."""
+    out: list[JsonObject] = []
+    for part in parts:
+        previous = out[-1] if out else None
+        if (
+            previous is not None
+            and isinstance(previous.get("text"), str)
+            and isinstance(part.get("text"), str)
+            and previous.get("thought") == part.get("thought")
+            and previous.get("thought_signature", previous.get("thoughtSignature")) is None
+        ):
+            out[-1] = {**previous, **part, "text": previous["text"] + part["text"]}
+        else:
+            out.append(part)
+    return [part for part in out if part.get("text") != ""]
+
+
+@server_settings()
+@given(response=gemini_responses())
+def test_gemini_stream_chunks_rebuild_the_answer(server: MockServer, response: JsonObject) -> None:
+    """The chunks ``generate_content_stream`` yields, their parts laid end to end, are the answer
+    ``generate_content`` gives: parts, thoughts and signatures, function calls and their ids,
+    finish reason, usage, model version, response id. The recorder's reassembly of the same
+    stream's bytes gives the answer's JSON.
+
+    Mutations caught: a thought's signature on its first piece (the SDK keeps it per part); the
+    finish reason on every chunk; the usage on the first chunk only.
+    """
+    from google import genai
+
+    from mockllm.gemini.generate import reassemble
+
+    server.set_config(
+        Config.model_validate(
+            {
+                "gemini": [
+                    {"match": {"match_type": "contains", "message": {"parts": []}}, "response": response}
+                ]
+            }
+        )
+    )
+    client = genai.Client(api_key="k", http_options={"base_url": server.gemini_base_url})
+    whole = client.models.generate_content(model="gemini-mock", contents="hi")
+    chunks = list(client.models.generate_content_stream(model="gemini-mock", contents="hi"))
+    parts = [
+        part.model_dump(exclude_none=True)
+        for chunk in chunks
+        for part in (chunk.candidates[0].content.parts or [])  # type: ignore[index,union-attr]
+    ]
+    plain = whole.candidates[0]  # type: ignore[index]
+    assert _joined(parts) == _joined([p.model_dump(exclude_none=True) for p in plain.content.parts or []])  # type: ignore[union-attr]
+    last = chunks[-1]
+    assert last.candidates[0].finish_reason == plain.finish_reason  # type: ignore[index]
+    assert all(c.candidates[0].finish_reason is None for c in chunks[:-1])  # type: ignore[index]
+    assert last.usage_metadata == whole.usage_metadata
+    assert {c.model_version for c in chunks} == {whole.model_version}
+    assert {c.response_id for c in chunks} == {whole.response_id}
+
+    raw = _post_stream(server)
+    rebuilt = reassemble(raw)
+    assert rebuilt is not None
+    answer = orjson.loads(_post_plain(server))
+    rebuilt["candidates"][0]["content"]["parts"] = _joined(rebuilt["candidates"][0]["content"]["parts"])
+    answer["candidates"][0]["content"]["parts"] = _joined(answer["candidates"][0]["content"]["parts"])
+    assert rebuilt == answer
+
+
+def _post(server: MockServer, method: str) -> bytes:
+    from .support import raw_request
+
+    body = orjson.dumps({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]})
+    answer = raw_request(server, "POST", f"/v1/models/gemini-mock:{method}", body, {"x-goog-api-key": "k"})
+    assert answer.status == 200
+    return answer.body
+
+
+def _post_stream(server: MockServer) -> bytes:
+    return _post(server, "streamGenerateContent?alt=sse")
+
+
+def _post_plain(server: MockServer) -> bytes:
+    return _post(server, "generateContent")
