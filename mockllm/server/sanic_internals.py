@@ -16,7 +16,6 @@ import functools
 import re
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any, NamedTuple, NoReturn
 
 from sanic import HTTPResponse, Request, Sanic
@@ -91,6 +90,27 @@ class _Http(Http):
         if self.recv_buffer:
             _mend_head(self.recv_buffer)
 
+    async def http1_response_header(self, data: bytes, end_stream: bool) -> None:
+        # An answer in one piece whose headers are all the server's own: its head from the
+        # template, written with the body in one send, as Sanic's own code below does it.
+        response = self.response
+        if (
+            type(response) is OwnHeadersResponse
+            and not data
+            and response.body
+            and not self.head_only
+            and not self.expecting_continue
+            and not self.protocol.access_log
+        ):
+            body = response.body
+            self.response_size = len(body)
+            self.response_func = None  # type: ignore[assignment]
+            head = response.heads[0 if self.keep_alive else 1]
+            await self._send(head % len(body) + body)
+            self.stage = Stage.IDLE
+            return
+        await super().http1_response_header(data, end_stream)
+
     def create_empty_request(self) -> None:
         # Sanic answers a bad request line through a stand-in request named by the target. A target
         # that is not a URL even escaped (``GET \xcd HTTP/1.1``) failed that too: the client got no
@@ -159,43 +179,34 @@ async def start_serving(app: Sanic[Any, Any], sock: socket.socket) -> Serving:
     return Serving(server, acceptor)
 
 
-_ENCODED = {
-    text: text.encode()
-    for text in (
-        "content-type",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "close",
-        "cache-control",
-        "no-cache",
-        "application/json",
-        "text/event-stream",
-    )
-}
-"""The header names and values the server sends most, encoded once."""
+_HEADS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[bytes, bytes]] = {}
+"""The head templates of `OwnHeadersResponse`, per content type and headers (a handful)."""
+
+
+def _heads(content_type: str, headers: dict[str, str]) -> tuple[bytes, bytes]:
+    lines = [f"content-type: {content_type}", *(f"{name}: {value}" for name, value in headers.items())]
+    fixed = "".join(f"{line}\r\n" for line in lines).replace("%", "%%").encode()
+    start = b"HTTP/1.1 200 OK\r\n" + fixed + b"content-length: %d\r\nconnection: "
+    return start + b"keep-alive\r\n\r\n", start + b"close\r\n\r\n"
 
 
 class OwnHeadersResponse(HTTPResponse):
-    """A response whose every header is the server's own (a content type, the length and the
-    connection Sanic adds, a stream's ``cache-control``): sent without Sanic's escaping of each
-    header's name and value, which cost about 8 % of a plain answer. Never for a header a config
-    or a request gave (those go in a plain `HTTPResponse`)."""
+    """A 200 answer in one piece whose every header is the server's own (its content type, a
+    stream's ``cache-control``, the length and the connection): its head is written from a
+    template made once per content type and headers (`_Http.http1_response_header`), not header
+    by header through Sanic's escaping, which cost about a tenth of a plain answer's time. Never
+    for a header a config or a request gave: those go in a plain `HTTPResponse`."""
 
-    __slots__ = ()
+    __slots__ = ("heads",)
 
-    @property
-    def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:
-        headers = self.headers
-        if self.status >= 200 and self.status not in (204, 304):  # Sanic's has_message_body
-            headers.setdefault("content-type", self.content_type)
-        encoded = _ENCODED
-        return iter(
-            [
-                (encoded.get(name) or name.encode(), encoded.get(value) or f"{value}".encode())
-                for name, value in headers.items()
-            ]
-        )
+    def __init__(self, body: bytes, *, content_type: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(body, content_type=content_type, headers=headers)
+        key = (content_type, tuple(headers.items()) if headers else ())
+        heads = _HEADS.get(key)
+        if heads is None:
+            heads = _HEADS[key] = _heads(content_type, headers or {})
+        self.heads = heads
+        """The head for a connection kept alive, and for one that closes: ``%d`` for the length."""
 
 
 class Serving(NamedTuple):
