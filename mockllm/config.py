@@ -16,25 +16,21 @@ import stat
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Union
 
 import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
-    StrictStr,
     ValidationError,
-    WithJsonSchema,
     model_validator,
-    with_config,
 )
 from pydantic_core import PydanticCustomError
-from typing_extensions import TypedDict, is_typeddict  # pydantic needs these on Python < 3.12
+from typing_extensions import is_typeddict  # pydantic needs these on Python < 3.12
 
+from .anthropic.format import AnthropicMessage, AnthropicMock, AnthropicRequestMatch
 from .apis import API_BY_KEY, APIS, ApiKey
 from .bulk import collector_paused
 from .config_parts import (
@@ -49,18 +45,11 @@ from .config_parts import (
     Fault,
     FaultKind,
     HeaderMatch,
-    MatchBase,
     MatchType,
     MockBase,
     ModelMatch,
-    ResponseObject,
     Timing,
-    ToolCallId,
-    Turn,
     VectorsFromText,
-    compiled_pattern,
-    is_object_list,
-    not_a_pattern,
 )
 from .gemini.format import (
     GeminiContent,
@@ -68,6 +57,17 @@ from .gemini.format import (
     GeminiEmbeddingRequestMatch,
     GeminiMock,
     GeminiRequestMatch,
+)
+from .openai.format import (
+    ChatMessage,
+    InputItemKind,
+    OpenAIEmbeddingMock,
+    OpenAIEmbeddingRequestMatch,
+    OpenAIMock,
+    OpenAIRequestMatch,
+    OpenAIResponseMock,
+    OpenAIResponseRequestMatch,
+    is_embeddings_input,
 )
 
 __all__ = [
@@ -91,6 +91,7 @@ __all__ = [
     "GeminiMock",
     "GeminiRequestMatch",
     "HeaderMatch",
+    "InputItemKind",
     "MatchType",
     "MockBase",
     "ModelMatch",
@@ -107,85 +108,6 @@ __all__ = [
 ]
 
 JsonObject = dict[str, Any]
-InputItemKind = Literal["user", "function_call_output", "custom_tool_call_output", "mcp_approval_response"]
-
-
-# --- value checks for the fields whose JSON type is a union ------------------------------------
-# Unions are checked by hand so that an error names the field and says what was expected, instead
-# of pydantic's one error per union member.
-
-
-def _content_parts(value: Any) -> Any:
-    if value is None or isinstance(value, str) or is_object_list(value):
-        return value
-    raise ValueError("expected a string, a list of content parts (JSON objects) or null")
-
-
-def _anthropic_content(value: Any) -> Any:
-    if isinstance(value, str) or is_object_list(value):
-        return value
-    raise ValueError("expected a string or a list of content blocks (JSON objects)")
-
-
-def _responses_input(value: Any) -> Any:
-    if isinstance(value, str) or is_object_list(value):
-        return value
-    raise ValueError("expected a string or a list of input items (JSON objects)")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_embeddings_input(value: Any) -> bool:
-    """What the embeddings API takes as ``input``: a string, or a list of strings, of token ids or of
-    token-id lists."""
-    return isinstance(value, str) or (
-        isinstance(value, list)
-        and (
-            all(isinstance(v, str) for v in value)
-            or all(_is_int(v) for v in value)
-            or all(isinstance(v, list) and all(_is_int(t) for t in v) for v in value)
-        )
-    )
-
-
-def _embeddings_input(value: Any) -> Any:
-    if is_embeddings_input(value):
-        return value
-    raise ValueError("expected a string, a list of strings, a list of token ids or a list of token-id lists")
-
-
-_PARTS_SCHEMA: JsonObject = {"type": "array", "items": {"type": "object"}}
-ContentParts = Annotated[
-    Any,
-    AfterValidator(_content_parts),
-    WithJsonSchema({"anyOf": [{"type": "string"}, _PARTS_SCHEMA, {"type": "null"}]}),
-]
-AnthropicContent = Annotated[
-    Any,
-    AfterValidator(_anthropic_content),
-    WithJsonSchema({"anyOf": [{"type": "string"}, _PARTS_SCHEMA]}),
-]
-ResponsesInput = Annotated[
-    Any,
-    AfterValidator(_responses_input),
-    WithJsonSchema({"anyOf": [{"type": "string"}, _PARTS_SCHEMA]}),
-]
-EmbeddingsInput = Annotated[
-    Any,
-    AfterValidator(_embeddings_input),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string"}},
-                {"type": "array", "items": {"type": "integer"}},
-                {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
-            ]
-        }
-    ),
-]
 
 
 # --- listen_addr ---------------------------------------------------------------------------------
@@ -249,138 +171,6 @@ def _too_deep_problem(path: list[int | str]) -> tuple[str, str]:
     return _json_path(steps[:10]) + ("..." if len(steps) > 10 else ""), _TOO_DEEP.format(limit=MAX_DEPTH)
 
 
-# --- match models -------------------------------------------------------------------------------
-
-
-@with_config(ConfigDict(extra="forbid"))
-class ChatMessage(TypedDict, total=False):
-    """A Chat Completions message param, as the client sends it."""
-
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: ContentParts
-    name: str
-    tool_call_id: str
-    tool_calls: list[JsonObject]
-    refusal: str | None
-    audio: JsonObject | None
-    function_call: JsonObject | None
-
-
-@with_config(ConfigDict(extra="forbid"))
-class AnthropicMessage(TypedDict, total=False):
-    """An Anthropic Messages API message param."""
-
-    role: Literal["user", "assistant", "system"]
-    content: AnthropicContent
-
-
-class OpenAIRequestMatch(MatchBase):
-    message: ChatMessage
-    headers: tuple[HeaderMatch, ...] = ()
-    model: ModelMatch | None = None
-    turn: Turn | None = None
-    """How many ``assistant`` messages the request holds."""
-    history_contains: tuple[StrictStr, ...] = ()
-    """Each string occurs in the text of some message that is not ``system`` or ``developer``."""
-    tool_results: tuple[ToolCallId, ...] = ()
-    """Each id is the ``tool_call_id`` of one of the request's ``tool`` messages."""
-    system_contains: tuple[StrictStr, ...] = ()
-    """Each string occurs in the text of the ``system`` and ``developer`` messages."""
-    tool_names: tuple[StrictStr, ...] = ()
-    """Each name is the name of one of the request's ``tools`` (``function.name``, or a custom
-    tool's name)."""
-
-    def _compile_body(self) -> None:
-        _ = self.pattern
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The ``message.content`` of a ``regex`` rule, compiled (once, at load)."""
-        content = self.message.get("content")
-        return self._regex("" if content is None else content, ("message", "content"))
-
-
-class _InputMatch(MatchBase):
-    """A match whose body rule is on the request's ``input`` (Responses, embeddings)."""
-
-    if typing.TYPE_CHECKING:  # each subclass declares it, with its own type
-        input: Any
-
-    def _compile_body(self) -> None:
-        _ = self.pattern
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        return self._regex(self.input, ("input",))
-
-
-class OpenAIResponseRequestMatch(_InputMatch):
-    input: ResponsesInput
-    headers: tuple[HeaderMatch, ...] = ()
-    input_item: InputItemKind | None = None
-    """The last input item must be of this kind (a string ``input`` is a ``user`` item), and the
-    ``input`` rule is applied to it alone."""
-    model: ModelMatch | None = None
-    turn: Turn | None = None
-    """How many runs of consecutive model-produced items (assistant messages, function and tool
-    calls, reasoning, ``mcp_*`` items) the input holds."""
-    history_contains: tuple[StrictStr, ...] = ()
-    """Each string occurs in the text of some input item that is not a ``system`` or ``developer``
-    message (or in a string ``input``)."""
-    tool_results: tuple[ToolCallId, ...] = ()
-    """Each id is answered in the input: the ``call_id`` of a ``function_call_output`` or
-    ``custom_tool_call_output`` item, or the ``approval_request_id`` of an
-    ``mcp_approval_response``."""
-
-
-class OpenAIEmbeddingRequestMatch(_InputMatch):
-    input: EmbeddingsInput
-    headers: tuple[HeaderMatch, ...] = ()
-    model: ModelMatch | None = None
-
-
-class AnthropicRequestMatch(MatchBase):
-    message: AnthropicMessage
-    headers: tuple[HeaderMatch, ...] = ()
-    system_contains: tuple[str, ...] = ()
-    """Each string must occur in the request's ``system`` text."""
-    tool_names: tuple[str, ...] = ()
-    """Each name must be the name of one of the request's ``tools``."""
-    model: ModelMatch | None = None
-    turn: Turn | None = None
-    """How many ``assistant`` messages the request holds."""
-    history_contains: tuple[StrictStr, ...] = ()
-    """Each string occurs in the text (text blocks, ``tool_result`` content) of some message."""
-    tool_results: tuple[ToolCallId, ...] = ()
-    """Each id is the ``tool_use_id`` of one of the request's ``tool_result`` blocks (or of a
-    server tool's result block, ``mcp_tool_result`` say, replayed in the history)."""
-
-    def _compile_body(self) -> None:
-        _ = self.block_patterns
-
-    @cached_property
-    def block_patterns(self) -> tuple[re.Pattern[str] | None, ...]:
-        """For a ``regex`` rule, the text of each block of ``message.content`` compiled (None for
-        blocks that are not text); a string content is one text block. Empty for other rules."""
-        if self.match_type is not MatchType.REGEX:
-            return ()
-        content = self.message.get("content")
-        model = "AnthropicRequestMatch"
-        if isinstance(content, str):
-            return (compiled_pattern(content, ("message", "content"), model),)
-        patterns: list[re.Pattern[str] | None] = []
-        for i, block in enumerate(content or []):
-            text = block.get("text")
-            if block.get("type") != "text":
-                patterns.append(None)
-            elif not isinstance(text, str):
-                raise not_a_pattern(("message", "content", i, "text"), text, model, "text")
-            else:
-                patterns.append(compiled_pattern(text, ("message", "content", i, "text"), model))
-        return tuple(patterns)
-
-
 def default_timing(value: Timing | Mapping[str, Any] | None, source: str = "default timing") -> Timing | None:
     """A server-wide default ``timing`` (for the mocks without their own) as a `Timing`; raises
     `ConfigError` naming each bad value."""
@@ -398,51 +188,6 @@ def default_timing(value: Timing | Mapping[str, Any] | None, source: str = "defa
                 hint = f': did you mean "{close[0]}"?' if close else f"; allowed keys: {', '.join(allowed)}"
                 problems[i] = (problems[i][0], f'unknown key "{key}"{hint}')
         raise ConfigError(source, problems) from None
-
-
-class OpenAIMock(MockBase):
-    """``POST /v1/chat/completions``: ``response`` is a ``chat.completion`` object."""
-
-    match: OpenAIRequestMatch
-    response: ResponseObject = None
-    error: ErrorReply | None = None
-
-
-class OpenAIResponseMock(MockBase):
-    """``POST /v1/responses``: ``response`` is a Responses API ``response`` object."""
-
-    match: OpenAIResponseRequestMatch
-    response: ResponseObject = None
-    error: ErrorReply | None = None
-
-
-class OpenAIEmbeddingMock(MockBase):
-    """``POST /v1/embeddings``: ``response`` is a ``CreateEmbeddingResponse`` object."""
-
-    # A mock answers with exactly one of these (see MockBase).
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [
-                {"required": ["response"]},
-                {"required": ["error"]},
-                {"required": ["vectors_from_text"]},
-            ]
-        },
-    )
-
-    match: OpenAIEmbeddingRequestMatch
-    response: ResponseObject = None
-    error: ErrorReply | None = None
-    vectors_from_text: VectorsFromText | None = None
-
-
-class AnthropicMock(MockBase):
-    """``POST /v1/messages``: ``response`` is an Anthropic ``Message`` object."""
-
-    match: AnthropicRequestMatch
-    response: ResponseObject = None
-    error: ErrorReply | None = None
 
 
 class Config(ConfigModel):

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_DELAY_MS",
     "MAX_VECTOR_DIMENSIONS",
     "MID_STREAM_FAULTS",
+    "PARTS_SCHEMA",
     "STARTED",
     "ConfigError",
     "ConfigModel",
@@ -74,6 +75,10 @@ class MatchType(StrEnum):
 
 def is_object_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, dict) for item in value)
+
+
+PARTS_SCHEMA: JsonObject = {"type": "array", "items": {"type": "object"}}
+"""The JSON schema of a list of content parts (objects)."""
 
 
 def _response_object(value: Any) -> Any:

@@ -27,55 +27,40 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from .config import (
-    AnthropicMock,
-    AnthropicRequestMatch,
-    HeaderMatch,
-    MatchType,
-    ModelMatch,
-    OpenAIEmbeddingMock,
-    OpenAIEmbeddingRequestMatch,
-    OpenAIMock,
-    OpenAIRequestMatch,
-    OpenAIResponseMock,
-    OpenAIResponseRequestMatch,
-)
-from .config_parts import MockBase
+from .config_parts import HeaderMatch, MatchType, MockBase, ModelMatch
 
 __all__ = [
-    "ANTHROPIC_RULES",
-    "CHAT_RULES",
     "CREDENTIAL_HEADERS",
-    "EMBEDDINGS_RULES",
-    "RESPONSES_RULES",
+    "SYSTEM_ROLES",
     "Conversation",
     "MatchRules",
     "MockIndex",
     "NeedleIndex",
-    "anthropic_mismatch",
-    "anthropic_request_mismatch",
-    "anthropic_turns",
+    "Refusal",
+    "Request",
+    "always",
+    "assistant_turns",
     "canonical",
     "canonical_key",
-    "chat_mismatch",
-    "chat_request_mismatch",
-    "chat_turns",
     "embeddings_input_mismatch",
-    "embeddings_mismatch",
-    "embeddings_request_mismatch",
     "exact_key",
     "header_mismatch",
     "headers_mismatch",
     "input_texts",
-    "is_model_produced",
+    "last_message",
     "model_mismatch",
+    "object_messages",
+    "parts_text",
+    "pattern_mismatch",
     "preview",
     "printable",
     "redact_header",
     "redacted_headers",
-    "responses_mismatch",
-    "responses_request_mismatch",
-    "responses_turns",
+    "role_mismatch",
+    "searched",
+    "substring_mismatch",
+    "text_blocks",
+    "tool_names_of",
 ]
 
 Headers = Mapping[str, str]
@@ -206,14 +191,14 @@ def model_mismatch(rule: ModelMatch, request: Request) -> str | None:
     return None if rule.holds(actual) else f"{wants}, got {preview(actual)}"
 
 
-def _searched(pattern: re.Pattern[str] | None, text: str) -> bool:
+def searched(pattern: re.Pattern[str] | None, text: str) -> bool:
     return pattern is not None and pattern.search(text) is not None
 
 
 # --- text helpers ------------------------------------------------------------------------------
 
 
-def _parts_text(content: Any) -> str:
+def parts_text(content: Any) -> str:
     """The text of a string content or of a list of parts, text parts joined by newlines."""
     if isinstance(content, str):
         return content
@@ -222,7 +207,7 @@ def _parts_text(content: Any) -> str:
     return ""
 
 
-def _text_blocks(content: Any) -> list[str]:
+def text_blocks(content: Any) -> list[str]:
     """Anthropic: the texts of the top-level text blocks (or the string content)."""
     if isinstance(content, str):
         return [content]
@@ -241,7 +226,7 @@ def input_texts(value: Any) -> list[str]:
     return [t for t in texts if isinstance(t, str)]
 
 
-def _messages(request: Request) -> list[dict[str, Any]]:
+def object_messages(request: Request) -> list[dict[str, Any]]:
     """The request's ``messages`` that are objects (the server refuses others; the matchers do not
     rely on it)."""
     messages = request.get("messages")
@@ -250,30 +235,55 @@ def _messages(request: Request) -> list[dict[str, Any]]:
     return [m for m in messages if isinstance(m, dict)]
 
 
-def _last_message(request: Request) -> dict[str, Any] | None:
+def assistant_turns(request: Request) -> int:
+    """``turn`` on a message list (chat, Anthropic): the number of ``assistant`` messages."""
+    return sum(1 for m in object_messages(request) if m.get("role") == "assistant")
+
+
+def last_message(request: Request) -> dict[str, Any] | None:
     messages = request.get("messages")
     if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
         return messages[-1]
     return None
 
 
-def _role_mismatch(want: Any, message: dict[str, Any]) -> str | None:
+def role_mismatch(want: Any, message: dict[str, Any]) -> str | None:
     if want is None or message.get("role") == want:
         return None
     return f"role: wants {preview(want)}, last message has {preview(message.get('role'))}"
 
 
-def _substring_mismatch(needle: str, haystack: str, where: str) -> str | None:
+def substring_mismatch(needle: str, haystack: str, where: str) -> str | None:
     if needle in haystack:
         return None
     return f"text {preview(needle)} not found in {where} {preview(haystack)}"
 
 
-def _pattern_mismatch(pattern: re.Pattern[str] | None, text: str, where: str) -> str | None:
-    if _searched(pattern, text):
+def pattern_mismatch(pattern: re.Pattern[str] | None, text: str, where: str) -> str | None:
+    if searched(pattern, text):
         return None
     shown = preview(pattern.pattern if pattern is not None else "")
     return f"regex {shown} not found in {where} {preview(text)}"
+
+
+SYSTEM_ROLES = frozenset({"system", "developer"})
+"""The roles of the system prompt (chat messages, Responses message items)."""
+
+
+def tool_names_of(request: Request) -> set[str]:
+    """The names of the request's tools: ``name`` (Anthropic, custom tools), ``function.name``
+    (chat functions) or ``custom.name`` (chat custom tools)."""
+    tools = request.get("tools")
+    names: set[str] = set()
+    if not isinstance(tools, list):
+        return names
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        for holder in (tool, tool.get("function"), tool.get("custom")):
+            if isinstance(holder, dict) and isinstance(name := holder.get("name"), str):
+                names.add(name)
+    return names
 
 
 # --- rules on the whole conversation -------------------------------------------------------------
@@ -385,305 +395,7 @@ class Conversation:
 _LIST_RULES = ("history_contains", "tool_results", "system_contains", "tool_names")
 
 
-# --- chat completions -------------------------------------------------------------------------
-
-
-def chat_subject(request: Request) -> Any:
-    """What a chat rule looks at: the last message."""
-    return _last_message(request)
-
-
-def chat_turns(request: Request) -> int:
-    """``turn`` on chat: the number of ``assistant`` messages."""
-    return sum(1 for m in _messages(request) if m.get("role") == "assistant")
-
-
-_SYSTEM_ROLES = frozenset({"system", "developer"})
-"""The roles of the system prompt (chat messages, Responses message items)."""
-
-
-def _chat_history(request: Request) -> list[str]:
-    """The text of every message but the system prompt (``system`` and ``developer`` messages)."""
-    return [_parts_text(m.get("content")) for m in _messages(request) if m.get("role") not in _SYSTEM_ROLES]
-
-
-def _chat_result_ids(request: Request) -> set[str]:
-    return {
-        i
-        for m in _messages(request)
-        if m.get("role") == "tool" and isinstance(i := m.get("tool_call_id"), str)
-    }
-
-
-def _chat_system(request: Request) -> str:
-    return "\n".join(
-        _parts_text(m.get("content")) for m in _messages(request) if m.get("role") in _SYSTEM_ROLES
-    )
-
-
-def _tool_names(request: Request) -> set[str]:
-    """The names of the request's tools: ``name`` (Anthropic, custom tools), ``function.name``
-    (chat functions) or ``custom.name`` (chat custom tools)."""
-    tools = request.get("tools")
-    names: set[str] = set()
-    if not isinstance(tools, list):
-        return names
-    for tool in tools:
-        if not isinstance(tool, dict):
-            continue
-        for holder in (tool, tool.get("function"), tool.get("custom")):
-            if isinstance(holder, dict) and isinstance(name := holder.get("name"), str):
-                names.add(name)
-    return names
-
-
-CHAT_CONVERSATION = Conversation(
-    turns=chat_turns,
-    history=_chat_history,
-    result_ids=_chat_result_ids,
-    system=_chat_system,
-    tool_names=_tool_names,
-)
-chat_request_mismatch = CHAT_CONVERSATION.mismatch
-
-
-def _chat_body_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
-    last = _last_message(request)
-    if last is None:
-        return "the request has no messages"
-    want = match.message
-    kind = match.match_type
-    if kind is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last message {preview(last)} differs from {preview(want)}"
-    reason = (
-        _role_mismatch(want.get("role"), last)
-        or _field_mismatch("tool_call_id", want, last)
-        or _field_mismatch("name", want, last)
-    )
-    if reason is not None:
-        return reason
-    text = _parts_text(last.get("content"))
-    if kind is MatchType.REGEX:
-        return _pattern_mismatch(match.pattern, text, "last message")
-    return _substring_mismatch(_parts_text(want.get("content")), text, "last message")
-
-
-def chat_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
-    """Every rule of a chat mock but its headers: the last message, then the request-wide rules."""
-    return _chat_body_mismatch(match, request) or chat_request_mismatch(match, request)
-
-
-def _field_mismatch(key: str, want: dict[str, Any] | Any, last: dict[str, Any]) -> str | None:
-    expected = want.get(key)
-    if expected is None or last.get(key) == expected:
-        return None
-    return f"{key}: wants {preview(expected)}, got {preview(last.get(key))}"
-
-
-# --- responses --------------------------------------------------------------------------------
-
-
-def _responses_item(item: Any) -> Any:
-    # Clients may omit "type" on easy messages ({"role", "content"}); kagent adds it, so do we.
-    if isinstance(item, dict) and "type" not in item and "role" in item and "content" in item:
-        return {**item, "type": "message"}
-    return item
-
-
-def responses_subject(request: Request) -> Any:
-    """What a Responses rule looks at: the whole ``input``, easy messages typed."""
-    value = request.get("input")
-    if isinstance(value, list):
-        return [_responses_item(item) for item in value]
-    return value
-
-
-def _item_text(item: Any) -> str:
-    if not isinstance(item, dict):
-        return ""
-    if item.get("type") in _RESULT_ID_KEY:
-        return _parts_text(item.get("output"))
-    return _parts_text(item.get("content"))
-
-
-def _item_type(item: Any) -> Any:
-    """An input item's type; an easy message (``{"role", "content"}``) is a ``message``."""
-    if not isinstance(item, dict):
-        return None
-    kind = item.get("type")
-    if kind is None and "role" in item:
-        return "message"
-    return kind
-
-
-def is_model_produced(item: Any) -> bool:
-    """Whether a Responses input item is one the model emits in ``output``: an assistant
-    ``message``, a ``reasoning`` item, a ``function_call`` or ``custom_tool_call``, a hosted tool's
-    ``*_call`` (``web_search_call``, ``computer_call``, …) or an ``mcp_*`` item (calls, tool lists,
-    approval requests). Not user, system or developer messages, ``*_output`` items (what the client
-    sends back) or ``mcp_approval_response``."""
-    kind = _item_type(item)
-    if not isinstance(kind, str):
-        return False
-    if kind == "message":
-        return bool(item.get("role") == "assistant")
-    if kind.endswith("_call") or kind == "reasoning":
-        return True
-    return kind.startswith("mcp_") and kind != "mcp_approval_response"
-
-
-def responses_turns(request: Request) -> int:
-    """``turn`` on Responses: the runs of consecutive model-produced input items (one response of
-    the model may be several items: reasoning, a message, parallel function calls)."""
-    value = request.get("input")
-    if not isinstance(value, list):
-        return 0
-    turns, inside = 0, False
-    for item in value:
-        produced = is_model_produced(item)
-        if produced and not inside:
-            turns += 1
-        inside = produced
-    return turns
-
-
-def _responses_history(request: Request) -> list[str]:
-    value = request.get("input")
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list):
-        return []
-    return [
-        _item_text(item)
-        for item in value
-        if isinstance(item, dict)
-        and not (_item_type(item) == "message" and item.get("role") in _SYSTEM_ROLES)
-    ]
-
-
-# The input items that answer a call of the model, and the key naming the call they answer.
-_RESULT_ID_KEY = {
-    "function_call_output": "call_id",
-    "custom_tool_call_output": "call_id",
-    "mcp_approval_response": "approval_request_id",
-}
-
-
-def _responses_result_ids(request: Request) -> set[str]:
-    """The ids of the calls the input answers: ``function_call_output`` and
-    ``custom_tool_call_output`` items by ``call_id``, ``mcp_approval_response`` items by
-    ``approval_request_id``."""
-    value = request.get("input")
-    if not isinstance(value, list):
-        return set()
-    return {
-        i
-        for item in value
-        if isinstance(item, dict)
-        and (key := _RESULT_ID_KEY.get(str(item.get("type")))) is not None
-        and isinstance(i := item.get(key), str)
-    }
-
-
-RESPONSES_CONVERSATION = Conversation(
-    turns=responses_turns,
-    history=_responses_history,
-    history_item="input item",
-    result_ids=_responses_result_ids,
-)
-responses_request_mismatch = RESPONSES_CONVERSATION.mismatch
-
-
-def _input_item_kind(item: Any) -> str:
-    """How an input item is named in a near miss: its type, and a message's role."""
-    kind = _item_type(item)
-    if kind == "message":
-        return f"a message (role {preview(item.get('role'))})"
-    return f"a {kind}" if isinstance(kind, str) else f"not an item: {preview(item)}"
-
-
-def _narrowed(want: str, actual: Any) -> tuple[str | None, Any]:
-    """``input_item``: (why the last input item is not of kind ``want``, or None; the input the
-    body rule then looks at: a string input, or the last item alone)."""
-    if isinstance(actual, str):
-        if want == "user":
-            return None, actual
-        return f"input_item: wants {want} last, the input is a string (a user message)", actual
-    if not isinstance(actual, list) or not actual:
-        return f"input_item: wants {want} last, the input is {preview(actual)}", actual
-    last = actual[-1]
-    kind = _item_type(last)
-    if (kind == "message" and last.get("role") == "user") if want == "user" else kind == want:
-        return None, [last]
-    return f"input_item: wants {want} last, the last input item is {_input_item_kind(last)}", actual
-
-
-def _responses_body_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
-    actual = responses_subject(request)
-    if actual is None:
-        return "the request has no input"
-    if match.input_item is not None:
-        reason, actual = _narrowed(match.input_item, actual)
-        if reason is not None:
-            return reason
-    want = match.input
-    kind = match.match_type
-    if kind is MatchType.EXACT:
-        if isinstance(want, list):
-            want = [_responses_item(item) for item in want]
-        if canonical_key(want) == canonical_key(actual):
-            return None
-        return f"exact: input {preview(actual)} differs from {preview(want)}"
-    if kind is MatchType.REGEX:
-        if isinstance(actual, str):
-            return _pattern_mismatch(match.pattern, actual, "input")
-        if not actual:
-            return "the request input is an empty list"
-        return _pattern_mismatch(match.pattern, _item_text(actual[-1]), "the last input item's text")
-    if isinstance(want, str):
-        if isinstance(actual, str):
-            return _substring_mismatch(want, actual, "input")
-        if not actual:
-            return "the request input is an empty list"
-        last = actual[-1]
-        if want in _item_text(last) or want in orjson.dumps(canonical(last)).decode():
-            return None
-        return f"text {preview(want)} not found in the last input item {preview(last)}"
-    # A list under contains: the mock's items are the tail of the input.
-    want = [_responses_item(item) for item in want]
-    if isinstance(actual, list) and len(want) <= len(actual):
-        tail = actual[len(actual) - len(want) :]
-        if canonical_key(tail) == canonical_key(want):
-            return None
-    return f"contains: input {preview(actual)} does not end with {preview(want)}"
-
-
-def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
-    """Every rule of a Responses mock but its headers: the input, then the request-wide rules."""
-    return _responses_body_mismatch(match, request) or responses_request_mismatch(match, request)
-
-
-def _responses_indexed(match: OpenAIResponseRequestMatch) -> bool:
-    # An exact rule under input_item compares the last item alone, not the input the index is keyed by.
-    return match.input_item is None
-
-
-# --- embeddings -------------------------------------------------------------------------------
-
-
-def embeddings_subject(request: Request) -> Any:
-    return request.get("input")
-
-
-EMBEDDINGS_REQUEST = Conversation()
-"""An embeddings request is no conversation: its one request-wide rule is ``model``."""
-embeddings_request_mismatch = EMBEDDINGS_REQUEST.mismatch
-
-
-def _embeddings_body_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
-    return embeddings_input_mismatch(match, request.get("input"))
+# --- embeddings' input rule (OpenAI's and Gemini's) ---------------------------------------
 
 
 def embeddings_input_mismatch(match: Any, actual: Any) -> str | None:
@@ -697,7 +409,7 @@ def embeddings_input_mismatch(match: Any, actual: Any) -> str | None:
         return f"exact: input {preview(actual)} differs from {preview(want)}"
     if kind is MatchType.REGEX:
         pattern = match.pattern
-        if any(_searched(pattern, t) for t in input_texts(actual)):
+        if any(searched(pattern, t) for t in input_texts(actual)):
             return None
         shown = preview(pattern.pattern if pattern is not None else "")
         return f"regex {shown} not found in input {preview(actual)}"
@@ -712,166 +424,12 @@ def embeddings_input_mismatch(match: Any, actual: Any) -> str | None:
     return f"contains: input {preview(actual)} lacks some of {preview(want)}"
 
 
-def embeddings_mismatch(match: OpenAIEmbeddingRequestMatch, request: Request) -> str | None:
-    """Every rule of an embeddings mock but its headers: the input, then the model."""
-    return _embeddings_body_mismatch(match, request) or embeddings_request_mismatch(match, request)
-
-
-# --- anthropic --------------------------------------------------------------------------------
-
-
-def _system_text(request: Request) -> str:
-    return "\n".join(_text_blocks(request.get("system")))
-
-
-anthropic_turns = chat_turns
-"""``turn`` on Anthropic: the number of ``assistant`` messages, as on chat."""
-
-
-def _anthropic_history(request: Request) -> list[str]:
-    """Every text of every message: text blocks (or a string content) and what ``tool_result``
-    blocks carry (``system`` is a separate field, not a message)."""
-    texts: list[str] = []
-    for message in _messages(request):
-        content = message.get("content")
-        texts += _text_blocks(content)
-        if isinstance(content, list):
-            for block in content:
-                if isinstance(block, dict) and block.get("type") == "tool_result":
-                    texts += _text_blocks(block.get("content"))
-    return texts
-
-
-def _anthropic_result_ids(request: Request) -> set[str]:
-    """The ``tool_use_id`` of every result block: the client's ``tool_result``, and the results
-    of server-run tools replayed in the history (``web_search_tool_result``, ``mcp_tool_result``,
-    …)."""
-    return {
-        i
-        for message in _messages(request)
-        if isinstance(content := message.get("content"), list)
-        for block in content
-        if isinstance(block, dict)
-        and isinstance(kind := block.get("type"), str)
-        and kind.endswith("tool_result")
-        and isinstance(i := block.get("tool_use_id"), str)
-    }
-
-
-ANTHROPIC_CONVERSATION = Conversation(
-    turns=anthropic_turns,
-    history=_anthropic_history,
-    history_item="message text",
-    result_ids=_anthropic_result_ids,
-    system=_system_text,
-    tool_names=_tool_names,
-)
-anthropic_request_mismatch = ANTHROPIC_CONVERSATION.mismatch
-
-
-def _anthropic_block_mismatch(
-    block: Any, last: dict[str, Any], pattern: re.Pattern[str] | None = None
-) -> str | None:
-    content = last.get("content")
-    kind = block.get("type") if isinstance(block, dict) else None
-    if kind == "text":
-        texts = _text_blocks(content)
-        if pattern is not None:
-            if any(pattern.search(t) is not None for t in texts):
-                return None
-            return f"regex {preview(pattern.pattern)} not found in last message {preview(texts)}"
-        needle = block.get("text", "")
-        if any(needle in t for t in texts):
-            return None
-        return f"text {preview(needle)} not found in last message {preview(texts)}"
-    blocks = content if isinstance(content, list) else []
-    if kind == "tool_result":
-        want = block.get("tool_use_id")
-        ids = [b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
-        if want in ids:
-            return None
-        return f"tool_result: no tool_use_id {preview(want)} in last message (has {preview(ids)})"
-    if kind == "tool_use":
-        want = block.get("name")
-        names = [b.get("name") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
-        if want in names:
-            return None
-        return f"tool_use: no tool {preview(want)} in last message (has {preview(names)})"
-    key = canonical_key(block)
-    if any(canonical_key(b) == key for b in blocks):
-        return None
-    return f"block {preview(block)} not in last message"
-
-
-def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
-    last = _last_message(request)
-    if last is None:
-        return "the request has no messages"
-    want = match.message
-    if match.match_type is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last message {preview(last)} differs from {preview(want)}"
-    reason = _role_mismatch(want.get("role"), last)
-    if reason is not None:
-        return reason
-    content = want.get("content")
-    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-    patterns = match.block_patterns
-    for i, block in enumerate(blocks):
-        reason = _anthropic_block_mismatch(block, last, patterns[i] if patterns else None)
-        if reason is not None:
-            return reason
-    return None
-
-
-def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
-    """Every rule of an Anthropic mock but its headers: the last message, then the request-wide
-    rules."""
-    return _anthropic_body_mismatch(match, request) or anthropic_request_mismatch(match, request)
-
-
 # --- the index ----------------------------------------------------------------------------------
 
 MockT = TypeVar("MockT", bound=MockBase)
 
 
-def _chat_needle(match: Any) -> str:
-    return _parts_text(match.message.get("content"))
-
-
-def _chat_haystack(request: Request) -> str:
-    last = _last_message(request)
-    return _parts_text(last.get("content")) if last is not None else ""
-
-
-def _anthropic_needle(match: Any) -> str:
-    texts = _text_blocks(match.message.get("content"))
-    return texts[0] if texts else ""
-
-
-def _anthropic_haystack(request: Request) -> str:
-    last = _last_message(request)
-    return "\n".join(_text_blocks(last.get("content"))) if last is not None else ""
-
-
-def _input_needle(match: Any) -> str:
-    return match.input if isinstance(match.input, str) else ""
-
-
-def _responses_haystack(request: Request) -> str:
-    value = responses_subject(request)
-    if isinstance(value, list) and value:
-        last = value[-1]
-        return _item_text(last) + "\n" + orjson.dumps(canonical(last)).decode()
-    return value if isinstance(value, str) else ""
-
-
-def _embeddings_haystack(request: Request) -> str:
-    return "\n".join(input_texts(request.get("input")))
-
-
-def _always(match: Any) -> bool:
+def always(match: Any) -> bool:
     return True
 
 
@@ -895,51 +453,9 @@ class MatchRules(Generic[MockT]):
     """Text a ``contains`` mock needs to find in the request ("" when it needs none) ..."""
     haystack: Callable[[Request], str]
     """... somewhere in this text of the request (a superset of where the rule looks)."""
-    indexed: Callable[[Any], bool] = _always
+    indexed: Callable[[Any], bool] = always
     """Whether an exact match can be found by the key of ``subject`` (else it is tested in turn)."""
 
-
-CHAT_RULES: MatchRules[OpenAIMock] = MatchRules(
-    subject=chat_subject,
-    mismatch=chat_mismatch,
-    body_mismatch=_chat_body_mismatch,
-    request_mismatch=chat_request_mismatch,
-    has_request_rules=CHAT_CONVERSATION.has_rules,
-    exact_subject=lambda m: m.message,
-    needle=_chat_needle,
-    haystack=_chat_haystack,
-)
-RESPONSES_RULES: MatchRules[OpenAIResponseMock] = MatchRules(
-    subject=responses_subject,
-    mismatch=responses_mismatch,
-    body_mismatch=_responses_body_mismatch,
-    request_mismatch=responses_request_mismatch,
-    has_request_rules=RESPONSES_CONVERSATION.has_rules,
-    exact_subject=lambda m: [_responses_item(i) for i in m.input] if isinstance(m.input, list) else m.input,
-    needle=_input_needle,
-    haystack=_responses_haystack,
-    indexed=_responses_indexed,
-)
-EMBEDDINGS_RULES: MatchRules[OpenAIEmbeddingMock] = MatchRules(
-    subject=embeddings_subject,
-    mismatch=embeddings_mismatch,
-    body_mismatch=_embeddings_body_mismatch,
-    request_mismatch=embeddings_request_mismatch,
-    has_request_rules=EMBEDDINGS_REQUEST.has_rules,
-    exact_subject=lambda m: m.input,
-    needle=_input_needle,
-    haystack=_embeddings_haystack,
-)
-ANTHROPIC_RULES: MatchRules[AnthropicMock] = MatchRules(
-    subject=chat_subject,
-    mismatch=anthropic_mismatch,
-    body_mismatch=_anthropic_body_mismatch,
-    request_mismatch=anthropic_request_mismatch,
-    has_request_rules=ANTHROPIC_CONVERSATION.has_rules,
-    exact_subject=lambda m: m.message,
-    needle=_anthropic_needle,
-    haystack=_anthropic_haystack,
-)
 
 # Needles are bucketed by one window of a few characters; a request looks up each window of its text.
 _GRAM = 4
@@ -1023,7 +539,7 @@ class MockIndex(Generic[MockT]):
         request-wide rules if it has any. Decided here once, so that a rule no mock uses costs no
         request; the rule functions are shared, not bound per mock (a config may hold 100,000)."""
         needles: list[tuple[int, str]] = []
-        indexed = None if rules.indexed is _always else rules.indexed
+        indexed = None if rules.indexed is always else rules.indexed
         for position, mock in enumerate(self.mocks):
             match = mock.match
             wide = rules.has_request_rules(match)

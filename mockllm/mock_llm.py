@@ -10,8 +10,8 @@ from .builders import MockBuilder, mock
 from .builders._base import MockRegistry
 from .builders._entry_points import ApiEntryPoints
 from .config import Config
+from .openai.provider import AZURE_API_VERSION
 from .server import Journal, MockServer, RecordedRequest, SupportsBuild
-from .server.openai_provider import AZURE_API_VERSION
 from .server.registry import PROVIDERS
 from .server.report import describe_requests
 from .server.served import ChangeListener, Follower

@@ -26,6 +26,7 @@ from typing_extensions import is_typeddict
 
 import mockllm.builders
 from mockllm import Config, ConfigError, MockServer
+from mockllm.anthropic import builder as anthropic_messages
 from mockllm.builders import (
     AnthropicMessagesBuilder,
     BuilderError,
@@ -35,11 +36,7 @@ from mockllm.builders import (
     OpenAIEmbeddingsBuilder,
     OpenAIResponsesBuilder,
     ToolCall,
-    anthropic_messages,
     mock,
-    openai_chat,
-    openai_embeddings,
-    openai_responses,
 )
 from mockllm.cli import main
 from mockllm.config import (
@@ -54,6 +51,9 @@ from mockllm.gemini import builder as gemini_builder
 from mockllm.gemini import embed_builder as gemini_embed_builder
 from mockllm.gemini.builder import GeminiBuilder
 from mockllm.gemini.embed_builder import GeminiEmbeddingsBuilder
+from mockllm.openai import chat_builder as openai_chat
+from mockllm.openai import embeddings_builder as openai_embeddings
+from mockllm.openai import responses_builder as openai_responses
 
 from .conftest import (
     anthropic_client,

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mockllm import Config, ConfigError
+from mockllm.anthropic.matching import ANTHROPIC_RULES, anthropic_mismatch, anthropic_turns
 from mockllm.builders import BuilderError, MockBuilder, mock
 from mockllm.config import (
     AnthropicRequestMatch,
@@ -20,20 +21,14 @@ from mockllm.config import (
     OpenAIRequestMatch,
     OpenAIResponseRequestMatch,
 )
-from mockllm.matching import (
-    ANTHROPIC_RULES,
+from mockllm.matching import MockIndex, header_mismatch, headers_mismatch, model_mismatch
+from mockllm.openai.matching import (
     CHAT_RULES,
     RESPONSES_RULES,
-    MockIndex,
-    anthropic_mismatch,
-    anthropic_turns,
     chat_mismatch,
     chat_turns,
     embeddings_mismatch,
-    header_mismatch,
-    headers_mismatch,
     is_model_produced,
-    model_mismatch,
     responses_mismatch,
     responses_request_mismatch,
     responses_turns,

@@ -18,7 +18,7 @@ from mockllm import Config, MockServer, mock, text_vector
 from mockllm.builders import BuilderError
 from mockllm.cli import main
 from mockllm.config import MAX_VECTOR_DIMENSIONS
-from mockllm.server.openai_embeddings import MAX_INPUTS
+from mockllm.openai.embeddings import MAX_INPUTS
 
 from .conftest import ServeFn, async_openai_client, openai_client
 

@@ -7,7 +7,8 @@ import random
 from typing import Any
 
 from mockllm import Config
-from mockllm.matching import CHAT_RULES, MockIndex, chat_mismatch, headers_mismatch
+from mockllm.matching import MockIndex, headers_mismatch
+from mockllm.openai.matching import CHAT_RULES, chat_mismatch
 
 WORDS = ["hi", "a", "weather", "wea", "London", "日本", "🙂", "tool", "x", "need"]
 

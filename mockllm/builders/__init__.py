@@ -19,6 +19,10 @@ to the fields it sets in a mock. The root sets the top-level fields:
 - ``gemini_embeddings()`` → ``gemini_embeddings`` (its builder: `mockllm.gemini.embed_builder`)
 """
 
+from ..anthropic.builder import AnthropicMessagesBuilder
+from ..openai.chat_builder import OpenAIChatBuilder
+from ..openai.embeddings_builder import OpenAIEmbeddingsBuilder
+from ..openai.responses_builder import OpenAIResponsesBuilder
 from ._base import MockHandle
 from ._hosted import (
     CodeInterpreter,
@@ -33,10 +37,6 @@ from ._hosted import (
 )
 from ._root import MockBuilder, mock
 from ._values import AnthropicUsage, BuilderError, ChatUsage, EmbeddingsUsage, ResponsesUsage, ToolCall
-from .anthropic_messages import AnthropicMessagesBuilder
-from .openai_chat import OpenAIChatBuilder
-from .openai_embeddings import OpenAIEmbeddingsBuilder
-from .openai_responses import OpenAIResponsesBuilder
 
 __all__ = [
     "AnthropicMessagesBuilder",

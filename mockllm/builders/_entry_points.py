@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..anthropic.builder import AnthropicMessagesBuilder
+from ..openai.chat_builder import OpenAIChatBuilder
+from ..openai.embeddings_builder import OpenAIEmbeddingsBuilder
+from ..openai.responses_builder import OpenAIResponsesBuilder
 from ._base import MockRegistry
-from .anthropic_messages import AnthropicMessagesBuilder
-from .openai_chat import OpenAIChatBuilder
-from .openai_embeddings import OpenAIEmbeddingsBuilder
-from .openai_responses import OpenAIResponsesBuilder
 
 if TYPE_CHECKING:
     from ..gemini.builder import GeminiBuilder

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any, Self
 
 from sanic import Sanic
 
+from ..anthropic.provider import ANTHROPIC
 from ..config import Config, Timing, default_timing
 from ..gemini.provider import GEMINI
+from ..openai.provider import OPENAI
 from .admin import AdminAccess
-from .anthropic_provider import ANTHROPIC
 from .app import create_app
 from .chaos import Chaos, ChaosDice, chaos_of
 from .journal import Journal
-from .openai_provider import OPENAI
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, Serving, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener

@@ -33,13 +33,13 @@ import orjson
 from sanic import HTTPResponse, Request
 from sanic.exceptions import RequestCancelled, SanicException
 
+from ..anthropic.provider import ANTHROPIC
 from ..apis import API_BY_KEY, ApiKey
 from ..config import Config, ConfigError
 from ..matching import CREDENTIAL_HEADERS
-from .anthropic_provider import ANTHROPIC
+from ..openai.provider import OPENAI
 from .compiled import CompiledConfig, CompiledMocks
 from .handler import ApiHandler, MatchStyle
-from .openai_provider import OPENAI
 from .provider import Provider
 from .registry import PROVIDERS
 

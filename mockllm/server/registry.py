@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..anthropic import messages as anthropic_messages
 from ..apis import APIS, ApiKey
 from ..gemini import embed as gemini_embed
 from ..gemini import generate as gemini_generate
-from . import anthropic_messages, openai_chat, openai_embeddings, openai_responses
+from ..openai import chat as openai_chat
+from ..openai import embeddings as openai_embeddings
+from ..openai import responses as openai_responses
 from .handler import ApiHandler
 from .provider import Provider
 

@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from mockllm.anthropic.matching import ANTHROPIC_RULES, anthropic_mismatch
 from mockllm.config import (
     AnthropicMock,
     GeminiEmbeddingMock,
@@ -23,17 +24,13 @@ from mockllm.config import (
     OpenAIResponseMock,
 )
 from mockllm.gemini.matching import GEMINI_EMBEDDINGS_RULES, GEMINI_RULES
-from mockllm.matching import (
-    ANTHROPIC_RULES,
+from mockllm.matching import MatchRules, MockIndex, headers_mismatch
+from mockllm.openai.matching import (
     CHAT_RULES,
     EMBEDDINGS_RULES,
     RESPONSES_RULES,
-    MatchRules,
-    MockIndex,
-    anthropic_mismatch,
     chat_mismatch,
     embeddings_mismatch,
-    headers_mismatch,
     responses_mismatch,
 )
 

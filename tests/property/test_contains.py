@@ -17,19 +17,15 @@ import json
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from mockllm.anthropic.matching import anthropic_mismatch
 from mockllm.config import (
     AnthropicRequestMatch,
     OpenAIEmbeddingRequestMatch,
     OpenAIRequestMatch,
     OpenAIResponseRequestMatch,
 )
-from mockllm.matching import (
-    anthropic_mismatch,
-    canonical,
-    chat_mismatch,
-    embeddings_mismatch,
-    responses_mismatch,
-)
+from mockllm.matching import canonical
+from mockllm.openai.matching import chat_mismatch, embeddings_mismatch, responses_mismatch
 
 from . import strategies as s
 

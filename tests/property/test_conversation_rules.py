@@ -22,6 +22,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mockllm import Config
+from mockllm.anthropic.matching import ANTHROPIC_RULES, anthropic_mismatch, anthropic_turns
 from mockllm.builders import MockBuilder, mock
 from mockllm.config import (
     AnthropicMock,
@@ -33,19 +34,14 @@ from mockllm.config import (
     OpenAIResponseMock,
     OpenAIResponseRequestMatch,
 )
-from mockllm.matching import (
-    ANTHROPIC_RULES,
+from mockllm.matching import MatchRules, MockIndex, headers_mismatch
+from mockllm.openai.matching import (
     CHAT_RULES,
     EMBEDDINGS_RULES,
     RESPONSES_RULES,
-    MatchRules,
-    MockIndex,
-    anthropic_mismatch,
-    anthropic_turns,
     chat_mismatch,
     chat_turns,
     embeddings_mismatch,
-    headers_mismatch,
     responses_mismatch,
     responses_turns,
 )

@@ -46,10 +46,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
-from ..config import OpenAIMock
-from ._base import MockHandle, check_pattern
-from ._conversation import ConversationBuilder
-from ._values import (
+from ..builders._base import MockHandle, check_pattern
+from ..builders._conversation import ConversationBuilder
+from ..builders._values import (
     BuilderError,
     ChatUsage,
     JsonObject,
@@ -59,6 +58,7 @@ from ._values import (
     sdk_object,
     tool_call_id,
 )
+from ..config import OpenAIMock
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion

@@ -24,8 +24,8 @@ from urllib.parse import unquote
 
 from sanic import Request
 
-from .errors import ApiError
-from .provider import IntoRequest, Route
+from ..server.errors import ApiError
+from ..server.provider import IntoRequest, Route
 
 __all__ = ["azure_routes"]
 

@@ -18,11 +18,8 @@ import orjson
 
 from ..apis import API_BY_KEY
 from ..config import MAX_VECTOR_DIMENSIONS, VectorsFromText, is_embeddings_input
-from ..matching import EMBEDDINGS_RULES
-from ..text_vectors import input_digest, packed_unit_vector
-from .azure import azure_routes
-from .errors import ApiError
-from .handler import (
+from ..server.errors import ApiError
+from ..server.handler import (
     ApiHandler,
     MatchStyle,
     PreparedResponse,
@@ -31,8 +28,11 @@ from .handler import (
     describe_input,
     estimate_tokens,
 )
-from .openai_provider import OPENAI
-from .provider import Route
+from ..server.provider import Route
+from ..text_vectors import input_digest, packed_unit_vector
+from .azure import azure_routes
+from .matching import EMBEDDINGS_RULES
+from .provider import OPENAI
 
 __all__ = ["HANDLER", "MAX_INPUTS", "TextVectors", "Variant"]
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 from sanic import Request
 
 from ..apis import ProviderName
-from .errors import ApiError
-from .provider import Provider, Route, bearer
+from ..server.errors import ApiError
+from ..server.provider import Provider, Route, bearer
 
 __all__ = ["AZURE_API_KEY_HEADER", "AZURE_API_VERSION", "OPENAI"]
 

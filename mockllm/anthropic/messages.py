@@ -8,11 +8,9 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
-from ..matching import ANTHROPIC_RULES, anthropic_turns
-from .anthropic_provider import ANTHROPIC
-from .errors import ApiError
-from .faults import ERROR_MESSAGE, MALFORMED_DATA
-from .handler import (
+from ..server.errors import ApiError
+from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
+from ..server.handler import (
     SSE,
     ApiHandler,
     MatchStyle,
@@ -28,8 +26,10 @@ from .handler import (
     json_or_events,
     json_or_stream,
 )
-from .provider import Endpoint, Route
-from .sse import sse_event, sse_events, sse_media, text_pieces
+from ..server.provider import Endpoint, Route
+from ..server.sse import sse_event, sse_events, sse_media, text_pieces
+from .matching import ANTHROPIC_RULES, anthropic_turns
+from .provider import ANTHROPIC
 
 __all__ = ["HANDLER", "count_tokens", "validate_prompt"]
 

@@ -35,9 +35,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, overload
 
+from ..builders._base import MockHandle, RequestBuilder, check_pattern
+from ..builders._values import BuilderError, EmbeddingsUsage, JsonObject, json_copy, optional, sdk_object
 from ..config import OpenAIEmbeddingMock
-from ._base import MockHandle, RequestBuilder, check_pattern
-from ._values import BuilderError, EmbeddingsUsage, JsonObject, json_copy, optional, sdk_object
 
 if TYPE_CHECKING:
     from openai.types import CreateEmbeddingResponse

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 from sanic import Request
 
 from ..apis import ProviderName
-from .errors import ApiError
-from .provider import Provider, Route, bearer
+from ..server.errors import ApiError
+from ..server.provider import Provider, Route, bearer
 
 __all__ = ["ANTHROPIC"]
 

@@ -8,11 +8,9 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
-from ..matching import CHAT_RULES, chat_turns
-from .azure import azure_routes
-from .errors import ApiError
-from .faults import ERROR_MESSAGE, malformed_sse
-from .handler import (
+from ..server.errors import ApiError
+from ..server.faults import ERROR_MESSAGE, malformed_sse
+from ..server.handler import (
     JSON,
     SSE,
     ApiHandler,
@@ -27,9 +25,11 @@ from .handler import (
     estimate_tokens,
     json_or_events,
 )
-from .openai_provider import OPENAI
-from .provider import Route
-from .sse import DONE, sse_event, sse_events, sse_media, text_pieces
+from ..server.provider import Route
+from ..server.sse import DONE, sse_event, sse_events, sse_media, text_pieces
+from .azure import azure_routes
+from .matching import CHAT_RULES, chat_turns
+from .provider import OPENAI
 
 __all__ = ["HANDLER"]
 

@@ -45,11 +45,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
-from ..config import AnthropicMock
-from ._base import MockHandle, check_pattern
-from ._conversation import ConversationBuilder
-from ._hosted import WebResult
-from ._values import (
+from ..builders._base import MockHandle, check_pattern
+from ..builders._conversation import ConversationBuilder
+from ..builders._hosted import WebResult
+from ..builders._values import (
     AnthropicUsage,
     BuilderError,
     JsonObject,
@@ -59,6 +58,7 @@ from ._values import (
     sdk_object,
     tool_call_id,
 )
+from ..config import AnthropicMock
 
 if TYPE_CHECKING:
     from anthropic.types import Message

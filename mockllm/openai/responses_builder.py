@@ -46,11 +46,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, get_args, overload
 
-from ..config import OpenAIResponseMock
-from ._base import MockHandle, check_pattern
-from ._conversation import ConversationBuilder
-from ._hosted import McpApprovalRequest, McpCall, McpListTools, OutputItem, WebSearch, output_items
-from ._values import (
+from ..builders._base import MockHandle, check_pattern
+from ..builders._conversation import ConversationBuilder
+from ..builders._hosted import McpApprovalRequest, McpCall, McpListTools, OutputItem, WebSearch, output_items
+from ..builders._values import (
     BuilderError,
     JsonObject,
     ResponsesUsage,
@@ -60,6 +59,7 @@ from ._values import (
     sdk_object,
     tool_call_id,
 )
+from ..config import OpenAIResponseMock
 
 if TYPE_CHECKING:
     from openai.types.responses import Response
