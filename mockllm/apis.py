@@ -5,7 +5,7 @@ names: ``openai``, ``openai_response``, …). Its **module** names everything of
 verb that starts one of its mocks (``mock().<module>()``), and its server and builder modules.
 
 What an API *does* (its routes, checks, answers, streams, errors, recording) is its server
-adapter, an `ApiHandler` listed in ``mockllm/server/registry.py``; what its provider shares
+adapter, an `ApiAdapter` listed in ``mockllm/server/registry.py``; what its provider shares
 between its APIs (authentication, error shape, model list, upstream, client environment) is a
 `Provider`. Everything that goes over all APIs (routes, compiling a config, counting mocks,
 layering configs, the builder's lists) reads `APIS` and the registry, never an API's name.

@@ -259,7 +259,7 @@ def test_render_cache_is_bounded_in_bytes() -> None:
     """Requests naming many models (each echoed into every event of a long stream) leave a bounded
     cache behind, and every one of them still gets its own model back."""
     from mockllm.server import CompiledConfig
-    from mockllm.server.handler import MAX_CACHED_BYTES
+    from mockllm.server.adapter import MAX_CACHED_BYTES
 
     ping = {"match_type": "contains", "message": {"content": "ping"}}
     answer = {"choices": [{"message": {"content": LONG_ANSWER}}]}

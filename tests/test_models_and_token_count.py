@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from mockllm import Config, MockServer, mock
-from mockllm.server.handler import estimate_tokens
+from mockllm.server.adapter import estimate_tokens
 
 from .conftest import ServeFn, anthropic_client, async_anthropic_client, async_openai_client, openai_client
 

@@ -559,7 +559,7 @@ STRICT_TESTS = (
     + """
 from collections.abc import Hashable
 
-from mockllm.server.handler import PreparedResponse
+from mockllm.server.adapter import PreparedResponse
 
 
 def swallow(call):

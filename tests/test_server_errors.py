@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from mockllm import Config, cli
-from mockllm.server.handler import PreparedResponse
+from mockllm.server.adapter import PreparedResponse
 
 from .conftest import ServeFn, openai_client
 

@@ -15,7 +15,7 @@ from mockllm import BuilderError, Config, MockServer, mock
 from mockllm.builders import MockBuilder
 from mockllm.matching import redact_header, redacted_headers
 from mockllm.pytest_plugin import MockLLM
-from mockllm.server.handler import PreparedResponse
+from mockllm.server.adapter import PreparedResponse
 
 from .conftest import anthropic_client, async_anthropic_client, async_openai_client, openai_client
 

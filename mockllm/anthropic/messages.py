@@ -8,11 +8,9 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
-from ..server.errors import ApiError
-from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
-from ..server.handler import (
+from ..server.adapter import (
     SSE,
-    ApiHandler,
+    ApiAdapter,
     MatchStyle,
     Request,
     Streaming,
@@ -26,12 +24,14 @@ from ..server.handler import (
     json_or_events,
     json_or_stream,
 )
+from ..server.errors import ApiError
+from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import Endpoint, Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
 from .matching import ANTHROPIC_RULES, anthropic_turns
 from .provider import ANTHROPIC
 
-__all__ = ["HANDLER", "count_tokens", "validate_prompt"]
+__all__ = ["ADAPTER", "count_tokens", "validate_prompt"]
 
 
 def validate(body: Request) -> None:
@@ -293,7 +293,7 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
     return {"match_type": style, "message": messages[-1], "turn": anthropic_turns(body)}
 
 
-HANDLER = ApiHandler(
+ADAPTER = ApiAdapter(
     spec=API_BY_KEY["anthropic"],
     provider=ANTHROPIC,
     routes=(Route("/v1/messages", "/v1/messages"),),

@@ -17,14 +17,14 @@ import orjson
 
 from ..apis import API_BY_KEY
 from ..config_parts import MAX_VECTOR_DIMENSIONS, VectorsFromText
+from ..server.adapter import ApiAdapter, MatchStyle, PreparedResponse, Request, check_model, estimate_tokens
 from ..server.errors import ApiError
-from ..server.handler import ApiHandler, MatchStyle, PreparedResponse, Request, check_model, estimate_tokens
 from ..text_vectors import input_digest, packed_unit_vector
 from .generate import gemini_routes
 from .matching import GEMINI_EMBEDDINGS_RULES, embed_inputs
 from .provider import GEMINI
 
-__all__ = ["HANDLER", "MAX_REQUESTS", "EmbedVariant"]
+__all__ = ["ADAPTER", "MAX_REQUESTS", "EmbedVariant"]
 
 MAX_REQUESTS = 250
 """The most contents one batch may hold."""
@@ -137,8 +137,8 @@ class TextVectors(PreparedResponse):
 
     __slots__ = ("_dimensions", "_seed")
 
-    def __init__(self, vectors: VectorsFromText, handler: ApiHandler, position: int, created: int) -> None:
-        super().__init__({"embeddings": [{"values": []}]}, handler, position, created)
+    def __init__(self, vectors: VectorsFromText, adapter: ApiAdapter, position: int, created: int) -> None:
+        super().__init__({"embeddings": [{"values": []}]}, adapter, position, created)
         self._dimensions = vectors.dimensions
         self._seed = vectors.seed
 
@@ -167,7 +167,7 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
     return {"match_type": "exact", "input": texts[0] if len(texts) == 1 else texts}
 
 
-HANDLER = ApiHandler(
+ADAPTER = ApiAdapter(
     spec=API_BY_KEY["gemini_embeddings"],
     provider=GEMINI,
     routes=(*gemini_routes("batchEmbedContents"), *gemini_routes("embedContent")),

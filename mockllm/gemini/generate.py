@@ -19,12 +19,10 @@ import orjson
 from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
-from ..server.errors import ApiError
-from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
-from ..server.handler import (
+from ..server.adapter import (
     JSON,
     SSE,
-    ApiHandler,
+    ApiAdapter,
     MatchStyle,
     Request,
     Streaming,
@@ -32,12 +30,14 @@ from ..server.handler import (
     check_object_list,
     estimate_tokens,
 )
+from ..server.errors import ApiError
+from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import JSON_TYPE, Endpoint, Route
 from ..server.sse import SSE_HEADERS, SSE_TYPE, sse_event, sse_events, text_pieces
 from .matching import GEMINI_RULES, gemini_turns, part_text
 from .provider import GEMINI
 
-__all__ = ["HANDLER", "JSON_ARRAY", "gemini_routes"]
+__all__ = ["ADAPTER", "JSON_ARRAY", "gemini_routes"]
 
 JSON_ARRAY = "json-array"
 """The stream variant without ``alt=sse``: the chunks as the elements of one JSON array."""
@@ -347,7 +347,7 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
     return {"match_type": style, "message": contents[-1], "turn": gemini_turns(body)}
 
 
-HANDLER = ApiHandler(
+ADAPTER = ApiAdapter(
     spec=API_BY_KEY["gemini"],
     provider=GEMINI,
     routes=(*gemini_routes("generateContent"), *gemini_routes("streamGenerateContent", _stream_variant)),

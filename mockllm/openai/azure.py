@@ -1,4 +1,4 @@
-"""Azure OpenAI's routes to the OpenAI APIs: the same handlers and mocks under Azure's URLs.
+"""Azure OpenAI's routes to the OpenAI APIs: the same adapters and mocks under Azure's URLs.
 
 What ``openai.AzureOpenAI`` (and ``AsyncAzureOpenAI``) send, seen on the wire:
 

@@ -8,12 +8,10 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
-from ..server.errors import ApiError
-from ..server.faults import ERROR_MESSAGE, malformed_sse
-from ..server.handler import (
+from ..server.adapter import (
     JSON,
     SSE,
-    ApiHandler,
+    ApiAdapter,
     MatchStyle,
     Request,
     Streaming,
@@ -25,13 +23,15 @@ from ..server.handler import (
     estimate_tokens,
     json_or_events,
 )
+from ..server.errors import ApiError
+from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import DONE, sse_event, sse_events, sse_media, text_pieces
 from .azure import azure_routes
 from .matching import CHAT_RULES, chat_turns
 from .provider import OPENAI
 
-__all__ = ["HANDLER"]
+__all__ = ["ADAPTER"]
 
 # Variants: the JSON body, the stream, and the stream ending with a usage chunk.
 SSE_USAGE = "sse+usage"
@@ -273,7 +273,7 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
     return {"match_type": style, "message": messages[-1], "turn": chat_turns(body)}
 
 
-HANDLER = ApiHandler(
+ADAPTER = ApiAdapter(
     spec=API_BY_KEY["openai"],
     provider=OPENAI,
     routes=(Route("/v1/chat/completions", "/v1/chat/completions"), *azure_routes("/chat/completions")),

@@ -18,9 +18,8 @@ import orjson
 
 from ..apis import API_BY_KEY
 from ..config import MAX_VECTOR_DIMENSIONS, VectorsFromText, is_embeddings_input
-from ..server.errors import ApiError
-from ..server.handler import (
-    ApiHandler,
+from ..server.adapter import (
+    ApiAdapter,
     MatchStyle,
     PreparedResponse,
     Request,
@@ -28,13 +27,14 @@ from ..server.handler import (
     describe_input,
     estimate_tokens,
 )
+from ..server.errors import ApiError
 from ..server.provider import Route
 from ..text_vectors import input_digest, packed_unit_vector
 from .azure import azure_routes
 from .matching import EMBEDDINGS_RULES
 from .provider import OPENAI
 
-__all__ = ["HANDLER", "MAX_INPUTS", "TextVectors", "Variant"]
+__all__ = ["ADAPTER", "MAX_INPUTS", "TextVectors", "Variant"]
 
 MAX_INPUTS = 2048
 """The most inputs one request may hold (the real API's limit)."""
@@ -165,8 +165,8 @@ class TextVectors(PreparedResponse):
 
     __slots__ = ("_dimensions", "_seed")
 
-    def __init__(self, vectors: VectorsFromText, handler: ApiHandler, position: int, created: int) -> None:
-        super().__init__({"object": "list", "data": []}, handler, position, created)
+    def __init__(self, vectors: VectorsFromText, adapter: ApiAdapter, position: int, created: int) -> None:
+        super().__init__({"object": "list", "data": []}, adapter, position, created)
         self._dimensions = vectors.dimensions
         self._seed = vectors.seed
 
@@ -209,7 +209,7 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
     return {"match_type": "exact", "input": body.get("input")}
 
 
-HANDLER = ApiHandler(
+ADAPTER = ApiAdapter(
     spec=API_BY_KEY["openai_embeddings"],
     provider=OPENAI,
     routes=(Route("/v1/embeddings", "/v1/embeddings"), *azure_routes("/embeddings")),

@@ -8,11 +8,9 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
-from ..server.errors import ApiError
-from ..server.faults import ERROR_MESSAGE, malformed_sse
-from ..server.handler import (
+from ..server.adapter import (
     SSE,
-    ApiHandler,
+    ApiAdapter,
     MatchStyle,
     Request,
     Streaming,
@@ -25,13 +23,15 @@ from ..server.handler import (
     json_or_events,
     json_or_stream,
 )
+from ..server.errors import ApiError
+from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
 from .azure import azure_routes
 from .matching import RESPONSES_RULES, responses_turns
 from .provider import OPENAI
 
-__all__ = ["HANDLER"]
+__all__ = ["ADAPTER"]
 
 # Ids are filled when absent, with the prefix the real API uses for the item kind.
 _ID_PREFIX = {
@@ -447,7 +447,7 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
     return {"match_type": style, "input": value, "turn": responses_turns(body)}
 
 
-HANDLER = ApiHandler(
+ADAPTER = ApiAdapter(
     spec=API_BY_KEY["openai_response"],
     provider=OPENAI,
     routes=(Route("/v1/responses", "/v1/responses"), *azure_routes("/responses")),

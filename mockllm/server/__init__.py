@@ -2,7 +2,7 @@
 lifecycle.
 
 Names are imported on first use, so that an API's adapter (``mockllm/gemini/generate.py``, say)
-can import the parts of the server it builds on (``mockllm.server.handler``, …) without the whole
+can import the parts of the server it builds on (``mockllm.server.adapter``, …) without the whole
 server, whose registry imports that adapter in turn.
 """
 

@@ -21,15 +21,15 @@ from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
 from ..config import MAX_DELAY_MS
 from ..matching import Refusal
+from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .admin import AdminAccess, add_admin_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import CompiledMocks
 from .errors import ApiError
-from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
 from .provider import ANY_ACTION, JSON_TYPE, Endpoint, Provider, Route
-from .registry import CLAIM_ORDER, HANDLERS, PROVIDERS
+from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
 from .writer import write_timed
@@ -46,8 +46,8 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 _MODEL_PATHS = ("/v1/models", *sorted({path for p in PROVIDERS for path in p.model_paths}))
 _ROUTES = ", ".join(
-    [f"{r.method} {r.shown}" for h in HANDLERS.values() for r in h.routes]
-    + [f"{e.route.method} {e.route.shown}" for h in HANDLERS.values() for e in h.endpoints]
+    [f"{r.method} {r.shown}" for h in ADAPTERS.values() for r in h.routes]
+    + [f"{e.route.method} {e.route.shown}" for h in ADAPTERS.values() for e in h.endpoints]
     + [f"GET {path}" for path in _MODEL_PATHS]
     + [f"GET {path}/{{id}}" for path in _MODEL_PATHS]
     + ["GET /health"]
@@ -89,11 +89,11 @@ def create_app(
     # Google's custom methods (".../models/gemini-2.0-flash:generateContent") share a path whose
     # last segment names the model and the method: one Sanic route per path, dispatching on it.
     actions: dict[tuple[str, str], dict[str, Handler]] = {}
-    for handler in HANDLERS.values():
-        spec = handler.spec
-        provider = handler.provider
-        routed = [(route, _route(handler, dice, route)) for route in handler.routes]
-        routed += [(e.route, _endpoint(handler, e)) for e in handler.endpoints]
+    for adapter in ADAPTERS.values():
+        spec = adapter.spec
+        provider = adapter.provider
+        routed = [(route, _route(adapter, dice, route)) for route in adapter.routes]
+        routed += [(e.route, _endpoint(adapter, e)) for e in adapter.endpoints]
         for i, (route, handle) in enumerate(routed):
             if route.action is not None:
                 actions.setdefault((route.path, route.method), {})[route.action] = handle
@@ -155,9 +155,9 @@ class Matched:
         return self.mocks.label(self.order)
 
 
-def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
+def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
     """The handler of one of an API's routes: check, parse, match, answer, journal."""
-    key, provider, streaming = handler.spec.key, handler.provider, handler.streaming
+    key, provider, streaming = adapter.spec.key, adapter.provider, adapter.streaming
     into_request, route_variant, records = route.into_request, route.variant, route.records
 
     # Sanic passes a route's parameters (a deployment, a model) as keywords: request.match_info has them.
@@ -169,7 +169,7 @@ def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
             body = _parse(request.body)
             if into_request is not None:
                 body = into_request(request, body)
-            handler.validate(body)
+            adapter.validate(body)
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
             runtime = served.runtime
@@ -185,20 +185,20 @@ def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
                     mocks = recorder.mocks(key)
                     order = mocks.index.find(body, headers, None)
                     if order is None:
-                        return await _forward(request, recorder, handler, body)
+                        return await _forward(request, recorder, adapter, body)
             except (RecursionError, orjson.JSONEncodeError) as exc:
                 # orjson parses deeper JSON than it (or recursive matching) can walk back. Any other
                 # TypeError is a bug of ours and must surface as one, not as a 400.
                 if isinstance(exc, orjson.JSONEncodeError) and "Recursion limit" not in str(exc):
                     raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
-            variant = handler.variant(body) if route_variant is None else route_variant(request)
+            variant = adapter.variant(body) if route_variant is None else route_variant(request)
             # Without server-wide chaos, one header lookup is all a request pays for it.
             if dice.rates is not None or CHAOS_HEADER in headers:
                 strike = dice.roll(headers.get(CHAOS_HEADER))
                 if strike is not None:  # not counted: a retry finds the mock as this request did
                     return await _answer_strike(
-                        request, strike, body, variant, handler, Matched(mocks, order)
+                        request, strike, body, variant, adapter, Matched(mocks, order)
                     )
         except ApiError as exc:
             if journal.enabled:
@@ -208,7 +208,7 @@ def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
         answer = mocks.answer(order)
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
             runtime.answered(mock)
-            return await _answer_later(request, answer, body, variant, handler, Matched(mocks, order))
+            return await _answer_later(request, answer, body, variant, adapter, Matched(mocks, order))
         data = answer.render(body.get("model"), variant)
         runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
@@ -226,7 +226,7 @@ def _route(handler: ApiHandler, dice: ChaosDice, route: Route) -> Handler:
                 None,
                 mock,
             )
-        if streaming is not None and handler.is_stream(variant):
+        if streaming is not None and adapter.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
             return OwnHeadersResponse(data, content_type=content_type, headers=stream_headers)
         return OwnHeadersResponse(data, content_type=JSON_TYPE)
@@ -253,14 +253,14 @@ def _dispatch(table: dict[str, Handler]) -> Handler:
 
 def _owner(table: dict[str, Handler]) -> Provider:
     """The provider whose routes a dispatcher serves (every API of a path is one provider's)."""
-    owners = {id(h.provider): h.provider for h in HANDLERS.values() for r in h.routes if r.action in table}
+    owners = {id(h.provider): h.provider for h in ADAPTERS.values() for r in h.routes if r.action in table}
     return next(iter(owners.values())) if owners else CLAIM_ORDER[-1]
 
 
-def _endpoint(handler: ApiHandler, endpoint: Endpoint) -> Handler:
+def _endpoint(adapter: ApiAdapter, endpoint: Endpoint) -> Handler:
     """A JSON endpoint beside an API's answers (Anthropic's and Gemini's token counts): the API's
     auth and error shape, the request parsed, answered by ``endpoint.answer``."""
-    provider, route = handler.provider, endpoint.route
+    provider, route = adapter.provider, endpoint.route
 
     async def handle(request: Request, **_params: str) -> HTTPResponse:
         try:
@@ -277,21 +277,21 @@ def _endpoint(handler: ApiHandler, endpoint: Endpoint) -> Handler:
             return provider.error_response(exc.status, exc.client_message, exc.param)
         return HTTPResponse(orjson.dumps(answer), content_type=JSON_TYPE)
 
-    handle.__name__ = f"{handler.spec.key}_{route.action or route.path.rpartition('/')[2]}"
+    handle.__name__ = f"{adapter.spec.key}_{route.action or route.path.rpartition('/')[2]}"
     return handle
 
 
 async def _forward(
-    request: Request, recorder: Recorder, handler: ApiHandler, body: dict[str, Any]
+    request: Request, recorder: Recorder, adapter: ApiAdapter, body: dict[str, Any]
 ) -> HTTPResponse | None:
     """Answer with the upstream's answer; journalled under the label `UPSTREAM` (not unmatched)."""
     journal: Journal = request.app.ctx.journal
 
     def answered(status: int) -> None:
         if journal.enabled:
-            _record(journal, request, body, status, UPSTREAM, handler.spec.key)
+            _record(journal, request, body, status, UPSTREAM, adapter.spec.key)
 
-    return await recorder.forward(request, handler, body, answered)
+    return await recorder.forward(request, adapter, body, answered)
 
 
 async def _answer_later(
@@ -299,7 +299,7 @@ async def _answer_later(
     answer: PreparedError | TimedResponse,
     body: dict[str, Any],
     variant: Hashable,
-    handler: ApiHandler,
+    adapter: ApiAdapter,
     matched: Matched,
 ) -> HTTPResponse | None:
     """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
@@ -307,7 +307,7 @@ async def _answer_later(
     ``times`` used up, and the journal shows a request while it is answered."""
     started = perf_counter()
     journal: Journal = request.app.ctx.journal
-    key, provider = handler.spec.key, handler.provider
+    key, provider = adapter.spec.key, adapter.provider
     label, mock = matched.label, matched.mock
     if isinstance(answer, PreparedError):
         error = answer
@@ -346,8 +346,8 @@ async def _answer_later(
         _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock)
     content: bytes | list[bytes]
     headers: dict[str, str] | None
-    streaming = handler.streaming
-    if streaming is not None and handler.is_stream(variant):
+    streaming = adapter.streaming
+    if streaming is not None and adapter.is_stream(variant):
         content, delivery.events_total = paced.events(model, variant)
         content_type, headers = streaming.media(variant)
     else:
@@ -370,7 +370,7 @@ async def _answer_strike(
     strike: Strike,
     body: dict[str, Any],
     variant: Hashable,
-    handler: ApiHandler,
+    adapter: ApiAdapter,
     matched: Matched,
 ) -> HTTPResponse | None:
     """Chaos fails a matched request: journalled with the mock that matched, and ``fault`` saying
@@ -382,15 +382,15 @@ async def _answer_strike(
             journal,
             request,
             body,
-            strike.status(handler.provider),
+            strike.status(adapter.provider),
             matched.label,
-            handler.spec.key,
+            adapter.spec.key,
             strike.error,
             delivery=delivery,
             matched=matched.mock,
         )
     answer = matched.mocks.answer(matched.order)
-    return await answer_strike(request, strike, handler, answer, body.get("model"), variant, delivery)
+    return await answer_strike(request, strike, adapter, answer, body.get("model"), variant, delivery)
 
 
 def _record(
@@ -458,10 +458,10 @@ def _parse(raw: bytes) -> dict[str, Any]:
 def _no_match(
     path: str, mocks: CompiledMocks, body: dict[str, Any], headers: Any, refusal: Refusal | None
 ) -> ApiError:
-    handler = mocks.handler
-    message = f"No mock matched POST {path} ({handler.describe(body)})."
+    adapter = mocks.adapter
+    message = f"No mock matched POST {path} ({adapter.describe(body)})."
     if not mocks.index.mocks:
-        message += f' The config has no "{handler.spec.key}" mocks.'
+        message += f' The config has no "{adapter.spec.key}" mocks.'
     misses = tuple(
         NearMiss(mocks.label(position), tuple(reasons))
         for position, reasons in mocks.index.explain(body, headers, refusal)
@@ -470,7 +470,7 @@ def _no_match(
 
 
 def _provider_of(request: Request) -> Provider:
-    """Errors outside an API handler still take the shape the caller's SDK understands."""
+    """Errors outside an API's routes still take the shape the caller's SDK understands."""
     route = request.route
     if route is not None and isinstance(getattr(route.ctx, "provider", None), Provider):
         provider: Provider = route.ctx.provider

@@ -30,8 +30,8 @@ from typing import Any, Literal
 from sanic import HTTPResponse, Request
 
 from ..config import ConfigError, Fault, Timing
+from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .errors import ApiError
-from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
 from .journal import Delivery
 from .provider import Provider
 from .sanic_internals import abort
@@ -189,7 +189,7 @@ def _bad_header(header: str, problem: str) -> ApiError:
 async def answer_strike(
     request: Request,
     strike: Strike,
-    handler: ApiHandler,
+    adapter: ApiAdapter,
     answer: PreparedResponse | PreparedError | TimedResponse,
     model: Any,
     variant: Any,
@@ -197,9 +197,9 @@ async def answer_strike(
 ) -> HTTPResponse | None:
     """Fail the request as ``strike`` says, in place of ``answer`` (the matched mock's)."""
     if strike.kind == "chaos_error":
-        return handler.provider.overloaded(ERROR_MESSAGE)
-    streaming = handler.streaming
-    if isinstance(answer, PreparedError) or streaming is None or not handler.is_stream(variant):
+        return adapter.provider.overloaded(ERROR_MESSAGE)
+    streaming = adapter.streaming
+    if isinstance(answer, PreparedError) or streaming is None or not adapter.is_stream(variant):
         abort(request)  # an error or a JSON answer: dropped before any byte
     timing, prepared = _NO_TIMING, answer
     if isinstance(prepared, TimedResponse):  # the mock's own pace, up to the cut
@@ -216,7 +216,7 @@ async def answer_strike(
         content_type=content_type,
         headers=headers,
         fault=_DISCONNECT,
-        provider=handler.provider,
+        provider=adapter.provider,
         delivery=delivery,
         started=perf_counter(),
     )

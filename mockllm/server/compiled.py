@@ -18,11 +18,11 @@ from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
 from ..config import Config, ConfigError, Fault, Timing
 from ..matching import MockIndex, exact_key
+from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .faults import check_after_events
-from .handler import ApiHandler, PreparedError, PreparedResponse, TimedResponse
-from .registry import HANDLERS
+from .registry import ADAPTERS
 
-__all__ = ["HANDLERS", "CompiledConfig", "CompiledMocks", "Compiler"]
+__all__ = ["ADAPTERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
 
 Answer = PreparedResponse | PreparedError | TimedResponse
@@ -35,7 +35,7 @@ class CompiledMocks:
     """The mocks of one API, ready to serve. ``index.mocks``, ``prepared`` and ``positions`` are in
     the order the mocks are tried: by ``priority``, then as listed."""
 
-    handler: ApiHandler
+    adapter: ApiAdapter
     index: MockIndex[Any]
     prepared: list[Answer | None]
     """Each mock's answer; None until its first request for a config that never changes (its
@@ -54,14 +54,14 @@ class CompiledMocks:
         if answer is None:
             mock = self.index.mocks[order]
             answer = self.prepared[order] = _answer_of(
-                self.handler, mock, self.positions[order], self.created, self.default_timing
+                self.adapter, mock, self.positions[order], self.created, self.default_timing
             )
         return answer
 
     def label(self, order: int) -> str:
         """How a mock is named in the journal and in near misses: its name, else ``key[position]``."""
         name: str = self.index.mocks[order].name
-        return name or f"{self.handler.spec.key}[{self.positions[order]}]"
+        return name or f"{self.adapter.spec.key}[{self.positions[order]}]"
 
 
 class CompiledConfig:
@@ -121,13 +121,13 @@ class Compiler:
         problems: list[tuple[str, str]] = []
         apis: dict[ApiKey, CompiledMocks] = {}
         with self._lock, collector_paused():
-            for key, handler in HANDLERS.items():
+            for key, adapter in ADAPTERS.items():
                 mocks = config.mocks(key)
                 # The same mocks as a recent config: a test's reset back to its base config, say.
                 lists_key = (key, tuple(map(id, mocks)))
                 compiled = self._lists.get(lists_key)
                 if compiled is None:
-                    compiled = self._compile_api(key, handler, mocks, source, problems, keep)
+                    compiled = self._compile_api(key, adapter, mocks, source, problems, keep)
                     if compiled is None:
                         continue
                     if keep:
@@ -143,7 +143,7 @@ class Compiler:
     def _compile_api(
         self,
         key: ApiKey,
-        handler: ApiHandler,
+        adapter: ApiAdapter,
         mocks: list[Any],
         source: str,
         problems: list[tuple[str, str]],
@@ -160,7 +160,7 @@ class Compiler:
                     if entry.key is not None:
                         keys[id(mock)] = entry.key
                 else:  # checked now, made on first use
-                    _checked(key, handler, mock, position, self._created, source, self.default_timing)
+                    _checked(key, adapter, mock, position, self._created, source, self.default_timing)
                     answers.append(None)
             except ConfigError as exc:
                 problems += exc.problems
@@ -175,10 +175,10 @@ class Compiler:
         order: Sequence[int] = range(len(mocks))
         if len({mock.priority for mock in mocks}) > 1:
             order = sorted(order, key=lambda i: mocks[i].priority)
-        index = MockIndex(handler.rules, [mocks[i] for i in order], key_of=key_of if keep else None)
+        index = MockIndex(adapter.rules, [mocks[i] for i in order], key_of=key_of if keep else None)
         stateful = any(mock.is_stateful for mock in mocks)
         prepared = [answers[i] for i in order]
-        return CompiledMocks(handler, index, prepared, order, stateful, self._created, self.default_timing)
+        return CompiledMocks(adapter, index, prepared, order, stateful, self._created, self.default_timing)
 
     def _forget_unless(self, config: Config) -> None:
         """Drop what was compiled for mocks that are gone, once they are many: a test suite that
@@ -197,16 +197,16 @@ class Compiler:
         entry = self._cache.get(id(mock))
         if entry is not None and entry.mock is mock:
             return entry
-        handler = HANDLERS[api]
-        answer = _checked(api, handler, mock, position, self._created, source, self.default_timing)
-        key = exact_key(handler.rules, mock) if mock.match.match_type == "exact" else None
+        adapter = ADAPTERS[api]
+        answer = _checked(api, adapter, mock, position, self._created, source, self.default_timing)
+        key = exact_key(adapter.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
         return entry
 
 
 def _checked(
     api: ApiKey,
-    handler: ApiHandler,
+    adapter: ApiAdapter,
     mock: Any,
     position: int,
     created: int,
@@ -215,47 +215,47 @@ def _checked(
 ) -> Answer:
     """`_answer_of`, with a response that cannot be served reported as a `ConfigError` at its path."""
     try:
-        return _answer_of(handler, mock, position, created, default_timing)
+        return _answer_of(adapter, mock, position, created, default_timing)
     except ValueError as exc:
         where, _, message = str(exc).partition(": ")
         raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
 
 
 def _answer_of(
-    handler: ApiHandler, mock: Any, position: int, created: int, default_timing: Timing | None = None
+    adapter: ApiAdapter, mock: Any, position: int, created: int, default_timing: Timing | None = None
 ) -> Answer:
     error, timing, fault = mock.error, mock.timing, mock.fault
     if timing is None:
         timing = default_timing
     if error is not None:
-        return PreparedError(handler, error.status, error.type, error.message, error.headers, timing)
+        return PreparedError(adapter, error.status, error.type, error.message, error.headers, timing)
     # Embeddings mocks alone have the key; read from the instance dict, as pydantic's __getattr__
     # for a missing attribute costs about 4 µs a mock (0.4 s of a 100,000-mock start).
     vectors = mock.__dict__.get("vectors_from_text")
-    if vectors is not None and handler.vectors is not None:
-        answer: PreparedResponse = handler.vectors(vectors, handler, position, created)
+    if vectors is not None and adapter.vectors is not None:
+        answer: PreparedResponse = adapter.vectors(vectors, adapter, position, created)
     else:
-        answer = _prepare(handler, mock.response, position, created)
+        answer = _prepare(adapter, mock.response, position, created)
     if fault is not None:
-        _check_fault(handler, answer, fault)
+        _check_fault(adapter, answer, fault)
     elif timing is None:
         return answer
-    return TimedResponse(answer, handler, timing, fault)
+    return TimedResponse(answer, adapter, timing, fault)
 
 
-def _check_fault(handler: ApiHandler, answer: PreparedResponse, fault: Fault) -> None:
+def _check_fault(adapter: ApiAdapter, answer: PreparedResponse, fault: Fault) -> None:
     """Refuses an ``after_events`` past the end of the mock's stream. Only a fault with
     ``after_events`` renders the stream here, so a config's other mocks load as cheaply as ever.
     The plain stream variant is the shortest (chat's usage chunk only adds one), so an
     ``after_events`` it allows fits every variant."""
-    streaming = handler.streaming
+    streaming = adapter.streaming
     if fault.after_events is None or streaming is None:
         # An API that does not stream (embeddings) meets a mid-stream kind as any JSON answer does.
         return
     check_after_events(fault, len(streaming.events(answer.response_for(None), streaming.shortest)))
 
 
-def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, created: int) -> PreparedResponse:
+def _prepare(adapter: ApiAdapter, response: dict[str, Any], position: int, created: int) -> PreparedResponse:
     """A mock's answer, checked now and filled in on its first request.
 
     ``fill`` checks every field a variant of the answer (JSON or stream, floats or base64) reads,
@@ -263,11 +263,11 @@ def _prepare(handler: ApiHandler, response: dict[str, Any], position: int, creat
     field. Raises ``ValueError("response[.path]: problem")``.
     """
     try:
-        handler.fill(response, position, created)
+        adapter.fill(response, position, created)
     except ValueError as exc:
         if str(exc).startswith("response"):  # fill's own "response.<path>: <problem>"
             raise
         raise ValueError(f"response: {exc}") from None
     except Exception as exc:  # a value fill did not foresee: still an error of this response
         raise ValueError(f"response: {type(exc).__name__}: {exc}") from None
-    return PreparedResponse(response, handler, position, created)
+    return PreparedResponse(response, adapter, position, created)

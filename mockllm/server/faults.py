@@ -24,7 +24,7 @@ from ..config import Fault, Timing
 from .sanic_internals import abort
 
 if TYPE_CHECKING:
-    from .handler import Streaming
+    from .adapter import Streaming
     from .provider import Provider
 
 __all__ = [

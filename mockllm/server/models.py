@@ -10,8 +10,8 @@ from __future__ import annotations
 import weakref
 
 from ..apis import APIS
+from .adapter import DEFAULT_MODEL
 from .compiled import CompiledConfig
-from .handler import DEFAULT_MODEL
 
 __all__ = ["model_names"]
 

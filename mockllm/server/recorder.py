@@ -38,8 +38,8 @@ from ..apis import API_BY_KEY, ApiKey
 from ..config import Config, ConfigError
 from ..matching import CREDENTIAL_HEADERS
 from ..openai.provider import OPENAI
+from .adapter import ApiAdapter, MatchStyle
 from .compiled import CompiledConfig, CompiledMocks
-from .handler import ApiHandler, MatchStyle
 from .provider import Provider
 from .registry import PROVIDERS
 
@@ -245,7 +245,7 @@ class Recorder:
         return headers
 
     async def forward(
-        self, request: Request, handler: ApiHandler, body: dict[str, Any], answered: Callable[[int], None]
+        self, request: Request, adapter: ApiAdapter, body: dict[str, Any], answered: Callable[[int], None]
     ) -> HTTPResponse | None:
         """Answer ``request`` with the upstream's answer; returns the response (None when it was
         streamed already). ``answered(status)`` is called once the status is known, before a stream
@@ -256,7 +256,7 @@ class Recorder:
             answered(response.status)
             return response
 
-        provider = handler.provider
+        provider = adapter.provider
         if self.id in request.headers.get(LOOP_HEADER, "").split(","):
             message = (
                 "mockllm recorder: the request came back to this server: the upstreams forward in a loop"
@@ -281,10 +281,10 @@ class Recorder:
         status = upstream.status_code
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_HEADERS}
         content_type = upstream.headers.get("content-type", "application/json")
-        if status == 200 and handler.streaming is not None and _streamed(handler, content_type):
+        if status == 200 and adapter.streaming is not None and _streamed(adapter, content_type):
             answered(status)
             relay = asyncio.get_running_loop().create_task(
-                self._relay(request, upstream, headers, content_type, handler, body)
+                self._relay(request, upstream, headers, content_type, adapter, body)
             )
             self._relays.add(relay)
             relay.add_done_callback(self._relays.discard)
@@ -306,7 +306,7 @@ class Recorder:
                 )
         finally:
             await upstream.aclose()
-        self._record(handler, body, status, raw, upstream.headers, streamed=False)
+        self._record(adapter, body, status, raw, upstream.headers, streamed=False)
         return reply(HTTPResponse(raw, status=status, headers=headers, content_type=content_type))
 
     async def _relay(
@@ -315,7 +315,7 @@ class Recorder:
         upstream: httpx2.Response,
         headers: dict[str, str],
         content_type: str,
-        handler: ApiHandler,
+        adapter: ApiAdapter,
         body: dict[str, Any],
     ) -> None:
         """Send the upstream's stream on as each piece arrives, and record it once it completed,
@@ -348,13 +348,13 @@ class Recorder:
                         await caller.send(b"", end_stream=True)
         finally:
             await upstream.aclose()
-        self._record(handler, body, upstream.status_code, b"".join(pieces), upstream.headers, streamed=True)
+        self._record(adapter, body, upstream.status_code, b"".join(pieces), upstream.headers, streamed=True)
 
     # --- recording --------------------------------------------------------------------------------
 
     def _record(
         self,
-        handler: ApiHandler,
+        adapter: ApiAdapter,
         body: dict[str, Any],
         status: int,
         raw: bytes,
@@ -365,22 +365,22 @@ class Recorder:
         recording = self.recording
         if recording.path is None:
             return
-        api = handler.spec.key
+        api = adapter.spec.key
         try:
-            match = handler.recorded_match(body, recording.match_type)
+            match = adapter.recorded_match(body, recording.match_type)
             if status == 200:
-                if streamed and handler.streaming is not None:
-                    answer = handler.streaming.reassemble(raw)
+                if streamed and adapter.streaming is not None:
+                    answer = adapter.streaming.reassemble(raw)
                 else:
                     answer = orjson.loads(raw)
                 if not isinstance(answer, dict):
                     _log.warning(
-                        "recorder: the answer to %s was incomplete; not recorded", handler.spec.title
+                        "recorder: the answer to %s was incomplete; not recorded", adapter.spec.title
                     )
                     return
-                answer = handler.recorded_answer(answer)
+                answer = adapter.recorded_answer(answer)
                 if recording.normalize:
-                    answer = _normalized(handler, answer, match)
+                    answer = _normalized(adapter, answer, match)
                 mock: dict[str, Any] = {"match": match, "response": answer}
             elif status >= 400 and recording.record_errors:
                 mock = {"match": match, "error": _error_reply(status, raw, headers)}
@@ -388,7 +388,7 @@ class Recorder:
                 return
             self._add(api, mock)
         except (orjson.JSONDecodeError, ConfigError, ValueError) as exc:
-            _log.warning("recorder: an exchange of %s was not recorded: %s", handler.spec.title, exc)
+            _log.warning("recorder: an exchange of %s was not recorded: %s", adapter.spec.title, exc)
 
     def _add(self, api: ApiKey, mock: dict[str, Any]) -> None:
         key = orjson.dumps(mock["match"], option=orjson.OPT_SORT_KEYS)
@@ -444,9 +444,9 @@ class Recorder:
             raise
 
 
-def _streamed(handler: ApiHandler, content_type: str) -> bool:
+def _streamed(adapter: ApiAdapter, content_type: str) -> bool:
     """Whether an upstream answer of ``content_type`` is one of the API's streams."""
-    streaming = handler.streaming
+    streaming = adapter.streaming
     if streaming is None:
         return False
     return content_type.startswith(streaming.media(streaming.shortest)[0])
@@ -470,7 +470,7 @@ def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
     return reply
 
 
-def _normalized(handler: ApiHandler, answer: dict[str, Any], match: dict[str, Any]) -> dict[str, Any]:
+def _normalized(adapter: ApiAdapter, answer: dict[str, Any], match: dict[str, Any]) -> dict[str, Any]:
     """``answer`` without what changes from one call to the next: its id is made from the match,
     ``created`` is 0, ``system_fingerprint`` is gone. Ids of tool calls and output items stay, as
     the next request of a conversation sends them back and its recorded match holds them."""
@@ -479,8 +479,8 @@ def _normalized(handler: ApiHandler, answer: dict[str, Any], match: dict[str, An
     for key in ("created", "created_at"):
         if key in answer:
             answer[key] = 0
-    field = handler.id_field
-    if handler.id_prefix is not None and field in answer:
+    field = adapter.id_field
+    if adapter.id_prefix is not None and field in answer:
         digest = hashlib.sha256(orjson.dumps(match, option=orjson.OPT_SORT_KEYS)).hexdigest()[:24]
-        answer[field] = handler.id_prefix + digest
+        answer[field] = adapter.id_prefix + digest
     return answer

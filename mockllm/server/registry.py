@@ -12,21 +12,21 @@ from ..gemini import generate as gemini_generate
 from ..openai import chat as openai_chat
 from ..openai import embeddings as openai_embeddings
 from ..openai import responses as openai_responses
-from .handler import ApiHandler
+from .adapter import ApiAdapter
 from .provider import Provider
 
-__all__ = ["CLAIM_ORDER", "HANDLERS", "PROVIDERS"]
+__all__ = ["ADAPTERS", "CLAIM_ORDER", "PROVIDERS"]
 
 _ADAPTERS: Final = (
-    openai_chat.HANDLER,
-    openai_responses.HANDLER,
-    openai_embeddings.HANDLER,
-    anthropic_messages.HANDLER,
-    gemini_generate.HANDLER,
-    gemini_embed.HANDLER,
+    openai_chat.ADAPTER,
+    openai_responses.ADAPTER,
+    openai_embeddings.ADAPTER,
+    anthropic_messages.ADAPTER,
+    gemini_generate.ADAPTER,
+    gemini_embed.ADAPTER,
 )
 
-HANDLERS: Final[dict[ApiKey, ApiHandler]] = {handler.spec.key: handler for handler in _ADAPTERS}
+ADAPTERS: Final[dict[ApiKey, ApiAdapter]] = {adapter.spec.key: adapter for adapter in _ADAPTERS}
 """The adapter of every API, by config key, in the order of `mockllm.apis.APIS`."""
 
 PROVIDERS: Final[tuple[Provider, ...]] = tuple({id(h.provider): h.provider for h in _ADAPTERS}.values())
@@ -35,8 +35,8 @@ CLAIM_ORDER: Final[tuple[Provider, ...]] = tuple(sorted(PROVIDERS, key=lambda p:
 """The providers in the order they are asked whose a request outside an API's routes is (a model
 list, an unknown route): the one that claims the rest comes last."""
 
-if [spec.key for spec in APIS] != list(HANDLERS):  # pragma: no cover - a broken registry fails at import
+if [spec.key for spec in APIS] != list(ADAPTERS):  # pragma: no cover - a broken registry fails at import
     raise RuntimeError("mockllm.server.registry: the adapters and mockllm.apis.APIS disagree")
-for _handler in _ADAPTERS:
-    if _handler.provider.name != _handler.spec.provider:  # pragma: no cover
-        raise RuntimeError(f"mockllm.server.registry: {_handler.spec.key} names another provider")
+for _adapter in _ADAPTERS:
+    if _adapter.provider.name != _adapter.spec.provider:  # pragma: no cover
+        raise RuntimeError(f"mockllm.server.registry: {_adapter.spec.key} names another provider")

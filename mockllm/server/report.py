@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from .handler import ApiHandler
+from .adapter import ApiAdapter
 from .journal import RecordedRequest
-from .registry import HANDLERS
+from .registry import ADAPTERS
 
 __all__ = ["describe_request", "describe_requests"]
 
@@ -22,7 +22,7 @@ _TRANSPORT_HEADERS = frozenset(
     {"accept", "accept-encoding", "connection", "content-length", "content-type", "host", "user-agent"}
 )
 """Headers every SDK sends that never explain a miss: left out of the report to keep it short."""
-_HANDLERS: dict[str, ApiHandler] = {str(key): handler for key, handler in HANDLERS.items()}
+_HANDLERS: dict[str, ApiAdapter] = {str(key): adapter for key, adapter in ADAPTERS.items()}
 
 
 def describe_requests(records: Iterable[RecordedRequest], where: str) -> str:
@@ -69,12 +69,12 @@ def describe_request(record: RecordedRequest, indent: str = "   ") -> str:
 def _asked(record: RecordedRequest) -> str:
     """What the request asked, as its API's adapter tells it (the last message, the input, …)."""
     body = record.body
-    handler = _HANDLERS.get(record.api or "")
-    if not isinstance(body, dict) or handler is None:
+    adapter = _HANDLERS.get(record.api or "")
+    if not isinstance(body, dict) or adapter is None:
         return ""
     stream = " (stream)" if body.get("stream") is True else ""
     try:
-        return handler.describe(body) + stream
+        return adapter.describe(body) + stream
     except (TypeError, ValueError, AttributeError, IndexError, KeyError):  # a body its API refused
         return ""
 

@@ -22,7 +22,7 @@ from mockllm import Config, MockServer, Recording
 from mockllm.config_parts import MID_STREAM_FAULTS
 from mockllm.server.compiled import CompiledConfig
 from mockllm.server.faults import after_events_limit
-from mockllm.server.registry import HANDLERS
+from mockllm.server.registry import ADAPTERS
 
 from .support import server_settings
 
@@ -107,13 +107,13 @@ EXAMPLES: dict[str, Example] = {
         {"match_type": "contains", "input": ""},
     ),
 }
-STREAMING = sorted(key for key, handler in HANDLERS.items() if handler.streaming is not None)
+STREAMING = sorted(key for key, adapter in ADAPTERS.items() if adapter.streaming is not None)
 
 
 def test_every_registered_api_has_an_example() -> None:
-    assert set(EXAMPLES) == set(HANDLERS)
+    assert set(EXAMPLES) == set(ADAPTERS)
     for key, example in EXAMPLES.items():
-        assert (example.stream_path is not None) == (HANDLERS[key].streaming is not None), key  # type: ignore[index]
+        assert (example.stream_path is not None) == (ADAPTERS[key].streaming is not None), key  # type: ignore[index]
 
 
 def _config(key: str, **mock: Any) -> Config:
@@ -146,8 +146,8 @@ def _request(
 
 def _events(key: str) -> list[bytes]:
     """The API's plain stream of the example's answer, as its adapter renders it."""
-    handler = HANDLERS[key]  # type: ignore[index]
-    streaming = handler.streaming
+    adapter = ADAPTERS[key]  # type: ignore[index]
+    streaming = adapter.streaming
     assert streaming is not None
     answer = CompiledConfig.of(_config(key)).apis[key].answer(0)  # type: ignore[index]
     return streaming.events(answer.response_for(EXAMPLES[key].model), streaming.shortest)  # type: ignore[union-attr]
@@ -164,7 +164,7 @@ def test_a_fault_cuts_every_api_s_stream_where_it_says(
     server: MockServer, key: str, kind: str, data: st.DataObject
 ) -> None:
     events = _events(key)
-    streaming = HANDLERS[key].streaming  # type: ignore[index]
+    streaming = ADAPTERS[key].streaming  # type: ignore[index]
     assert streaming is not None
     after = data.draw(st.integers(0, after_events_limit(kind, len(events))))
     server.set_config(_config(key, fault={"kind": kind, "after_events": after}))
@@ -188,9 +188,9 @@ def test_a_fault_cuts_every_api_s_stream_where_it_says(
 def test_error_replies_and_chaos_take_the_provider_s_shape(
     server: MockServer, key: str, status: int, stream: bool
 ) -> None:
-    handler = HANDLERS[key]  # type: ignore[index]
-    provider = handler.provider
-    stream = stream and handler.streaming is not None
+    adapter = ADAPTERS[key]  # type: ignore[index]
+    provider = adapter.provider
+    stream = stream and adapter.streaming is not None
     example = EXAMPLES[key]
     server.set_config(Config.from_dict({key: [{"match": example.catch_all, "error": {"status": status}}]}))
     got, body, headers = _request(server, key, stream=stream)
@@ -224,14 +224,14 @@ def test_timing_paces_every_api_s_stream(server: MockServer, key: str) -> None:
 
 @pytest.mark.parametrize("key", STREAMING)
 def test_a_recorded_stream_replays_as_it_streamed(serve: ServeFn, tmp_path: Path, key: str) -> None:
-    handler = HANDLERS[key]  # type: ignore[index]
-    streaming = handler.streaming
+    adapter = ADAPTERS[key]  # type: ignore[index]
+    streaming = adapter.streaming
     assert streaming is not None
     upstream = serve(_config(key))
     cassette = tmp_path / "cassette.json"
-    base = handler.provider.base_url(upstream.url)
+    base = adapter.provider.base_url(upstream.url)
     recorder = serve(Config())
-    recorder.set_recording(Recording(cassette, upstreams={handler.provider.name: base}))
+    recorder.set_recording(Recording(cassette, upstreams={adapter.provider.name: base}))
     status, streamed, _ = _request(recorder, key, stream=True)
     assert status == 200
     assert [entry.status for entry in upstream.journal] == [200]

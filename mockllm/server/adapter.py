@@ -1,7 +1,8 @@
-"""What the server modules of the APIs share: the `ApiHandler` each one exports, request checks,
-and prepared answers.
+"""What the adapters of the APIs share: `ApiAdapter` (the adapter itself), `Streaming`, request
+checks, and prepared answers.
 
-Each API's server module (``openai_chat``, ``openai_responses``, …; see `mockllm.apis`) fills in the
+Each API's adapter (``mockllm/openai/chat.py``, ``mockllm/gemini/generate.py``, …; listed in
+``mockllm/server/registry.py``) fills in the
 fields its SDK needs once, when the config is loaded, and says how to render the answer (JSON
 body or SSE stream). Rendered bytes are cached, so the request path only parses, matches and writes.
 A stream is rendered as a list of events, which a mock with ``timing`` writes one by one and any
@@ -30,7 +31,7 @@ __all__ = [
     "MAX_CACHED_BYTES",
     "MAX_MODEL_CHARS",
     "SSE",
-    "ApiHandler",
+    "ApiAdapter",
     "MatchStyle",
     "PreparedError",
     "PreparedResponse",
@@ -55,8 +56,8 @@ Render = Callable[[dict[str, Any], Any], bytes]
 RenderEvents = Callable[[dict[str, Any], Any], list[bytes]]
 MatchStyle = Literal["exact", "contains"]
 """How a recorded mock matches the request it was recorded from."""
-# (vectors_from_text, handler, mock position, created) -> the mock's answer.
-VectorsAnswer = Callable[[VectorsFromText, "ApiHandler", int, int], "PreparedResponse"]
+# (vectors_from_text, adapter, mock position, created) -> the mock's answer.
+VectorsAnswer = Callable[[VectorsFromText, "ApiAdapter", int, int], "PreparedResponse"]
 
 DEFAULT_MODEL = "mock-model"
 MAX_MODEL_CHARS = 256
@@ -96,7 +97,7 @@ def _as_recorded(answer: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ApiHandler:
+class ApiAdapter:
     """Everything the server knows of one API: its routes, how it checks, matches and answers a
     request, how it streams, and what a recording of it writes. mypy refuses an API that leaves a
     field out; the cross-cutting parts of the server ask these and never an API's name."""
@@ -173,13 +174,13 @@ class PreparedResponse:
 
     __slots__ = ("_cache", "_created", "_echo", "_fill", "_filled", "_position", "_render", "_source")
 
-    def __init__(self, source: dict[str, Any], handler: ApiHandler, position: int, created: int) -> None:
-        # The handler's functions and the configured response, not a closure: a config of 100,000
+    def __init__(self, source: dict[str, Any], adapter: ApiAdapter, position: int, created: int) -> None:
+        # The adapter's functions and the configured response, not a closure: a config of 100,000
         # mocks keeps 100,000 of these.
         self._source = source
-        self._fill = handler.fill
-        self._render = handler.render
-        self._echo = handler.model_field
+        self._fill = adapter.fill
+        self._render = adapter.render
+        self._echo = adapter.model_field
         self._position = position
         self._created = created
         self._filled: dict[str, Any] | None = None
@@ -231,22 +232,22 @@ class TimedResponse:
     the bytes, and a stream is handed over as its events (as many as the fault lets out), for the
     route to write one by one."""
 
-    __slots__ = ("_cache", "_handler", "answer", "fault", "timing")
+    __slots__ = ("_adapter", "_cache", "answer", "fault", "timing")
 
     def __init__(
-        self, answer: PreparedResponse, handler: ApiHandler, timing: Timing | None, fault: Fault | None = None
+        self, answer: PreparedResponse, adapter: ApiAdapter, timing: Timing | None, fault: Fault | None = None
     ) -> None:
         self.answer = answer
         self.timing = _NO_TIMING if timing is None else timing
         self.fault = fault
-        self._handler = handler
+        self._adapter = adapter
         self._cache: Renders[tuple[list[bytes], int]] | None = None
 
     def events(self, model: Any, variant: Hashable) -> tuple[list[bytes], int]:
         """The events of a stream variant that go out (the caller must not change the list), and
         how many the whole stream has. Cached within the bounds of `PreparedResponse.render`: a
         thousand concurrent paced streams spend their server's time writing, not rendering."""
-        streaming = self._handler.streaming
+        streaming = self._adapter.streaming
         if streaming is None:
             raise TypeError("this API does not stream")
         key = (self.answer.model_key(model), variant)
@@ -275,14 +276,14 @@ class PreparedError:
 
     def __init__(
         self,
-        handler: ApiHandler,
+        adapter: ApiAdapter,
         status: int,
         kind: str | None,
         message: str | None,
         headers: dict[str, str],
         timing: Timing | None = None,
     ) -> None:
-        provider = handler.provider
+        provider = adapter.provider
         code = None
         if kind is None:  # the provider's own type, and the code that goes with it
             kind, code = provider.default_type(status), provider.default_code(status)
