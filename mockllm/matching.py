@@ -36,7 +36,7 @@ __all__ = [
     "MatchRules",
     "MockIndex",
     "NeedleIndex",
-    "Refusal",
+    "Gate",
     "Request",
     "always",
     "assistant_turns",
@@ -497,8 +497,9 @@ class NeedleIndex:
         return found
 
 
-Refusal = Callable[[Any], "str | None"]
-"""Why a mock whose rules hold must step aside now (used up, scenario elsewhere), or None."""
+Gate = Callable[[Any], "str | None"]
+"""A runtime gate: why a mock whose rules hold must step aside now (used up, scenario elsewhere),
+or None."""
 
 
 def exact_key(rules: MatchRules[MockT], mock: MockT) -> bytes:
@@ -512,8 +513,9 @@ _NO_CANDIDATES: list[int] = []
 
 
 class MockIndex(Generic[MockT]):
-    """The mocks of one API in the order they are tried. `find` returns the position of the first
-    mock whose rules all hold. Exact mocks come from a dictionary keyed by the canonical request;
+    """The mocks of one API in the order they are tried. `find` returns the order of the first mock
+    whose rules all hold: its place in `mocks` (not in the config's list, which ``priority`` may
+    reorder). Exact mocks come from a dictionary keyed by the canonical request;
     ``contains`` mocks, when there are many, from an index of the text each needs to find; ``regex``
     mocks (no text to index) are always tested.
 
@@ -540,23 +542,23 @@ class MockIndex(Generic[MockT]):
         request; the rule functions are shared, not bound per mock (a config may hold 100,000)."""
         needles: list[tuple[int, str]] = []
         indexed = None if rules.indexed is always else rules.indexed
-        for position, mock in enumerate(self.mocks):
+        for order, mock in enumerate(self.mocks):
             match = mock.match
             wide = rules.has_request_rules(match)
             kind = match.match_type
             if kind is MatchType.EXACT and (indexed is None or indexed(match)):
                 key = exact_key(rules, mock) if key_of is None else key_of(mock)
-                self._exact.setdefault(key, []).append(position)
+                self._exact.setdefault(key, []).append(order)
                 self._checks.append(rules.request_mismatch if wide else None)
                 continue
             self._checks.append(rules.mismatch if wide else rules.body_mismatch)
-            self._scanned.append(position)
+            self._scanned.append(order)
             # A regex has no needle: like a contains rule without one, it is always a candidate.
             needle = rules.needle(match) if kind is MatchType.CONTAINS else ""
             if needle:
-                needles.append((position, needle))
+                needles.append((order, needle))
             else:
-                self._needleless.append(position)
+                self._needleless.append(order)
         self._needles = NeedleIndex(needles)
 
     def _scanned_candidates(self, request: Request) -> list[int]:
@@ -588,35 +590,35 @@ class MockIndex(Generic[MockT]):
         return sorted(exact + scanned)
 
     def same_exact_subject(self) -> list[list[int]]:
-        """The positions of exact mocks that compare equal subjects, where more than one does."""
-        return [positions for positions in self._exact.values() if len(positions) > 1]
+        """The orders of exact mocks that compare equal subjects, where more than one does."""
+        return [orders for orders in self._exact.values() if len(orders) > 1]
 
     def needles_within(self, text: str) -> list[int]:
         """The ``contains`` mocks whose text may occur in ``text`` (a superset; needle-less ones
         included), in order."""
         return sorted({*self._needles.candidates(text), *self._needleless})
 
-    def find(self, request: Request, headers: Headers, refusal: Refusal | None = None) -> int | None:
-        """The first mock whose rules hold and that ``refusal`` lets answer."""
+    def find(self, request: Request, headers: Headers, gate: Gate | None = None) -> int | None:
+        """The first mock whose rules hold and that ``gate`` lets answer."""
         checks, mocks = self._checks, self.mocks
-        for position in self._candidates(request):
-            mock = mocks[position]
-            check = checks[position]
+        for order in self._candidates(request):
+            mock = mocks[order]
+            check = checks[order]
             if check is not None and check(mock.match, request) is not None:
                 continue
             header_rules = mock.match.headers
             if header_rules and headers_mismatch(header_rules, headers):
                 continue
-            if refusal is not None and refusal(mock) is not None:
+            if gate is not None and gate(mock) is not None:
                 continue
-            return position
+            return order
         return None
 
     def explain(
         self,
         request: Request,
         headers: Headers,
-        refusal: Refusal | None = None,
+        gate: Gate | None = None,
         *,
         limit: int = 3,
         budget: int = 64,
@@ -629,22 +631,22 @@ class MockIndex(Generic[MockT]):
         the ``contains`` mocks whose text may occur in the request), then the first mocks in order.
         """
         if len(self.mocks) <= budget:
-            positions: Iterable[int] = range(len(self.mocks))
+            orders: Iterable[int] = range(len(self.mocks))
         else:
             nearest = dict.fromkeys(self._candidates(request)[:budget])
             nearest.update(dict.fromkeys(range(budget - len(nearest))))
-            positions = nearest
+            orders = nearest
         misses = []
-        for rank, position in enumerate(positions):
-            mock = self.mocks[position]
+        for rank, order in enumerate(orders):
+            mock = self.mocks[order]
             reasons = []
             body = self.rules.mismatch(mock.match, request)
             if body is not None:
                 reasons.append(body)
             reasons += headers_mismatch(mock.match.headers, headers)
-            refused = refusal(mock) if refusal is not None else None
+            refused = gate(mock) if gate is not None else None
             if refused is not None:
                 reasons.append(refused)
-            misses.append((len(reasons), rank, position, reasons))
+            misses.append((len(reasons), rank, order, reasons))
         misses.sort(key=lambda miss: miss[:2])
-        return [(position, reasons) for _, _, position, reasons in misses[:limit]]
+        return [(order, reasons) for _, _, order, reasons in misses[:limit]]

@@ -20,7 +20,7 @@ from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
 from ..config import MAX_DELAY_MS
-from ..matching import Refusal
+from ..matching import Gate
 from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .admin import AdminAccess, add_admin_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
@@ -173,14 +173,14 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
             runtime = served.runtime
-            refusal = runtime.refusal if mocks.stateful else None
+            gate = runtime.gate if mocks.stateful else None
             headers = request.headers
             try:
-                order = mocks.index.find(body, headers, refusal)
+                order = mocks.index.find(body, headers, gate)
                 if order is None:
                     recorder: Recorder | None = request.app.ctx.recorder
                     if recorder is None or not records:
-                        raise _no_match(request.path, mocks, body, headers, refusal)
+                        raise _no_match(request.path, mocks, body, headers, gate)
                     # A request recorded already is answered by its new mock; any other goes upstream.
                     mocks = recorder.mocks(key)
                     order = mocks.index.find(body, headers, None)
@@ -456,15 +456,15 @@ def _parse(raw: bytes) -> dict[str, Any]:
 
 
 def _no_match(
-    path: str, mocks: CompiledMocks, body: dict[str, Any], headers: Any, refusal: Refusal | None
+    path: str, mocks: CompiledMocks, body: dict[str, Any], headers: Any, gate: Gate | None
 ) -> ApiError:
     adapter = mocks.adapter
     message = f"No mock matched POST {path} ({adapter.describe(body)})."
     if not mocks.index.mocks:
         message += f' The config has no "{adapter.spec.key}" mocks.'
     misses = tuple(
-        NearMiss(mocks.label(position), tuple(reasons))
-        for position, reasons in mocks.index.explain(body, headers, refusal)
+        NearMiss(mocks.label(order), tuple(reasons))
+        for order, reasons in mocks.index.explain(body, headers, gate)
     )
     return ApiError(404, message, near_misses=misses)
 

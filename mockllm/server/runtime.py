@@ -42,7 +42,7 @@ class Runtime:
         """The scenarios that left ``"Started"``, with their states."""
         return dict(self._states)
 
-    def refusal(self, mock: Any) -> str | None:
+    def gate(self, mock: Any) -> str | None:
         """Why a mock whose rules hold must step aside now, or None: used up, or its scenario is
         in another state."""
         times = mock.times
