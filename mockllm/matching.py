@@ -352,47 +352,52 @@ class Conversation:
 
     def has_rules(self, match: Any) -> bool:
         """Whether ``match`` has any request-wide rule (asked once per mock, when the index is
-        built)."""
+        built: read from the model's dict, as a missing field through pydantic costs microseconds,
+        and a config may hold 100,000 mocks)."""
+        fields = match.__dict__
         return (
-            getattr(match, "model", None) is not None
-            or getattr(match, "turn", None) is not None
-            or any(getattr(match, name, ()) for name in _LIST_RULES)
+            fields.get("model") is not None
+            or fields.get("turn") is not None
+            or bool(
+                fields.get("history_contains")
+                or fields.get("tool_results")
+                or fields.get("system_contains")
+                or fields.get("tool_names")
+            )
         )
 
     def mismatch(self, match: Any, request: Request) -> str | None:
         """Why the request-wide rules of ``match`` do not hold (the first that fails), or None."""
-        system_contains = getattr(match, "system_contains", ())
+        fields = match.__dict__
+        system_contains = fields.get("system_contains")
         if system_contains and self.system is not None:
             reason = _system_mismatch(system_contains, self.system(request))
             if reason is not None:
                 return reason
-        tool_names = getattr(match, "tool_names", ())
+        tool_names = fields.get("tool_names")
         if tool_names and self.tool_names is not None:
             reason = _tool_names_mismatch(tool_names, self.tool_names(request))
             if reason is not None:
                 return reason
-        model = getattr(match, "model", None)
+        model = fields.get("model")
         if model is not None:
             reason = model_mismatch(model, request)
             if reason is not None:
                 return reason
-        turn = getattr(match, "turn", None)
+        turn = fields.get("turn")
         if turn is not None and self.turns is not None:
             reason = _turn_mismatch(turn, self.turns(request))
             if reason is not None:
                 return reason
-        tool_results = getattr(match, "tool_results", ())
+        tool_results = fields.get("tool_results")
         if tool_results and self.result_ids is not None:
             reason = _tool_results_mismatch(tool_results, match.tool_result_ids, self.result_ids(request))
             if reason is not None:
                 return reason
-        history = getattr(match, "history_contains", ())
+        history = fields.get("history_contains")
         if history and self.history is not None:
             return _history_mismatch(history, self.history(request), self.history_item)
         return None
-
-
-_LIST_RULES = ("history_contains", "tool_results", "system_contains", "tool_names")
 
 
 # --- embeddings' input rule (OpenAI's and Gemini's) ---------------------------------------
