@@ -33,6 +33,7 @@ __all__ = [
     "MID_STREAM_FAULTS",
     "PARTS_SCHEMA",
     "STARTED",
+    "VECTORS_MOCK_CONFIG",
     "ConfigError",
     "ConfigModel",
     "ErrorReply",
@@ -437,6 +438,21 @@ MAX_VECTOR_DIMENSIONS = 8192
 """The longest vector ``vectors_from_text`` makes, and the most ``dimensions`` a request may ask
 for: real embedding models stay at or under 3,072, and a bound keeps the vectors cached for recent
 inputs within a few tens of MB."""
+
+
+VECTORS_MOCK_CONFIG = ConfigDict(
+    extra="forbid",
+    json_schema_extra={
+        "oneOf": [
+            {"required": ["response"]},
+            {"required": ["error"]},
+            {"required": ["vectors_from_text"]},
+        ]
+    },
+)
+"""The model config of an embeddings mock, which answers with exactly one of a ``response``, an
+``error`` and ``vectors_from_text`` (said in the schema too, for the validators of other
+languages)."""
 
 
 class VectorsFromText(ConfigModel):

@@ -17,7 +17,15 @@ import orjson
 
 from ..apis import API_BY_KEY
 from ..config_parts import MAX_VECTOR_DIMENSIONS, VectorsFromText
-from ..server.adapter import ApiAdapter, MatchStyle, PreparedResponse, Request, check_model, estimate_tokens
+from ..server.adapter import (
+    ApiAdapter,
+    KeyedVariant,
+    MatchStyle,
+    PreparedResponse,
+    Request,
+    check_model,
+    estimate_tokens,
+)
 from ..server.errors import ApiError
 from ..text_vectors import input_digest, packed_unit_vector
 from .generate import gemini_routes
@@ -30,27 +38,18 @@ MAX_REQUESTS = 250
 """The most contents one batch may hold."""
 
 
-class EmbedVariant:
+class EmbedVariant(KeyedVariant):
     """What a request asks of the answer: one embedding or a batch of ``count``, and how long
     (compared and hashed by these, so answers are cached by them). The texts ride along for
     `TextVectors`."""
 
-    __slots__ = ("_key", "batch", "dimensions", "texts")
+    __slots__ = ("batch", "dimensions", "texts")
 
     def __init__(self, batch: bool, dimensions: int | None, texts: list[str]) -> None:
         self.batch = batch
         self.dimensions = dimensions
         self.texts = texts
         self._key = (batch, dimensions, len(texts))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, EmbedVariant) and self._key == other._key
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __repr__(self) -> str:
-        return f"EmbedVariant{self._key}"
 
 
 def _dimensions(item: dict[str, Any], where: str) -> None:

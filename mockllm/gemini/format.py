@@ -18,6 +18,7 @@ from pydantic import AfterValidator, ConfigDict, StrictStr, WithJsonSchema, with
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from ..config_parts import (
+    VECTORS_MOCK_CONFIG,
     ErrorReply,
     HeaderMatch,
     MatchBase,
@@ -143,16 +144,7 @@ class GeminiEmbeddingMock(MockBase):
     """``POST …/models/{model}:batchEmbedContents`` (and ``:embedContent``): ``response`` is an
     ``EmbedContentResponse``, or ``vectors_from_text`` makes each content's vector from its text."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [
-                {"required": ["response"]},
-                {"required": ["error"]},
-                {"required": ["vectors_from_text"]},
-            ]
-        },
-    )
+    model_config = VECTORS_MOCK_CONFIG
 
     match: GeminiEmbeddingRequestMatch
     response: ResponseObject = None

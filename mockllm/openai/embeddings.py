@@ -20,6 +20,7 @@ from ..apis import API_BY_KEY
 from ..config import MAX_VECTOR_DIMENSIONS, VectorsFromText, is_embeddings_input
 from ..server.adapter import (
     ApiAdapter,
+    KeyedVariant,
     MatchStyle,
     PreparedResponse,
     Request,
@@ -65,12 +66,12 @@ def validate(body: Request) -> None:
         raise ApiError(400, f"'input' holds {len(value)} items; the limit is {MAX_INPUTS}", param="input")
 
 
-class Variant:
+class Variant(KeyedVariant):
     """What a request asks of the answer: its encoding, its ``dimensions`` and how many inputs it
     holds, which alone make the answer of a ``response`` (compared and hashed by them, so prepared
     answers are cached by them). The inputs themselves ride along for `TextVectors`."""
 
-    __slots__ = ("_key", "dimensions", "encoding", "inputs")
+    __slots__ = ("dimensions", "encoding", "inputs")
 
     def __init__(self, encoding: str, dimensions: int | None, inputs: Sequence[Any]) -> None:
         self.encoding = encoding
@@ -78,15 +79,6 @@ class Variant:
         self.inputs: Sequence[Any] = inputs
         """One entry per input: a text or a list of token ids."""
         self._key = (encoding, dimensions, len(inputs))
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Variant) and self._key == other._key
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __repr__(self) -> str:
-        return f"Variant{self._key}"
 
 
 def variant(body: Request) -> Hashable:

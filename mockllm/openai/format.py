@@ -18,6 +18,7 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from ..config_parts import (
     PARTS_SCHEMA,
+    VECTORS_MOCK_CONFIG,
     ErrorReply,
     HeaderMatch,
     MatchBase,
@@ -211,17 +212,7 @@ class OpenAIResponseMock(MockBase):
 class OpenAIEmbeddingMock(MockBase):
     """``POST /v1/embeddings``: ``response`` is a ``CreateEmbeddingResponse`` object."""
 
-    # A mock answers with exactly one of these (see MockBase).
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [
-                {"required": ["response"]},
-                {"required": ["error"]},
-                {"required": ["vectors_from_text"]},
-            ]
-        },
-    )
+    model_config = VECTORS_MOCK_CONFIG
 
     match: OpenAIEmbeddingRequestMatch
     response: ResponseObject = None

@@ -32,6 +32,7 @@ __all__ = [
     "MAX_MODEL_CHARS",
     "SSE",
     "ApiAdapter",
+    "KeyedVariant",
     "MatchStyle",
     "PreparedError",
     "PreparedResponse",
@@ -139,6 +140,25 @@ class ApiAdapter:
     @property
     def stream_events(self) -> RenderEvents | None:
         return self.streaming.events if self.streaming is not None else None
+
+
+class KeyedVariant:
+    """A variant made of what a request asks of the answer (its ``_key``: compared and hashed by
+    it, so prepared answers are cached by it), with what rides along for an answer made per
+    request (the inputs of ``vectors_from_text``)."""
+
+    __slots__ = ("_key",)
+
+    _key: tuple[Any, ...]
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._key}"
 
 
 class Renders(dict[tuple[str | None, Hashable], _Rendered]):
