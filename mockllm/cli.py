@@ -512,12 +512,10 @@ def _announce(server: MockServer, config_path: Path | None) -> None:
         what = f"recording to {r.path}" if r.path is not None else "passing through"
         upstreams = ", ".join(f"{p.title} {_shown(r.upstream(p))}" for p in PROVIDERS)
         print(f"mockllm: {what} what no mock matches: {upstreams}", file=sys.stderr)
+    width = max(len(p.title) for p in PROVIDERS)
+    bases = "".join(f"  {p.title + ' base URL:':<{width + 10}} {p.base_url(server.url)}\n" for p in PROVIDERS)
     print(
-        f"mockllm: serving {source} ({_counts(server.config)})\n"
-        f"  OpenAI base URL:    {server.openai_base_url}\n"
-        f"  Anthropic base URL: {server.anthropic_base_url}\n"
-        f"  Gemini base URL:    {server.gemini_base_url}\n"
-        "  Ctrl-C to stop",
+        f"mockllm: serving {source} ({_counts(server.config)})\n{bases}  Ctrl-C to stop",
         file=sys.stderr,
         flush=True,
     )
