@@ -18,10 +18,19 @@ from typing import Final, Literal, get_args
 
 __all__ = ["APIS", "API_BY_KEY", "ApiKey", "ApiSpec", "ProviderName"]
 
-ApiKey = Literal["openai", "openai_response", "openai_embeddings", "anthropic", "gemini", "gemini_embeddings"]
+ApiKey = Literal[
+    "openai",
+    "openai_response",
+    "openai_embeddings",
+    "anthropic",
+    "gemini",
+    "gemini_embeddings",
+    "ollama",
+    "ollama_embeddings",
+]
 """The config key of an API's mock list."""
 
-ProviderName = Literal["openai", "anthropic", "gemini"]
+ProviderName = Literal["openai", "anthropic", "gemini", "ollama"]
 """Whose conventions an API follows: error shape, authentication, model list, upstream."""
 
 
@@ -43,6 +52,8 @@ APIS: Final = (
     ApiSpec("anthropic", "anthropic_messages", "anthropic", "Anthropic Messages"),
     ApiSpec("gemini", "gemini", "gemini", "Gemini generateContent"),
     ApiSpec("gemini_embeddings", "gemini_embeddings", "gemini", "Gemini embedContent"),
+    ApiSpec("ollama", "ollama", "ollama", "Ollama chat and generate"),
+    ApiSpec("ollama_embeddings", "ollama_embeddings", "ollama", "Ollama embed"),
 )
 
 API_BY_KEY: Final[dict[str, ApiSpec]] = {spec.key: spec for spec in APIS}

@@ -58,6 +58,13 @@ from .gemini.format import (
     GeminiMock,
     GeminiRequestMatch,
 )
+from .ollama.format import (
+    OllamaEmbeddingMock,
+    OllamaEmbeddingRequestMatch,
+    OllamaMessage,
+    OllamaMock,
+    OllamaRequestMatch,
+)
 from .openai.format import (
     ChatMessage,
     InputItemKind,
@@ -95,6 +102,11 @@ __all__ = [
     "MatchType",
     "MockBase",
     "ModelMatch",
+    "OllamaEmbeddingMock",
+    "OllamaEmbeddingRequestMatch",
+    "OllamaMessage",
+    "OllamaMock",
+    "OllamaRequestMatch",
     "OpenAIEmbeddingMock",
     "OpenAIEmbeddingRequestMatch",
     "OpenAIMock",
@@ -199,6 +211,8 @@ class Config(ConfigModel):
     anthropic: list[AnthropicMock] = Field(default_factory=list)
     gemini: list[GeminiMock] = Field(default_factory=list)
     gemini_embeddings: list[GeminiEmbeddingMock] = Field(default_factory=list)
+    ollama: list[OllamaMock] = Field(default_factory=list)
+    ollama_embeddings: list[OllamaEmbeddingMock] = Field(default_factory=list)
     listen_addr: Annotated[str | None, AfterValidator(_listen_addr)] = None
     """``host:port`` for ``mockllm serve`` (kagent's key); ``--host``/``--port`` override it."""
 

@@ -40,6 +40,7 @@ __all__ = [
     "Fault",
     "FaultKind",
     "HeaderMatch",
+    "InputMatch",
     "MatchBase",
     "MatchType",
     "MockBase",
@@ -239,6 +240,21 @@ class MatchBase(ConfigModel):
     def tool_result_ids(self) -> frozenset[str]:
         """``tool_results``, for lookups."""
         return frozenset(getattr(self, "tool_results", ()))
+
+
+class InputMatch(MatchBase):
+    """A match whose body rule is on the request's ``input`` (Responses, the embeddings APIs)."""
+
+    if typing.TYPE_CHECKING:  # each subclass declares it, with its own type
+        input: Any
+
+    def _compile_body(self) -> None:
+        _ = self.pattern
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
+        return self._regex(self.input, ("input",))
 
 
 # --- error replies ----------------------------------------------------------------------------

@@ -93,12 +93,12 @@ def recording_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Record
         if not 0 < timeout < math.inf:
             problem = f"expected a number of seconds above 0, got {args.upstream_timeout!r}"
             raise ConfigError("mockllm serve", [("--upstream-timeout", problem)])
-    upstreams: dict[str, str] = {
-        provider.name: getattr(args, f"{provider.name}_upstream")
-        or environ.get(provider.upstream_env)
-        or provider.default_upstream
-        for provider in PROVIDERS
-    }
+    upstreams: dict[str, str] = {}
+    for provider in PROVIDERS:
+        url = getattr(args, f"{provider.name}_upstream") or environ.get(provider.upstream_env)
+        if url and "://" not in url:  # OLLAMA_HOST names host:port alone
+            url = "http://" + url
+        upstreams[provider.name] = url or provider.default_upstream
     return Recording(
         args.record,
         upstreams=upstreams,

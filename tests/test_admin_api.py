@@ -95,6 +95,8 @@ def test_get_mocks_is_the_config_and_putting_it_back_changes_nothing(
             "anthropic": 1,
             "gemini": 0,
             "gemini_embeddings": 0,
+            "ollama": 0,
+            "ollama_embeddings": 0,
         }
     }
     assert admin.get("/mocks").content == got.content
@@ -164,6 +166,8 @@ def test_delete_clears_every_mock_and_reset_brings_the_startup_mocks_back(
         "anthropic": 0,
         "gemini": 0,
         "gemini_embeddings": 0,
+        "ollama": 0,
+        "ollama_embeddings": 0,
     }
     assert ask_status(server, "weather?") == 404
     assert admin.post("/reset").status_code == 200

@@ -43,6 +43,8 @@ from mockllm.config import (
     AnthropicMock,
     GeminiEmbeddingMock,
     GeminiMock,
+    OllamaEmbeddingMock,
+    OllamaMock,
     OpenAIEmbeddingMock,
     OpenAIMock,
     OpenAIResponseMock,
@@ -51,6 +53,10 @@ from mockllm.gemini import builder as gemini_builder
 from mockllm.gemini import embed_builder as gemini_embed_builder
 from mockllm.gemini.builder import GeminiBuilder
 from mockllm.gemini.embed_builder import GeminiEmbeddingsBuilder
+from mockllm.ollama import builder as ollama_builder
+from mockllm.ollama import embed_builder as ollama_embed_builder
+from mockllm.ollama.builder import OllamaBuilder
+from mockllm.ollama.embed_builder import OllamaEmbeddingsBuilder
 from mockllm.openai import chat_builder as openai_chat
 from mockllm.openai import embeddings_builder as openai_embeddings
 from mockllm.openai import responses_builder as openai_responses
@@ -623,6 +629,8 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
             "anthropic": 0,
             "gemini": 0,
             "gemini_embeddings": 0,
+            "ollama": 0,
+            "ollama_embeddings": 0,
         },
         {
             "openai": 2,
@@ -631,6 +639,8 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
             "anthropic": 0,
             "gemini": 0,
             "gemini_embeddings": 0,
+            "ollama": 0,
+            "ollama_embeddings": 0,
         },
         {
             "openai": 2,
@@ -639,6 +649,8 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
             "anthropic": 1,
             "gemini": 0,
             "gemini_embeddings": 0,
+            "ollama": 0,
+            "ollama_embeddings": 0,
         },
     ]
     assert m.build().openai == [first.mock, second.mock]
@@ -674,6 +686,8 @@ BUILDER_MODULES: dict[str, tuple[ModuleType, type[Any], type[BaseModel]]] = {
     "anthropic": (anthropic_messages, AnthropicMessagesBuilder, AnthropicMock),
     "gemini": (gemini_builder, GeminiBuilder, GeminiMock),
     "gemini_embeddings": (gemini_embed_builder, GeminiEmbeddingsBuilder, GeminiEmbeddingMock),
+    "ollama": (ollama_builder, OllamaBuilder, OllamaMock),
+    "ollama_embeddings": (ollama_embed_builder, OllamaEmbeddingsBuilder, OllamaEmbeddingMock),
 }
 
 
@@ -783,10 +797,25 @@ def every_verb_used() -> Config:
     gemini_embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     gemini_embeddings.when_model("gemini", match_type="regex").when_input("x").reply([1.0])
     gemini_embeddings.when_input_matches("x").reply_vectors_from_text(8, seed=1)
+    local = m.ollama().named("n").with_header("X-A", "a")
+    local.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
+    local.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y", thinking="t")
+    local.when_model("llama", match_type="contains").when_turn(1).when_history_contains(
+        "h"
+    ).when_tool_results("f").when_last_message_matches("x", role="user").reply_tool_call("f")
+    local.when_tool_result("f").reply_tool_calls([ToolCall("f")])
+    local.when_last_message(
+        role="assistant", content="x", thinking="t", images=["aGk="], tool_calls=[{"function": {"name": "f"}}]
+    ).reply("z")
+    local_embeddings = m.ollama_embeddings().named("n").with_header("X-A", "a")
+    local_embeddings.when_input_contains("x").reply([1.0])
+    local_embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
+    local_embeddings.when_model("nomic", match_type="regex").when_input("x").reply_vectors([[1.0]])
+    local_embeddings.when_input_matches("x").reply_vectors_from_text(8, seed=1)
     claude.when_tool_result("toolu_1").reply_tool_use("f")
     claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])
-    for builder in (chat, responses, embeddings, claude, gemini, gemini_embeddings):
+    for builder in (chat, responses, embeddings, claude, gemini, gemini_embeddings, local, local_embeddings):
         builder.when_model("failing").once().reply_error(
             429, message="slow down", type="rate_limit_error", headers={"retry-after-ms": "5"}
         )
@@ -799,6 +828,8 @@ def every_verb_used() -> Config:
     claude.when_model("flaky").with_fault("error_event", after_events=2).reply("x")
     gemini.when_model("flaky").with_fault("malformed", after_events=1).reply("x")
     gemini_embeddings.when_model("flaky").with_fault("truncate", after_events=0).reply([1.0])
+    local.when_model("flaky").with_fault("error_event", after_events=1).reply("x")
+    local_embeddings.when_model("flaky").with_fault("disconnect", after_events=0).reply([1.0])
     return m.build()
 
 
@@ -842,6 +873,8 @@ def test_typing_chains_also_run() -> None:
         "anthropic": 7,
         "gemini": 0,
         "gemini_embeddings": 0,
+        "ollama": 0,
+        "ollama_embeddings": 0,
     }
 
 

@@ -228,6 +228,8 @@ def test_schema_cli(capsys: pytest.CaptureFixture[str]) -> None:
         "anthropic",
         "gemini",
         "gemini_embeddings",
+        "ollama",
+        "ollama_embeddings",
         "listen_addr",
     }
     assert schema["$defs"]["OpenAIRequestMatch"]["required"] == ["match_type", "message"]

@@ -1149,4 +1149,6 @@ def test_the_conversation_verbs_are_not_body_rules() -> None:
         "anthropic": 1,
         "gemini": 0,
         "gemini_embeddings": 0,
+        "ollama": 0,
+        "ollama_embeddings": 0,
     }

@@ -102,7 +102,7 @@ def test_next_test_sees_no_mocks_and_no_requests(mockllm):
     assert mockllm.requests == []
     assert mockllm.config.counts() == {
         "openai": 0, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0,
-        "gemini": 0, "gemini_embeddings": 0,
+        "gemini": 0, "gemini_embeddings": 0, "ollama": 0, "ollama_embeddings": 0,
     }
     with pytest.raises(openai.NotFoundError):
         chat(mockllm, "hi there")
@@ -416,6 +416,7 @@ ENV_NAMES = (
     "GEMINI_API_KEY",
     "GOOGLE_GEMINI_BASE_URL",
     "GOOGLE_GENAI_USE_VERTEXAI",
+    "OLLAMA_HOST",
 )
 
 
@@ -430,6 +431,7 @@ def test_env_helper_points_sdk_clients_at_the_server(
 import os
 
 import anthropic
+import ollama
 import openai
 from google import genai
 
@@ -445,6 +447,10 @@ def test_clients_built_without_arguments(mockllm_env):
     client = genai.Client()
     gemini = client.models.generate_content(model="gemini-2.5-flash", contents="hi")
     assert gemini.text == "from gemini"
+    mockllm_env.ollama().when_last_message_contains("hi").reply("from ollama")
+    with ollama.Client() as local:
+        answer = local.chat(model="llama3", messages=[{"role": "user", "content": "hi"}])
+    assert answer.message.content == "from ollama"
     chat = openai.OpenAI(max_retries=0, timeout=10).chat.completions.create(
         model="m", messages=[{"role": "user", "content": "hi"}]
     )

@@ -273,6 +273,8 @@ def test_an_agent_run_recorded_replays_offline_both_ways(
         "anthropic": 2,
         "gemini": 0,
         "gemini_embeddings": 0,
+        "ollama": 0,
+        "ollama_embeddings": 0,
     }
     assert [mock.match.turn for mock in config.openai] == [0, 1]
 

@@ -17,6 +17,8 @@ to the fields it sets in a mock. The root sets the top-level fields:
 - ``anthropic_messages()`` → ``anthropic``
 - ``gemini()`` → ``gemini`` (its builder: `mockllm.gemini.builder`)
 - ``gemini_embeddings()`` → ``gemini_embeddings`` (its builder: `mockllm.gemini.embed_builder`)
+- ``ollama()`` → ``ollama`` (its builder: `mockllm.ollama.builder`)
+- ``ollama_embeddings()`` → ``ollama_embeddings`` (its builder: `mockllm.ollama.embed_builder`)
 """
 
 from ..anthropic.builder import AnthropicMessagesBuilder

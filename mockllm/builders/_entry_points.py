@@ -14,8 +14,8 @@ from ._base import MockRegistry
 if TYPE_CHECKING:
     from ..gemini.builder import GeminiBuilder
     from ..gemini.embed_builder import GeminiEmbeddingsBuilder
-
-__all__ = ["ApiEntryPoints"]
+    from ..ollama.builder import OllamaBuilder
+    from ..ollama.embed_builder import OllamaEmbeddingsBuilder
 
 
 class ApiEntryPoints:
@@ -56,3 +56,15 @@ class ApiEntryPoints:
         from ..gemini.embed_builder import GeminiEmbeddingsBuilder
 
         return GeminiEmbeddingsBuilder(self._mock_registry())
+
+    def ollama(self) -> OllamaBuilder:
+        """A mock for ``POST /api/chat`` and ``/api/generate`` (config key ``ollama``)."""
+        from ..ollama.builder import OllamaBuilder
+
+        return OllamaBuilder(self._mock_registry())
+
+    def ollama_embeddings(self) -> OllamaEmbeddingsBuilder:
+        """A mock for ``POST /api/embed`` and ``/api/embeddings`` (config key ``ollama_embeddings``)."""
+        from ..ollama.embed_builder import OllamaEmbeddingsBuilder
+
+        return OllamaEmbeddingsBuilder(self._mock_registry())

@@ -21,6 +21,7 @@ from ..config_parts import (
     VECTORS_MOCK_CONFIG,
     ErrorReply,
     HeaderMatch,
+    InputMatch,
     MatchBase,
     MatchType,
     MockBase,
@@ -124,20 +125,12 @@ class GeminiMock(MockBase):
     error: ErrorReply | None = None
 
 
-class GeminiEmbeddingRequestMatch(MatchBase):
+class GeminiEmbeddingRequestMatch(InputMatch):
     input: Texts
     """The text of the request's contents: one string per content (a ``batchEmbedContents``
     request of one content is that content's text)."""
     headers: tuple[HeaderMatch, ...] = ()
     model: ModelMatch | None = None
-
-    def _compile_body(self) -> None:
-        _ = self.pattern
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        return self._regex(self.input, ("input",))
 
 
 class GeminiEmbeddingMock(MockBase):

@@ -58,7 +58,7 @@ def _model_from_url(request: HttpRequest, body: dict[str, Any]) -> dict[str, Any
     return {**body, "model": unquote(target.rpartition(":")[0])}  # boto3-style "%3A" included
 
 
-def _stream_variant(request: HttpRequest) -> Hashable:
+def _stream_variant(request: HttpRequest, body: dict[str, Any]) -> Hashable:
     return SSE if request.args.get("alt") == "sse" else JSON_ARRAY
 
 

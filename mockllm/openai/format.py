@@ -9,7 +9,6 @@ Responses or embeddings mock's ``match.input`` is compared with the request's ``
 from __future__ import annotations
 
 import re
-import typing
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -21,6 +20,7 @@ from ..config_parts import (
     VECTORS_MOCK_CONFIG,
     ErrorReply,
     HeaderMatch,
+    InputMatch,
     MatchBase,
     MockBase,
     ModelMatch,
@@ -153,22 +153,7 @@ class OpenAIRequestMatch(MatchBase):
         return self._regex("" if content is None else content, ("message", "content"))
 
 
-class _InputMatch(MatchBase):
-    """A match whose body rule is on the request's ``input`` (Responses, embeddings)."""
-
-    if typing.TYPE_CHECKING:  # each subclass declares it, with its own type
-        input: Any
-
-    def _compile_body(self) -> None:
-        _ = self.pattern
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        """The ``input`` of a ``regex`` rule, compiled (once, at load)."""
-        return self._regex(self.input, ("input",))
-
-
-class OpenAIResponseRequestMatch(_InputMatch):
+class OpenAIResponseRequestMatch(InputMatch):
     input: ResponsesInput
     headers: tuple[HeaderMatch, ...] = ()
     input_item: InputItemKind | None = None
@@ -187,7 +172,7 @@ class OpenAIResponseRequestMatch(_InputMatch):
     ``mcp_approval_response``."""
 
 
-class OpenAIEmbeddingRequestMatch(_InputMatch):
+class OpenAIEmbeddingRequestMatch(InputMatch):
     input: EmbeddingsInput
     headers: tuple[HeaderMatch, ...] = ()
     model: ModelMatch | None = None

@@ -192,7 +192,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
                 if isinstance(exc, orjson.JSONEncodeError) and "Recursion limit" not in str(exc):
                     raise
                 raise ApiError(400, "The request body is nested too deeply.") from None
-            variant = adapter.variant(body) if route_variant is None else route_variant(request)
+            variant = adapter.variant(body) if route_variant is None else route_variant(request, body)
             # Without server-wide chaos, one header lookup is all a request pays for it.
             if dice.rates is not None or CHAOS_HEADER in headers:
                 strike = dice.roll(headers.get(CHAOS_HEADER))
@@ -265,7 +265,7 @@ def _endpoint(adapter: ApiAdapter, endpoint: Endpoint) -> Handler:
     async def handle(request: Request, **_params: str) -> HTTPResponse:
         try:
             provider.check_auth(request, route)
-            body = _parse(request.body)
+            body = _parse(request.body) if route.method == "POST" else {}
             if route.into_request is not None:
                 body = route.into_request(request, body)
             try:

@@ -49,9 +49,10 @@ class Route:
     """Which of the provider's URL conventions holds (``"azure"``, ``"vertex"``): its provider's
     auth reads it."""
     into_request: IntoRequest | None = None
-    variant: Callable[[Request], Hashable] | None = None
-    """The rendering a request here asks for, when its URL says it (Gemini's stream method and
-    ``alt``) rather than its body (the API's ``variant``)."""
+    variant: Callable[[Request, dict[str, Any]], Hashable] | None = None
+    """(request, body) -> the rendering a request here asks for, when its URL says it (Gemini's
+    stream method and ``alt``, Ollama's chat or generate) rather than its body alone (the API's
+    ``variant``)."""
     records: bool = True
     """Whether a request here that no mock matches may go to the upstream (a recorder's): not on
     URLs that name what the upstream's base URL has no place for (an Azure deployment)."""

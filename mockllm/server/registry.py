@@ -9,6 +9,8 @@ from ..anthropic import messages as anthropic_messages
 from ..apis import APIS, ApiKey
 from ..gemini import embed as gemini_embed
 from ..gemini import generate as gemini_generate
+from ..ollama import chat as ollama_chat
+from ..ollama import embed as ollama_embed
 from ..openai import chat as openai_chat
 from ..openai import embeddings as openai_embeddings
 from ..openai import responses as openai_responses
@@ -24,6 +26,8 @@ _ADAPTERS: Final = (
     anthropic_messages.ADAPTER,
     gemini_generate.ADAPTER,
     gemini_embed.ADAPTER,
+    ollama_chat.ADAPTER,
+    ollama_embed.ADAPTER,
 )
 
 ADAPTERS: Final[dict[ApiKey, ApiAdapter]] = {adapter.spec.key: adapter for adapter in _ADAPTERS}

@@ -106,6 +106,24 @@ EXAMPLES: dict[str, Example] = {
         "e",
         {"match_type": "contains", "input": ""},
     ),
+    "ollama": Example(
+        "/api/generate",
+        "/api/generate",
+        {"model": "m", "stream": False, "prompt": "hi"},
+        {"content-type": "application/json"},
+        {"message": {"role": "assistant", "content": _TEXT}, "created_at": "2026-12-06T00:00:00Z"},
+        "m",
+        {"match_type": "contains", "message": {"content": ""}},
+    ),
+    "ollama_embeddings": Example(
+        "/api/embed",
+        None,
+        {"model": "m", "input": "hi"},
+        {"content-type": "application/json"},
+        {"embeddings": [[0.5, 0.25]]},
+        "m",
+        {"match_type": "contains", "input": ""},
+    ),
 }
 STREAMING = sorted(key for key, adapter in ADAPTERS.items() if adapter.streaming is not None)
 

@@ -30,7 +30,9 @@ GEMINI, GEMINI_EMBED = (
     "/v1beta/models/gemini-mock:generateContent",
     "/v1/models/gemini-emb:batchEmbedContents",
 )
-ROUTES = (CHAT, RESPONSES, EMBEDDINGS, MESSAGES, GEMINI, GEMINI_EMBED)
+OLLAMA, OLLAMA_EMBED = "/api/chat", "/api/embed"
+ROUTES = (CHAT, RESPONSES, EMBEDDINGS, MESSAGES, GEMINI, GEMINI_EMBED, OLLAMA, OLLAMA_EMBED)
+OLLAMA_GENERATE, OLLAMA_EMBEDDINGS = "/api/generate", "/api/embeddings"
 COUNT_TOKENS = "/v1/messages/count_tokens"
 AZURE_CHAT = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
 GEMINI_STREAM = "/v1/models/gemini-mock:streamGenerateContent?alt=sse"
@@ -43,6 +45,8 @@ BODY_OF = {
     GEMINI_STREAM: GEMINI,
     GEMINI_COUNT: GEMINI,
     VERTEX_EMBED: GEMINI_EMBED,
+    OLLAMA_GENERATE: OLLAMA,
+    OLLAMA_EMBEDDINGS: OLLAMA_EMBED,
 }
 
 _CATCH = [{"name": "X-Catch", "value": "yes"}]
@@ -57,6 +61,8 @@ def _mocks(key: str, exact: JsonObject, contains: list[JsonObject], response: Js
         everything["message"] = {"content": []}
     elif key == "gemini":
         everything["message"] = {"parts": []}
+    elif key == "ollama":
+        everything["message"] = {"content": ""}
     else:
         everything["input"] = ""
     return [
@@ -180,6 +186,26 @@ CONFIG = Config.model_validate(
             [{"match_type": "contains", "input": "x"}, {"match_type": "regex", "input": "^y"}],
             {"embedding": {"values": [0.25, -0.5, 1.0]}},
         ),
+        "ollama": _mocks(
+            "ollama",
+            {"message": {"role": "user", "content": "exact"}},
+            [
+                {"match_type": "contains", "message": {"role": "tool", "tool_name": "f", "content": "x"}},
+                {"match_type": "regex", "message": {"content": "^y"}, "system_contains": ["s"]},
+            ],
+            {
+                "message": {
+                    "content": "ollama answer",
+                    "tool_calls": [{"function": {"name": "f", "arguments": {}}}],
+                }
+            },
+        ),
+        "ollama_embeddings": _mocks(
+            "ollama_embeddings",
+            {"input": "exact"},
+            [{"match_type": "contains", "input": "x"}, {"match_type": "regex", "input": "^y"}],
+            {"embeddings": [[0.25, -0.5, 1.0]]},
+        ),
     }
 )
 
@@ -190,6 +216,8 @@ GOOD: dict[str, JsonObject] = {
     MESSAGES: {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "exact"}]},
     GEMINI: {"contents": [{"role": "user", "parts": [{"text": "exact"}]}]},
     GEMINI_EMBED: {"requests": [{"content": {"parts": [{"text": "exact"}]}}]},
+    OLLAMA: {"model": "m", "stream": False, "messages": [{"role": "user", "content": "exact"}]},
+    OLLAMA_EMBED: {"model": "m", "input": "exact"},
 }
 ANSWER = {
     CHAT: b"chat answer",
@@ -198,10 +226,14 @@ ANSWER = {
     MESSAGES: b"anthropic answer",
     GEMINI: b"gemini answer",
     GEMINI_EMBED: b"[0.25,-0.5,1.0]",
+    OLLAMA: b"ollama answer",
+    OLLAMA_EMBED: b"[0.25,-0.5,1.0]",
 }
 
 
 def _headers(route: str) -> dict[str, str]:
+    if route in (OLLAMA, OLLAMA_EMBED):
+        return {"Content-Type": "application/json"}
     if route in (GEMINI, GEMINI_EMBED):
         return {"x-goog-api-key": "test", "Content-Type": "application/json"}
     headers = {"Authorization": "Bearer test", "Content-Type": "application/json"}
@@ -338,6 +370,33 @@ _BODIES[GEMINI_EMBED] = _object(
     }
 )
 
+_ollama_message = _object(
+    {
+        "role": st.one_of(st.sampled_from(["user", "assistant", "tool", "system"]), junk),
+        "content": texty,
+        "tool_name": texty,
+        "tool_calls": junk,
+        "thinking": texty,
+    }
+)
+_BODIES[OLLAMA] = _object(
+    {
+        "model": texty,
+        "stream": _flag,
+        "messages": st.one_of(junk, st.lists(st.one_of(_ollama_message, junk), max_size=3)),
+        "prompt": texty,
+        "tools": junk,
+    }
+).map(lambda body: {"model": "m", **body})
+_BODIES[OLLAMA_EMBED] = _object(
+    {
+        "model": texty,
+        "input": st.one_of(texty, st.lists(texty, max_size=3)),
+        "prompt": texty,
+        "dimensions": junk,
+    }
+).map(lambda body: {"model": "m", **body})
+
 # Valid bodies, for the shape that breaks exactly one field of a request the server would take.
 _VALID: dict[str, st.SearchStrategy[JsonObject]] = {
     CHAT: st.fixed_dictionaries(
@@ -374,7 +433,25 @@ _VALID[GEMINI] = st.fixed_dictionaries(
 _VALID[GEMINI_EMBED] = st.lists(s.texts(max_size=6), min_size=1, max_size=3).map(
     lambda texts: {"requests": [{"content": {"parts": [{"text": t}]}} for t in texts]}
 )
+_VALID[OLLAMA] = st.fixed_dictionaries(
+    {
+        "model": s.names,
+        "messages": st.lists(
+            st.builds(
+                lambda r, c: {"role": r, "content": c}, st.sampled_from(["user", "assistant"]), s.texts()
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+    },
+    optional={"stream": st.booleans()},
+)
+_VALID[OLLAMA_EMBED] = st.fixed_dictionaries(
+    {"model": s.names, "input": st.one_of(s.texts(), st.lists(s.texts(), min_size=1, max_size=3))}
+)
 _FIELDS = {
+    OLLAMA: ("model", "messages", "stream", "tools", "prompt"),
+    OLLAMA_EMBED: ("model", "input", "dimensions", "prompt"),
     GEMINI: ("contents", "systemInstruction", "tools", "generationConfig", "toolConfig"),
     GEMINI_EMBED: ("requests", "content"),
     CHAT: ("model", "messages", "stream", "stream_options"),
@@ -524,6 +601,8 @@ _configs = _object(
             "anthropic",
             "gemini",
             "gemini_embeddings",
+            "ollama",
+            "ollama_embeddings",
             "listen_addr",
         )
     }
@@ -563,7 +642,7 @@ def _nested(depth: int) -> bytes:
 
 
 @pytest.mark.parametrize("depth", [254, 1000])
-@pytest.mark.parametrize("route", [CHAT, RESPONSES, MESSAGES, GEMINI])
+@pytest.mark.parametrize("route", [CHAT, RESPONSES, MESSAGES, GEMINI, OLLAMA])
 def test_deeply_nested_body_is_a_4xx(server: MockServer, route: str, depth: int) -> None:
     """JSON nested deep inside the last message (or input item): valid for orjson's parser, too deep
     for its serialiser and for recursive Python code.
@@ -578,6 +657,9 @@ def test_deeply_nested_body_is_a_4xx(server: MockServer, route: str, depth: int)
         + inner
         + b"}]}",
         GEMINI: b'{"contents":[{"role":"user","parts":[{"text":"x","extra":' + inner + b"}]}]}",
+        OLLAMA: b'{"model":"m","stream":false,"messages":[{"role":"user","content":"x","extra":'
+        + inner
+        + b"}]}",
     }[route]
     assert orjson.loads(body)  # the request itself is valid JSON
     _assert_no_5xx(raw_request(server, "POST", route, body, _headers(route)), body)

@@ -1,0 +1,99 @@
+"""Ollama embeddings mocks (``POST /api/embed`` and ``/api/embeddings``): ``mock().ollama_embeddings()``.
+
+Verb → the fields it sets in the mock (``ollama_embeddings[i]``):
+
+- ``named(name)`` → ``name``
+- ``times(n)``, ``once()``, ``in_sequence(steps)`` → ``times``; ``priority(n)`` → ``priority``
+- ``in_scenario(scenario, required_state=, new_state=)`` → ``scenario``, ``required_state``,
+  ``new_state``
+- ``with_timing(ttft_ms=, chunk_interval_ms=, jitter_ms=, seed=)`` → ``timing.ttft_ms``,
+  ``timing.chunk_interval_ms``, ``timing.jitter_ms``, ``timing.seed``
+- ``with_fault(kind, after_events=)`` → ``fault.kind``, ``fault.after_events``
+- ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
+  ``match.headers[].match_type``
+- ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
+- ``when_input_contains(text)`` → ``match.match_type``, ``match.input``
+- ``when_input_matches(pattern)`` → ``match.match_type``, ``match.input``
+- ``when_input(value)`` → ``match.match_type``, ``match.input``
+- ``reply(vector | dict)`` → ``response``
+- ``reply_vectors(vectors)`` → ``response``
+- ``reply_vectors_from_text(dimensions, seed=)`` → ``vectors_from_text.dimensions``,
+  ``vectors_from_text.seed``
+- ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
+  ``error.message``, ``error.type``, ``error.headers``
+
+The input is ``/api/embed``'s ``input`` (a string or a list of them) or ``/api/embeddings``'
+``prompt``. A mock with no ``when_*`` verb on the input matches every request. The answer holds one
+embedding per input: a single vector answers every input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+from ..builders._base import MockHandle, RequestBuilder, check_pattern
+from ..builders._values import BuilderError, json_copy
+from .format import OllamaEmbeddingMock
+
+__all__ = ["OllamaEmbeddingsBuilder"]
+
+
+class OllamaEmbeddingsBuilder(RequestBuilder[OllamaEmbeddingMock]):
+    """An Ollama embeddings mock: at most one ``when_*`` rule on the input, any number of headers,
+    then a ``reply*`` verb."""
+
+    _API = "ollama_embeddings"
+    _SUBJECT = "input"
+
+    def _catch_all(self) -> str:
+        return ""
+
+    def when_input_contains(self, text: str) -> Self:
+        """The input, or one of the inputs, contains ``text``."""
+        return self._when("when_input_contains", "contains", text)
+
+    def when_input_matches(self, pattern: str) -> Self:
+        """The Python regex ``pattern`` is found (``re.search``) in the input or one of the inputs."""
+        check_pattern("when_input_matches", pattern)
+        return self._when("when_input_matches", "regex", pattern)
+
+    def when_input(self, value: str | Sequence[str]) -> Self:
+        """The input equals ``value``: a string or a list of strings."""
+        return self._when("when_input", "exact", json_copy(value, "input"))
+
+    def reply(self, content: Sequence[float] | Mapping[str, Any], /) -> MockHandle[OllamaEmbeddingMock]:
+        """Answer every input with the embedding ``vector``, or with a whole response as a dict."""
+        if isinstance(content, Mapping):
+            return self._register(json_copy(content, "the response"))
+        return self.reply_vectors([content])
+
+    def reply_vectors(self, vectors: Sequence[Sequence[float]]) -> MockHandle[OllamaEmbeddingMock]:
+        """Answer with one embedding per input, in order, again in turn for more inputs."""
+        if isinstance(vectors, str) or not vectors:
+            raise BuilderError("mockllm: reply_vectors() needs at least one vector")
+        embeddings = []
+        for index, vector in enumerate(vectors):
+            if (
+                isinstance(vector, str)
+                or not isinstance(vector, Sequence)
+                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
+                or not all(math.isfinite(x) for x in vector)
+            ):
+                raise BuilderError(
+                    f"mockllm: embedding {index} is not a list of finite numbers: {vector!r:.60}"
+                )
+            embeddings.append([float(x) for x in vector])
+        return self._register({"embeddings": embeddings})
+
+    def reply_vectors_from_text(self, dimensions: int, *, seed: int = 0) -> MockHandle[OllamaEmbeddingMock]:
+        """Answer each input with a unit-length vector of ``dimensions`` numbers derived from its
+        text: equal texts get equal vectors, on every run."""
+        for name, value, low in (("dimensions", dimensions, 1), ("seed", seed, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise BuilderError(
+                    f"mockllm: reply_vectors_from_text({name}=) takes a whole number of at least {low}, "
+                    f"got {value!r}"
+                )
+        return self._register_answer({"vectors_from_text": {"dimensions": dimensions, "seed": seed}})
