@@ -27,10 +27,11 @@ ApiKey = Literal[
     "gemini_embeddings",
     "ollama",
     "ollama_embeddings",
+    "bedrock",
 ]
 """The config key of an API's mock list."""
 
-ProviderName = Literal["openai", "anthropic", "gemini", "ollama"]
+ProviderName = Literal["openai", "anthropic", "gemini", "ollama", "bedrock"]
 """Whose conventions an API follows: error shape, authentication, model list, upstream."""
 
 
@@ -54,6 +55,7 @@ APIS: Final = (
     ApiSpec("gemini_embeddings", "gemini_embeddings", "gemini", "Gemini embedContent"),
     ApiSpec("ollama", "ollama", "ollama", "Ollama chat and generate"),
     ApiSpec("ollama_embeddings", "ollama_embeddings", "ollama", "Ollama embed"),
+    ApiSpec("bedrock", "bedrock", "bedrock", "Bedrock Converse"),
 )
 
 API_BY_KEY: Final[dict[str, ApiSpec]] = {spec.key: spec for spec in APIS}

@@ -32,6 +32,7 @@ from typing_extensions import is_typeddict  # pydantic needs these on Python < 3
 
 from .anthropic.format import AnthropicMessage, AnthropicMock, AnthropicRequestMatch
 from .apis import API_BY_KEY, APIS, ApiKey
+from .bedrock.format import BedrockMessage, BedrockMock, BedrockRequestMatch
 from .bulk import collector_paused
 from .config_parts import (
     DEFAULT_PRIORITY,
@@ -86,6 +87,9 @@ __all__ = [
     "AnthropicMessage",
     "AnthropicMock",
     "AnthropicRequestMatch",
+    "BedrockMessage",
+    "BedrockMock",
+    "BedrockRequestMatch",
     "ChatMessage",
     "Config",
     "ConfigError",
@@ -213,6 +217,7 @@ class Config(ConfigModel):
     gemini_embeddings: list[GeminiEmbeddingMock] = Field(default_factory=list)
     ollama: list[OllamaMock] = Field(default_factory=list)
     ollama_embeddings: list[OllamaEmbeddingMock] = Field(default_factory=list)
+    bedrock: list[BedrockMock] = Field(default_factory=list)
     listen_addr: Annotated[str | None, AfterValidator(_listen_addr)] = None
     """``host:port`` for ``mockllm serve`` (kagent's key); ``--host``/``--port`` override it."""
 

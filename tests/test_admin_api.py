@@ -97,6 +97,7 @@ def test_get_mocks_is_the_config_and_putting_it_back_changes_nothing(
             "gemini_embeddings": 0,
             "ollama": 0,
             "ollama_embeddings": 0,
+            "bedrock": 0,
         }
     }
     assert admin.get("/mocks").content == got.content
@@ -168,6 +169,7 @@ def test_delete_clears_every_mock_and_reset_brings_the_startup_mocks_back(
         "gemini_embeddings": 0,
         "ollama": 0,
         "ollama_embeddings": 0,
+        "bedrock": 0,
     }
     assert ask_status(server, "weather?") == 404
     assert admin.post("/reset").status_code == 200

@@ -27,6 +27,8 @@ from typing_extensions import is_typeddict
 import mockllm.builders
 from mockllm import Config, ConfigError, MockServer
 from mockllm.anthropic import builder as anthropic_messages
+from mockllm.bedrock import builder as bedrock_builder
+from mockllm.bedrock.builder import BedrockBuilder
 from mockllm.builders import (
     AnthropicMessagesBuilder,
     BuilderError,
@@ -41,6 +43,7 @@ from mockllm.builders import (
 from mockllm.cli import main
 from mockllm.config import (
     AnthropicMock,
+    BedrockMock,
     GeminiEmbeddingMock,
     GeminiMock,
     OllamaEmbeddingMock,
@@ -631,6 +634,7 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
             "gemini_embeddings": 0,
             "ollama": 0,
             "ollama_embeddings": 0,
+            "bedrock": 0,
         },
         {
             "openai": 2,
@@ -641,6 +645,7 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
             "gemini_embeddings": 0,
             "ollama": 0,
             "ollama_embeddings": 0,
+            "bedrock": 0,
         },
         {
             "openai": 2,
@@ -651,6 +656,7 @@ def test_handles_and_change_listeners(m: MockBuilder) -> None:
             "gemini_embeddings": 0,
             "ollama": 0,
             "ollama_embeddings": 0,
+            "bedrock": 0,
         },
     ]
     assert m.build().openai == [first.mock, second.mock]
@@ -688,6 +694,7 @@ BUILDER_MODULES: dict[str, tuple[ModuleType, type[Any], type[BaseModel]]] = {
     "gemini_embeddings": (gemini_embed_builder, GeminiEmbeddingsBuilder, GeminiEmbeddingMock),
     "ollama": (ollama_builder, OllamaBuilder, OllamaMock),
     "ollama_embeddings": (ollama_embed_builder, OllamaEmbeddingsBuilder, OllamaEmbeddingMock),
+    "bedrock": (bedrock_builder, BedrockBuilder, BedrockMock),
 }
 
 
@@ -812,10 +819,30 @@ def every_verb_used() -> Config:
     local_embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
     local_embeddings.when_model("nomic", match_type="regex").when_input("x").reply_vectors([[1.0]])
     local_embeddings.when_input_matches("x").reply_vectors_from_text(8, seed=1)
+    aws = m.bedrock().named("n").with_header("X-A", "a")
+    aws.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
+    aws.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply(
+        "y", reasoning="r", signature="s", stop_reason="end_turn", usage={"inputTokens": 1}
+    )
+    aws.when_model("claude", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
+        "tu_1"
+    ).when_last_message_matches("x", role="user").reply_tool_use("f", id="tu_1")
+    aws.when_tool_result("tu_1").reply_tool_uses([ToolCall("f")])
+    aws.when_last_message(role="user", content="x").reply("z")
     claude.when_tool_result("toolu_1").reply_tool_use("f")
     claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])
-    for builder in (chat, responses, embeddings, claude, gemini, gemini_embeddings, local, local_embeddings):
+    for builder in (
+        chat,
+        responses,
+        embeddings,
+        claude,
+        gemini,
+        gemini_embeddings,
+        local,
+        local_embeddings,
+        aws,
+    ):
         builder.when_model("failing").once().reply_error(
             429, message="slow down", type="rate_limit_error", headers={"retry-after-ms": "5"}
         )
@@ -830,6 +857,7 @@ def every_verb_used() -> Config:
     gemini_embeddings.when_model("flaky").with_fault("truncate", after_events=0).reply([1.0])
     local.when_model("flaky").with_fault("error_event", after_events=1).reply("x")
     local_embeddings.when_model("flaky").with_fault("disconnect", after_events=0).reply([1.0])
+    aws.when_model("flaky").with_fault("malformed", after_events=1).reply("x")
     return m.build()
 
 
@@ -875,6 +903,7 @@ def test_typing_chains_also_run() -> None:
         "gemini_embeddings": 0,
         "ollama": 0,
         "ollama_embeddings": 0,
+        "bedrock": 0,
     }
 
 

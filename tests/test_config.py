@@ -230,6 +230,7 @@ def test_schema_cli(capsys: pytest.CaptureFixture[str]) -> None:
         "gemini_embeddings",
         "ollama",
         "ollama_embeddings",
+        "bedrock",
         "listen_addr",
     }
     assert schema["$defs"]["OpenAIRequestMatch"]["required"] == ["match_type", "message"]

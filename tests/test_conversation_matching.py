@@ -1151,4 +1151,5 @@ def test_the_conversation_verbs_are_not_body_rules() -> None:
         "gemini_embeddings": 0,
         "ollama": 0,
         "ollama_embeddings": 0,
+        "bedrock": 0,
     }

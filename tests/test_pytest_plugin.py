@@ -102,7 +102,7 @@ def test_next_test_sees_no_mocks_and_no_requests(mockllm):
     assert mockllm.requests == []
     assert mockllm.config.counts() == {
         "openai": 0, "openai_response": 0, "openai_embeddings": 0, "anthropic": 0,
-        "gemini": 0, "gemini_embeddings": 0, "ollama": 0, "ollama_embeddings": 0,
+        "gemini": 0, "gemini_embeddings": 0, "ollama": 0, "ollama_embeddings": 0, "bedrock": 0,
     }
     with pytest.raises(openai.NotFoundError):
         chat(mockllm, "hi there")
@@ -417,6 +417,12 @@ ENV_NAMES = (
     "GOOGLE_GEMINI_BASE_URL",
     "GOOGLE_GENAI_USE_VERTEXAI",
     "OLLAMA_HOST",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
 )
 
 
@@ -431,6 +437,7 @@ def test_env_helper_points_sdk_clients_at_the_server(
 import os
 
 import anthropic
+import boto3
 import ollama
 import openai
 from google import genai
@@ -451,6 +458,15 @@ def test_clients_built_without_arguments(mockllm_env):
     with ollama.Client() as local:
         answer = local.chat(model="llama3", messages=[{"role": "user", "content": "hi"}])
     assert answer.message.content == "from ollama"
+    mockllm_env.bedrock().reply("from bedrock")
+    converse = boto3.client("bedrock-runtime").converse(
+        modelId="m", messages=[{"role": "user", "content": [{"text": "hi"}]}]
+    )
+    assert converse["output"]["message"]["content"][0]["text"] == "from bedrock"
+    claude = anthropic.AnthropicBedrock(max_retries=0).messages.create(
+        model="anthropic.claude-v2", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert claude.content[0].text == "from anthropic"
     chat = openai.OpenAI(max_retries=0, timeout=10).chat.completions.create(
         model="m", messages=[{"role": "user", "content": "hi"}]
     )

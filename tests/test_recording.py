@@ -275,6 +275,7 @@ def test_an_agent_run_recorded_replays_offline_both_ways(
         "gemini_embeddings": 0,
         "ollama": 0,
         "ollama_embeddings": 0,
+        "bedrock": 0,
     }
     assert [mock.match.turn for mock in config.openai] == [0, 1]
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
+from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
 from ..server.adapter import (
+    JSON,
     SSE,
     ApiAdapter,
     MatchStyle,
@@ -20,11 +23,11 @@ from ..server.adapter import (
     check_object_list,
     describe_last_message,
     estimate_tokens,
-    is_sse,
     json_or_events,
     json_or_stream,
 )
 from ..server.errors import ApiError
+from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, chunk_frame
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import Endpoint, Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
@@ -179,11 +182,18 @@ def _fill_block(block: dict[str, Any], k: int, position: int) -> dict[str, Any]:
 
 
 def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
-    events: list[bytes] = []
+    """The stream's events: SSE (each named, as the SDKs skip an event without an ``event:``
+    line), or on Bedrock's InvokeModelWithResponseStream each in an event-stream ``chunk``."""
+    if variant == BEDROCK_EVENTS:
+        return [chunk_frame(event) for event in _events(response)]
+    return [sse_event(event, event["type"]) for event in _events(response)]
+
+
+def _events(response: dict[str, Any]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
 
     def emit(kind: str, **fields: Any) -> None:
-        # Anthropic SDKs skip events without an "event:" line.
-        events.append(sse_event({"type": kind, **fields}, kind))
+        events.append({"type": kind, **fields})
 
     usage = response["usage"]
     start = {
@@ -284,8 +294,55 @@ def reassemble(raw: bytes) -> dict[str, Any] | None:
 
 
 def error_event(response: dict[str, Any], position: int, variant: Hashable) -> bytes:
-    error = {"type": "overloaded_error", "message": ERROR_MESSAGE}
-    return sse_event({"type": "error", "error": error}, "error")
+    event = {"type": "error", "error": {"type": "overloaded_error", "message": ERROR_MESSAGE}}
+    return chunk_frame(event) if variant == BEDROCK_EVENTS else sse_event(event, "error")
+
+
+def _malformed(variant: Hashable) -> bytes:
+    if variant == BEDROCK_EVENTS:
+        return broken_frame()
+    # The Anthropic SDKs skip an event without an "event:" line unread: name it as a delta.
+    return b"event: content_block_delta\n" + MALFORMED_DATA
+
+
+def _media(variant: Hashable) -> tuple[str, dict[str, str] | None]:
+    return (EVENTSTREAM_TYPE, None) if variant == BEDROCK_EVENTS else sse_media(variant)
+
+
+# --- Claude on Bedrock -------------------------------------------------------------------------------
+
+BEDROCK_EVENTS = "bedrock-eventstream"
+"""The stream variant of InvokeModelWithResponseStream: each event in an event-stream ``chunk``."""
+
+
+def _on_bedrock(request: HttpRequest, body: dict[str, Any]) -> dict[str, Any]:
+    """InvokeModel's body is Messages' with ``anthropic_version`` in it, and the model in the URL."""
+    if not isinstance(body.get("anthropic_version"), str):
+        raise ApiError(400, "anthropic_version: Field required (InvokeModel takes it in the body)")
+    return {**body, "model": unquote(request.match_info["model_id"])}
+
+
+def _bedrock_routes() -> tuple[Route, ...]:
+    """Claude on Bedrock: the same mocks on InvokeModel's routes (not forwarded when recording:
+    their upstream is AWS's, per region)."""
+    return (
+        Route(
+            "/model/<model_id:path>/invoke",
+            "/model/{modelId}/invoke",
+            flavor="bedrock",
+            into_request=_on_bedrock,
+            variant=lambda request, body: JSON,
+            records=False,
+        ),
+        Route(
+            "/model/<model_id:path>/invoke-with-response-stream",
+            "/model/{modelId}/invoke-with-response-stream",
+            flavor="bedrock",
+            into_request=_on_bedrock,
+            variant=lambda request, body: BEDROCK_EVENTS,
+            records=False,
+        ),
+    )
 
 
 def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
@@ -296,20 +353,19 @@ def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
 ADAPTER = ApiAdapter(
     spec=API_BY_KEY["anthropic"],
     provider=ANTHROPIC,
-    routes=(Route("/v1/messages", "/v1/messages"),),
+    routes=(Route("/v1/messages", "/v1/messages"), *_bedrock_routes()),
     rules=ANTHROPIC_RULES,
     validate=validate,
     variant=json_or_stream,
-    is_stream=is_sse,
+    is_stream=lambda variant: variant != JSON,
     fill=fill,
     render=json_or_events(stream_events),
     describe=describe_last_message,
     streaming=Streaming(
         events=stream_events,
         shortest=SSE,
-        media=sse_media,
-        # The Anthropic SDKs skip an event without an "event:" line unread: name it as a delta.
-        malformed_event=lambda variant: b"event: content_block_delta\n" + MALFORMED_DATA,
+        media=_media,
+        malformed_event=_malformed,
         error_event=error_event,
         reassemble=reassemble,
     ),

@@ -43,6 +43,10 @@ class AnthropicProvider(Provider):
     key_env: ClassVar[tuple[str, ...]] = ("MOCKLLM_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
 
     def check_auth(self, request: Request, route: Route | None) -> None:
+        if route is not None and route.flavor == "bedrock":  # AWS's: SigV4 (not verified) or a key
+            if not request.headers.get("authorization"):
+                raise ApiError(403, "Missing Authentication Token: send an 'Authorization' header.")
+            return
         if not (request.headers.get("x-api-key") or bearer(request)):
             raise ApiError(401, "Missing API key: send an 'x-api-key' or 'Authorization: Bearer' header.")
         if not request.headers.get(_VERSION_HEADER):

@@ -19,6 +19,7 @@ to the fields it sets in a mock. The root sets the top-level fields:
 - ``gemini_embeddings()`` → ``gemini_embeddings`` (its builder: `mockllm.gemini.embed_builder`)
 - ``ollama()`` → ``ollama`` (its builder: `mockllm.ollama.builder`)
 - ``ollama_embeddings()`` → ``ollama_embeddings`` (its builder: `mockllm.ollama.embed_builder`)
+- ``bedrock()`` → ``bedrock`` (its builder: `mockllm.bedrock.builder`)
 """
 
 from ..anthropic.builder import AnthropicMessagesBuilder

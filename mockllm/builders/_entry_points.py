@@ -12,6 +12,7 @@ from ..openai.responses_builder import OpenAIResponsesBuilder
 from ._base import MockRegistry
 
 if TYPE_CHECKING:
+    from ..bedrock.builder import BedrockBuilder
     from ..gemini.builder import GeminiBuilder
     from ..gemini.embed_builder import GeminiEmbeddingsBuilder
     from ..ollama.builder import OllamaBuilder
@@ -68,3 +69,10 @@ class ApiEntryPoints:
         from ..ollama.embed_builder import OllamaEmbeddingsBuilder
 
         return OllamaEmbeddingsBuilder(self._mock_registry())
+
+    def bedrock(self) -> BedrockBuilder:
+        """A mock for ``POST /model/{modelId}/converse`` and ``/converse-stream`` (config key
+        ``bedrock``)."""
+        from ..bedrock.builder import BedrockBuilder
+
+        return BedrockBuilder(self._mock_registry())

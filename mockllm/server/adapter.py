@@ -134,8 +134,9 @@ class ApiAdapter:
     """The answer of a ``vectors_from_text`` mock, for an embeddings API."""
     endpoints: tuple[Endpoint, ...] = ()
     """JSON endpoints beside the answers: token counting."""
-    model_field: str = "model"
-    """The answer's field that names the model: an answer without it echoes the request's."""
+    model_field: str | None = "model"
+    """The answer's field that names the model: an answer without it echoes the request's (None:
+    the answer names no model)."""
 
     @property
     def stream_events(self) -> RenderEvents | None:
@@ -230,7 +231,8 @@ class PreparedResponse:
     def model_key(self, model: Any) -> str | None:
         """What of a request's ``model`` the answer depends on: the model it echoes, or None for
         a response that names its own."""
-        return model if isinstance(model, str) and self._echo not in self.response else None
+        echo = self._echo
+        return model if echo is not None and isinstance(model, str) and echo not in self.response else None
 
     def render_uncached(self, model: Any, variant: Hashable) -> bytes:
         """The answer for a request naming ``model``, rendered anew and not kept."""
@@ -239,8 +241,9 @@ class PreparedResponse:
     def response_for(self, model: Any) -> dict[str, Any]:
         """The response as served to a request naming ``model``."""
         response = self.response
-        if self._echo not in response:
-            response = {**response, self._echo: model if isinstance(model, str) and model else DEFAULT_MODEL}
+        echo = self._echo
+        if echo is not None and echo not in response:
+            response = {**response, echo: model if isinstance(model, str) and model else DEFAULT_MODEL}
         return response
 
 

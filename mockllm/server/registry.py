@@ -7,6 +7,7 @@ from typing import Final
 
 from ..anthropic import messages as anthropic_messages
 from ..apis import APIS, ApiKey
+from ..bedrock import converse as bedrock_converse
 from ..gemini import embed as gemini_embed
 from ..gemini import generate as gemini_generate
 from ..ollama import chat as ollama_chat
@@ -28,6 +29,7 @@ _ADAPTERS: Final = (
     gemini_embed.ADAPTER,
     ollama_chat.ADAPTER,
     ollama_embed.ADAPTER,
+    bedrock_converse.ADAPTER,
 )
 
 ADAPTERS: Final[dict[ApiKey, ApiAdapter]] = {adapter.spec.key: adapter for adapter in _ADAPTERS}

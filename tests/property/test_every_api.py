@@ -124,6 +124,15 @@ EXAMPLES: dict[str, Example] = {
         "m",
         {"match_type": "contains", "input": ""},
     ),
+    "bedrock": Example(
+        "/model/anthropic.claude-v2%3A1/converse",
+        "/model/anthropic.claude-v2%3A1/converse-stream",
+        {"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
+        {"authorization": "AWS4-HMAC-SHA256 Credential=x", "content-type": "application/json"},
+        {"output": {"message": {"role": "assistant", "content": [{"text": _TEXT}]}}},
+        "anthropic.claude-v2:1",
+        {"match_type": "contains", "message": {"content": []}},
+    ),
 }
 STREAMING = sorted(key for key, adapter in ADAPTERS.items() if adapter.streaming is not None)
 
