@@ -118,6 +118,14 @@ class MockLLM(ApiEntryPoints):
         return self.server.gemini_base_url
 
     @property
+    def bedrock_endpoint_url(self) -> str:
+        return self.server.bedrock_endpoint_url
+
+    @property
+    def ollama_host(self) -> str:
+        return self.server.ollama_host
+
+    @property
     def env(self) -> dict[str, str]:
         """Environment variables that point every provider's SDK (``openai``, ``anthropic``,
         ``google-genai``; ``AzureOpenAI`` too) at this server, with a dummy key.

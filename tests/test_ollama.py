@@ -22,7 +22,7 @@ def last(server: MockServer) -> RecordedRequest:
 
 
 def client(server: MockServer) -> ollama.Client:
-    return ollama.Client(host=server.url)
+    return ollama.Client(host=server.ollama_host)
 
 
 def test_chat_and_generate_plain_streamed_and_async(m: MockBuilder, server: MockServer) -> None:

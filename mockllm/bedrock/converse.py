@@ -123,7 +123,7 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
         if isinstance(block.get("text"), str):
             events += [
                 event_frame("contentBlockDelta", {**at, "delta": {"text": p}})
-                for p in text_pieces(block["text"])
+                for p in text_pieces(block["text"]) or [""]
             ]
         elif "toolUse" in block:
             use = block["toolUse"]
@@ -136,7 +136,7 @@ def stream_events(response: dict[str, Any], variant: Any) -> list[bytes]:
         elif isinstance(block.get("reasoningContent"), dict):
             reasoning = block["reasoningContent"]
             text = reasoning.get("reasoningText") or {}
-            for piece in text_pieces(text.get("text", "")):
+            for piece in text_pieces(text.get("text", "")) or [""]:  # a block the stream must show
                 events.append(
                     event_frame("contentBlockDelta", {**at, "delta": {"reasoningContent": {"text": piece}}})
                 )

@@ -14,7 +14,9 @@ from sanic import Sanic
 
 from ..anthropic.provider import ANTHROPIC
 from ..config import Config, Timing, default_timing
+from ..bedrock.provider import BEDROCK
 from ..gemini.provider import GEMINI
+from ..ollama.provider import OLLAMA
 from ..openai.provider import OPENAI
 from .admin import AdminAccess
 from .app import create_app
@@ -169,6 +171,17 @@ class MockServer:
     def anthropic_base_url(self) -> str:
         """For ``anthropic.Anthropic(base_url=...)``: its paths already start with ``/v1``."""
         return ANTHROPIC.base_url(self.url)
+
+    @property
+    def bedrock_endpoint_url(self) -> str:
+        """For ``boto3.client("bedrock-runtime", endpoint_url=...)`` and
+        ``anthropic.AnthropicBedrock(base_url=...)``."""
+        return BEDROCK.base_url(self.url)
+
+    @property
+    def ollama_host(self) -> str:
+        """For ``ollama.Client(host=...)`` (and ``OLLAMA_HOST``)."""
+        return OLLAMA.base_url(self.url)
 
     @property
     def gemini_base_url(self) -> str:

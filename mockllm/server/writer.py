@@ -99,7 +99,11 @@ async def _write(
     if kind == "stall":
         await stall(request, timing)
     if timing.ttft_ms:
-        await sleep(timing.ttft_ms / 1000)
+        # uvloop's timers have millisecond resolution and may fire a little early: the first byte
+        # waits the whole ttft_ms from the match, as the journal's ttfb_ms then shows.
+        due = started + timing.ttft_ms / 1000
+        while (left := due - perf_counter()) > 0:
+            await sleep(left)
     if kind == "reset":
         abort(request)
     if isinstance(body, bytes):

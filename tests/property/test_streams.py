@@ -471,3 +471,72 @@ def _post_stream(server: MockServer) -> bytes:
 
 def _post_plain(server: MockServer) -> bytes:
     return _post(server, "generateContent")
+
+
+# --- bedrock ------------------------------------------------------------------------------------
+
+
+@st.composite
+def converse_blocks(draw: st.DrawFn) -> JsonObject:
+    kind = draw(st.sampled_from(["text", "text", "toolUse", "reasoning"]))
+    if kind == "text":
+        return {"text": draw(s.texts(max_size=60))}
+    if kind == "toolUse":
+        use: JsonObject = {"name": draw(s.names), "input": draw(s.json_objects)}
+        _optional(draw, use, "toolUseId", s.ids("tooluse_"))
+        return {"toolUse": use}
+    text: JsonObject = {"text": draw(s.texts(max_size=40))}
+    _optional(draw, text, "signature", s.names)
+    return {"reasoningContent": {"reasoningText": text}}
+
+
+@st.composite
+def converse_responses(draw: st.DrawFn) -> JsonObject:
+    """A Converse response as a config writes it: text, tool use and reasoning blocks; stop reason
+    and usage sometimes given."""
+    blocks = draw(st.lists(converse_blocks(), min_size=1, max_size=4))
+    response: JsonObject = {"output": {"message": {"role": "assistant", "content": blocks}}}
+    _optional(draw, response, "stopReason", st.sampled_from(["end_turn", "tool_use", "max_tokens"]))
+    if draw(st.booleans()):
+        given, made = draw(st.integers(0, 10_000)), draw(st.integers(0, 10_000))
+        response["usage"] = {"inputTokens": given, "outputTokens": made, "totalTokens": given + made}
+    return response
+
+
+@server_settings()
+@given(response=converse_responses())
+def test_converse_stream_frames_decode_with_botocore_and_rebuild_the_answer(
+    server: MockServer, response: JsonObject
+) -> None:
+    """Every frame of a Converse stream decodes with botocore's own `EventStreamBuffer` (its
+    checksums hold, fed in arbitrary pieces), every payload is the event's own fields, and the
+    events put back together give the answer ``converse`` gives.
+
+    Mutations caught: the message checksum computed without the headers; a payload wrapped in its
+    event's name (botocore then reads an empty event); a tool use's input sent whole as an object.
+    """
+    from botocore.eventstream import EventStreamBuffer
+
+    from mockllm.bedrock.converse import reassemble
+
+    from .support import raw_request
+
+    match = {"match_type": "contains", "message": {"content": []}}
+    server.set_config(Config.model_validate({"bedrock": [{"match": match, "response": response}]}))
+    headers = {"authorization": "AWS4-HMAC-SHA256 Credential=x"}
+    body = orjson.dumps({"messages": [{"role": "user", "content": [{"text": "hi"}]}]})
+    streamed = raw_request(server, "POST", "/model/m/converse-stream", body, headers)
+    plain = raw_request(server, "POST", "/model/m/converse", body, headers)
+    assert streamed.status == plain.status == 200
+    buffer = EventStreamBuffer()
+    for start in range(0, len(streamed.body), 5):
+        buffer.add_data(streamed.body[start : start + 5])
+    events = list(buffer)
+    kinds = [event.headers[":event-type"] for event in events]
+    assert kinds[0] == "messageStart" and kinds[-2:] == ["messageStop", "metadata"]
+    for event in events:
+        payload = orjson.loads(event.payload)
+        assert event.headers[":event-type"] not in payload  # flat: no wrapper
+    rebuilt = reassemble(streamed.body)
+    assert rebuilt is not None
+    assert rebuilt == orjson.loads(plain.body)
