@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Self
 from sanic import Sanic
 
 from ..anthropic.provider import ANTHROPIC
-from ..config import Config, Timing, default_timing
 from ..bedrock.provider import BEDROCK
+from ..config import Config, Timing, default_timing
 from ..gemini.provider import GEMINI
 from ..ollama.provider import OLLAMA
 from ..openai.provider import OPENAI
