@@ -9,7 +9,6 @@ configured ones in turn (as OpenAI embeddings serve ``data``), each cut to the r
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Hashable
 from typing import Any
 
@@ -25,9 +24,10 @@ from ..server.adapter import (
     Request,
     check_model,
     estimate_tokens,
+    is_number_list,
 )
 from ..server.errors import ApiError
-from ..text_vectors import input_digest, packed_unit_vector
+from ..text_vectors import text_vector
 from .generate import gemini_routes
 from .matching import GEMINI_EMBEDDINGS_RULES, embed_inputs
 from .provider import GEMINI
@@ -109,9 +109,7 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
         raise ValueError('response: expected {"embedding": {"values": [...]}} or {"embeddings": [...]}')
     for i, item in enumerate(vectors):
         values = item.get("values") if isinstance(item, dict) else None
-        if not isinstance(values, list) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) for x in values
-        ):
+        if not is_number_list(values):
             raise ValueError(f"response.embeddings[{i}].values: expected a list of numbers")
     return out
 
@@ -146,10 +144,7 @@ class TextVectors(PreparedResponse):
 
     def render_uncached(self, model: Any, variant: Any) -> bytes:
         dimensions = variant.dimensions or self._dimensions
-        embeddings = [
-            {"values": array("f", packed_unit_vector(input_digest(text, self._seed), dimensions)).tolist()}
-            for text in variant.texts
-        ]
+        embeddings = [{"values": text_vector(text, dimensions, seed=self._seed)} for text in variant.texts]
         if not variant.batch:
             tokens = estimate_tokens(*variant.texts)
             return orjson.dumps({"embedding": embeddings[0], "usageMetadata": {"promptTokenCount": tokens}})

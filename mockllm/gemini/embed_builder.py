@@ -31,43 +31,24 @@ single vector answers every content.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-from ..builders._base import MockHandle, RequestBuilder, check_pattern
-from ..builders._values import BuilderError, json_copy
+from ..builders._base import MockHandle
+from ..builders._embeddings import EmbeddingsBuilder, checked_vectors
+from ..builders._values import json_copy
 from .format import GeminiEmbeddingMock
 
 __all__ = ["GeminiEmbeddingsBuilder"]
 
 
-class GeminiEmbeddingsBuilder(RequestBuilder[GeminiEmbeddingMock]):
+class GeminiEmbeddingsBuilder(EmbeddingsBuilder[GeminiEmbeddingMock]):
     """A Gemini embeddings mock: at most one ``when_*`` rule on the input, any number of headers,
     then a ``reply*`` verb."""
 
     _API = "gemini_embeddings"
-    _SUBJECT = "input"
-
-    def _catch_all(self) -> str:
-        return ""
 
     # --- the input ------------------------------------------------------------------------------------
-
-    def when_input_contains(self, text: str) -> Self:
-        """The text of one of the contents contains ``text``."""
-        return self._when("when_input_contains", "contains", text)
-
-    def when_input_matches(self, pattern: str) -> Self:
-        """The Python regex ``pattern`` is found (``re.search``) in the text of one of the contents."""
-        check_pattern("when_input_matches", pattern)
-        return self._when("when_input_matches", "regex", pattern)
-
-    def when_input_includes(self, texts: Sequence[str]) -> Self:
-        """Each of ``texts`` is the text of one of the contents (the request may have more)."""
-        if isinstance(texts, str) or not texts:
-            raise BuilderError("mockllm: when_input_includes() takes a non-empty list of strings")
-        return self._when("when_input_includes", "contains", list(texts))
 
     def when_input(self, value: str | Sequence[str]) -> Self:
         """The contents' texts are ``value``: one string for one content, else a list."""
@@ -85,28 +66,5 @@ class GeminiEmbeddingsBuilder(RequestBuilder[GeminiEmbeddingMock]):
     def reply_vectors(self, vectors: Sequence[Sequence[float]]) -> MockHandle[GeminiEmbeddingMock]:
         """Answer with one embedding per content, in order; a batch of more contents than
         ``vectors`` gets them again in turn."""
-        if isinstance(vectors, str) or not vectors:
-            raise BuilderError("mockllm: reply_vectors() needs at least one vector")
-        embeddings = []
-        for index, vector in enumerate(vectors):
-            if (
-                isinstance(vector, str)
-                or not isinstance(vector, Sequence)
-                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
-            ):
-                raise BuilderError(f"mockllm: embedding {index} is not a list of numbers: {vector!r:.60}")
-            if not all(math.isfinite(x) for x in vector):
-                raise BuilderError(f"mockllm: embedding {index} holds NaN or infinity: {vector!r:.60}")
-            embeddings.append({"values": [float(x) for x in vector]})
+        embeddings = [{"values": vector} for vector in checked_vectors(vectors)]
         return self._register({"embeddings": embeddings})
-
-    def reply_vectors_from_text(self, dimensions: int, *, seed: int = 0) -> MockHandle[GeminiEmbeddingMock]:
-        """Answer each content with a unit-length vector of ``dimensions`` numbers derived from its
-        text: equal texts get equal vectors, on every run (`mockllm.text_vector` computes one)."""
-        for name, value, low in (("dimensions", dimensions, 1), ("seed", seed, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise BuilderError(
-                    f"mockllm: reply_vectors_from_text({name}=) takes a whole number of at least {low}, "
-                    f"got {value!r}"
-                )
-        return self._register_answer({"vectors_from_text": {"dimensions": dimensions, "seed": seed}})

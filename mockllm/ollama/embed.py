@@ -8,7 +8,6 @@ vectors are served one per input in turn, cut to the request's ``dimensions``. A
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Hashable
 from typing import Any
 
@@ -17,10 +16,18 @@ from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
 from ..config_parts import MAX_VECTOR_DIMENSIONS, VectorsFromText
-from ..server.adapter import ApiAdapter, KeyedVariant, MatchStyle, PreparedResponse, Request, check_model
+from ..server.adapter import (
+    ApiAdapter,
+    KeyedVariant,
+    MatchStyle,
+    PreparedResponse,
+    Request,
+    check_model,
+    is_number_list,
+)
 from ..server.errors import ApiError
 from ..server.provider import Route
-from ..text_vectors import input_digest, packed_unit_vector
+from ..text_vectors import text_vector
 from .matching import OLLAMA_EMBEDDINGS_RULES, embed_inputs
 from .provider import OLLAMA
 
@@ -73,9 +80,7 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     if not isinstance(vectors, list) or not vectors:
         raise ValueError('response: expected {"embeddings": [[...], ...]} or {"embedding": [...]}')
     for i, vector in enumerate(vectors):
-        if not isinstance(vector, list) or not all(
-            isinstance(x, int | float) and not isinstance(x, bool) for x in vector
-        ):
+        if not is_number_list(vector):
             raise ValueError(f"response.embeddings[{i}]: expected a list of numbers")
     return out
 
@@ -105,10 +110,7 @@ class TextVectors(PreparedResponse):
 
     def render_uncached(self, model: Any, variant: Any) -> bytes:
         dimensions = variant.dimensions or self._dimensions
-        vectors = [
-            array("f", packed_unit_vector(input_digest(text, self._seed), dimensions)).tolist()
-            for text in variant.texts
-        ]
+        vectors = [text_vector(text, dimensions, seed=self._seed) for text in variant.texts]
         if not variant.listed:
             return orjson.dumps({"embedding": vectors[0]})
         return orjson.dumps({"model": model, "embeddings": vectors})

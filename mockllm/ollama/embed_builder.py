@@ -29,35 +29,22 @@ embedding per input: a single vector answers every input.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-from ..builders._base import MockHandle, RequestBuilder, check_pattern
-from ..builders._values import BuilderError, json_copy
+from ..builders._base import MockHandle
+from ..builders._embeddings import EmbeddingsBuilder, checked_vectors
+from ..builders._values import json_copy
 from .format import OllamaEmbeddingMock
 
 __all__ = ["OllamaEmbeddingsBuilder"]
 
 
-class OllamaEmbeddingsBuilder(RequestBuilder[OllamaEmbeddingMock]):
+class OllamaEmbeddingsBuilder(EmbeddingsBuilder[OllamaEmbeddingMock]):
     """An Ollama embeddings mock: at most one ``when_*`` rule on the input, any number of headers,
     then a ``reply*`` verb."""
 
     _API = "ollama_embeddings"
-    _SUBJECT = "input"
-
-    def _catch_all(self) -> str:
-        return ""
-
-    def when_input_contains(self, text: str) -> Self:
-        """The input, or one of the inputs, contains ``text``."""
-        return self._when("when_input_contains", "contains", text)
-
-    def when_input_matches(self, pattern: str) -> Self:
-        """The Python regex ``pattern`` is found (``re.search``) in the input or one of the inputs."""
-        check_pattern("when_input_matches", pattern)
-        return self._when("when_input_matches", "regex", pattern)
 
     def when_input(self, value: str | Sequence[str]) -> Self:
         """The input equals ``value``: a string or a list of strings."""
@@ -71,29 +58,5 @@ class OllamaEmbeddingsBuilder(RequestBuilder[OllamaEmbeddingMock]):
 
     def reply_vectors(self, vectors: Sequence[Sequence[float]]) -> MockHandle[OllamaEmbeddingMock]:
         """Answer with one embedding per input, in order, again in turn for more inputs."""
-        if isinstance(vectors, str) or not vectors:
-            raise BuilderError("mockllm: reply_vectors() needs at least one vector")
-        embeddings = []
-        for index, vector in enumerate(vectors):
-            if (
-                isinstance(vector, str)
-                or not isinstance(vector, Sequence)
-                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
-                or not all(math.isfinite(x) for x in vector)
-            ):
-                raise BuilderError(
-                    f"mockllm: embedding {index} is not a list of finite numbers: {vector!r:.60}"
-                )
-            embeddings.append([float(x) for x in vector])
+        embeddings = checked_vectors(vectors)
         return self._register({"embeddings": embeddings})
-
-    def reply_vectors_from_text(self, dimensions: int, *, seed: int = 0) -> MockHandle[OllamaEmbeddingMock]:
-        """Answer each input with a unit-length vector of ``dimensions`` numbers derived from its
-        text: equal texts get equal vectors, on every run."""
-        for name, value, low in (("dimensions", dimensions, 1), ("seed", seed, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise BuilderError(
-                    f"mockllm: reply_vectors_from_text({name}=) takes a whole number of at least {low}, "
-                    f"got {value!r}"
-                )
-        return self._register_answer({"vectors_from_text": {"dimensions": dimensions, "seed": seed}})

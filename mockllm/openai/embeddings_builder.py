@@ -31,11 +31,11 @@ default), cut to ``dimensions``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Self, overload
 
-from ..builders._base import MockHandle, RequestBuilder, check_pattern
+from ..builders._base import MockHandle
+from ..builders._embeddings import EmbeddingsBuilder, checked_vectors
 from ..builders._values import BuilderError, EmbeddingsUsage, JsonObject, json_copy, optional, sdk_object
 from ..config import OpenAIEmbeddingMock
 
@@ -46,33 +46,13 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIEmbeddingsBuilder"]
 
 
-class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
+class OpenAIEmbeddingsBuilder(EmbeddingsBuilder[OpenAIEmbeddingMock]):
     """An embeddings mock: at most one ``when_*`` rule on the request ``input``, any number of
     headers, then a ``reply*`` verb."""
 
     _API = "openai_embeddings"
-    _SUBJECT = "input"
-
-    def _catch_all(self) -> str:
-        return ""
 
     # --- the input ------------------------------------------------------------------------------------
-
-    def when_input_contains(self, text: str) -> Self:
-        """The input string, or one of the input strings, contains ``text``."""
-        return self._when("when_input_contains", "contains", text)
-
-    def when_input_matches(self, pattern: str) -> Self:
-        """The Python regex ``pattern`` is found (``re.search``) in the input string, or in one of
-        the input strings."""
-        check_pattern("when_input_matches", pattern)
-        return self._when("when_input_matches", "regex", pattern)
-
-    def when_input_includes(self, texts: Sequence[str]) -> Self:
-        """Each of ``texts`` is one of the input strings (the input may have more)."""
-        if isinstance(texts, str) or not texts:
-            raise BuilderError("mockllm: when_input_includes() takes a non-empty list of strings")
-        return self._when("when_input_includes", "contains", list(texts))
 
     def when_input(self, value: str | Sequence[str] | Sequence[int] | Sequence[Sequence[int]]) -> Self:
         """The input equals ``value``: a string, a list of strings, token ids or token-id lists."""
@@ -118,35 +98,12 @@ class OpenAIEmbeddingsBuilder(RequestBuilder[OpenAIEmbeddingMock]):
     ) -> MockHandle[OpenAIEmbeddingMock]:
         """Answer with one embedding per input, in order (``data[i].index == i``); a request with
         more inputs than ``vectors`` gets them again in turn, one with fewer gets the first ones."""
-        if isinstance(vectors, str) or not vectors:
-            raise BuilderError("mockllm: reply_vectors() needs at least one vector")
-        data = []
-        for index, vector in enumerate(vectors):
-            if (
-                isinstance(vector, str)
-                or not isinstance(vector, Sequence)
-                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in vector)
-            ):
-                raise BuilderError(f"mockllm: embedding {index} is not a list of numbers: {vector!r:.60}")
-            if not all(math.isfinite(x) for x in vector):
-                # JSON has no NaN or infinity: the exported config would say null instead.
-                raise BuilderError(f"mockllm: embedding {index} holds NaN or infinity: {vector!r:.60}")
-            data.append({"object": "embedding", "index": index, "embedding": [float(x) for x in vector]})
+        data = [
+            {"object": "embedding", "index": index, "embedding": vector}
+            for index, vector in enumerate(checked_vectors(vectors))
+        ]
         response = {"object": "list", "data": data, **optional(model=model, usage=_usage(usage))}
         return self._register(response)
-
-    def reply_vectors_from_text(self, dimensions: int, *, seed: int = 0) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer each input with a unit-length vector of ``dimensions`` numbers derived from its
-        text (or token ids): equal inputs get equal vectors and different inputs different ones,
-        on every run; another ``seed`` gives another family. `mockllm.text_vector` computes the
-        vector of a text, to compare with what reached a vector store."""
-        for name, value, low in (("dimensions", dimensions, 1), ("seed", seed, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise BuilderError(
-                    f"mockllm: reply_vectors_from_text({name}=) takes a whole number of at least {low}, "
-                    f"got {value!r}"
-                )
-        return self._register_answer({"vectors_from_text": {"dimensions": dimensions, "seed": seed}})
 
 
 def _usage(usage: EmbeddingsUsage | None) -> JsonObject | None:

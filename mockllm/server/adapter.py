@@ -45,6 +45,7 @@ __all__ = [
     "describe_input",
     "describe_last_message",
     "estimate_tokens",
+    "is_number_list",
     "is_sse",
     "json_or_events",
     "json_or_stream",
@@ -392,6 +393,13 @@ def check_model(body: Request) -> None:
         raise ApiError(
             400, f"'model' is {len(model)} characters long; the limit is {MAX_MODEL_CHARS}", param="model"
         )
+
+
+def is_number_list(value: Any) -> bool:
+    """Whether ``value`` is a list of numbers (a vector): no booleans, which JSON tells apart."""
+    return isinstance(value, list) and all(
+        isinstance(x, int | float) and not isinstance(x, bool) for x in value
+    )
 
 
 def estimate_tokens(*texts: object) -> int:
