@@ -48,6 +48,7 @@ __all__ = [
     "headers_mismatch",
     "input_texts",
     "last_message",
+    "message_mismatch",
     "model_mismatch",
     "object_messages",
     "parts_text",
@@ -247,10 +248,30 @@ def last_message(request: Request) -> dict[str, Any] | None:
     return None
 
 
-def role_mismatch(want: Any, message: dict[str, Any]) -> str | None:
+def role_mismatch(want: Any, message: dict[str, Any], *, what: str = "message") -> str | None:
     if want is None or message.get("role") == want:
         return None
-    return f"role: wants {preview(want)}, last message has {preview(message.get('role'))}"
+    return f"role: wants {preview(want)}, last {what} has {preview(message.get('role'))}"
+
+
+def message_mismatch(
+    match: Any,
+    last: dict[str, Any] | None,
+    rest: Callable[[Any, dict[str, Any]], str | None],
+    *,
+    what: str = "message",
+) -> str | None:
+    """The body rule of an API whose requests are a list of messages, on the last one (``what``
+    names it in a near miss): there is none, the ``exact`` rule in the canonical form, the role;
+    then ``rest(match, last)``, the API's own ``contains`` and ``regex`` rules."""
+    if last is None:
+        return f"the request has no {what}s"
+    want = match.message
+    if match.match_type is MatchType.EXACT:
+        if canonical_key(want) == canonical_key(last):
+            return None
+        return f"exact: last {what} {preview(last)} differs from {preview(want)}"
+    return role_mismatch(want.get("role"), last, what=what) or rest(match, last)
 
 
 def substring_mismatch(needle: str, haystack: str, where: str) -> str | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..config_parts import MatchType
 from ..matching import (
     Conversation,
     MatchRules,
@@ -14,9 +13,9 @@ from ..matching import (
     assistant_turns,
     canonical_key,
     last_message,
+    message_mismatch,
     object_messages,
     preview,
-    role_mismatch,
     text_blocks,
     tool_names_of,
 )
@@ -117,18 +116,11 @@ def _anthropic_block_mismatch(
 
 
 def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
-    last = last_message(request)
-    if last is None:
-        return "the request has no messages"
-    want = match.message
-    if match.match_type is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last message {preview(last)} differs from {preview(want)}"
-    reason = role_mismatch(want.get("role"), last)
-    if reason is not None:
-        return reason
-    content = want.get("content")
+    return message_mismatch(match, last_message(request), _anthropic_blocks_mismatch)
+
+
+def _anthropic_blocks_mismatch(match: AnthropicRequestMatch, last: dict[str, Any]) -> str | None:
+    content = match.message.get("content")
     blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
     patterns = match.block_patterns
     for i, block in enumerate(blocks):

@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 
-from ..config_parts import MatchType
 from ..matching import (
     Conversation,
     MatchRules,
@@ -16,9 +15,9 @@ from ..matching import (
     assistant_turns,
     canonical_key,
     last_message,
+    message_mismatch,
     object_messages,
     preview,
-    role_mismatch,
 )
 from .format import BedrockMock, BedrockRequestMatch
 
@@ -117,19 +116,12 @@ def _block_mismatch(
 
 
 def _body_mismatch(match: BedrockRequestMatch, request: Request) -> str | None:
-    last = last_message(request)
-    if last is None:
-        return "the request has no messages"
-    want = match.message
-    if match.match_type is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last message {preview(last)} differs from {preview(want)}"
-    reason = role_mismatch(want.get("role"), last)
-    if reason is not None:
-        return reason
+    return message_mismatch(match, last_message(request), _blocks_mismatch)
+
+
+def _blocks_mismatch(match: BedrockRequestMatch, last: dict[str, Any]) -> str | None:
     patterns = match.block_patterns
-    for i, block in enumerate(want.get("content") or []):
+    for i, block in enumerate(match.message.get("content") or []):
         reason = _block_mismatch(block, last, patterns[i] if patterns else None)
         if reason is not None:
             return reason

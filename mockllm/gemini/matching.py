@@ -14,13 +14,13 @@ from typing import Any
 
 import orjson
 
-from ..config_parts import MatchType
 from ..matching import (
     Conversation,
     MatchRules,
     canonical_key,
     embeddings_input_mismatch,
     input_texts,
+    message_mismatch,
     preview,
 )
 from .format import GeminiEmbeddingMock, GeminiEmbeddingRequestMatch, GeminiMock, GeminiRequestMatch
@@ -191,19 +191,12 @@ def _part_mismatch(want: dict[str, Any], last: dict[str, Any], pattern: re.Patte
 
 
 def _body_mismatch(match: GeminiRequestMatch, request: Request) -> str | None:
-    last = _last_content(request)
-    if last is None:
-        return "the request has no contents"
-    want = match.message
-    if match.match_type is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last content {preview(last)} differs from {preview(want)}"
-    role = want.get("role")
-    if role is not None and last.get("role") != role:
-        return f"role: wants {preview(role)}, last content has {preview(last.get('role'))}"
+    return message_mismatch(match, _last_content(request), _parts_mismatch, what="content")
+
+
+def _parts_mismatch(match: GeminiRequestMatch, last: dict[str, Any]) -> str | None:
     patterns = match.part_patterns
-    for i, part in enumerate(want.get("parts") or []):
+    for i, part in enumerate(match.message.get("parts") or []):
         reason = _part_mismatch(part, last, patterns[i] if patterns else None)
         if reason is not None:
             return reason

@@ -11,13 +11,12 @@ from ..matching import (
     Conversation,
     MatchRules,
     Request,
-    canonical_key,
     embeddings_input_mismatch,
     input_texts,
+    message_mismatch,
     object_messages,
     pattern_mismatch,
     preview,
-    role_mismatch,
     substring_mismatch,
     tool_names_of,
 )
@@ -67,17 +66,11 @@ OLLAMA_CONVERSATION = Conversation(
 
 
 def _body_mismatch(match: OllamaRequestMatch, request: Request) -> str | None:
-    last = _last(request)
-    if last is None:
-        return "the request has no messages"
+    return message_mismatch(match, _last(request), _message_mismatch)
+
+
+def _message_mismatch(match: OllamaRequestMatch, last: dict[str, Any]) -> str | None:
     want = match.message
-    if match.match_type is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last message {preview(last)} differs from {preview(want)}"
-    reason = role_mismatch(want.get("role"), last)
-    if reason is not None:
-        return reason
     tool_name = want.get("tool_name")
     if tool_name is not None and last.get("tool_name") != tool_name:
         return f"tool_name: wants {preview(tool_name)}, got {preview(last.get('tool_name'))}"

@@ -20,11 +20,11 @@ from ..matching import (
     embeddings_input_mismatch,
     input_texts,
     last_message,
+    message_mismatch,
     object_messages,
     parts_text,
     pattern_mismatch,
     preview,
-    role_mismatch,
     substring_mismatch,
     tool_names_of,
 )
@@ -94,24 +94,16 @@ chat_request_mismatch = CHAT_CONVERSATION.mismatch
 
 
 def _chat_body_mismatch(match: OpenAIRequestMatch, request: Request) -> str | None:
-    last = last_message(request)
-    if last is None:
-        return "the request has no messages"
+    return message_mismatch(match, last_message(request), _chat_message_mismatch)
+
+
+def _chat_message_mismatch(match: OpenAIRequestMatch, last: dict[str, Any]) -> str | None:
     want = match.message
-    kind = match.match_type
-    if kind is MatchType.EXACT:
-        if canonical_key(want) == canonical_key(last):
-            return None
-        return f"exact: last message {preview(last)} differs from {preview(want)}"
-    reason = (
-        role_mismatch(want.get("role"), last)
-        or _field_mismatch("tool_call_id", want, last)
-        or _field_mismatch("name", want, last)
-    )
+    reason = _field_mismatch("tool_call_id", want, last) or _field_mismatch("name", want, last)
     if reason is not None:
         return reason
     text = parts_text(last.get("content"))
-    if kind is MatchType.REGEX:
+    if match.match_type is MatchType.REGEX:
         return pattern_mismatch(match.pattern, text, "last message")
     return substring_mismatch(parts_text(want.get("content")), text, "last message")
 

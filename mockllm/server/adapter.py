@@ -139,10 +139,6 @@ class ApiAdapter:
     """The answer's field that names the model: an answer without it echoes the request's (None:
     the answer names no model)."""
 
-    @property
-    def stream_events(self) -> RenderEvents | None:
-        return self.streaming.events if self.streaming is not None else None
-
 
 class KeyedVariant:
     """A variant made of what a request asks of the answer (its ``_key``: compared and hashed by

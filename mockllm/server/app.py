@@ -28,7 +28,7 @@ from .compiled import CompiledMocks
 from .errors import ApiError
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
-from .provider import ANY_ACTION, JSON_TYPE, Endpoint, Provider, Route
+from .provider import JSON_TYPE, Endpoint, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
@@ -88,15 +88,15 @@ def create_app(
 
     # Google's custom methods (".../models/gemini-2.0-flash:generateContent") share a path whose
     # last segment names the model and the method: one Sanic route per path, dispatching on it.
-    actions: dict[tuple[str, str], dict[str, Handler]] = {}
+    actions: dict[tuple[str, str], tuple[Provider, dict[str, Handler]]] = {}
     for adapter in ADAPTERS.values():
         spec = adapter.spec
         provider = adapter.provider
         routed = [(route, _route(adapter, dice, route)) for route in adapter.routes]
         routed += [(e.route, _endpoint(adapter, e)) for e in adapter.endpoints]
         for i, (route, handle) in enumerate(routed):
-            if route.action is not None:
-                actions.setdefault((route.path, route.method), {})[route.action] = handle
+            if route.action is not None:  # every API of such a path is one provider's
+                actions.setdefault((route.path, route.method), (provider, {}))[1][route.action] = handle
                 continue
             # error_format spares Sanic reading each handler's source to guess it (a third of a start).
             app.add_route(
@@ -108,7 +108,7 @@ def create_app(
                 ctx_api=spec.key,
                 ctx_provider=provider,
             )
-    for i, ((path, method), table) in enumerate(actions.items()):
+    for i, ((path, method), (owner, table)) in enumerate(actions.items()):
         app.add_route(
             _dispatch(table),
             path,
@@ -116,7 +116,7 @@ def create_app(
             name=f"action_{i}",
             error_format="json",
             ctx_api=None,
-            ctx_provider=_owner(table),
+            ctx_provider=owner,
         )
 
     async def health(request: Request) -> HTTPResponse:
@@ -237,24 +237,15 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
 
 def _dispatch(table: dict[str, Handler]) -> Handler:
     """The route of a path whose last segment is ``{model}:{action}``: the handler of the action."""
-    fallback = table.get(ANY_ACTION)
 
     async def dispatch(request: Request, target: str, **params: str) -> HTTPResponse | None:
         _, colon, action = target.rpartition(":")
         handle = table.get(action) if colon else None
         if handle is None:
-            if fallback is None:
-                raise NotFound(f"Requested URL {request.path} not found")
-            handle = fallback
+            raise NotFound(f"Requested URL {request.path} not found")
         return await handle(request, target=target, **params)
 
     return dispatch
-
-
-def _owner(table: dict[str, Handler]) -> Provider:
-    """The provider whose routes a dispatcher serves (every API of a path is one provider's)."""
-    owners = {id(h.provider): h.provider for h in ADAPTERS.values() for r in h.routes if r.action in table}
-    return next(iter(owners.values())) if owners else CLAIM_ORDER[-1]
 
 
 def _endpoint(adapter: ApiAdapter, endpoint: Endpoint) -> Handler:

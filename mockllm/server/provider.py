@@ -21,10 +21,7 @@ from sanic import HTTPResponse, Request
 from ..apis import ProviderName
 from ..matching import printable
 
-__all__ = ["ANY_ACTION", "JSON_TYPE", "Endpoint", "IntoRequest", "Provider", "Route", "bearer"]
-
-ANY_ACTION = "*"
-"""A `Route.action` that takes every custom method no other route of its path names."""
+__all__ = ["JSON_TYPE", "Endpoint", "IntoRequest", "Provider", "Route", "bearer"]
 
 JSON_TYPE = "application/json"
 

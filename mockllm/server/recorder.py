@@ -281,7 +281,7 @@ class Recorder:
         status = upstream.status_code
         headers = {k: v for k, v in upstream.headers.items() if k.lower() not in _RESPONSE_HOP_HEADERS}
         content_type = upstream.headers.get("content-type", "application/json")
-        if status == 200 and adapter.streaming is not None and _streamed(adapter, content_type):
+        if status == 200 and _streamed(adapter, content_type):
             answered(status)
             relay = asyncio.get_running_loop().create_task(
                 self._relay(request, upstream, headers, content_type, adapter, body)
