@@ -10,17 +10,17 @@ configured ones in turn (as OpenAI embeddings serve ``data``), each cut to the r
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
 from ..apis import API_BY_KEY
-from ..config_parts import MAX_VECTOR_DIMENSIONS, VectorsFromText
+from ..config_parts import MAX_VECTOR_DIMENSIONS
 from ..server.adapter import (
     ApiAdapter,
     KeyedVariant,
     MatchStyle,
-    PreparedResponse,
+    PerRequestVectors,
     Request,
     check_model,
     estimate_tokens,
@@ -128,23 +128,16 @@ def render(response: dict[str, Any], variant: Any) -> bytes:
     return orjson.dumps({"embeddings": [served[i % len(served)] for i in range(count)], **rest})
 
 
-class TextVectors(PreparedResponse):
+class TextVectors(PerRequestVectors):
     """The answer of a ``vectors_from_text`` mock: each content's unit vector derived from its
-    text (`mockllm.text_vectors`), made per request."""
+    text."""
 
-    __slots__ = ("_dimensions", "_seed")
-
-    def __init__(self, vectors: VectorsFromText, adapter: ApiAdapter, position: int, created: int) -> None:
-        super().__init__({"embeddings": [{"values": []}]}, adapter, position, created)
-        self._dimensions = vectors.dimensions
-        self._seed = vectors.seed
-
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        return self.render_uncached(model, variant)
+    __slots__ = ()
+    empty: ClassVar[dict[str, Any]] = {"embeddings": [{"values": []}]}
 
     def render_uncached(self, model: Any, variant: Any) -> bytes:
-        dimensions = variant.dimensions or self._dimensions
-        embeddings = [{"values": text_vector(text, dimensions, seed=self._seed)} for text in variant.texts]
+        dimensions = variant.dimensions or self.dimensions
+        embeddings = [{"values": text_vector(text, dimensions, seed=self.seed)} for text in variant.texts]
         if not variant.batch:
             tokens = estimate_tokens(*variant.texts)
             return orjson.dumps({"embedding": embeddings[0], "usageMetadata": {"promptTokenCount": tokens}})

@@ -9,18 +9,18 @@ vectors are served one per input in turn, cut to the request's ``dimensions``. A
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
-from ..config_parts import MAX_VECTOR_DIMENSIONS, VectorsFromText
+from ..config_parts import MAX_VECTOR_DIMENSIONS
 from ..server.adapter import (
     ApiAdapter,
     KeyedVariant,
     MatchStyle,
-    PreparedResponse,
+    PerRequestVectors,
     Request,
     check_model,
     is_number_list,
@@ -95,22 +95,15 @@ def render(response: dict[str, Any], variant: Any) -> bytes:
     return orjson.dumps({**rest, "embeddings": [vectors[i % len(vectors)] for i in range(count)]})
 
 
-class TextVectors(PreparedResponse):
+class TextVectors(PerRequestVectors):
     """The answer of a ``vectors_from_text`` mock: each input's unit vector derived from its text."""
 
-    __slots__ = ("_dimensions", "_seed")
-
-    def __init__(self, vectors: VectorsFromText, adapter: ApiAdapter, position: int, created: int) -> None:
-        super().__init__({"embeddings": [[]]}, adapter, position, created)
-        self._dimensions = vectors.dimensions
-        self._seed = vectors.seed
-
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        return self.render_uncached(model, variant)
+    __slots__ = ()
+    empty: ClassVar[dict[str, Any]] = {"embeddings": [[]]}
 
     def render_uncached(self, model: Any, variant: Any) -> bytes:
-        dimensions = variant.dimensions or self._dimensions
-        vectors = [text_vector(text, dimensions, seed=self._seed) for text in variant.texts]
+        dimensions = variant.dimensions or self.dimensions
+        vectors = [text_vector(text, dimensions, seed=self.seed) for text in variant.texts]
         if not variant.listed:
             return orjson.dumps({"embedding": vectors[0]})
         return orjson.dumps({"model": model, "embeddings": vectors})

@@ -12,17 +12,17 @@ import base64
 import struct
 from array import array
 from collections.abc import Hashable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
 from ..apis import API_BY_KEY
-from ..config import MAX_VECTOR_DIMENSIONS, VectorsFromText, is_embeddings_input
+from ..config import MAX_VECTOR_DIMENSIONS, is_embeddings_input
 from ..server.adapter import (
     ApiAdapter,
     KeyedVariant,
     MatchStyle,
-    PreparedResponse,
+    PerRequestVectors,
     Request,
     check_model,
     describe_input,
@@ -150,28 +150,20 @@ def _encoded(vector: Any, encoding: str, dimensions: int | None) -> Any:
     return base64.b64encode(_pack(vector)).decode() if encoding == "base64" else vector
 
 
-class TextVectors(PreparedResponse):
+class TextVectors(PerRequestVectors):
     """The answer of a ``vectors_from_text`` mock: for each input, the unit vector derived from its
-    text or token ids (`mockllm.text_vectors`), made per request; the vectors of recent inputs are
-    cached there."""
+    text or token ids (`mockllm.text_vectors`); the vectors of recent inputs are cached there."""
 
-    __slots__ = ("_dimensions", "_seed")
-
-    def __init__(self, vectors: VectorsFromText, adapter: ApiAdapter, position: int, created: int) -> None:
-        super().__init__({"object": "list", "data": []}, adapter, position, created)
-        self._dimensions = vectors.dimensions
-        self._seed = vectors.seed
-
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        return self.render_uncached(model, variant)
+    __slots__ = ()
+    empty: ClassVar[dict[str, Any]] = {"object": "list", "data": []}
 
     def render_uncached(self, model: Any, variant: Any) -> bytes:
-        dimensions = variant.dimensions or self._dimensions
+        dimensions = variant.dimensions or self.dimensions
         as_base64 = variant.encoding == "base64"
         data = []
         tokens = 0
         for i, value in enumerate(variant.inputs):
-            packed = packed_unit_vector(input_digest(value, self._seed), dimensions)
+            packed = packed_unit_vector(input_digest(value, self.seed), dimensions)
             vector = base64.b64encode(packed).decode() if as_base64 else array("f", packed).tolist()
             data.append({"object": "embedding", "index": i, "embedding": vector})
             tokens += estimate_tokens(value) if isinstance(value, str) else len(value)

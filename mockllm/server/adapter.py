@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
 
@@ -34,6 +34,7 @@ __all__ = [
     "ApiAdapter",
     "KeyedVariant",
     "MatchStyle",
+    "PerRequestVectors",
     "PreparedError",
     "PreparedResponse",
     "Streaming",
@@ -58,8 +59,6 @@ Render = Callable[[dict[str, Any], Any], bytes]
 RenderEvents = Callable[[dict[str, Any], Any], list[bytes]]
 MatchStyle = Literal["exact", "contains"]
 """How a recorded mock matches the request it was recorded from."""
-# (vectors_from_text, adapter, mock position, created) -> the mock's answer.
-VectorsAnswer = Callable[[VectorsFromText, "ApiAdapter", int, int], "PreparedResponse"]
 
 DEFAULT_MODEL = "mock-model"
 MAX_MODEL_CHARS = 256
@@ -131,7 +130,7 @@ class ApiAdapter:
     rest of it from the match. None for an answer without an id of its own."""
     id_field: str = "id"
     """The answer's field that holds its id."""
-    vectors: VectorsAnswer | None = None
+    vectors: type[PerRequestVectors] | None = None
     """The answer of a ``vectors_from_text`` mock, for an embeddings API."""
     endpoints: tuple[Endpoint, ...] = ()
     """JSON endpoints beside the answers: token counting."""
@@ -242,6 +241,25 @@ class PreparedResponse:
         if echo is not None and echo not in response:
             response = {**response, echo: model if isinstance(model, str) and model else DEFAULT_MODEL}
         return response
+
+
+class PerRequestVectors(PreparedResponse):
+    """The answer of a ``vectors_from_text`` mock: each input's vector derived from its text
+    (`mockllm.text_vectors`), so made per request and never kept here. An API's subclass names
+    its ``empty`` answer (what ``response`` reads: its shape, no vectors) and renders the vectors
+    in its own shape in ``render_uncached``."""
+
+    __slots__ = ("dimensions", "seed")
+
+    empty: ClassVar[dict[str, Any]]
+
+    def __init__(self, vectors: VectorsFromText, adapter: ApiAdapter, position: int, created: int) -> None:
+        super().__init__(self.empty, adapter, position, created)
+        self.dimensions = vectors.dimensions
+        self.seed = vectors.seed
+
+    def render(self, model: Any, variant: Hashable) -> bytes:
+        return self.render_uncached(model, variant)
 
 
 _NO_TIMING = Timing()
