@@ -33,6 +33,7 @@ __all__ = [
     "MID_STREAM_FAULTS",
     "PARTS_SCHEMA",
     "STARTED",
+    "TEXTS_SCHEMA",
     "VECTORS_MOCK_CONFIG",
     "ConfigError",
     "ConfigModel",
@@ -81,6 +82,8 @@ def is_object_list(value: Any) -> bool:
 
 PARTS_SCHEMA: JsonObject = {"type": "array", "items": {"type": "object"}}
 """The JSON schema of a list of content parts (objects)."""
+TEXTS_SCHEMA: JsonObject = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+"""The JSON schema of an embeddings input: a string or a list of strings."""
 
 
 def _response_object(value: Any) -> Any:

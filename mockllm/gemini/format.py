@@ -18,6 +18,7 @@ from pydantic import AfterValidator, ConfigDict, StrictStr, WithJsonSchema, with
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from ..config_parts import (
+    TEXTS_SCHEMA,
     VECTORS_MOCK_CONFIG,
     ErrorReply,
     HeaderMatch,
@@ -73,7 +74,7 @@ def _texts(value: Any) -> Any:
 Texts = Annotated[
     Any,
     AfterValidator(_texts),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    WithJsonSchema(TEXTS_SCHEMA),
 ]
 
 

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, ConfigDict, StrictStr, WithJsonSchema, with
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from ..config_parts import (
+    TEXTS_SCHEMA,
     VECTORS_MOCK_CONFIG,
     ErrorReply,
     HeaderMatch,
@@ -96,7 +97,7 @@ def _input(value: Any) -> Any:
 EmbedInput = Annotated[
     Any,
     AfterValidator(_input),
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+    WithJsonSchema(TEXTS_SCHEMA),
 ]
 
 
