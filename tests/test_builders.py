@@ -407,6 +407,28 @@ def test_chat_reply_options_and_tool_calls(m: MockBuilder) -> None:
         chat.reply_tool_call("a", {"when": object()})
 
 
+@pytest.mark.parametrize(
+    ("entry", "verb"),
+    [
+        ("openai_chat", "reply_tool_calls"),
+        ("openai_responses", "reply_function_calls"),
+        ("anthropic_messages", "reply_tool_uses"),
+        ("gemini", "reply_function_calls"),
+        ("bedrock", "reply_tool_uses"),
+        ("ollama", "reply_tool_calls"),
+    ],
+)
+def test_every_reply_of_several_tool_calls_wants_tool_call_values(
+    m: MockBuilder, entry: str, verb: str
+) -> None:
+    reply = getattr(getattr(m, entry)(), verb)
+    with pytest.raises(BuilderError, match=rf"{verb}\(\) needs at least one ToolCall"):
+        reply([])
+    with pytest.raises(BuilderError, match=rf"{verb}\(\) takes ToolCall values, got \('a', '\{{}}'\)"):
+        reply([ToolCall("a"), ("a", "{}")])
+    assert m.build() == Config()  # nothing registered
+
+
 def test_responses_reply_verbs(m: MockBuilder) -> None:
     responses = m.openai_responses()
     handle = responses.reply(

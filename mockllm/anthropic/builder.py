@@ -53,6 +53,7 @@ from ..builders._values import (
     BuilderError,
     JsonObject,
     ToolCall,
+    checked_tool_calls,
     json_copy,
     optional,
     sdk_object,
@@ -253,14 +254,11 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
         """Answer with several ``tool_use`` blocks, after optional thinking and text blocks."""
-        if not calls:
-            raise BuilderError("mockllm: reply_tool_uses() needs at least one ToolCall")
+        calls = checked_tool_calls(calls, "reply_tool_uses")
         blocks = _thinking(thinking, thinking_signature)
         if text is not None:
             blocks.append(_text(text))
         for call in calls:
-            if not isinstance(call, ToolCall):
-                raise BuilderError(f"mockllm: reply_tool_uses() takes ToolCall values, got {call!r}")
             blocks.append(
                 {
                     "type": "tool_use",

@@ -45,7 +45,7 @@ from typing import Any, Literal, Self
 
 from ..builders._base import MockHandle, check_pattern
 from ..builders._conversation import ConversationBuilder
-from ..builders._values import BuilderError, JsonObject, ToolCall, json_copy, optional
+from ..builders._values import BuilderError, JsonObject, ToolCall, checked_tool_calls, json_copy, optional
 from .format import BedrockMock
 
 __all__ = ["BedrockBuilder", "BedrockRole"]
@@ -151,12 +151,9 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         self, calls: Sequence[ToolCall], *, text: str | None = None
     ) -> MockHandle[BedrockMock]:
         """Answer with several ``toolUse`` blocks, after a text block ``text`` if given."""
-        if not calls:
-            raise BuilderError("mockllm: reply_tool_uses() needs at least one ToolCall")
+        calls = checked_tool_calls(calls, "reply_tool_uses")
         blocks: list[JsonObject] = [] if text is None else [{"text": text}]
         for call in calls:
-            if not isinstance(call, ToolCall):
-                raise BuilderError(f"mockllm: reply_tool_uses() takes ToolCall values, got {call!r}")
             blocks.append(
                 {
                     "toolUse": {

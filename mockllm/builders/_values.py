@@ -75,6 +75,16 @@ def tool_call_id(id: str | None, call_id: str | None, verb: str) -> str | None:
     return call_id
 
 
+def checked_tool_calls(calls: Sequence[ToolCall], verb: str) -> Sequence[ToolCall]:
+    """The calls a reply verb of several tool calls was given: at least one, each a `ToolCall`."""
+    if not calls:
+        raise BuilderError(f"mockllm: {verb}() needs at least one ToolCall")
+    for call in calls:
+        if not isinstance(call, ToolCall):
+            raise BuilderError(f"mockllm: {verb}() takes ToolCall values, got {call!r}")
+    return calls
+
+
 class ChatUsage(TypedDict, total=False):
     """Chat Completions ``usage``; ``total_tokens`` defaults to the sum of the other two."""
 

@@ -47,7 +47,15 @@ from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..builders._base import MockHandle, check_pattern
 from ..builders._conversation import ConversationBuilder
-from ..builders._values import BuilderError, JsonObject, ToolCall, json_copy, optional, sdk_object
+from ..builders._values import (
+    BuilderError,
+    JsonObject,
+    ToolCall,
+    checked_tool_calls,
+    json_copy,
+    optional,
+    sdk_object,
+)
 from .format import GeminiMock
 
 if TYPE_CHECKING:
@@ -217,14 +225,11 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         usage: Mapping[str, int] | None = None,
     ) -> MockHandle[GeminiMock]:
         """Answer with parallel ``functionCall`` parts, after optional thought and text parts."""
-        if not calls:
-            raise BuilderError("mockllm: reply_function_calls() needs at least one ToolCall")
+        calls = checked_tool_calls(calls, "reply_function_calls")
         parts = _thought(thinking, thought_signature)
         if text is not None:
             parts.append({"text": text})
         for call in calls:
-            if not isinstance(call, ToolCall):
-                raise BuilderError(f"mockllm: reply_function_calls() takes ToolCall values, got {call!r}")
             parts.append(
                 {"functionCall": {**optional(id=call.id), "name": call.name, "args": call.arguments_object()}}
             )

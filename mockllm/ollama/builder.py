@@ -45,7 +45,7 @@ from typing import Any, Literal, Self
 
 from ..builders._base import MockHandle, check_pattern
 from ..builders._conversation import ConversationBuilder
-from ..builders._values import BuilderError, JsonObject, ToolCall, json_copy, optional
+from ..builders._values import BuilderError, JsonObject, ToolCall, checked_tool_calls, json_copy, optional
 from .format import OllamaMock
 
 __all__ = ["OllamaBuilder", "OllamaRole"]
@@ -152,12 +152,9 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         self, calls: Sequence[ToolCall], *, content: str = "", thinking: str | None = None
     ) -> MockHandle[OllamaMock]:
         """Answer with several tool calls at once (their arguments as objects, as Ollama sends them)."""
-        if not calls:
-            raise BuilderError("mockllm: reply_tool_calls() needs at least one ToolCall")
+        calls = checked_tool_calls(calls, "reply_tool_calls")
         tool_calls = []
         for call in calls:
-            if not isinstance(call, ToolCall):
-                raise BuilderError(f"mockllm: reply_tool_calls() takes ToolCall values, got {call!r}")
             tool_calls.append({"function": {"name": call.name, "arguments": call.arguments_object()}})
         message = {
             "role": "assistant",

@@ -53,6 +53,7 @@ from ..builders._values import (
     ChatUsage,
     JsonObject,
     ToolCall,
+    checked_tool_calls,
     json_copy,
     optional,
     sdk_object,
@@ -260,12 +261,9 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         usage: ChatUsage | None = None,
     ) -> MockHandle[OpenAIMock]:
         """Answer with several tool calls at once (parallel tool calls), and optional text."""
-        if not calls:
-            raise BuilderError("mockllm: reply_tool_calls() needs at least one ToolCall")
+        calls = checked_tool_calls(calls, "reply_tool_calls")
         tool_calls = []
         for call in calls:
-            if not isinstance(call, ToolCall):
-                raise BuilderError(f"mockllm: reply_tool_calls() takes ToolCall values, got {call!r}")
             function = {"name": call.name, "arguments": call.arguments_text()}
             tool_calls.append({**optional(id=call.id), "type": "function", "function": function})
         message = {"role": "assistant", "content": content, "tool_calls": tool_calls}

@@ -54,6 +54,7 @@ from ..builders._values import (
     JsonObject,
     ResponsesUsage,
     ToolCall,
+    checked_tool_calls,
     json_copy,
     optional,
     sdk_object,
@@ -216,14 +217,11 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
         """Answer with several ``function_call`` items, after an optional message ``text``."""
-        if not calls:
-            raise BuilderError("mockllm: reply_function_calls() needs at least one ToolCall")
+        calls = checked_tool_calls(calls, "reply_function_calls")
         output = _reasoning(reasoning)
         if text is not None:
             output.append(_message(text))
         for call in calls:
-            if not isinstance(call, ToolCall):
-                raise BuilderError(f"mockllm: reply_function_calls() takes ToolCall values, got {call!r}")
             item = {
                 "type": "function_call",
                 **optional(call_id=call.id),
