@@ -123,9 +123,6 @@ __all__ = [
     "load_config",
 ]
 
-JsonObject = dict[str, Any]
-
-
 # --- listen_addr ---------------------------------------------------------------------------------
 
 _LISTEN_ADDR_FORMS = (

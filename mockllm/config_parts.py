@@ -42,6 +42,7 @@ __all__ = [
     "FaultKind",
     "HeaderMatch",
     "InputMatch",
+    "JsonObject",
     "MatchBase",
     "MatchType",
     "MockBase",

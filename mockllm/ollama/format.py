@@ -23,6 +23,7 @@ from ..config_parts import (
     ErrorReply,
     HeaderMatch,
     InputMatch,
+    JsonObject,
     MatchBase,
     MockBase,
     ModelMatch,
@@ -39,8 +40,6 @@ __all__ = [
     "OllamaMock",
     "OllamaRequestMatch",
 ]
-
-JsonObject = dict[str, Any]
 
 
 @with_config(ConfigDict(extra="forbid"))

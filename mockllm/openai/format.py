@@ -21,6 +21,7 @@ from ..config_parts import (
     ErrorReply,
     HeaderMatch,
     InputMatch,
+    JsonObject,
     MatchBase,
     MockBase,
     ModelMatch,
@@ -43,7 +44,6 @@ __all__ = [
     "is_embeddings_input",
 ]
 
-JsonObject = dict[str, Any]
 InputItemKind = Literal["user", "function_call_output", "custom_tool_call_output", "mcp_approval_response"]
 
 
