@@ -133,16 +133,6 @@ def _fill_call(call: Any, j: int) -> dict[str, Any]:
     return {**call, "function": {**function, "arguments": arguments}}
 
 
-_COUNTERS = (
-    "total_duration",
-    "load_duration",
-    "prompt_eval_count",
-    "prompt_eval_duration",
-    "eval_count",
-    "eval_duration",
-)
-
-
 def _as_generate(response: dict[str, Any]) -> dict[str, Any]:
     """A chat response as ``/api/generate`` answers it."""
     message = response["message"]

@@ -8,9 +8,6 @@ Credentials never appear in it: header values are shown redacted.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import orjson
 
 from .adapter import ApiAdapter
 from .journal import RecordedRequest
@@ -77,8 +74,3 @@ def _asked(record: RecordedRequest) -> str:
         return adapter.describe(body) + stream
     except (TypeError, ValueError, AttributeError, IndexError, KeyError):  # a body its API refused
         return ""
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = orjson.dumps(value, default=str).decode()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
