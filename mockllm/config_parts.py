@@ -415,6 +415,10 @@ class MockBase(ConfigModel):
     """Delays before and within the answer; none by default."""
     fault: Fault | None = None
     """How the answer goes wrong (a reset, a stall, a stream cut short, …); none by default."""
+    allow_unknown_fields: Annotated[bool, Field(strict=True)] = False
+    """Let ``response`` carry fields and values its provider's type does not know, on purpose: no
+    warning, and no error for one that looks like a typo. A value of the wrong type is still an
+    error."""
     if typing.TYPE_CHECKING:  # each API's mock declares them, the order they are written
         match: Any
         """The mock's rules: the API's match model."""

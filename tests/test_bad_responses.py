@@ -41,47 +41,55 @@ BAD = [
         "$.openai_embeddings[0].response.data[0].embedding[0]: "
         f"-1{'0' * 40} does not fit a float32 (base64 encoding)",
     ),
-    ("anthropic", {"content": [], "usage": "x"}, "$.anthropic[0].response.usage: expected an object"),
-    ("anthropic", {"content": [], "usage": None}, "$.anthropic[0].response.usage: expected an object"),
+    (
+        "anthropic",
+        {"content": [], "usage": "x"},
+        '$.anthropic[0].response.usage: expected an object, got "x"',
+    ),
+    (
+        "anthropic",
+        {"content": [], "usage": None},
+        "$.anthropic[0].response.usage: expected an object, got null",
+    ),
     (
         "anthropic",
         {"content": [{"type": "text", "text": 5}], "usage": {"input_tokens": 1, "output_tokens": 1}},
-        "$.anthropic[0].response.content[0].text: expected a string",
+        "$.anthropic[0].response.content[0].text: expected a string, got 5",
     ),
     (
         "anthropic",
         {"content": [{"type": "thinking", "thinking": ["t"]}]},
-        "$.anthropic[0].response.content[0].thinking: expected a string",
+        '$.anthropic[0].response.content[0].thinking: expected a string, got ["t"]',
     ),
     (
         "openai_response",
         _message({"type": "output_text", "text": 5}),
-        "$.openai_response[0].response.output[0].content[0].text: expected a string",
+        "$.openai_response[0].response.output[0].content[0].text: expected a string, got 5",
     ),
     (
         "openai_response",
         _message({"type": "refusal", "refusal": None}),
-        "$.openai_response[0].response.output[0].content[0].refusal: expected a string",
+        "$.openai_response[0].response.output[0].content[0].refusal: expected a string, got null",
     ),
     (
         "openai_response",
         {"output": [{"type": "message", "content": "hello"}]},
-        "$.openai_response[0].response.output[0].content: expected a list of objects",
+        '$.openai_response[0].response.output[0].content: expected an array or null, got "hello"',
     ),
     (
         "openai_response",
         {"output": [{"type": "message", "content": [{"type": "output_text", "text": "a"}, "b"]}]},
-        "$.openai_response[0].response.output[0].content: expected a list of objects",
+        '$.openai_response[0].response.output[0].content[1]: expected an object, got "b"',
     ),
     (
         "openai_response",
         {"output": [{"type": "reasoning", "summary": "abc"}]},
-        "$.openai_response[0].response.output[0].summary: expected a list of objects",
+        '$.openai_response[0].response.output[0].summary: expected an array or null, got "abc"',
     ),
     (
         "openai_response",
         {"output": [{"type": "reasoning", "summary": [{"type": "summary_text", "text": 1}]}]},
-        "$.openai_response[0].response.output[0].summary[0].text: expected a string",
+        "$.openai_response[0].response.output[0].summary[0].text: expected a string, got 1",
     ),
     (
         "openai_response",
@@ -91,17 +99,17 @@ BAD = [
     (
         "openai",
         {"choices": [{"message": {"content": "a", "tool_calls": "call_1"}}]},
-        "$.openai[0].response.choices[0].message.tool_calls: expected a list of tool call objects",
+        '$.openai[0].response.choices[0].message.tool_calls: expected an array or null, got "call_1"',
     ),
     (
         "openai",
         {"choices": [{"message": {"tool_calls": [{"function": {"name": "f"}}, 5]}}]},
-        "$.openai[0].response.choices[0].message.tool_calls[1]: expected a tool call object",
+        "$.openai[0].response.choices[0].message.tool_calls[1]: expected an object, got 5",
     ),
     (
         "openai",
         {"choices": [{"message": {"tool_calls": [{"function": "f"}]}}]},
-        "$.openai[0].response.choices[0].message.tool_calls[0].function: expected an object",
+        '$.openai[0].response.choices[0].message.tool_calls[0].function: expected an object, got "f"',
     ),
 ]
 

@@ -771,7 +771,9 @@ def every_verb_used() -> Config:
     m = mock(listen_addr="127.0.0.1:0")
     chat = m.openai_chat().named("n").with_header("X-A", "a", match_type="contains")
     chat.when_last_message_contains("x").reply("x")
-    chat.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
+    chat.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply("y")
     chat.when_tool_result("call_1", contains="8").reply_tool_call("f", {})
     chat.when_last_message(
         role="assistant",
@@ -785,14 +787,18 @@ def every_verb_used() -> Config:
     ).reply_tool_calls([ToolCall("f")])
     responses = m.openai_responses().named("n").with_header("X-A", "a")
     responses.when_input_contains("x").reply("x")
-    responses.times(2).priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
+    responses.times(2).priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply("y")
     responses.when_input([{"type": "message", "role": "user", "content": "x"}]).reply_function_call("f")
     responses.when_input_ends_with(
         [{"type": "message", "role": "user", "content": "x"}]
     ).reply_function_calls([ToolCall("f")])
     embeddings = m.openai_embeddings().named("n").with_header("X-A", "a")
     embeddings.when_input_contains("x").reply([1.0])
-    embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
+    embeddings.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply([2.0])
     embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     embeddings.when_input("x").reply([1.0])
     embeddings.when_input([[1, 2]]).reply_vectors_from_text(8, seed=1)
@@ -814,7 +820,9 @@ def every_verb_used() -> Config:
     ).when_tool_results("toolu_1").when_last_message_matches("x", role="user").reply("x")
     gemini = m.gemini().named("n").with_header("X-A", "a")
     gemini.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
-    gemini.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
+    gemini.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply("y")
     gemini.when_model("gemini", match_type="contains").when_turn(1).when_history_contains(
         "h"
     ).when_tool_results("call_1").when_last_message_matches("x", role="user").reply_function_call("f")
@@ -822,13 +830,17 @@ def every_verb_used() -> Config:
     gemini.when_last_message(role="user", parts="x").reply_code_execution("print(1)", "1")
     gemini_embeddings = m.gemini_embeddings().named("n").with_header("X-A", "a")
     gemini_embeddings.when_input_contains("x").reply([1.0])
-    gemini_embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
+    gemini_embeddings.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply([2.0])
     gemini_embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     gemini_embeddings.when_model("gemini", match_type="regex").when_input("x").reply([1.0])
     gemini_embeddings.when_input_matches("x").reply_vectors_from_text(8, seed=1)
     local = m.ollama().named("n").with_header("X-A", "a")
     local.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
-    local.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y", thinking="t")
+    local.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply("y", thinking="t")
     local.when_model("llama", match_type="contains").when_turn(1).when_history_contains(
         "h"
     ).when_tool_results("f").when_last_message_matches("x", role="user").reply_tool_call("f")
@@ -838,12 +850,16 @@ def every_verb_used() -> Config:
     ).reply("z")
     local_embeddings = m.ollama_embeddings().named("n").with_header("X-A", "a")
     local_embeddings.when_input_contains("x").reply([1.0])
-    local_embeddings.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply([2.0])
+    local_embeddings.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply([2.0])
     local_embeddings.when_model("nomic", match_type="regex").when_input("x").reply_vectors([[1.0]])
     local_embeddings.when_input_matches("x").reply_vectors_from_text(8, seed=1)
     aws = m.bedrock().named("n").with_header("X-A", "a")
     aws.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
-    aws.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply(
+    aws.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply(
         "y", reasoning="r", signature="s", stop_reason="end_turn", usage={"inputTokens": 1}
     )
     aws.when_model("claude", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
@@ -852,7 +868,9 @@ def every_verb_used() -> Config:
     aws.when_tool_result("tu_1").reply_tool_uses([ToolCall("f")])
     aws.when_last_message(role="user", content="x").reply("z")
     claude.when_tool_result("toolu_1").reply_tool_use("f")
-    claude.once().priority(1).in_scenario("s", required_state="a", new_state="b").reply("y")
+    claude.once().priority(1).in_scenario(
+        "s", required_state="a", new_state="b"
+    ).allowing_unknown_fields().reply("y")
     claude.when_last_message(role="user", content="x").reply_tool_uses([ToolCall("f")])
     for builder in (
         chat,

@@ -262,7 +262,7 @@ def test_serve_names_the_file_when_a_response_cannot_be_served(
     path.write_text(json.dumps({"openai": [{**MOCK, "response": {"choices": "nope"}}]}))
     status, err = run(capsys, "serve", "--config", str(path))
     assert status == 2
-    assert one_line(err) == f"{path}: $.openai[0].response.choices: expected a list of choice objects"
+    assert one_line(err) == f'{path}: $.openai[0].response.choices: expected an array, got "nope"'
 
 
 def test_serve_on_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:

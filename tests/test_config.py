@@ -202,7 +202,7 @@ def test_a_byte_order_mark_before_the_json_is_skipped(tmp_path: Path) -> None:
 
 def test_response_that_cannot_be_served_is_refused_at_start() -> None:
     config = Config.model_validate({"openai": [{**MOCK, "response": {"choices": "nope"}}]})
-    with pytest.raises(ConfigError, match=r"\$\.openai\[0\]\.response\.choices: expected a list"):
+    with pytest.raises(ConfigError, match=r"\$\.openai\[0\]\.response\.choices: expected an array"):
         MockServer(config)
 
 

@@ -10,6 +10,7 @@ import orjson
 from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     JSON,
     SSE,
@@ -359,6 +360,7 @@ ADAPTER = ApiAdapter(
     variant=json_or_stream,
     is_stream=lambda variant: variant != JSON,
     fill=fill,
+    response_type=ResponseType("anthropic"),
     render=json_or_events(stream_events),
     describe=describe_last_message,
     streaming=Streaming(

@@ -10,6 +10,7 @@ Verb → the fields it sets in the mock (``bedrock[i]``):
 - ``with_timing(ttft_ms=, chunk_interval_ms=, jitter_ms=, seed=)`` → ``timing.ttft_ms``,
   ``timing.chunk_interval_ms``, ``timing.jitter_ms``, ``timing.seed``
 - ``with_fault(kind, after_events=)`` → ``fault.kind``, ``fault.after_events``
+- ``allowing_unknown_fields()`` → ``allow_unknown_fields``
 - ``with_header(name, value, match_type=)`` → ``match.headers[].name``, ``match.headers[].value``,
   ``match.headers[].match_type``
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``

@@ -17,6 +17,7 @@ import orjson
 from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     JSON,
     ApiAdapter,
@@ -235,6 +236,7 @@ ADAPTER = ApiAdapter(
     variant=lambda body: JSON,
     is_stream=lambda variant: variant == EVENTS,
     fill=fill,
+    response_type=ResponseType("bedrock"),
     render=render,
     describe=describe,
     streaming=Streaming(

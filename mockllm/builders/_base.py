@@ -222,6 +222,12 @@ class RequestBuilder(Generic[MockT]):
             raise BuilderError(f"mockllm: priority() takes a whole number, got {priority!r}")
         return self._set("priority", priority)
 
+    def allowing_unknown_fields(self) -> Self:
+        """Let the reply carry fields or values its provider's response type does not know, on
+        purpose (``allow_unknown_fields``): the contract guard then neither warns nor takes them
+        for typos. A value of the wrong type is still refused."""
+        return self._set("allow_unknown_fields", True)
+
     def in_scenario(
         self, scenario: str, *, required_state: str | None = None, new_state: str | None = None
     ) -> Self:

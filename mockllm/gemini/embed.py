@@ -16,6 +16,7 @@ import orjson
 
 from ..apis import API_BY_KEY
 from ..config_parts import MAX_VECTOR_DIMENSIONS
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     ApiAdapter,
     KeyedVariant,
@@ -163,6 +164,7 @@ ADAPTER = ApiAdapter(
     variant=variant,
     is_stream=lambda v: False,
     fill=fill,
+    response_type=ResponseType("gemini_embeddings"),
     render=render,
     describe=describe,
     streaming=None,

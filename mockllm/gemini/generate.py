@@ -19,6 +19,7 @@ import orjson
 from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     JSON,
     SSE,
@@ -356,6 +357,7 @@ ADAPTER = ApiAdapter(
     variant=lambda body: JSON,
     is_stream=lambda variant: variant != JSON,
     fill=fill,
+    response_type=ResponseType("gemini"),
     render=render,
     describe=describe,
     streaming=Streaming(

@@ -17,6 +17,7 @@ import orjson
 from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     ApiAdapter,
     MatchStyle,
@@ -231,6 +232,7 @@ ADAPTER = ApiAdapter(
     variant=lambda body: (CHAT, body.get("stream") is not False),
     is_stream=_is_stream,
     fill=fill,
+    response_type=ResponseType("ollama"),
     render=render,
     describe=describe,
     streaming=Streaming(

@@ -16,6 +16,7 @@ from sanic import Request as HttpRequest
 
 from ..apis import API_BY_KEY
 from ..config_parts import MAX_VECTOR_DIMENSIONS
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     ApiAdapter,
     KeyedVariant,
@@ -129,6 +130,7 @@ ADAPTER = ApiAdapter(
     variant=lambda body: EmbedVariant(True, None, embed_inputs(body)),
     is_stream=lambda v: False,
     fill=fill,
+    response_type=ResponseType("ollama_embeddings"),
     render=render,
     describe=describe,
     streaming=None,

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     JSON,
     SSE,
@@ -283,6 +284,11 @@ ADAPTER = ApiAdapter(
     # The stream with a usage chunk runs every step of the plain one: rendering it checks both.
     is_stream=lambda v: v != JSON,
     fill=fill,
+    response_type=ResponseType(
+        "openai",
+        # The server turns these into what the wire has.
+        lenient=(("Function", "arguments", (("type", "object"),)),),
+    ),
     render=json_or_events(stream_events),
     describe=describe_last_message,
     streaming=Streaming(

@@ -18,6 +18,7 @@ import orjson
 
 from ..apis import API_BY_KEY
 from ..config import MAX_VECTOR_DIMENSIONS, is_embeddings_input
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     ApiAdapter,
     KeyedVariant,
@@ -202,6 +203,7 @@ ADAPTER = ApiAdapter(
     variant=variant,
     is_stream=lambda v: False,
     fill=fill,
+    response_type=ResponseType("openai_embeddings"),
     render=render,
     describe=describe_input,
     streaming=None,

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from ..apis import API_BY_KEY
+from ..contract.shapes import ResponseType
 from ..server.adapter import (
     SSE,
     ApiAdapter,
@@ -456,6 +457,14 @@ ADAPTER = ApiAdapter(
     variant=json_or_stream,
     is_stream=is_sse,
     fill=fill,
+    response_type=ResponseType(
+        "openai_response",
+        # The server turns these into what the wire has.
+        lenient=(
+            ("ResponseReasoningItem", "summary", (("type", "null"),)),
+            ("ResponseOutputMessage", "content", (("type", "null"),)),
+        ),
+    ),
     render=json_or_events(stream_events),
     describe=describe_input,
     streaming=Streaming(

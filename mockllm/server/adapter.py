@@ -19,6 +19,7 @@ import orjson
 
 from ..apis import ApiSpec
 from ..config import MID_STREAM_FAULTS, Fault, Timing, VectorsFromText
+from ..contract.shapes import ResponseType
 from ..matching import MatchRules
 from .errors import ApiError
 from .faults import faulty_events
@@ -116,6 +117,9 @@ class ApiAdapter:
     fill: Callable[[dict[str, Any], int, int], dict[str, Any]]
     """(response as configured, mock position, created timestamp) -> response to serve.
     Raises ``ValueError("response.<path>: <problem>")`` for a response it cannot serve."""
+    response_type: ResponseType
+    """The provider's type of a mock's ``response``, which the contract guard checks it against
+    at load."""
     render: Render
     describe: Callable[[Request], str]
     """What the request asked, for the 404 message."""

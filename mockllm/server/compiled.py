@@ -17,6 +17,7 @@ from typing import Any
 from ..apis import APIS, ApiKey
 from ..bulk import collector_paused
 from ..config import Config, ConfigError, Fault, Timing
+from ..contract.shapes import check_response, json_path
 from ..matching import MockIndex, exact_key
 from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .faults import check_after_events
@@ -24,6 +25,9 @@ from .registry import ADAPTERS
 
 __all__ = ["ADAPTERS", "CompiledConfig", "CompiledMocks", "Compiler"]
 
+
+Problem = tuple[str, str]
+"""``(json_path, message)``, as `ConfigError` lists them."""
 
 Answer = PreparedResponse | PreparedError | TimedResponse
 """A matched mock's answer, as the route asks it for bytes (each class says what its ``render``
@@ -68,9 +72,15 @@ class CompiledConfig:
     """A config compiled for serving. Immutable once built; a server swaps in a new one to change
     its mocks."""
 
-    def __init__(self, config: Config, apis: dict[ApiKey, CompiledMocks]) -> None:
+    def __init__(
+        self, config: Config, apis: dict[ApiKey, CompiledMocks], warnings: Sequence[Problem] = ()
+    ) -> None:
         self.config = config
         self.apis = apis
+        self.warnings = warnings
+        """``(json_path, message)`` for each field or value of a response that its provider's type
+        does not know, of the mocks checked by this compile (a compile that reuses a mock's work
+        does not report it again)."""
         self.stateful = any(mocks.stateful for mocks in apis.values())
 
     @classmethod
@@ -92,6 +102,7 @@ class _Prepared:
     answer: Answer
     key: bytes | None
     """The index key of an exact mock."""
+    warnings: list[Problem]
 
 
 class Compiler:
@@ -106,11 +117,12 @@ class Compiler:
         self._lock = threading.Lock()
         self._created = int(time.time())
 
-    def prepare(self, api: ApiKey, mock: Any, position: int) -> None:
+    def prepare(self, api: ApiKey, mock: Any, position: int) -> list[Problem]:
         """Compile one mock ahead of the config it will be part of: a bad response is reported at
-        once, while the code that registered it is still on the stack. Raises `ConfigError`."""
+        once, while the code that registered it is still on the stack. Raises `ConfigError`;
+        returns the warnings about its response."""
         with self._lock:
-            self._prepared(api, mock, position, "<config>")
+            return self._prepared(api, mock, position, "<config>").warnings
 
     def compile(self, config: Config, *, source: str = "<config>", keep: bool = True) -> CompiledConfig:
         """Compile ``config``; raises `ConfigError` naming each response that cannot be served.
@@ -118,7 +130,8 @@ class Compiler:
         ``keep``: keep what was compiled for each mock, to compile the next config of mostly the
         same mocks quickly (a builder's). A config that never changes keeps nothing.
         """
-        problems: list[tuple[str, str]] = []
+        problems: list[Problem] = []
+        warnings: list[Problem] = []
         apis: dict[ApiKey, CompiledMocks] = {}
         with self._lock, collector_paused():
             for key, adapter in ADAPTERS.items():
@@ -127,7 +140,7 @@ class Compiler:
                 lists_key = (key, tuple(map(id, mocks)))
                 compiled = self._lists.get(lists_key)
                 if compiled is None:
-                    compiled = self._compile_api(key, adapter, mocks, source, problems, keep)
+                    compiled = self._compile_api(key, adapter, mocks, source, problems, warnings, keep)
                     if compiled is None:
                         continue
                     if keep:
@@ -138,7 +151,7 @@ class Compiler:
             if problems:
                 raise ConfigError(source, problems)
             self._forget_unless(config)
-        return CompiledConfig(config, apis)
+        return CompiledConfig(config, apis, warnings)
 
     def _compile_api(
         self,
@@ -146,7 +159,8 @@ class Compiler:
         adapter: ApiAdapter,
         mocks: list[Any],
         source: str,
-        problems: list[tuple[str, str]],
+        problems: list[Problem],
+        warnings: list[Problem],
         keep: bool,
     ) -> CompiledMocks | None:
         answers: list[Answer | None] = []
@@ -155,12 +169,17 @@ class Compiler:
         for position, mock in enumerate(mocks):
             try:
                 if keep:
-                    entry = self._prepared(key, mock, position, source)
+                    entry = self._cache.get(id(mock))
+                    if entry is None or entry.mock is not mock:
+                        entry = self._prepared(key, mock, position, source)
+                        warnings += entry.warnings
                     answers.append(entry.answer)
                     if entry.key is not None:
                         keys[id(mock)] = entry.key
                 else:  # checked now, made on first use
-                    _checked(key, adapter, mock, position, self._created, source, self.default_timing)
+                    warnings += _checked(
+                        key, adapter, mock, position, self._created, source, self.default_timing
+                    )[1]
                     answers.append(None)
             except ConfigError as exc:
                 problems += exc.problems
@@ -198,9 +217,9 @@ class Compiler:
         if entry is not None and entry.mock is mock:
             return entry
         adapter = ADAPTERS[api]
-        answer = _checked(api, adapter, mock, position, self._created, source, self.default_timing)
+        answer, warnings = _checked(api, adapter, mock, position, self._created, source, self.default_timing)
         key = exact_key(adapter.rules, mock) if mock.match.match_type == "exact" else None
-        entry = self._cache[id(mock)] = _Prepared(mock, answer, key)
+        entry = self._cache[id(mock)] = _Prepared(mock, answer, key, warnings)
         return entry
 
 
@@ -212,10 +231,23 @@ def _checked(
     created: int,
     source: str,
     default_timing: Timing | None = None,
-) -> Answer:
-    """`_answer_of`, with a response that cannot be served reported as a `ConfigError` at its path."""
+) -> tuple[Answer, list[Problem]]:
+    """`_answer_of`, with a response checked against its provider's type first (the contract
+    guard), and one that cannot be served reported as a `ConfigError` at its path; and the
+    warnings about the response."""
+    warnings: list[Problem] = []
+    response = mock.response
+    if response is not None:
+        errors: list[Problem] = []
+        for finding in check_response(adapter.response_type, response):
+            if finding.unknown and mock.allow_unknown_fields:
+                continue
+            where = f"$.{api}[{position}].response{json_path(finding.path)}"
+            (errors if finding.error else warnings).append((where, finding.message))
+        if errors:
+            raise ConfigError(source, errors)
     try:
-        return _answer_of(adapter, mock, position, created, default_timing)
+        return _answer_of(adapter, mock, position, created, default_timing), warnings
     except ValueError as exc:
         where, _, message = str(exc).partition(": ")
         raise ConfigError(source, [(f"$.{api}[{position}].{where}", message)]) from None
