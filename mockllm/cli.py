@@ -16,18 +16,21 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
 from .apis import APIS
 from .config import Config, ConfigError, Timing, default_timing, load_config
+from .contract.guard import ContractMode
+from .contract.shapes import schema_defs
 from .recording_flags import add_recording_flags as _add_recording_flags
 from .recording_flags import recording_of
 from .server import Chaos, CompiledConfig, MockServer, Recording
 from .server.added_mocks import labelled
 from .server.mock_server import SupportsBuild, listening_socket, run
-from .server.registry import PROVIDERS
+from .server.registry import ADAPTERS, PROVIDERS
 from .shadowing import unreachable_mocks
 from .watch import Signature, file_signature, watch_config
 
@@ -126,6 +129,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on the admin API (/__mockllm/) and accept it from "
         "any address (default: no token, loopback clients only)",
+    )
+    serve.add_argument(
+        "--contract",
+        choices=[mode.value for mode in ContractMode],
+        default=ContractMode.WARN.value,
+        help="when a mock's answer does not fit the request (a tool it does not declare, arguments off "
+        "the tool's schema, structured output off its schema): warn journals and logs it, error "
+        "answers 400 listing the problems, off checks nothing (default: warn)",
     )
     # The timing of every mock without its own; checked like a config's "timing" (as text here, so
     # a bad value is the config's one-line error).
@@ -244,13 +255,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             admin_token=args.admin_token,
             watch=args.watch,
             record=record,
+            contract=ContractMode(args.contract),
         )
     if args.command == "validate":
         return _validate(args.paths)
     if args.command == "export":
         return _export(args.target, args.output)
-    sys.stdout.write(orjson.dumps(Config.model_json_schema(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    sys.stdout.write(orjson.dumps(_config_schema(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
+
+
+def _config_schema() -> dict[str, Any]:
+    """The JSON Schema of a config, each mock's ``response`` described at full depth by its
+    provider's response type (so editors complete responses too)."""
+    schema = Config.model_json_schema()
+    defs = schema["$defs"]
+    for key, adapter in ADAPTERS.items():
+        name = f"{key}.response"
+        defs.update(schema_defs(adapter.response_type, name))
+        mock = schema["properties"][key]["items"]["$ref"].rsplit("/", 1)[1]
+        defs[mock]["properties"]["response"] = {"$ref": f"#/$defs/{name}"}
+    return schema
 
 
 def _watch_problem(config_path: Path | None, workers: int) -> str | None:
@@ -292,7 +317,7 @@ def _validate(paths: Sequence[Path]) -> int:
             failed = True
             print(exc, file=sys.stderr)
             continue
-        for where, message in [*unreachable_mocks(compiled), *_shared_names(config)]:
+        for where, message in [*compiled.warnings, *unreachable_mocks(compiled), *_shared_names(config)]:
             print(f"{path}: {where}: warning: {message}", file=sys.stderr)
         print(f"{path}: ok ({_counts(config)})")
     return 1 if failed else 0
@@ -323,10 +348,13 @@ def _export(target: str, output: Path | None) -> int:
         print(f"mockllm export: {target} is a {kind}, not a builder or a Config", file=sys.stderr)
         return 1
     try:
-        CompiledConfig.of(config, source=target)  # the same check as `validate`: every answer can be served
+        # The same check as `validate`: every answer can be served and fits its provider's type.
+        compiled = CompiledConfig.of(config, source=target)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
+    for where, message in compiled.warnings:
+        print(f"{target}: {where}: warning: {message}", file=sys.stderr)
     text = config.to_json() + "\n"
     if output is None:
         sys.stdout.write(text)
@@ -362,6 +390,7 @@ def _serve(
     admin_token: str | None = None,
     watch: bool = False,
     record: Recording | None = None,
+    contract: ContractMode = ContractMode.WARN,
 ) -> int:
     """``journal``: how many requests it keeps, and the largest body it keeps whole."""
     _log_to_stderr()
@@ -399,6 +428,7 @@ def _serve(
             admin_token=admin_token,
             admin_refusal=_admin_refusal(workers),
             record=record,
+            contract=contract,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)

@@ -25,7 +25,9 @@ default the official URLs; keys from ``MOCKLLM_OPENAI_API_KEY`` / ``MOCKLLM_ANTH
 
 Strict mode (``@pytest.mark.mockllm(strict=True)``, ini ``mockllm_strict``, ``--mockllm-strict``)
 fails a test at teardown when a request reached no mock (no match, bad input, a server error),
-even when the code under test swallowed the SDK's exception; ``strict="all"`` also fails it when a
+even when the code under test swallowed the SDK's exception, or when an answer did not fit its
+request (the contract guard's problems: a tool the request does not declare, arguments off the
+tool's schema, …); ``strict="all"`` also fails it when a
 mock registered in the test was never called. A test that failed already is not checked again.
 """
 
@@ -322,7 +324,8 @@ def _strictness(request: pytest.FixtureRequest) -> Strictness:
 
 def _check_strict(request: pytest.FixtureRequest, fixture: MockLLM, strict: Strictness) -> None:
     """At teardown, in strict mode: fail the test for a request no mock answered (with the report),
-    and with ``"all"`` for a mock of the test that was never called."""
+    or whose answer did not fit it (a problem of the contract guard), and with ``"all"`` for a mock
+    of the test that was never called."""
     item = request.node
     if not strict or item.stash.get(_NOT_PASSED, False):
         return
@@ -332,6 +335,9 @@ def _check_strict(request: pytest.FixtureRequest, fixture: MockLLM, strict: Stri
         errors = sum(1 for record in unanswered if record.server_error)
         what = f"{len(unanswered)} request(s) reached no mock"
         problems.append(what + (f" ({errors} a server error)" if errors else ""))
+    unfit = [record for record in fixture.server.journal if record.contract]
+    if unfit:
+        problems.append(f"{len(unfit)} answer(s) did not fit their request (the contract guard)")
     if strict == "all":
         idle = fixture.never_called()
         if idle:

@@ -98,7 +98,8 @@ def test_get_mocks_is_the_config_and_putting_it_back_changes_nothing(
             "ollama": 0,
             "ollama_embeddings": 0,
             "bedrock": 0,
-        }
+        },
+        "warnings": [],
     }
     assert admin.get("/mocks").content == got.content
     assert admin.get("/mocks/weather").json()["calls"] == 1  # a PUT keeps the counts of unchanged mocks

@@ -32,6 +32,7 @@ from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, chunk_frame
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import Endpoint, Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
+from .contract import MESSAGES_TERMS
 from .matching import ANTHROPIC_RULES, anthropic_turns
 from .provider import ANTHROPIC
 
@@ -361,6 +362,7 @@ ADAPTER = ApiAdapter(
     is_stream=lambda variant: variant != JSON,
     fill=fill,
     response_type=ResponseType("anthropic"),
+    contract=MESSAGES_TERMS,
     render=json_or_events(stream_events),
     describe=describe_last_message,
     streaming=Streaming(

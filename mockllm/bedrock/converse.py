@@ -33,6 +33,7 @@ from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, event_frame, ex
 from ..server.faults import ERROR_MESSAGE
 from ..server.provider import Route
 from ..server.sse import text_pieces
+from .contract import CONVERSE_TERMS
 from .matching import BEDROCK_RULES, bedrock_turns
 from .provider import BEDROCK
 
@@ -237,6 +238,7 @@ ADAPTER = ApiAdapter(
     is_stream=lambda variant: variant == EVENTS,
     fill=fill,
     response_type=ResponseType("bedrock"),
+    contract=CONVERSE_TERMS,
     render=render,
     describe=describe,
     streaming=Streaming(

@@ -22,7 +22,15 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Finding", "ResponseType", "check_response", "closest", "json_path", "response_schema"]
+__all__ = [
+    "Finding",
+    "ResponseType",
+    "check_response",
+    "closest",
+    "json_path",
+    "response_schema",
+    "schema_defs",
+]
 
 Path = tuple[str | int, ...]
 Trail = tuple[Any, ...]
@@ -368,15 +376,40 @@ def _shown(value: Any) -> str:
 
 @cache
 def _checker(kind: ResponseType) -> _Checker:
-    schema = response_schema(kind.schema)
-    if kind.lenient:
-        defs = dict(schema["$defs"])
-        for name, field, extra in kind.lenient:
-            properties = {**defs[name]["properties"]}
-            properties[field] = {"anyOf": [properties[field], dict(extra)]}
-            defs[name] = {**defs[name], "properties": properties}
-        schema = {**schema, "$defs": defs}
+    schema = _as_written(kind)
     return _Compiler(schema).checker(schema)
+
+
+def _as_written(kind: ResponseType) -> dict[str, Any]:
+    """The schema of a response as a config may write it: the provider's, with ``lenient``."""
+    schema = response_schema(kind.schema)
+    if not kind.lenient:
+        return schema
+    defs = dict(schema["$defs"])
+    for name, field, extra in kind.lenient:
+        properties = {**defs[name]["properties"]}
+        properties[field] = {"anyOf": [properties[field], dict(extra)]}
+        defs[name] = {**defs[name], "properties": properties}
+    return {**schema, "$defs": defs}
+
+
+def schema_defs(kind: ResponseType, name: str) -> dict[str, Any]:
+    """The schema of ``kind`` as ``$defs`` entries of another schema (``mockllm schema``'s): ``name``
+    for the response itself, ``name.Type`` for each of its types."""
+    schema = _as_written(kind)
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: f"#/$defs/{name}.{item.rsplit('/', 1)[1]}" if key == "$ref" else moved(item)
+                for key, item in value.items()
+                if key != "required" or not isinstance(item, list)  # the server fills them in
+            }
+        return [moved(item) for item in value] if isinstance(value, list) else value
+
+    root = {key: value for key, value in schema.items() if key not in ("$defs", "$schema", "$comment")}
+    defs = {f"{name}.{key}": moved(value) for key, value in schema.get("$defs", {}).items()}
+    return {name: moved(root), **defs}
 
 
 class _Compiler:

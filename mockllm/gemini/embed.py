@@ -165,6 +165,7 @@ ADAPTER = ApiAdapter(
     is_stream=lambda v: False,
     fill=fill,
     response_type=ResponseType("gemini_embeddings"),
+    contract=None,
     render=render,
     describe=describe,
     streaming=None,

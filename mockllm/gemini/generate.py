@@ -35,6 +35,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import JSON_TYPE, Endpoint, Route
 from ..server.sse import SSE_HEADERS, SSE_TYPE, sse_event, sse_events, text_pieces
+from .contract import GENERATE_TERMS
 from .matching import GEMINI_RULES, gemini_turns, part_text
 from .provider import GEMINI
 
@@ -358,6 +359,7 @@ ADAPTER = ApiAdapter(
     is_stream=lambda variant: variant != JSON,
     fill=fill,
     response_type=ResponseType("gemini"),
+    contract=GENERATE_TERMS,
     render=render,
     describe=describe,
     streaming=Streaming(

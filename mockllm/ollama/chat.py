@@ -32,6 +32,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE
 from ..server.provider import Endpoint, Route
 from ..server.sse import text_pieces
+from .contract import CHAT_TERMS
 from .matching import OLLAMA_RULES, ollama_messages, ollama_turns
 from .provider import OLLAMA
 
@@ -233,6 +234,7 @@ ADAPTER = ApiAdapter(
     is_stream=_is_stream,
     fill=fill,
     response_type=ResponseType("ollama"),
+    contract=CHAT_TERMS,
     render=render,
     describe=describe,
     streaming=Streaming(

@@ -131,6 +131,7 @@ ADAPTER = ApiAdapter(
     is_stream=lambda v: False,
     fill=fill,
     response_type=ResponseType("ollama_embeddings"),
+    contract=None,
     render=render,
     describe=describe,
     streaming=None,

@@ -29,6 +29,7 @@ from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import DONE, sse_event, sse_events, sse_media, text_pieces
 from .azure import azure_routes
+from .contract import CHAT_TERMS
 from .matching import CHAT_RULES, chat_turns
 from .provider import OPENAI
 
@@ -289,6 +290,7 @@ ADAPTER = ApiAdapter(
         # The server turns these into what the wire has.
         lenient=(("Function", "arguments", (("type", "object"),)),),
     ),
+    contract=CHAT_TERMS,
     render=json_or_events(stream_events),
     describe=describe_last_message,
     streaming=Streaming(

@@ -204,6 +204,7 @@ ADAPTER = ApiAdapter(
     is_stream=lambda v: False,
     fill=fill,
     response_type=ResponseType("openai_embeddings"),
+    contract=None,
     render=render,
     describe=describe_input,
     streaming=None,

@@ -29,6 +29,7 @@ from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
 from .azure import azure_routes
+from .contract import RESPONSES_TERMS
 from .matching import RESPONSES_RULES, responses_turns
 from .provider import OPENAI
 
@@ -465,6 +466,7 @@ ADAPTER = ApiAdapter(
             ("ResponseOutputMessage", "content", (("type", "null"),)),
         ),
     ),
+    contract=RESPONSES_TERMS,
     render=json_or_events(stream_events),
     describe=describe_input,
     streaming=Streaming(

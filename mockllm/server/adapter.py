@@ -19,6 +19,7 @@ import orjson
 
 from ..apis import ApiSpec
 from ..config import MID_STREAM_FAULTS, Fault, Timing, VectorsFromText
+from ..contract.guard import NOTHING_SAID, ContractTerms, Said
 from ..contract.shapes import ResponseType
 from ..matching import MatchRules
 from .errors import ApiError
@@ -120,6 +121,9 @@ class ApiAdapter:
     response_type: ResponseType
     """The provider's type of a mock's ``response``, which the contract guard checks it against
     at load."""
+    contract: ContractTerms | None
+    """How the contract guard reads the API's requests and answers (tools, tool choice,
+    structured output); None for an API without tools or structured output (embeddings)."""
     render: Render
     describe: Callable[[Request], str]
     """What the request asked, for the 404 message."""
@@ -193,7 +197,18 @@ class PreparedResponse:
     cannot make it grow without bound; an answer it does not keep is rendered again, never wrong.
     """
 
-    __slots__ = ("_cache", "_created", "_echo", "_fill", "_filled", "_position", "_render", "_source")
+    __slots__ = (
+        "_cache",
+        "_created",
+        "_echo",
+        "_fill",
+        "_filled",
+        "_position",
+        "_read_said",
+        "_render",
+        "_said",
+        "_source",
+    )
 
     def __init__(self, source: dict[str, Any], adapter: ApiAdapter, position: int, created: int) -> None:
         # The adapter's functions and the configured response, not a closure: a config of 100,000
@@ -206,6 +221,8 @@ class PreparedResponse:
         self._created = created
         self._filled: dict[str, Any] | None = None
         self._cache: Renders[bytes] | None = None
+        self._read_said = adapter.contract.said if adapter.contract is not None else None
+        self._said: Said | None = None
 
     @property
     def response(self) -> dict[str, Any]:
@@ -213,6 +230,16 @@ class PreparedResponse:
         if self._filled is None:
             self._filled = self._fill(self._source, self._position, self._created)
         return self._filled
+
+    @property
+    def said(self) -> Said:
+        """The tool calls and texts of the answer, as the contract guard reads them."""
+        said = self._said
+        if said is None:
+            said = self._said = (
+                self._read_said(self.response) if self._read_said is not None else NOTHING_SAID
+            )
+        return said
 
     def render(self, model: Any, variant: Hashable) -> bytes:
         key = (self.model_key(model), variant)

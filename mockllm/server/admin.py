@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -53,7 +53,7 @@ class AdminError(Exception):
     def response(self) -> HTTPResponse:
         error: dict[str, Any] = {"message": self.message}
         if self.problems is not None:
-            error["problems"] = [{"path": path, "message": message} for path, message in self.problems]
+            error["problems"] = _listed(self.problems)
         headers = {"www-authenticate": 'Bearer realm="mockllm admin"'} if self.status == 401 else None
         return HTTPResponse(
             orjson.dumps({"error": error}), status=self.status, headers=headers, content_type=_JSON
@@ -130,6 +130,11 @@ def _invalid(exc: ConfigError) -> AdminError:
     )
 
 
+def _listed(problems: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """Problems as the admin API lists them (its errors' ``problems`` too)."""
+    return [{"path": path, "message": message} for path, message in problems]
+
+
 def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = orjson.loads(request.body or b"")
@@ -186,19 +191,19 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         _query(request, ())
         config = _config_of(request)
         try:
-            served.add(config)
+            warnings = served.add(config)
         except ConfigError as exc:
             raise _invalid(exc) from None
-        return _reply({"mocks": served.current().counts()})
+        return _reply({"mocks": served.current().counts(), "warnings": _listed(warnings)})
 
     async def replace(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
         config = _config_of(request)
         try:
-            served.replace(config)
+            warnings = served.replace(config)
         except ConfigError as exc:
             raise _invalid(exc) from None
-        return _reply({"mocks": served.current().counts()})
+        return _reply({"mocks": served.current().counts(), "warnings": _listed(warnings)})
 
     async def clear(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())

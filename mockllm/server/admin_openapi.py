@@ -35,6 +35,21 @@ _COUNTS = _json(
     {"type": "object", "properties": {"mocks": _ref("MockCounts")}, "required": ["mocks"]},
     "The change was made; the number of mocks each API serves now.",
 )
+_CHANGED = _json(
+    {
+        "type": "object",
+        "properties": {
+            "mocks": _ref("MockCounts"),
+            "warnings": {
+                "type": "array",
+                "items": _ref("Problem"),
+                "description": "Fields and values of the responses that their provider's type does not know.",
+            },
+        },
+        "required": ["mocks", "warnings"],
+    },
+    "The change was made; the number of mocks each API serves now, and the warnings about the new mocks.",
+)
 _NAME = {
     "name": "name",
     "in": "path",
@@ -78,12 +93,12 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             ),
             "post": _operation(
                 "Append the mocks of a config document, each after the mocks of its API.",
-                {"200": _COUNTS, **_BAD},
+                {"200": _CHANGED, **_BAD},
                 requestBody=_CONFIG_BODY,
             ),
             "put": _operation(
                 "Replace every mock with those of a config document; unchanged mocks keep their call counts.",
-                {"200": _COUNTS, **_BAD},
+                {"200": _CHANGED, **_BAD},
                 requestBody=_CONFIG_BODY,
             ),
             "delete": _operation(
@@ -286,14 +301,56 @@ def _schemas() -> dict[str, Any]:
                 },
             },
             "time": {"type": "number", "description": "Unix seconds."},
+            "contract": {
+                "type": "array",
+                "description": "How the answer did not fit the request, by the contract guard's rules.",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "rule": {
+                            "type": "string",
+                            "enum": [
+                                "unknown_tool",
+                                "tool_arguments",
+                                "structured_output",
+                                "tools_forbidden",
+                                "forced_tool",
+                                "parallel_calls",
+                            ],
+                        },
+                        "path": {"type": "string", "description": "JSON path into the answer."},
+                        "message": {"type": "string"},
+                    },
+                    "required": ["rule", "path", "message"],
+                },
+            },
             "events_sent": {"type": ["integer", "null"]},
             "events_total": {"type": ["integer", "null"]},
             "fault": {"type": ["string", "null"]},
             "ttfb_ms": nullable_number,
             "client_left": {"type": "boolean"},
         },
-        "required": ["api", "method", "path", "status", "mock", "body", "headers", "near_misses", "time"],
+        "required": [
+            "api",
+            "method",
+            "path",
+            "status",
+            "mock",
+            "body",
+            "headers",
+            "near_misses",
+            "time",
+            "contract",
+        ],
         "description": "Delivery fields (events_sent … client_left): only for timing or fault mocks.",
+    }
+    schemas["Problem"] = {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string", "description": "JSON path, such as $.openai[0].match"},
+            "message": {"type": "string"},
+        },
+        "required": ["path", "message"],
     }
     schemas["Error"] = {
         "type": "object",
@@ -302,20 +359,7 @@ def _schemas() -> dict[str, Any]:
                 "type": "object",
                 "properties": {
                     "message": {"type": "string"},
-                    "problems": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "path": {
-                                    "type": "string",
-                                    "description": "JSON path, such as $.openai[0].match",
-                                },
-                                "message": {"type": "string"},
-                            },
-                            "required": ["path", "message"],
-                        },
-                    },
+                    "problems": {"type": "array", "items": _ref("Problem")},
                 },
                 "required": ["message"],
             }

@@ -20,6 +20,7 @@ from sanic import HTTPResponse, Request, Sanic
 from sanic.exceptions import MethodNotAllowed, NotFound, SanicException
 
 from ..config import MAX_DELAY_MS
+from ..contract.guard import ContractMode, ContractProblem, Guard
 from ..matching import Gate
 from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .admin import AdminAccess, add_admin_routes
@@ -67,6 +68,7 @@ def create_app(
     chaos: ChaosDice | None = None,
     admin: AdminAccess | None = None,
     recorder: Recorder | None = None,
+    guard: Guard | None = None,
 ) -> Sanic[Any, Any]:
     """A fresh app that answers with ``served``'s mocks as they are at each request.
 
@@ -75,6 +77,7 @@ def create_app(
     ``admin``: serve the admin API under ``/__mockllm/`` to these clients (None: no admin API).
     ``recorder``: forwards the requests no mock matches (see `mockllm.server.recorder`); a server
     sets ``app.ctx.recorder`` to change it while it runs.
+    ``guard``: the contract guard that checks each answer against its request (None: off).
     """
     dice = ChaosDice(None) if chaos is None else chaos
     # Sanic keeps a process-wide registry of app names, so every app gets a unique one.
@@ -92,7 +95,7 @@ def create_app(
     for adapter in ADAPTERS.values():
         spec = adapter.spec
         provider = adapter.provider
-        routed = [(route, _route(adapter, dice, route)) for route in adapter.routes]
+        routed = [(route, _route(adapter, dice, guard, route)) for route in adapter.routes]
         routed += [(e.route, _endpoint(adapter, e)) for e in adapter.endpoints]
         for i, (route, handle) in enumerate(routed):
             if route.action is not None:  # every API of such a path is one provider's
@@ -155,10 +158,11 @@ class Matched:
         return self.mocks.label(self.order)
 
 
-def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
+def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Route) -> Handler:
     """The handler of one of an API's routes: check, parse, match, answer, journal."""
     key, provider, streaming = adapter.spec.key, adapter.provider, adapter.streaming
     into_request, route_variant, records = route.into_request, route.variant, route.records
+    terms = adapter.contract if guard is not None else None
 
     # Sanic passes a route's parameters (a deployment, a model) as keywords: request.match_info has them.
     async def handle(request: Request, **_params: str) -> HTTPResponse | None:
@@ -206,9 +210,18 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
             return provider.error_response(exc.status, exc.client_message, exc.param)
         mock = mocks.index.mocks[order]
         answer = mocks.answer(order)
+        contract: tuple[ContractProblem, ...] = ()
+        if terms is not None and guard is not None and not isinstance(answer, PreparedError):
+            said = answer.said if isinstance(answer, PreparedResponse) else answer.answer.said
+            contract = guard.check(terms, body, said)
+            if contract:
+                if guard.mode is ContractMode.ERROR:  # before any byte: a stream gets the 400 too
+                    return _refuse(request, journal, provider, key, body, Matched(mocks, order), contract)
+                guard.log_once(mock, mocks.label(order), contract)
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
             runtime.answered(mock)
-            return await _answer_later(request, answer, body, variant, adapter, Matched(mocks, order))
+            matched = Matched(mocks, order)
+            return await _answer_later(request, answer, body, variant, adapter, matched, contract)
         data = answer.render(body.get("model"), variant)
         runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
@@ -225,6 +238,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
                 (),
                 None,
                 mock,
+                contract,
             )
         if streaming is not None and adapter.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
@@ -285,6 +299,29 @@ async def _forward(
     return await recorder.forward(request, adapter, body, answered)
 
 
+def _refuse(
+    request: Request,
+    journal: Journal,
+    provider: Provider,
+    api: str,
+    body: dict[str, Any],
+    matched: Matched,
+    contract: tuple[ContractProblem, ...],
+) -> HTTPResponse:
+    """``--contract error``: a 400 in the provider's shape listing how the mock's answer does not
+    fit the request, so a suite in any language fails loudly. The mock is not counted: it did not
+    answer."""
+    listed = "; ".join(str(problem) for problem in contract)
+    message = (
+        f'mockllm contract guard: the answer of mock "{matched.label}" does not fit the request: {listed}'
+    )
+    if journal.enabled:
+        _record(
+            journal, request, body, 400, matched.label, api, message, matched=matched.mock, contract=contract
+        )
+    return provider.error_response(400, message)
+
+
 async def _answer_later(
     request: Request,
     answer: PreparedError | TimedResponse,
@@ -292,6 +329,7 @@ async def _answer_later(
     variant: Hashable,
     adapter: ApiAdapter,
     matched: Matched,
+    contract: tuple[ContractProblem, ...] = (),
 ) -> HTTPResponse | None:
     """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
     matched and is journalled now, before it is written: a concurrent request must already see a
@@ -334,7 +372,7 @@ async def _answer_later(
     paced, model = answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock)
+        _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock, contract=contract)
     content: bytes | list[bytes]
     headers: dict[str, str] | None
     streaming = adapter.streaming
@@ -395,9 +433,11 @@ def _record(
     *,
     delivery: Delivery | None = None,
     matched: Any = None,
+    contract: tuple[ContractProblem, ...] = (),
 ) -> None:
     """Journal a request: ``error`` is why it was refused, or an error mock's message; ``matched``
-    the mock that answered (the model itself, for `MockHandle.calls`)."""
+    the mock that answered (the model itself, for `MockHandle.calls`); ``contract`` how its answer
+    did not fit the request."""
     message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
     # Kept, not copied: the parsed body and Sanic's header map are made anew for each request.
     journal.add(
@@ -413,6 +453,7 @@ def _record(
         misses,
         delivery,
         matched,
+        contract,
     )
 
 

@@ -8,6 +8,7 @@ mock was registered costs little per mock that stayed.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -23,11 +24,20 @@ from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .faults import check_after_events
 from .registry import ADAPTERS
 
-__all__ = ["ADAPTERS", "CompiledConfig", "CompiledMocks", "Compiler"]
+__all__ = ["ADAPTERS", "CompiledConfig", "CompiledMocks", "Compiler", "Problem", "log_warnings"]
+
+_log = logging.getLogger("mockllm")
 
 
 Problem = tuple[str, str]
 """``(json_path, message)``, as `ConfigError` lists them."""
+
+
+def log_warnings(source: str, warnings: Sequence[Problem]) -> None:
+    """Log the warnings a compile found, as ``mockllm validate`` prints them."""
+    for where, message in warnings:
+        _log.warning("%s: %s: warning: %s", source, where, message)
+
 
 Answer = PreparedResponse | PreparedError | TimedResponse
 """A matched mock's answer, as the route asks it for bytes (each class says what its ``render``

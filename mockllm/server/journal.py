@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
 
+from ..contract.guard import ContractProblem
 from ..matching import redacted_headers
 
 __all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody"]
@@ -95,6 +96,9 @@ class RecordedRequest:
     None when no mock matched. Not part of any JSON view of the journal."""
     time: float = field(default_factory=_now)
     """When the request was answered, in Unix seconds."""
+    contract: tuple[ContractProblem, ...] = ()
+    """How the answer did not fit the request (the contract guard's problems: a tool the request
+    does not declare, arguments off its schema, …); () when it did, or nothing was checked."""
 
     def as_json(self) -> dict[str, Any]:
         """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
@@ -111,6 +115,7 @@ class RecordedRequest:
             "headers": redacted_headers(self.headers),
             "near_misses": [{"mock": miss.mock, "reasons": list(miss.reasons)} for miss in self.near_misses],
             "time": self.time,
+            "contract": [problem.as_json() for problem in self.contract],
         }
         delivery = self.delivery
         if delivery is not None:
@@ -170,6 +175,7 @@ _Entry: TypeAlias = tuple[
     Delivery | None,
     Any,
     float,
+    tuple[ContractProblem, ...],
 ]
 """A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order."""
 
@@ -205,13 +211,28 @@ class Journal:
         near_misses: tuple[NearMiss, ...],
         delivery: Delivery | None,
         mock_model: Any = None,
+        contract: tuple[ContractProblem, ...] = (),
     ) -> None:
         """Record a request whose ``body`` was parsed from ``raw`` (the fields of `RecordedRequest`)."""
         limit = self.max_body_bytes
         if limit is not None and len(raw) > limit:
             body = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
         self._records.append(
-            (method, path, body, headers, status, mock, error, api, near_misses, delivery, mock_model, _now())
+            (
+                method,
+                path,
+                body,
+                headers,
+                status,
+                mock,
+                error,
+                api,
+                near_misses,
+                delivery,
+                mock_model,
+                _now(),
+                contract,
+            )
         )
 
     def record(self, entry: RecordedRequest) -> None:

@@ -15,6 +15,7 @@ from sanic import Sanic
 from ..anthropic.provider import ANTHROPIC
 from ..bedrock.provider import BEDROCK
 from ..config import Config, Timing, default_timing
+from ..contract.guard import ContractMode, Guard
 from ..gemini.provider import GEMINI
 from ..ollama.provider import OLLAMA
 from ..openai.provider import OPENAI
@@ -111,6 +112,11 @@ class MockServer:
         record: forward the requests no mock matches to the real APIs, and record them to a
             cassette file (a `Recording`; ``Recording(path=None, ...)`` passes them through
             without saving). Without it, such requests get the usual 404.
+        contract: what the contract guard does with an answer that does not fit its request (a
+            tool the request does not declare, arguments off the tool's schema, …): ``"warn"``
+            journals each problem in the entry's ``contract`` and logs it once per mock and rule;
+            ``"error"`` answers such a request with a 400 in the provider's shape listing them;
+            ``"off"`` checks nothing.
     """
 
     def __init__(
@@ -128,8 +134,14 @@ class MockServer:
         admin_token: str | None = None,
         admin_refusal: str | None = None,
         record: Recording | None = None,
+        contract: ContractMode | str = ContractMode.WARN,
     ) -> None:
         self._recorder: Recorder | None = None
+        if contract not in set(ContractMode):
+            modes = ", ".join(f'"{mode}"' for mode in ContractMode)
+            raise ValueError(f"MockServer: contract takes {modes}, got {contract!r}")
+        mode = ContractMode(contract)
+        self._guard = Guard(mode) if mode is not ContractMode.OFF else None
         self._closing: set[asyncio.Task[None]] = set()
         if record is not None:
             self._recorder = _recorder(record)
@@ -329,6 +341,7 @@ class MockServer:
                 self.journal,
                 touchup=self._touchup,
                 chaos=self._chaos,
+                guard=self._guard,
                 admin=self._admin,
                 recorder=self._recorder,
             )

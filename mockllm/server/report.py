@@ -49,6 +49,8 @@ def describe_request(record: RecordedRequest, indent: str = "   ") -> str:
         lines.append(f"{indent}{asked}")
     if record.error is not None:
         lines.append(f"{indent}{record.error}")
+    elif record.contract:  # a refused request's error lists them already
+        lines.extend(f"{indent}contract: {problem}" for problem in record.contract)
     lines.extend(f"{indent}{miss}" for miss in record.near_misses)
     if record.mock is None:
         # A header rule or a missing key is a common reason for a miss; the SDK's own headers are not.

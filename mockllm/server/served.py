@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -21,7 +21,7 @@ from ..apis import ApiKey
 from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
 from .added_mocks import AddedMocks
-from .compiled import CompiledConfig, Compiler
+from .compiled import CompiledConfig, Compiler, Problem, log_warnings
 from .journal import Journal, RecordedRequest
 from .report import describe_requests
 from .runtime import Runtime
@@ -169,16 +169,24 @@ class ServedMocks:
 
     # --- changes at run time ----------------------------------------------------------------------
 
-    def add(self, config: Config) -> None:
+    def add(self, config: Config) -> Sequence[Problem]:
         """Serve the mocks of ``config`` too, each after the mocks of its API. Raises `ConfigError`
-        (naming paths in ``config``) for a mock that cannot be served, and changes nothing then."""
-        CompiledConfig.of(config, source=self._name)
+        (naming paths in ``config``) for a mock that cannot be served, and changes nothing then;
+        returns (and logs) the warnings about its responses."""
+        warnings = self._checked(config)
         self._change(self._added.appending(config))
+        return warnings
 
-    def replace(self, config: Config) -> None:
-        """Serve the mocks of ``config`` instead of every mock; raises like `add`."""
-        CompiledConfig.of(config, source=self._name)
+    def replace(self, config: Config) -> Sequence[Problem]:
+        """Serve the mocks of ``config`` instead of every mock; raises and returns like `add`."""
+        warnings = self._checked(config)
         self._change(AddedMocks.replacing(config))
+        return warnings
+
+    def _checked(self, config: Config) -> Sequence[Problem]:
+        warnings = CompiledConfig.of(config, source=self._name).warnings
+        log_warnings(self._name, warnings)
+        return warnings
 
     def clear(self) -> None:
         """Serve no mocks (until `restore`)."""
@@ -220,6 +228,7 @@ class ServedMocks:
         compiled = self._compiler.compile(
             self._added.over(startup), source=label, keep=following or not self._added.empty
         )
+        log_warnings(label, compiled.warnings)
         # A builder is checked by nobody: its mocks arrive one by one, and a test's dead mock shows
         # as the test's failure anyway.
         if loading and not following:
@@ -248,7 +257,8 @@ class ServedMocks:
         if source is not self._source:  # a builder replaced by set_source no longer drives this
             return
         if api is not None:
-            self._compiler.prepare(api, mock, position)  # raises for a response that cannot be served
+            # Raises for a response that cannot be served, while the builder's call is on the stack.
+            log_warnings(self._name, self._compiler.prepare(api, mock, position))
         self._stale = True
 
     def _refresh(self) -> None:

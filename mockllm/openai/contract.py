@@ -1,0 +1,161 @@
+"""What the contract guard reads of OpenAI's requests and answers: Chat Completions and Responses.
+
+Both declare function tools with a JSON Schema (``parameters``, ``strict``) and custom tools of
+free text; ``tool_choice`` is ``none``, ``auto``, ``required``, one named tool, or a set of
+``allowed_tools``; ``parallel_tool_calls: false`` allows one call. Chat asks for structured output
+with ``response_format``, Responses with ``text.format``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..contract.guard import AUTO, NONE, REQUIRED, Asked, Call, ContractTerms, OutputFormat, Said, Tool
+
+__all__ = ["CHAT_TERMS", "RESPONSES_TERMS"]
+
+
+def _tools(declared: Any, *, nested: bool) -> dict[str, Tool]:
+    """Function and custom tools by name; ``nested``: a tool's fields are under its type's key
+    (chat's ``{"type": "function", "function": {...}}``), else beside ``type`` (Responses')."""
+    tools: dict[str, Tool] = {}
+    if not isinstance(declared, list):
+        return tools
+    for tool in declared:
+        if not isinstance(tool, dict):
+            continue
+        kind = tool.get("type", "function")
+        spec = tool.get(kind) if nested else tool
+        if kind not in ("function", "custom") or not isinstance(spec, dict):
+            continue  # a hosted tool (web search, file search, …): its calls are not the agent's
+        name = spec.get("name")
+        if isinstance(name, str):
+            schema = spec.get("parameters") if kind == "function" else None
+            tools[name] = Tool(schema if isinstance(schema, dict) else None, spec.get("strict") is True)
+    return tools
+
+
+def _choice(choice: Any, *, nested: bool) -> tuple[str, frozenset[str]]:
+    """``tool_choice`` as (choice, forced tools)."""
+    if choice in (NONE, REQUIRED):
+        return choice, frozenset()
+    if not isinstance(choice, dict):
+        return AUTO, frozenset()
+    kind = choice.get("type")
+    if kind in ("function", "custom"):
+        spec = choice.get(kind) if nested else choice
+        name = spec.get("name") if isinstance(spec, dict) else None
+        return (REQUIRED, frozenset((name,))) if isinstance(name, str) else (AUTO, frozenset())
+    if kind == "allowed_tools":
+        allowed = choice.get("allowed_tools") if nested else choice
+        if not isinstance(allowed, dict):
+            return AUTO, frozenset()
+        names = frozenset(
+            name
+            for tool in allowed.get("tools") or ()
+            if isinstance(tool, dict)
+            for spec in [tool.get(tool.get("type", "function")) if nested else tool]
+            if isinstance(spec, dict) and isinstance(name := spec.get("name"), str)
+        )
+        return (REQUIRED if allowed.get("mode") == REQUIRED else AUTO), names
+    return AUTO, frozenset()  # a hosted tool forced: not a call of the agent's tools
+
+
+def _format(spec: Any, schema_of: Any) -> OutputFormat | None:
+    if not isinstance(spec, dict):
+        return None
+    if spec.get("type") == "json_object":
+        return OutputFormat()
+    if spec.get("type") == "json_schema" and isinstance(schema_of, dict):
+        schema = schema_of.get("schema")
+        return OutputFormat(schema if isinstance(schema, dict) else None, schema_of.get("strict") is True)
+    return None
+
+
+# --- Chat Completions ------------------------------------------------------------------------------
+
+
+def _chat_asked(body: dict[str, Any]) -> Asked:
+    choice, forced = _choice(body.get("tool_choice"), nested=True)
+    response_format = body.get("response_format")
+    json_schema = response_format.get("json_schema") if isinstance(response_format, dict) else None
+    return Asked(
+        tools=_tools(body.get("tools"), nested=True),
+        choice=choice,
+        forced=forced,
+        parallel=body.get("parallel_tool_calls") is not False,
+        output=_format(response_format, json_schema),
+    )
+
+
+def _chat_said(response: dict[str, Any]) -> Said:
+    calls: list[Call] = []
+    texts: list[tuple[str, str]] = []
+    for i, choice in enumerate(response.get("choices") or ()):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            continue
+        for j, call in enumerate(message.get("tool_calls") or ()):
+            if not isinstance(call, dict):
+                continue
+            kind = call.get("type", "function")
+            spec = call.get(kind)
+            if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+                arguments = spec.get("arguments" if kind == "function" else "input")
+                calls.append(Call(f"$.choices[{i}].message.tool_calls[{j}]", spec["name"], arguments))
+        if isinstance(message.get("content"), str):
+            texts.append((f"$.choices[{i}].message.content", message["content"]))
+    return Said(tuple(calls), tuple(texts))
+
+
+CHAT_TERMS = ContractTerms(
+    asked=_chat_asked,
+    said=_chat_said,
+    keys=frozenset(("tool_choice", "response_format")),
+)
+
+
+# --- Responses -------------------------------------------------------------------------------------
+
+
+def _responses_asked(body: dict[str, Any]) -> Asked:
+    choice, forced = _choice(body.get("tool_choice"), nested=False)
+    text = body.get("text")
+    text_format = text.get("format") if isinstance(text, dict) else None
+    return Asked(
+        tools=_tools(body.get("tools"), nested=False),
+        choice=choice,
+        forced=forced,
+        parallel=body.get("parallel_tool_calls") is not False,
+        output=_format(text_format, text_format),
+    )
+
+
+def _responses_said(response: dict[str, Any]) -> Said:
+    calls: list[Call] = []
+    texts: list[tuple[str, str]] = []
+    for k, item in enumerate(response.get("output") or ()):
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind in ("function_call", "custom_tool_call") and isinstance(item.get("name"), str):
+            arguments = item.get("arguments" if kind == "function_call" else "input")
+            calls.append(Call(f"$.output[{k}]", item["name"], arguments))
+        elif kind == "message":
+            parts = [
+                part["text"]
+                for part in item.get("content") or ()
+                if isinstance(part, dict)
+                and part.get("type") == "output_text"
+                and isinstance(part.get("text"), str)
+            ]
+            if parts:
+                texts.append((f"$.output[{k}].content", "".join(parts)))
+    return Said(tuple(calls), tuple(texts))
+
+
+RESPONSES_TERMS = ContractTerms(
+    asked=_responses_asked,
+    said=_responses_said,
+    keys=frozenset(("tool_choice", "text")),
+)
