@@ -191,6 +191,7 @@ def capture(api: str) -> JsonSchema:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$comment": f"{type_name} of {distribution} {version(distribution)}, by scripts/capture_schemas.py",
         **schema,
+        "title": type_name,
     }
 
 

@@ -65,7 +65,8 @@ def _said(response: dict[str, Any]) -> Said:
             continue
         use = block.get("toolUse")
         if isinstance(use, dict) and isinstance(use.get("name"), str):
-            calls.append(Call(f"$.output.message.content[{i}].toolUse", use["name"], use.get("input", {})))
+            path = f"$.output.message.content[{i}].toolUse"
+            calls.append(Call(path, use["name"], use.get("input", {}), f"{path}.input"))
         elif isinstance(block.get("text"), str):
             texts.append(block["text"])
     return Said(tuple(calls), (("$.output.message.content", "".join(texts)),) if texts else ())

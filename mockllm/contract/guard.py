@@ -123,6 +123,9 @@ class Call:
     name: str
     arguments: Any
     """The arguments as the answer holds them: an object, or a string of JSON (OpenAI's)."""
+    arguments_path: str = ""
+    """The JSON path of the arguments (each API keeps them under its own key); empty:
+    ``{path}.arguments``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,7 @@ class Guard:
 
     def _check_arguments(self, call: Call, tool: Tool, problems: list[ContractProblem]) -> None:
         arguments = call.arguments
-        path = f"{call.path}.arguments"
+        path = call.arguments_path or f"{call.path}.arguments"
         if isinstance(arguments, str):
             try:
                 arguments = orjson.loads(arguments) if arguments else {}

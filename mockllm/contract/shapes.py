@@ -348,8 +348,12 @@ def _types_of(checker: _Checker) -> frozenset[type]:
     return frozenset(t for kind in checker.kinds for t in _PYTHON_TYPES[kind])
 
 
-def _weight(found: list[Finding]) -> tuple[int, int]:
-    return sum(f.error for f in found), len(found)
+def _weight(found: list[Finding]) -> tuple[int, int, int]:
+    """How badly a branch of a union fits, least first: wrong types, then fields it does not know,
+    then typos of fields it knows (a branch whose field the value misspells is the one meant)."""
+    wrong = sum(not f.unknown for f in found)
+    typos = sum(f.unknown and f.error for f in found)
+    return wrong, len(found) - wrong - typos, typos
 
 
 def _fixed_value(checker: _Checker | None) -> Any:
@@ -376,11 +380,11 @@ def _shown(value: Any) -> str:
 
 @cache
 def _checker(kind: ResponseType) -> _Checker:
-    schema = _as_written(kind)
-    return _Compiler(schema).checker(schema)
+    schema = written_schema(kind)
+    return _Compiler(schema).checker(schema, schema.get("title", "the response"))
 
 
-def _as_written(kind: ResponseType) -> dict[str, Any]:
+def written_schema(kind: ResponseType) -> dict[str, Any]:
     """The schema of a response as a config may write it: the provider's, with ``lenient``."""
     schema = response_schema(kind.schema)
     if not kind.lenient:
@@ -396,7 +400,7 @@ def _as_written(kind: ResponseType) -> dict[str, Any]:
 def schema_defs(kind: ResponseType, name: str) -> dict[str, Any]:
     """The schema of ``kind`` as ``$defs`` entries of another schema (``mockllm schema``'s): ``name``
     for the response itself, ``name.Type`` for each of its types."""
-    schema = _as_written(kind)
+    schema = written_schema(kind)
 
     def moved(value: Any) -> Any:
         if isinstance(value, dict):

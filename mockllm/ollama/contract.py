@@ -35,7 +35,12 @@ def _said(response: dict[str, Any]) -> Said:
     if not isinstance(message, dict):
         return Said()
     calls = tuple(
-        Call(f"$.message.tool_calls[{j}]", function["name"], function.get("arguments", {}))
+        Call(
+            f"$.message.tool_calls[{j}]",
+            function["name"],
+            function.get("arguments", {}),
+            f"$.message.tool_calls[{j}].function.arguments",
+        )
         for j, call in enumerate(message.get("tool_calls") or ())
         if isinstance(call, dict)
         for function in [call.get("function")]

@@ -101,8 +101,9 @@ def _chat_said(response: dict[str, Any]) -> Said:
             kind = call.get("type", "function")
             spec = call.get(kind)
             if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-                arguments = spec.get("arguments" if kind == "function" else "input")
-                calls.append(Call(f"$.choices[{i}].message.tool_calls[{j}]", spec["name"], arguments))
+                key = "arguments" if kind == "function" else "input"
+                path = f"$.choices[{i}].message.tool_calls[{j}]"
+                calls.append(Call(path, spec["name"], spec.get(key), f"{path}.{kind}.{key}"))
         if isinstance(message.get("content"), str):
             texts.append((f"$.choices[{i}].message.content", message["content"]))
     return Said(tuple(calls), tuple(texts))
@@ -139,8 +140,8 @@ def _responses_said(response: dict[str, Any]) -> Said:
             continue
         kind = item.get("type")
         if kind in ("function_call", "custom_tool_call") and isinstance(item.get("name"), str):
-            arguments = item.get("arguments" if kind == "function_call" else "input")
-            calls.append(Call(f"$.output[{k}]", item["name"], arguments))
+            key = "arguments" if kind == "function_call" else "input"
+            calls.append(Call(f"$.output[{k}]", item["name"], item.get(key), f"$.output[{k}].{key}"))
         elif kind == "message":
             parts = [
                 part["text"]
