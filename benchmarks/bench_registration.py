@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from mockllm import Config, MockServer, mock
-from mockllm.pytest_fixture import MockLLM
+from mockllm.mock_llm import MockLLM
 
 
 def base_config(count: int) -> Config:

@@ -16,13 +16,11 @@ __all__ = ["MESSAGES_TERMS"]
 
 
 def _asked(body: dict[str, Any]) -> Asked:
-    tools: dict[str, Tool] = {}
-    for tool in body.get("tools") or ():
-        if isinstance(tool, dict) and isinstance(tool.get("name"), str) and "input_schema" in tool:
-            schema = tool["input_schema"]
-            tools[tool["name"]] = Tool(
-                schema if isinstance(schema, dict) else None, tool.get("strict") is True
-            )
+    tools = {
+        tool["name"]: tool
+        for tool in body.get("tools") or ()
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str) and "input_schema" in tool
+    }
     choice, forced, parallel = AUTO, frozenset[str](), True
     tool_choice = body.get("tool_choice")
     if isinstance(tool_choice, dict):
@@ -35,6 +33,11 @@ def _asked(body: dict[str, Any]) -> Asked:
             choice, forced = REQUIRED, frozenset((tool_choice["name"],))
         parallel = tool_choice.get("disable_parallel_tool_use") is not True
     return Asked(tools=tools, choice=choice, forced=forced, parallel=parallel, output=_output(body))
+
+
+def _tool(tool: dict[str, Any]) -> Tool:
+    schema = tool["input_schema"]
+    return Tool(schema if isinstance(schema, dict) else None, tool.get("strict") is True)
 
 
 def _output(body: dict[str, Any]) -> OutputFormat | None:
@@ -63,6 +66,7 @@ def _said(response: dict[str, Any]) -> Said:
 
 MESSAGES_TERMS = ContractTerms(
     asked=_asked,
+    tool=_tool,
     said=_said,
     keys=frozenset(("tool_choice", "output_config", "output_format")),
 )

@@ -20,15 +20,12 @@ __all__ = ["CONVERSE_TERMS"]
 def _asked(body: dict[str, Any]) -> Asked:
     config = body.get("toolConfig")
     config = config if isinstance(config, dict) else {}
-    tools: dict[str, Tool] = {}
-    for tool in config.get("tools") or ():
-        spec = tool.get("toolSpec") if isinstance(tool, dict) else None
-        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-            schema = spec.get("inputSchema")
-            schema = schema.get("json") if isinstance(schema, dict) else None
-            tools[spec["name"]] = Tool(
-                schema if isinstance(schema, dict) else None, spec.get("strict") is True
-            )
+    tools = {
+        spec["name"]: spec
+        for tool in config.get("tools") or ()
+        for spec in [tool.get("toolSpec") if isinstance(tool, dict) else None]
+        if isinstance(spec, dict) and isinstance(spec.get("name"), str)
+    }
     choice, forced = AUTO, frozenset[str]()
     tool_choice = config.get("toolChoice")
     if isinstance(tool_choice, dict):
@@ -37,6 +34,12 @@ def _asked(body: dict[str, Any]) -> Asked:
         elif isinstance(tool_choice.get("tool"), dict) and isinstance(tool_choice["tool"].get("name"), str):
             choice, forced = REQUIRED, frozenset((tool_choice["tool"]["name"],))
     return Asked(tools=tools, choice=choice, forced=forced, output=_output(body))
+
+
+def _tool(spec: dict[str, Any]) -> Tool:
+    schema = spec.get("inputSchema")
+    schema = schema.get("json") if isinstance(schema, dict) else None
+    return Tool(schema if isinstance(schema, dict) else None, spec.get("strict") is True)
 
 
 def _output(body: dict[str, Any]) -> OutputFormat | None:
@@ -72,4 +75,6 @@ def _said(response: dict[str, Any]) -> Said:
     return Said(tuple(calls), (("$.output.message.content", "".join(texts)),) if texts else ())
 
 
-CONVERSE_TERMS = ContractTerms(asked=_asked, said=_said, keys=frozenset(("toolConfig", "outputConfig")))
+CONVERSE_TERMS = ContractTerms(
+    asked=_asked, tool=_tool, said=_said, keys=frozenset(("toolConfig", "outputConfig"))
+)

@@ -75,7 +75,7 @@ class ContractProblem:
         return f"{self.rule} at {self.path}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Tool:
     """A tool the request declares."""
 
@@ -86,7 +86,7 @@ class Tool:
     enforces when it generates the call."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutputFormat:
     """Structured output the request asks for."""
 
@@ -100,12 +100,13 @@ NONE = "none"
 REQUIRED = "required"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Asked:
     """What a request says of the answer it wants."""
 
-    tools: Mapping[str, Tool] = field(default_factory=dict)
-    """The tools it declares, by name."""
+    tools: Mapping[str, Any] = field(default_factory=dict)
+    """The tools it declares, by name: each as the request declares it (the terms' ``tool`` reads
+    the one a call names, so the others cost nothing)."""
     choice: str = AUTO
     """``auto``, ``none`` (no tool call) or ``required`` (at least one)."""
     forced: frozenset[str] = frozenset()
@@ -145,6 +146,8 @@ class ContractTerms:
     """How an API's requests and answers are read for the guard (a field of its adapter)."""
 
     asked: Callable[[dict[str, Any]], Asked]
+    tool: Callable[[Any], Tool]
+    """Reads one of ``Asked.tools``: its arguments' schema, and whether it is strict."""
     said: Callable[[dict[str, Any]], Said]
     """Reads a response as served (filled in)."""
     keys: frozenset[str]
@@ -169,7 +172,7 @@ class Guard:
         asked = terms.asked(body)
         problems: list[ContractProblem] = []
         if said.calls:
-            self._check_calls(asked, said.calls, problems)
+            self._check_calls(terms, asked, said.calls, problems)
         elif asked.choice != AUTO and asked.choice != NONE:
             which = f'the tool "{next(iter(asked.forced))}"' if len(asked.forced) == 1 else "a tool"
             problems.append(
@@ -191,7 +194,9 @@ class Guard:
             self._logged.add(key)
             _log.warning("contract: mock %s: %s (logged once per mock and rule)", label, problem)
 
-    def _check_calls(self, asked: Asked, calls: tuple[Call, ...], problems: list[ContractProblem]) -> None:
+    def _check_calls(
+        self, terms: ContractTerms, asked: Asked, calls: tuple[Call, ...], problems: list[ContractProblem]
+    ) -> None:
         declared = asked.tools
         if asked.choice == NONE:
             problems.append(
@@ -209,15 +214,17 @@ class Guard:
             message = f"the request turns parallel tool calls off; the answer makes {len(calls)} calls"
             problems.append(ContractProblem("parallel_calls", calls[1].path, message))
         for call in calls:
-            tool = declared.get(call.name)
-            if tool is None:
+            declaration = declared.get(call.name)
+            if declaration is None:
                 if declared:
                     known = ", ".join(f'"{name}"' for name in declared)
                     message = f'the answer calls "{call.name}"; the request declares {known}'
                 else:
                     message = f'the answer calls "{call.name}"; the request declares no tools'
                 problems.append(ContractProblem("unknown_tool", call.path, message))
-            elif tool.schema is not None:
+                continue
+            tool = terms.tool(declaration)
+            if tool.schema is not None:
                 self._check_arguments(call, tool, problems)
 
     def _check_arguments(self, call: Call, tool: Tool, problems: list[ContractProblem]) -> None:
@@ -266,7 +273,8 @@ class Guard:
         """The validator of ``schema``, compiled on first use; None for a schema that is not one
         (the request's own problem, which the real API would refuse: not the mock's)."""
         try:
-            key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS) + (b"!" if strict else b"")
+            # As sent: an agent sends its schemas the same way each time.
+            key = orjson.dumps(schema) + (b"!" if strict else b"")
         except (TypeError, orjson.JSONEncodeError):
             return None
         if key in self._validators:

@@ -53,15 +53,12 @@ def json_schema_of(schema: Any) -> Any:
 
 
 def _asked(body: dict[str, Any]) -> Asked:
-    tools: dict[str, Tool] = {}
-    for tool in body.get("tools") or ():
-        for declaration in _get(tool, "functionDeclarations", "function_declarations") or ():
-            if not isinstance(declaration, dict) or not isinstance(declaration.get("name"), str):
-                continue
-            schema = _get(declaration, "parametersJsonSchema", "parameters_json_schema")
-            if schema is None:
-                schema = json_schema_of(declaration.get("parameters"))
-            tools[declaration["name"]] = Tool(schema if isinstance(schema, dict) else None)
+    tools = {
+        declaration["name"]: declaration
+        for tool in body.get("tools") or ()
+        for declaration in _get(tool, "functionDeclarations", "function_declarations") or ()
+        if isinstance(declaration, dict) and isinstance(declaration.get("name"), str)
+    }
     choice, forced = AUTO, frozenset[str]()
     config = _get(_get(body, "toolConfig", "tool_config"), "functionCallingConfig", "function_calling_config")
     if isinstance(config, dict):
@@ -71,6 +68,13 @@ def _asked(body: dict[str, Any]) -> Asked:
         choice = {"NONE": NONE, "ANY": REQUIRED}.get(mode, AUTO)
         forced = names if choice != NONE else frozenset()
     return Asked(tools=tools, choice=choice, forced=forced, output=_output(body))
+
+
+def _tool(declaration: dict[str, Any]) -> Tool:
+    schema = _get(declaration, "parametersJsonSchema", "parameters_json_schema")
+    if schema is None:
+        schema = json_schema_of(declaration.get("parameters"))
+    return Tool(schema if isinstance(schema, dict) else None)
 
 
 def _output(body: dict[str, Any]) -> OutputFormat | None:
@@ -106,6 +110,7 @@ def _said(response: dict[str, Any]) -> Said:
 
 GENERATE_TERMS = ContractTerms(
     asked=_asked,
+    tool=_tool,
     said=_said,
     keys=frozenset(("toolConfig", "tool_config", "generationConfig", "generation_config")),
 )

@@ -15,12 +15,12 @@ __all__ = ["CHAT_TERMS"]
 
 
 def _asked(body: dict[str, Any]) -> Asked:
-    tools: dict[str, Tool] = {}
-    for tool in body.get("tools") or ():
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            schema = function.get("parameters")
-            tools[function["name"]] = Tool(schema if isinstance(schema, dict) else None)
+    tools = {
+        function["name"]: function
+        for tool in body.get("tools") or ()
+        for function in [tool.get("function") if isinstance(tool, dict) else None]
+        if isinstance(function, dict) and isinstance(function.get("name"), str)
+    }
     requested = body.get("format")
     output = None
     if requested == "json":
@@ -28,6 +28,11 @@ def _asked(body: dict[str, Any]) -> Asked:
     elif isinstance(requested, dict):
         output = OutputFormat(requested)
     return Asked(tools=tools, output=output)
+
+
+def _tool(function: dict[str, Any]) -> Tool:
+    schema = function.get("parameters")
+    return Tool(schema if isinstance(schema, dict) else None)
 
 
 def _said(response: dict[str, Any]) -> Said:
@@ -50,4 +55,4 @@ def _said(response: dict[str, Any]) -> Said:
     return Said(calls, (("$.message.content", content),) if isinstance(content, str) else ())
 
 
-CHAT_TERMS = ContractTerms(asked=_asked, said=_said, keys=frozenset(("format",)))
+CHAT_TERMS = ContractTerms(asked=_asked, tool=_tool, said=_said, keys=frozenset(("format",)))

@@ -15,10 +15,10 @@ from ..contract.guard import AUTO, NONE, REQUIRED, Asked, Call, ContractTerms, O
 __all__ = ["CHAT_TERMS", "RESPONSES_TERMS"]
 
 
-def _tools(declared: Any, *, nested: bool) -> dict[str, Tool]:
+def _tools(declared: Any, *, nested: bool) -> dict[str, Any]:
     """Function and custom tools by name; ``nested``: a tool's fields are under its type's key
     (chat's ``{"type": "function", "function": {...}}``), else beside ``type`` (Responses')."""
-    tools: dict[str, Tool] = {}
+    tools: dict[str, Any] = {}
     if not isinstance(declared, list):
         return tools
     for tool in declared:
@@ -30,9 +30,14 @@ def _tools(declared: Any, *, nested: bool) -> dict[str, Tool]:
             continue  # a hosted tool (web search, file search, …): its calls are not the agent's
         name = spec.get("name")
         if isinstance(name, str):
-            schema = spec.get("parameters") if kind == "function" else None
-            tools[name] = Tool(schema if isinstance(schema, dict) else None, spec.get("strict") is True)
+            tools[name] = spec
     return tools
+
+
+def _tool(spec: dict[str, Any]) -> Tool:
+    """A function tool's ``parameters``; a custom tool has none (its input is free text)."""
+    schema = spec.get("parameters")
+    return Tool(schema if isinstance(schema, dict) else None, spec.get("strict") is True)
 
 
 def _choice(choice: Any, *, nested: bool) -> tuple[str, frozenset[str]]:
@@ -111,6 +116,7 @@ def _chat_said(response: dict[str, Any]) -> Said:
 
 CHAT_TERMS = ContractTerms(
     asked=_chat_asked,
+    tool=_tool,
     said=_chat_said,
     keys=frozenset(("tool_choice", "response_format")),
 )
@@ -157,6 +163,7 @@ def _responses_said(response: dict[str, Any]) -> Said:
 
 RESPONSES_TERMS = ContractTerms(
     asked=_responses_asked,
+    tool=_tool,
     said=_responses_said,
     keys=frozenset(("tool_choice", "text")),
 )

@@ -1,0 +1,120 @@
+"""Interleaved wrk rounds of ``mockllm serve`` started with different flags, on one config and one
+request: what a feature costs (the journal, the contract guard).
+
+Besides requests per second, each round reads the server's CPU time (``/proc/PID/stat``) before and
+after the wrk run, and reports server CPU microseconds per request: on a busy machine the request
+rate follows whatever else runs, while the CPU a request costs moves much less.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+from load import run_wrk, write_wrk_script
+from servers import (
+    REPO_ROOT,
+    choose_pinning,
+    free_port,
+    measure_in_workdir,
+    mockllm_command,
+    mockllm_env,
+    start_process,
+    stop_process,
+    wait_ready,
+)
+
+Runs = dict[str, list[tuple[float, float]]]
+"""Per variant, each round's (requests per second, server CPU µs per request)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A config and the one request wrk sends it."""
+
+    key: str
+    config: dict[str, Any]
+    body: bytes
+
+    def request_body(self) -> bytes:
+        return self.body
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def available() -> str | None:
+    """The path of wrk, or None (with a message printed) where this cannot run."""
+    wrk = shutil.which("wrk")
+    if wrk is None or not Path("/proc/self/stat").exists():
+        print("skipped: needs wrk and /proc")
+        return None
+    return wrk
+
+
+def compare(
+    wrk: str, case: Case, variants: dict[str, list[str]], *, rounds: int, duration: int, connections: int
+) -> Runs | None:
+    """Each variant's server started on ``case``, then loaded in turn, round after round."""
+    pinning = choose_pinning(True)
+    wrk_args = SimpleNamespace(threads=1, connections=connections)
+
+    def measure(workdir: Path) -> Runs:
+        config = workdir / "mockllm.json"
+        config.write_bytes(orjson.dumps(case.config))
+        script = write_wrk_script(workdir, case)  # type: ignore[arg-type]
+        servers = {}
+        for name, extra in variants.items():
+            port = free_port()
+            log = workdir / f"{name.replace(' ', '-')}.log"
+            argv = [*pinning.server_prefix, *mockllm_command(config, port), "--workers", "1", *extra]
+            proc = start_process(argv, REPO_ROOT, log, env=mockllm_env())
+            wait_ready(proc, port, log, 60)
+            run_wrk(wrk, pinning, script, port, wrk_args, 1)  # warm-up
+            servers[name] = (proc, port)
+        results: Runs = {name: [] for name in variants}
+        try:
+            for round_no in range(rounds):
+                # Every other round in the other order: the second server of a round measured a few
+                # per cent cheaper than the first in a run of two identical servers.
+                order = list(servers.items())
+                for name, (proc, port) in order if round_no % 2 == 0 else reversed(order):
+                    before = cpu_seconds(proc.pid)
+                    result = run_wrk(wrk, pinning, script, port, wrk_args, duration)
+                    used = cpu_seconds(proc.pid) - before
+                    per_request = used / result.requests * 1e6 if result.requests else float("nan")
+                    results[name].append((result.rps, per_request))
+                    print(
+                        f"  {case.key}, round {round_no + 1}, {name}: {result.rps:,.0f} req/s, "
+                        f"{per_request:.1f} server CPU µs/request",
+                        flush=True,
+                    )
+        finally:
+            for proc, _ in servers.values():
+                stop_process(proc)
+        return results
+
+    print(f"- {pinning.description}", flush=True)
+    results, _ = measure_in_workdir(f"mockllm-{case.key}-", measure)
+    return results
+
+
+def medians(results: Runs) -> dict[str, tuple[float, float, float]]:
+    """Per variant: median req/s, best req/s, median server CPU µs per request."""
+    return {
+        name: (
+            statistics.median(r for r, _ in runs),
+            max(r for r, _ in runs),
+            statistics.median(c for _, c in runs),
+        )
+        for name, runs in results.items()
+    }
