@@ -6,23 +6,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from report import load_note
-from variants import Case, available, compare, medians
+from variants import Case, available, compare, medians, parse_args
 from workloads import build_workloads, mockllm_config
 
 VARIANTS = {"journal on": [], "journal off": ["--journal-size", "0"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     wrk = available()
     if wrk is None:
         return 0

@@ -8,9 +8,11 @@ rate follows whatever else runs, while the CPU a request costs moves much less.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -50,6 +52,15 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def parse_args(doc: str, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The flags every comparison takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--duration", type=int, default=4, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    return parser.parse_args(argv)
 
 
 def available() -> str | None:

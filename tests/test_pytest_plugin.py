@@ -625,6 +625,12 @@ def test_a_mock_never_called(mockllm):
 
 
 @pytest.mark.mockllm(strict=True)
+def test_a_tool_the_request_does_not_declare(mockllm):
+    mockllm.openai_chat().named("weather").reply_tool_call("get_weather", {"city": "Paris"})
+    assert chat(mockllm, "weather?") is None  # the agent would not know the tool
+
+
+@pytest.mark.mockllm(strict=True)
 def test_failed_already(mockllm):
     swallow(lambda: chat(mockllm, "nobody"))
     assert False, "the test's own failure"
@@ -655,7 +661,7 @@ async def test_async_fixture_strict(mockllm_async):
 def test_strict_mode_fails_a_test_whose_code_swallowed_the_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_strict=STRICT_TESTS)
     result = pytester.runpytest_subprocess("-o", "asyncio_mode=auto", *INNER_ARGS)
-    result.assert_outcomes(passed=7, failed=1, errors=4)
+    result.assert_outcomes(passed=8, failed=1, errors=5)
     outcomes = {
         report.split(" ")[1].split("::")[1]: report.split(" ")[0]
         for report in result.stdout.lines
@@ -665,6 +671,7 @@ def test_strict_mode_fails_a_test_whose_code_swallowed_the_error(pytester: pytes
         "test_unmatched_request_swallowed": "ERROR",
         "test_server_error_swallowed": "ERROR",
         "test_a_mock_never_called": "ERROR",
+        "test_a_tool_the_request_does_not_declare": "ERROR",
         "test_failed_already": "FAILED",  # reported once, by its own assertion
         "test_async_fixture_strict": "ERROR",
     }
@@ -683,6 +690,12 @@ def test_strict_mode_fails_a_test_whose_code_swallowed_the_error(pytester: pytes
             "   mockllm internal error: RuntimeError: render broke",
             "*ERROR at teardown of test_a_mock_never_called*",
             'mockllm strict mode: mock(s) never called: "spare".',
+            "*ERROR at teardown of test_a_tool_the_request_does_not_declare*",
+            "mockllm strict mode: 1 answer(s) did not fit their request (the contract guard).",
+            '1. POST /v1/chat/completions -> 200, mock "weather"',
+            '   last message {"role":"user","content":"weather?"}',
+            "   contract: unknown_tool at $.choices[0].message.tool_calls[0]: "
+            'the answer calls "get_weather"; the request declares no tools',
             "*ERROR at teardown of test_async_fixture_strict*",
             "mockllm strict mode: 1 request(s) reached no mock.",
         ]

@@ -80,17 +80,21 @@ def _format(spec: Any, schema_of: Any) -> OutputFormat | None:
 # --- Chat Completions ------------------------------------------------------------------------------
 
 
-def _chat_asked(body: dict[str, Any]) -> Asked:
-    choice, forced = _choice(body.get("tool_choice"), nested=True)
-    response_format = body.get("response_format")
-    json_schema = response_format.get("json_schema") if isinstance(response_format, dict) else None
+def _asked(body: dict[str, Any], output: OutputFormat | None, *, nested: bool) -> Asked:
+    choice, forced = _choice(body.get("tool_choice"), nested=nested)
     return Asked(
-        tools=_tools(body.get("tools"), nested=True),
+        tools=_tools(body.get("tools"), nested=nested),
         choice=choice,
         forced=forced,
         parallel=body.get("parallel_tool_calls") is not False,
-        output=_format(response_format, json_schema),
+        output=output,
     )
+
+
+def _chat_asked(body: dict[str, Any]) -> Asked:
+    response_format = body.get("response_format")
+    json_schema = response_format.get("json_schema") if isinstance(response_format, dict) else None
+    return _asked(body, _format(response_format, json_schema), nested=True)
 
 
 def _chat_said(response: dict[str, Any]) -> Said:
@@ -126,16 +130,9 @@ CHAT_TERMS = ContractTerms(
 
 
 def _responses_asked(body: dict[str, Any]) -> Asked:
-    choice, forced = _choice(body.get("tool_choice"), nested=False)
     text = body.get("text")
     text_format = text.get("format") if isinstance(text, dict) else None
-    return Asked(
-        tools=_tools(body.get("tools"), nested=False),
-        choice=choice,
-        forced=forced,
-        parallel=body.get("parallel_tool_calls") is not False,
-        output=_format(text_format, text_format),
-    )
+    return _asked(body, _format(text_format, text_format), nested=False)
 
 
 def _responses_said(response: dict[str, Any]) -> Said:
