@@ -3,14 +3,55 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
 
 from ..matching import redacted_headers
 
-__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody"]
+__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "RequestHeaders", "TruncatedBody"]
+
+
+class RequestHeaders(Mapping[str, str]):
+    """A request's headers as the journal gives them: read as they came (a test may check the key
+    its agent sent), shown with credentials redacted. Whatever prints an entry — a failed
+    assertion on it, which pytest shows in full in a CI log — shows a key's scheme and length only."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = headers
+        """The server's own header map: names read case-insensitively, repeated headers kept."""
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._headers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def keys(self) -> KeysView[str]:
+        return self._headers.keys()
+
+    def items(self) -> ItemsView[str, str]:
+        return self._headers.items()
+
+    def values(self) -> ValuesView[str]:
+        return self._headers.values()
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of a header sent more than once (one item for a header sent once, none for
+        an absent one)."""
+        return [value for key, value in self._headers.items() if key.lower() == name.lower()]
+
+    def __repr__(self) -> str:
+        return f"RequestHeaders({redacted_headers(self._headers)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +117,8 @@ class RecordedRequest:
     body: Any
     """The parsed JSON body (``None`` when it was not JSON)."""
     headers: Mapping[str, str]
-    """The request headers; names are read case-insensitively."""
+    """The request headers (a `RequestHeaders`): names are read case-insensitively, values as they
+    came; printed, credentials are redacted."""
     status: int
     mock: str | None
     """The matched mock: its name, or ``api[position]`` when it has none."""
@@ -95,6 +137,10 @@ class RecordedRequest:
     None when no mock matched. Not part of any JSON view of the journal."""
     time: float = field(default_factory=_now)
     """When the request was answered, in Unix seconds."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, RequestHeaders):
+            self.headers = RequestHeaders(self.headers)
 
     def as_json(self) -> dict[str, Any]:
         """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
