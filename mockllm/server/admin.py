@@ -301,9 +301,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        served.runtime.reset()  # first: with no counts left, restoring the mocks has none to carry over
-        served.restore()
-        request.app.ctx.journal.clear()
+        served.reset()
         return _reply({"mocks": served.current().counts()})
 
     route(scenarios, "/scenarios", "GET")

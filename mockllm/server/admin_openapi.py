@@ -205,7 +205,8 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
         },
         "/__mockllm/reset": {
             "post": _operation(
-                "Back to the startup mocks; forget call counts, scenario states and the journal.",
+                "Back to the startup mocks; forget call counts, scenario states and the journal; start the "
+                "chaos draws again from their seed.",
                 {"200": _COUNTS},
             ),
         },

@@ -134,10 +134,10 @@ class MockServer:
         if record is not None:
             self._recorder = _recorder(record)
         self.journal = Journal(journal_size, max_body_bytes=journal_body_bytes)
-        self._served = ServedMocks(
-            config, name=config_name, timing=default_timing(timing), journal=self.journal
-        )
         self._chaos = ChaosDice(chaos_of(chaos))
+        self._served = ServedMocks(
+            config, name=config_name, timing=default_timing(timing), journal=self.journal, chaos=self._chaos
+        )
         self.host = host
         self._requested_port = port
         self._admin = AdminAccess(admin_token, admin_refusal)
@@ -274,10 +274,7 @@ class MockServer:
         """Forget call counts, scenario states, the journal and the mocks changed at run time
         (`add_mocks`, the admin API), and start the chaos draws again from their seed; the mocks of
         the config source stay."""
-        self._served.runtime.reset()  # first: with no counts left, restoring has none to carry over
-        self._served.restore()
-        self.journal.clear()
-        self._chaos.reseed()
+        self._served.reset()
 
     # --- record and replay ------------------------------------------------------------------------
 

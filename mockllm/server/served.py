@@ -21,6 +21,7 @@ from ..apis import ApiKey
 from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
 from .added_mocks import AddedMocks
+from .chaos import ChaosDice
 from .compiled import CompiledConfig, Compiler
 from .journal import Journal, RecordedRequest
 from .report import describe_requests
@@ -102,8 +103,8 @@ check costs about 4 µs a mock: a larger config would make the server start noti
 
 
 class ServedMocks:
-    """The compiled config a server answers with, kept up to date with its source, and the
-    runtime (call counts, scenario states) beside it."""
+    """The compiled config a server answers with, kept up to date with its source, and what changes
+    as it answers: the runtime (call counts, scenario states), the journal and the chaos draws."""
 
     def __init__(
         self,
@@ -112,10 +113,13 @@ class ServedMocks:
         name: str = "<config>",
         timing: Timing | None = None,
         journal: Journal | None = None,
+        chaos: ChaosDice | None = None,
     ) -> None:
         self.runtime = Runtime()
         self.journal = journal
         """Where the server records the requests (told to the builders it follows)."""
+        self.chaos = chaos
+        """The server's chaos draws, started again by a reset."""
         self._name = name
         """What errors call a config given as an object (a file is called by its path)."""
         self._compiler = Compiler(timing)
@@ -191,6 +195,17 @@ class ServedMocks:
         if removed:
             self._change(added)
         return removed
+
+    def reset(self) -> None:
+        """Back to the source's mocks, with no call counts, scenario states or journal, and the
+        chaos draws started again from their seed: every reset (`MockServer.reset`, the admin
+        API's, the pytest fixtures') is this one."""
+        self.runtime.reset()  # first: with no counts left, restoring the mocks has none to carry over
+        self.restore()
+        if self.journal is not None:
+            self.journal.clear()
+        if self.chaos is not None:
+            self.chaos.reseed()
 
     def restore(self) -> None:
         """Serve the source alone again, forgetting every change made at run time."""
