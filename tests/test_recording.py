@@ -566,3 +566,46 @@ def test_an_answer_no_mock_could_give_is_not_recorded_and_recording_goes_on(tmp_
             .message.content
             == "ok"
         )
+
+
+def test_a_key_an_upstream_error_echoes_is_redacted_in_the_cassette(tmp_path: Path) -> None:
+    """Real providers echo part of a wrong key in their 401 ("Incorrect API key provided: sk-…"):
+    the cassette keeps the error's shape and words, never the key.
+
+    Mutation caught: the upstream's error message written as it came."""
+    echoed = "sk-proj-abcdEFGH1234ijklMNOP5678qrst"
+    google = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"
+    aws = "AKIAIOSFODNN7EXAMPLE"
+    token = "eyJhbGciOiJIUzI1NiJ9eyJzdWIiOiIxMjM0NTY3ODkwIn0abcdefghijklmnop"
+    message = (
+        f"Incorrect API key provided: {echoed}. Also {google}, {aws} and Bearer {token}; "
+        "see https://platform.openai.com/account/api-keys."
+    )
+    upstream_config = {
+        "openai": [
+            {
+                "match": {"match_type": "contains", "message": {"role": "user", "content": "hi"}},
+                "error": {"status": 401, "message": message, "type": "invalid_request_error"},
+            }
+        ]
+    }
+    cassette = tmp_path / "c.json"
+    with (
+        MockServer(Config.from_dict(upstream_config)) as upstream,
+        recorder_for(upstream, cassette, record_errors=True) as recorder,
+    ):
+        with pytest.raises(openai.AuthenticationError) as caught:
+            openai_with_key(recorder).chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert echoed in caught.value.message  # the caller sees the upstream's answer as it came
+    written = cassette.read_text()
+    for secret in (echoed, google, aws, token):
+        assert secret not in written
+    error = orjson.loads(written)["openai"][0]["error"]
+    assert error["message"] == (
+        f"Incorrect API key provided: <redacted, {len(echoed)} characters>. "
+        f"Also <redacted, {len(google)} characters>, <redacted, {len(aws)} characters> and "
+        f"Bearer <redacted, {len(token)} characters>; see https://platform.openai.com/account/api-keys."
+    )
+    assert error["type"] == "invalid_request_error"

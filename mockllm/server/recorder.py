@@ -38,6 +38,7 @@ from ..apis import API_BY_KEY, ApiKey
 from ..config import Config, ConfigError
 from ..matching import CREDENTIAL_HEADERS
 from ..openai.provider import OPENAI
+from ..redaction import redacted_keys
 from .adapter import ApiAdapter, MatchStyle
 from .compiled import CompiledConfig, CompiledMocks
 from .provider import Provider
@@ -388,7 +389,9 @@ class Recorder:
                 return
             self._add(api, mock)
         except (orjson.JSONDecodeError, ConfigError, ValueError) as exc:
-            _log.warning("recorder: an exchange of %s was not recorded: %s", adapter.spec.title, exc)
+            # The reason may quote the upstream's answer.
+            reason = redacted_keys(str(exc))
+            _log.warning("recorder: an exchange of %s was not recorded: %s", adapter.spec.title, reason)
 
     def _add(self, api: ApiKey, mock: dict[str, Any]) -> None:
         key = orjson.dumps(mock["match"], option=orjson.OPT_SORT_KEYS)
@@ -453,6 +456,8 @@ def _streamed(adapter: ApiAdapter, content_type: str) -> bool:
 
 
 def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
+    """An upstream error as a mock's ``error``: its status, the type and message of its body (keys
+    in them redacted), and the headers the SDKs act on."""
     reply: dict[str, Any] = {"status": status}
     try:
         parsed = orjson.loads(raw)
@@ -460,10 +465,10 @@ def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
         parsed = None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict):
-        if isinstance(error.get("type"), str):
-            reply["type"] = error["type"]
-        if isinstance(error.get("message"), str):
-            reply["message"] = error["message"]
+        # Providers echo part of a wrong key in the message: the cassette keeps the words, not the key.
+        for field in ("type", "message"):
+            if isinstance(error.get(field), str):
+                reply[field] = redacted_keys(error[field])
     kept = {name: headers[name] for name in _KEPT_ERROR_HEADERS if name in headers}
     if kept:
         reply["headers"] = kept
