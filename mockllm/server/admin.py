@@ -4,6 +4,13 @@ suites in any language. `mockllm.server.admin_openapi` describes it.
 JSON in, JSON out. A bad request gets a 400 naming the JSON path of each problem and changes
 nothing. Without a token only loopback clients may use it; with one, any client that sends it as
 ``Authorization: Bearer <token>``. The provider routes are never behind the token.
+
+A browser on this machine is a loopback client too, and runs any site's pages: the admin API
+refuses what only a page on another site would send. A request whose ``Origin`` is not the
+server's own is refused (a page the server serves itself passes); a write whose body is not
+``application/json`` is refused, as that is the one type a cross-site page cannot send without
+asking first (and the server never says yes); without a token, a ``Host`` that is not this
+machine's name (a DNS-rebound site's) is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import ipaddress
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import orjson
 from sanic import HTTPResponse, Request, Sanic
@@ -41,6 +48,8 @@ class AdminAccess:
     """Required as ``Authorization: Bearer <token>``; None lets loopback clients in, and only them."""
     refusal: str | None = None
     """Why the admin API cannot answer at all (409), such as ``mockllm serve --workers 4``."""
+    host: str = "127.0.0.1"
+    """The address the server listens on: a ``Host`` that names it is this machine's."""
 
 
 class AdminError(Exception):
@@ -72,7 +81,69 @@ def is_loopback(address: str) -> bool:
     return ip.is_loopback
 
 
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header, without its port: ``[::1]:8787`` → ``::1``."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def _check_origin(request: Request) -> None:
+    """Refuse a request that a page of another site sent: its ``Origin`` is not the scheme and
+    ``Host`` the request was sent to. A page the server serves itself is of the same origin."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower():
+        return
+    raise AdminError(
+        403,
+        f"The admin API refuses cross-site requests: the request came from a page of {origin!r}, not "
+        f"of this server ({'http://' + host if host else 'no Host was sent'}). Call it from a test "
+        "process, or from a page this server serves.",
+    )
+
+
+def _check_host(request: Request, access: AdminAccess) -> None:
+    """Refuse a request addressed to a name that is not this machine's: a site whose name was
+    pointed at 127.0.0.1 after its page loaded (DNS rebinding) sends its own name."""
+    host = request.headers.get("host")
+    if host is None:  # HTTP/1.0 may leave it out; a browser never does
+        return
+    name = _host_name(host).lower()
+    if name in ("localhost", access.host.lower()) or is_loopback(name):
+        return
+    raise AdminError(
+        403,
+        f"The admin API answers requests addressed to this machine only (localhost, 127.0.0.1, [::1] "
+        f"or {access.host}), and Host {host!r} is none of them. To call it by another name, start the "
+        "server with --admin-token TOKEN and send 'Authorization: Bearer TOKEN'.",
+    )
+
+
+def _check_json(request: Request) -> None:
+    """Refuse a body that is not ``application/json``: the types a page may send to any site
+    without asking first (``text/plain``, forms) never change the mocks."""
+    if not request.body:
+        return
+    given = request.headers.get("content-type", "")
+    if given.partition(";")[0].strip().lower() != _JSON:
+        sent = f"came as {given!r}" if given else "came with no Content-Type"
+        raise AdminError(
+            415,
+            f"The admin API takes JSON: send the body with 'Content-Type: application/json' "
+            f"(this one {sent}).",
+        )
+
+
 def _check_access(request: Request, access: AdminAccess) -> None:
+    _check_origin(request)
     token = access.token
     if token is None:
         if not is_loopback(request.ip):
@@ -82,6 +153,7 @@ def _check_access(request: Request, access: AdminAccess) -> None:
                 "start the server with --admin-token TOKEN (MockServer(admin_token=...)) and send "
                 "'Authorization: Bearer TOKEN' to use it from elsewhere.",
             )
+        _check_host(request, access)
     else:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         # Header bytes that are not UTF-8 arrive as lone surrogates, as do such bytes of a token
@@ -160,6 +232,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
             try:
                 _check_access(request, request.app.ctx.admin_access)
+                _check_json(request)
                 # A label such as "openai[0]" arrives URL-encoded.
                 names = {key: unquote(value) for key, value in params.items()}
                 return await handler(request, request.app.ctx.served, **names)

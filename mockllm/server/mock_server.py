@@ -140,7 +140,7 @@ class MockServer:
         )
         self.host = host
         self._requested_port = port
-        self._admin = AdminAccess(admin_token, admin_refusal)
+        self._admin = AdminAccess(admin_token, admin_refusal, host)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Serving | None = None
