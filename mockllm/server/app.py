@@ -28,7 +28,7 @@ from .compiled import CompiledMocks
 from .errors import ApiError
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
-from .provider import JSON_TYPE, Endpoint, Provider, Route
+from .provider import JSON_TYPE, Endpoint, IntoRequest, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
@@ -168,7 +168,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
             provider.check_auth(request, route)
             body = _parse(request.body)
             if into_request is not None:
-                body = into_request(request, body)
+                body = _into_request(into_request, request, body)
             adapter.validate(body)
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
@@ -225,6 +225,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
                 (),
                 None,
                 mock,
+                None if into_request is None else request.ctx.mockllm_url_fields,
             )
         if streaming is not None and adapter.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
@@ -233,6 +234,19 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, route: Route) -> Handler:
 
     handle.__name__ = f"handle_{key}"
     return handle
+
+
+def _into_request(into_request: IntoRequest, request: Request, parsed: dict[str, Any]) -> dict[str, Any]:
+    """The body with what the route's URL carries in it (Azure's deployment, Gemini's model). The
+    journal keeps the bytes that came and those fields (`_record` finds them in ``request.ctx``)."""
+    body = into_request(request, parsed)
+    request.ctx.mockllm_url_fields = {
+        key: value for key, value in body.items() if parsed.get(key, _ABSENT) is not value
+    }
+    return body
+
+
+_ABSENT = object()
 
 
 def _dispatch(table: dict[str, Handler]) -> Handler:
@@ -399,7 +413,7 @@ def _record(
     """Journal a request: ``error`` is why it was refused, or an error mock's message; ``matched``
     the mock that answered (the model itself, for `MockHandle.calls`)."""
     message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
-    # Kept, not copied: the parsed body and Sanic's header map are made anew for each request.
+    # Kept, not copied: the body's bytes and Sanic's header map are made anew for each request.
     journal.add(
         request.method,
         request.path,
@@ -413,6 +427,7 @@ def _record(
         misses,
         delivery,
         matched,
+        getattr(request.ctx, "mockllm_url_fields", None),
     )
 
 

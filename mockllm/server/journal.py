@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
 
+import orjson
+
 from ..matching import redacted_headers
 
 __all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "RequestHeaders", "TruncatedBody"]
@@ -203,6 +205,28 @@ class RecordedRequest:
         return redacted_headers(self.headers)
 
 
+@dataclass(frozen=True, slots=True)
+class _SentWith:
+    """A body the route gave fields its URL carries (Azure's deployment, Gemini's model): the bytes
+    that came, and those fields."""
+
+    raw: bytes
+    fields: Mapping[str, Any]
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _body(kept: Any) -> Any:
+    """The body of a request as the journal gives it, from what it kept: the bytes that came are
+    parsed now (they were once already, to answer the request)."""
+    if type(kept) is bytes:
+        return orjson.loads(kept[len(_BOM) :] if kept.startswith(_BOM) else kept)
+    if type(kept) is _SentWith:
+        return {**_body(kept.raw), **kept.fields}
+    return kept
+
+
 _Entry: TypeAlias = tuple[
     str,
     str,
@@ -217,7 +241,12 @@ _Entry: TypeAlias = tuple[
     Any,
     float,
 ]
-"""A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order."""
+"""A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order, the body as
+`_body` reads it."""
+
+
+def _request(entry: _Entry) -> RecordedRequest:
+    return RecordedRequest(entry[0], entry[1], _body(entry[2]), *entry[3:])
 
 
 class Journal:
@@ -226,13 +255,15 @@ class Journal:
     The server adds each request as a tuple, and a `RecordedRequest` is made of it when the journal
     is read: on the request path, building the dataclass cost three times what the tuple does.
 
-    ``max_body_bytes``: a request body larger than this is kept as a `TruncatedBody` (its size and
-    first bytes) rather than parsed JSON, so that a full journal of large requests stays small;
-    None keeps every body whole.
+    A body is kept as the bytes that came, and parsed again when the journal is read: parsed, a body
+    of many small objects takes twenty times its size, and a full journal of them gigabytes.
+    ``max_body_bytes``: a body larger than this is kept as a `TruncatedBody` (its size and first
+    bytes), so that a full journal holds at most that many bytes of each body; None keeps every
+    body whole.
     """
 
     def __init__(self, maxlen: int = 10_000, *, max_body_bytes: int | None = None) -> None:
-        self._records: deque[RecordedRequest | _Entry] = deque(maxlen=maxlen)
+        self._records: deque[_Entry] = deque(maxlen=maxlen)
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
@@ -251,27 +282,58 @@ class Journal:
         near_misses: tuple[NearMiss, ...],
         delivery: Delivery | None,
         mock_model: Any = None,
+        url_fields: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a request whose ``body`` was parsed from ``raw`` (the fields of `RecordedRequest`)."""
+        """Record a request (the fields of `RecordedRequest`) whose ``body`` was parsed from ``raw``
+        (None when it was not, or not yet), then given ``url_fields`` (the fields its route's URL
+        carries) by the route."""
         limit = self.max_body_bytes
+        kept: Any
         if limit is not None and len(raw) > limit:
-            body = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+            kept = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+        elif body is None:
+            kept = None
+        elif url_fields:
+            kept = _SentWith(raw, url_fields)
+        else:
+            kept = raw
         self._records.append(
-            (method, path, body, headers, status, mock, error, api, near_misses, delivery, mock_model, _now())
+            (method, path, kept, headers, status, mock, error, api, near_misses, delivery, mock_model, _now())
         )
 
     def record(self, entry: RecordedRequest) -> None:
-        self._records.append(entry)
+        """Record a request made into a `RecordedRequest` already (its body parsed)."""
+        self._records.append(
+            (
+                entry.method,
+                entry.path,
+                entry.body,
+                entry.headers,
+                entry.status,
+                entry.mock,
+                entry.error,
+                entry.api,
+                entry.near_misses,
+                entry.delivery,
+                entry.mock_model,
+                entry.time,
+            )
+        )
 
     def clear(self) -> None:
         self._records.clear()
 
     def __iter__(self) -> Iterator[RecordedRequest]:
-        return iter([RecordedRequest(*e) if isinstance(e, tuple) else e for e in list(self._records)])
+        return iter([_request(entry) for entry in list(self._records)])
 
     def __len__(self) -> int:
         return len(self._records)
 
+    def answered_by(self, mock_model: Any) -> list[RecordedRequest]:
+        """The requests the mock ``mock_model`` (the config model itself) answered, oldest first:
+        only their bodies are parsed."""
+        return [_request(entry) for entry in list(self._records) if entry[10] is mock_model]
+
     @property
     def unmatched(self) -> list[RecordedRequest]:
-        return [r for r in self if r.mock is None]
+        return [_request(entry) for entry in list(self._records) if entry[5] is None]

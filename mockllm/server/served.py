@@ -163,7 +163,7 @@ class ServedMocks:
     def calls_of(self, mock: Any) -> list[RecordedRequest]:
         if self.journal is None:
             return []
-        return [record for record in self.journal if record.mock_model is mock]
+        return self.journal.answered_by(mock)
 
     def call_count(self, mock: Any) -> int:
         return self.runtime.calls(mock)
