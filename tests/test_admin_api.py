@@ -4,7 +4,9 @@ requests it changes and records."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +23,7 @@ from mockllm import Config, MockServer, mock
 from mockllm.matching import redact_header, redacted_headers
 from mockllm.server.admin import ADMIN_PREFIX, AdminAccess, AdminError, _check_access, is_loopback
 from mockllm.server.admin_openapi import openapi_document
+from mockllm.server.compiled import Compiler
 from mockllm.server.journal import Journal, TruncatedBody
 
 from .conftest import anthropic_client, async_openai_client, openai_client
@@ -736,3 +739,64 @@ def test_the_pytest_fixture_drops_mocks_added_over_http_at_its_reset(mockllm: An
     assert ask(server, "registered") == "From the fixture."
     mockllm.reset()
     assert ask_status(server, "posted") == 404
+
+
+def test_an_admin_change_is_compiled_while_the_server_goes_on_answering(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large config posted to the admin API takes seconds to read and compile: the server answers
+    meanwhile. The compile of the posted mocks is held until a health check has been answered.
+
+    Mutation caught: the posted config read and compiled on the event loop (the health check then
+    waits for the compile, which waits for the health check)."""
+    compiling, release = threading.Event(), threading.Event()
+    compile_config = Compiler.compile
+
+    def slow_compile(self: Compiler, config: Config, **options: Any) -> Any:
+        if any(mock.name == "posted" for mock in config.openai):
+            compiling.set()
+            release.wait(30)
+        return compile_config(self, config, **options)
+
+    monkeypatch.setattr(Compiler, "compile", slow_compile)
+    answers: list[httpx.Response] = []
+    posting = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                server.url + "/__mockllm/mocks",
+                json={"openai": [chat_mock("posted", "Posted.", name="posted")]},
+                timeout=60,
+            )
+        )
+    )
+    posting.start()
+    try:
+        assert compiling.wait(30)
+        try:
+            health = httpx.get(server.url + "/health", timeout=10)
+        except httpx.TimeoutException:
+            pytest.fail("the server did not answer while it compiled the posted mocks")
+        assert health.status_code == 200
+        assert not answers  # the POST is still compiling
+    finally:
+        release.set()
+        posting.join()
+    assert answers[0].status_code == 200, answers[0].text
+    assert ask(server, "posted") == "Posted."
+
+
+def test_admin_changes_made_at_once_are_all_kept(server: MockServer) -> None:
+    """Each change is compiled off the loop; one that finds another took effect first is made again
+    over it, so none is lost."""
+    names = [f"posted-{i}" for i in range(8)]
+
+    def post(name: str) -> int:
+        return httpx.post(
+            server.url + "/__mockllm/mocks", json={"openai": [chat_mock(name, name, name=name)]}, timeout=60
+        ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        assert list(pool.map(post, names)) == [200] * len(names)
+    served = {mock.name for mock in server.config.openai}
+    assert served >= set(names)
+    assert all(ask(server, name) == name for name in names)

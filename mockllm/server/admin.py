@@ -15,6 +15,7 @@ machine's name (a DNS-rebound site's) is refused.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 from collections.abc import Callable, Coroutine
@@ -255,27 +256,30 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
             return _reply({"mocks": entries})
         return HTTPResponse(config.to_json(indent=False).encode(), content_type=_JSON)
 
+    # A change is read and compiled off the event loop (a posted config may hold thousands of mocks
+    # and take seconds), while the server goes on answering; it is swapped in on the loop.
+
     async def add(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        config = _config_of(request)
+        config = await asyncio.to_thread(_config_of, request)
         try:
-            served.add(config)
+            await served.add_off_loop(config)
         except ConfigError as exc:
             raise _invalid(exc) from None
         return _reply({"mocks": served.current().counts()})
 
     async def replace(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        config = _config_of(request)
+        config = await asyncio.to_thread(_config_of, request)
         try:
-            served.replace(config)
+            await served.replace_off_loop(config)
         except ConfigError as exc:
             raise _invalid(exc) from None
         return _reply({"mocks": served.current().counts()})
 
     async def clear(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        served.clear()
+        await served.clear_off_loop()
         return _reply({"mocks": served.current().counts()})
 
     route(mocks, "/mocks", "GET")
@@ -292,7 +296,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     async def remove(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
         _query(request, ())
-        removed = served.remove(name)
+        removed = await served.remove_off_loop(name)
         if not removed:
             raise AdminError(404, f"No mock is named {name!r}.")
         return _reply({"removed": removed, "mocks": served.current().counts()})
@@ -374,7 +378,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        served.reset()
+        await served.reset_off_loop()
         return _reply({"mocks": served.current().counts()})
 
     route(scenarios, "/scenarios", "GET")

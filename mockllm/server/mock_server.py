@@ -218,10 +218,10 @@ class MockServer:
     async def set_config_off_loop(self, config: ConfigSource) -> None:
         """`set_config` for a running server, from its event loop: the config is read and compiled
         in a worker thread (a file of 100,000 mocks takes seconds), while the server goes on
-        answering with the old mocks, then swapped in on the loop in one step. Raises
-        `ConfigError`, and keeps the old mocks, when it cannot be served."""
-        compiled = await asyncio.to_thread(self._served.compile, config)
-        self._served.set_source(config, compiled=compiled)
+        answering with the old mocks, then swapped in on the loop in one step. Mocks changed at run
+        time meanwhile (the admin API) stay changed. Raises `ConfigError`, and keeps the old mocks,
+        when it cannot be served."""
+        await self._served.set_source_off_loop(config)
 
     def reload(self) -> None:
         """Rebuild the mocks from the current source (a builder, a file or a `Config`). Mocks
