@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,38 @@ def _token(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a token, got an empty one")
     return text
+
+
+ADMIN_TOKEN_VARIABLE = "MOCKLLM_ADMIN_TOKEN"
+"""The environment variable an admin token may come from, out of sight of the process list."""
+
+
+def _admin_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The admin token: of ``--admin-token``, else of ``--admin-token-file``, else of the
+    environment. Raises `ConfigError` for a file that cannot be read, or a token that is empty (as
+    the flag's: it would let in any client that sends ``Authorization: Bearer``)."""
+    if args.admin_token is not None:
+        token: str = args.admin_token
+        return token
+    path: Path | None = args.admin_token_file
+    if path is not None:
+        try:
+            # Read as the command line is: bytes that are not UTF-8 as lone surrogates.
+            text = path.read_bytes().decode("utf-8", "surrogateescape")
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                "mockllm serve", [("--admin-token-file", f"cannot read {path}: {reason}")]
+            ) from None
+        if not text.strip():
+            raise ConfigError("mockllm serve", [("--admin-token-file", f"{path} holds no token")])
+        return text.strip()
+    given = environ.get(ADMIN_TOKEN_VARIABLE)
+    if given is None:
+        return None
+    if not given.strip():
+        raise ConfigError("mockllm serve", [(ADMIN_TOKEN_VARIABLE, "set, but holds no token")])
+    return given
 
 
 _MAX_COUNT = 1_000_000_000
@@ -123,12 +155,21 @@ def _parser() -> argparse.ArgumentParser:
         help="a request body larger than this is journalled as its size and first N bytes "
         f"(default: {DEFAULT_JOURNAL_BODY_BYTES})",
     )
-    serve.add_argument(
+    token = serve.add_mutually_exclusive_group()
+    token.add_argument(
         "--admin-token",
         type=_token,
         metavar="TOKEN",
         help="require 'Authorization: Bearer TOKEN' on the admin API (/__mockllm/) and accept it from "
-        "any address (default: no token, loopback clients only)",
+        "any address (default: the token of --admin-token-file or of the environment variable "
+        f"{ADMIN_TOKEN_VARIABLE}, else none: loopback clients only). Every local user can read the "
+        "command line of a process: prefer the file or the variable",
+    )
+    token.add_argument(
+        "--admin-token-file",
+        type=Path,
+        metavar="PATH",
+        help="read the admin token from this file (its surrounding whitespace ignored)",
     )
     serve.add_argument(
         "--contract",
@@ -237,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         try:
             record = recording_of(args, os.environ)
+            admin_token = _admin_token(args, os.environ)
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -252,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timing,
             chaos,
             journal=journal,
-            admin_token=args.admin_token,
+            admin_token=admin_token,
             watch=args.watch,
             record=record,
             contract=ContractMode(args.contract),

@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from .config_parts import HeaderMatch, MatchType, MockBase, ModelMatch
+from .redaction import redacted
 
 __all__ = [
     "CREDENTIAL_HEADERS",
@@ -150,7 +151,7 @@ def redact_header(name: str, value: str) -> str:
     if not secret or not scheme.isalpha() or not name.lower().endswith("authorization"):
         scheme, secret = "", value
     shown = f"{scheme} " if scheme else ""
-    return f"{shown}<redacted, {len(secret)} character{'s' if len(secret) != 1 else ''}>"
+    return shown + redacted(secret)
 
 
 def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:

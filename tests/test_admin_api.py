@@ -4,7 +4,9 @@ requests it changes and records."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +23,7 @@ from mockllm import Config, MockServer, mock
 from mockllm.matching import redact_header, redacted_headers
 from mockllm.server.admin import ADMIN_PREFIX, AdminAccess, AdminError, _check_access, is_loopback
 from mockllm.server.admin_openapi import openapi_document
+from mockllm.server.compiled import Compiler
 from mockllm.server.journal import Journal, TruncatedBody
 
 from .conftest import anthropic_client, async_openai_client, openai_client
@@ -57,7 +60,9 @@ def server() -> Iterator[MockServer]:
 
 @pytest.fixture
 def admin(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url + ADMIN_PREFIX) as client:
+    with httpx.Client(
+        base_url=server.url + ADMIN_PREFIX, headers={"content-type": "application/json"}
+    ) as client:
         yield client
 
 
@@ -552,6 +557,87 @@ def test_an_admin_refusal_is_a_409_on_every_admin_route() -> None:
         assert ask(server, "weather?") == "Sunny."
 
 
+def test_a_write_that_is_not_json_is_a_415_and_changes_nothing(server: MockServer) -> None:
+    """A browser page on any site may POST ``text/plain`` (or a form) to 127.0.0.1 without asking
+    first; only ``application/json`` needs its preflight, which the admin API never grants.
+
+    Mutation caught: the body read whatever its content type said."""
+    body = orjson.dumps({"openai": [chat_mock("posted", "From a page.")]})
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None):
+        headers = {} if content_type is None else {"content-type": content_type}
+        refused = httpx.post(server.url + "/__mockllm/mocks", content=body, headers=headers)
+        assert refused.status_code == 415, (content_type, refused.text)
+        assert "application/json" in refused.json()["error"]["message"]
+    assert ask_status(server, "posted") == 404
+    scenario = httpx.put(server.url + "/__mockllm/scenarios/x", content=b'{"state": "a"}')
+    assert scenario.status_code == 415
+    accepted = httpx.post(
+        server.url + "/__mockllm/mocks",
+        content=body,
+        headers={"content-type": "Application/JSON; charset=utf-8"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert httpx.post(server.url + "/__mockllm/reset").status_code == 200  # no body: no type needed
+
+
+def test_a_cross_site_origin_is_refused_and_the_servers_own_is_not(server: MockServer) -> None:
+    """What a page on another site sends (its Origin) never reaches the admin API, with a token or
+    without; a page the server serves itself (same origin) does.
+
+    Mutation caught: the Origin header not looked at (a page on evil.example adds a mock)."""
+    url = server.url + "/__mockllm/mocks"
+    posted = {"openai": [chat_mock("posted", "From a page.")]}
+    for origin in ("http://evil.example", "null", f"http://localhost:{server.port + 1}"):
+        refused = httpx.post(url, json=posted, headers={"origin": origin})
+        assert refused.status_code == 403, (origin, refused.text)
+        assert "cross-site" in refused.json()["error"]["message"]
+        assert origin in refused.json()["error"]["message"]
+    assert ask_status(server, "posted") == 404
+    for host in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
+        same = httpx.post(url, json=posted, headers={"origin": f"http://{host}", "host": host})
+        assert same.status_code == 200, same.text
+    assert ask(server, "posted") == "From a page."
+
+
+def test_a_host_that_is_not_this_machine_is_refused(server: MockServer) -> None:
+    """DNS rebinding: a page on rebind.evil.example whose name now points at 127.0.0.1 reads the
+    journal as a same-origin page of that name. Its Host header gives it away.
+
+    Mutation caught: the Host header not looked at."""
+    url = server.url + "/__mockllm/requests"
+    for host in ("rebind.evil.example", f"rebind.evil.example:{server.port}", "127.0.0.1.evil.example"):
+        refused = httpx.get(url, headers={"host": host})
+        assert refused.status_code == 403, (host, refused.text)
+        assert repr(host) in refused.json()["error"]["message"]
+    for host in (
+        "localhost",
+        f"LOCALHOST:{server.port}",
+        "127.0.0.1",
+        f"127.0.0.1:{server.port}",
+        "[::1]:80",
+    ):
+        assert httpx.get(url, headers={"host": host}).status_code == 200, host
+
+
+def test_with_a_token_any_host_may_ask_but_no_cross_site_page() -> None:
+    """In a container behind 0.0.0.0, clients call the server by whatever name reaches it; the token
+    is what proves they are no browser page. A page's Origin is refused all the same."""
+    with MockServer(Config.from_dict(STARTUP), host="0.0.0.0", admin_token="tok") as server:
+        url = f"http://127.0.0.1:{server.port}/__mockllm/mocks"
+        token = {"authorization": "Bearer tok"}
+        assert httpx.get(url, headers={**token, "host": "mockllm.internal:8787"}).status_code == 200
+        assert httpx.get(url, headers={"host": "mockllm.internal:8787"}).status_code == 401
+        refused = httpx.get(url, headers={**token, "origin": "http://evil.example"})
+        assert refused.status_code == 403
+
+
+def test_without_a_token_the_address_the_server_listens_on_is_a_known_host() -> None:
+    with MockServer(Config.from_dict(STARTUP), host="0.0.0.0") as server:
+        url = f"http://127.0.0.1:{server.port}/__mockllm/mocks"
+        assert httpx.get(url, headers={"host": f"0.0.0.0:{server.port}"}).status_code == 200
+        assert httpx.get(url, headers={"host": "mockllm.internal"}).status_code == 403
+
+
 # --- the OpenAPI document -------------------------------------------------------------------------
 
 
@@ -654,3 +740,64 @@ def test_the_pytest_fixture_drops_mocks_added_over_http_at_its_reset(mockllm: An
     assert ask(server, "registered") == "From the fixture."
     mockllm.reset()
     assert ask_status(server, "posted") == 404
+
+
+def test_an_admin_change_is_compiled_while_the_server_goes_on_answering(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large config posted to the admin API takes seconds to read and compile: the server answers
+    meanwhile. The compile of the posted mocks is held until a health check has been answered.
+
+    Mutation caught: the posted config read and compiled on the event loop (the health check then
+    waits for the compile, which waits for the health check)."""
+    compiling, release = threading.Event(), threading.Event()
+    compile_config = Compiler.compile
+
+    def slow_compile(self: Compiler, config: Config, **options: Any) -> Any:
+        if any(mock.name == "posted" for mock in config.openai):
+            compiling.set()
+            release.wait(30)
+        return compile_config(self, config, **options)
+
+    monkeypatch.setattr(Compiler, "compile", slow_compile)
+    answers: list[httpx.Response] = []
+    posting = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                server.url + "/__mockllm/mocks",
+                json={"openai": [chat_mock("posted", "Posted.", name="posted")]},
+                timeout=60,
+            )
+        )
+    )
+    posting.start()
+    try:
+        assert compiling.wait(30)
+        try:
+            health = httpx.get(server.url + "/health", timeout=10)
+        except httpx.TimeoutException:
+            pytest.fail("the server did not answer while it compiled the posted mocks")
+        assert health.status_code == 200
+        assert not answers  # the POST is still compiling
+    finally:
+        release.set()
+        posting.join()
+    assert answers[0].status_code == 200, answers[0].text
+    assert ask(server, "posted") == "Posted."
+
+
+def test_admin_changes_made_at_once_are_all_kept(server: MockServer) -> None:
+    """Each change is compiled off the loop; one that finds another took effect first is made again
+    over it, so none is lost."""
+    names = [f"posted-{i}" for i in range(8)]
+
+    def post(name: str) -> int:
+        return httpx.post(
+            server.url + "/__mockllm/mocks", json={"openai": [chat_mock(name, name, name=name)]}, timeout=60
+        ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        assert list(pool.map(post, names)) == [200] * len(names)
+    served = {mock.name for mock in server.config.openai}
+    assert served >= set(names)
+    assert all(ask(server, name) == name for name in names)

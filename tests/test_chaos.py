@@ -4,6 +4,7 @@ Through the official SDKs over real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -170,6 +171,23 @@ def test_reset_starts_the_draws_again(fast_retries: None) -> None:
                 chat(client)
             runs.append([entry.status for entry in server.journal])
             server.reset()
+        assert runs[0] == runs[1] and {500, 200} == set(runs[0])
+
+
+def test_the_admin_reset_starts_the_draws_again_as_the_python_one_does() -> None:
+    """``POST /__mockllm/reset`` is the reset of another language's test suite: it must replay the
+    same failures as ``MockServer.reset()``.
+
+    Mutation caught: the admin route resetting the mocks, counts and journal but not the draws."""
+    with MockServer(answers(mock()), chaos=Chaos(error_rate=0.5, seed=1)) as server:
+        client = openai_client(server)
+        runs = []
+        for _ in range(2):
+            for _ in range(20):
+                with contextlib.suppress(openai.InternalServerError):
+                    chat(client)
+            runs.append([entry.status for entry in server.journal])
+            assert httpx.post(server.url + "/__mockllm/reset").status_code == 200
         assert runs[0] == runs[1] and {500, 200} == set(runs[0])
 
 

@@ -25,12 +25,13 @@ from mockllm.cli import main
 from .test_config import MOCK, deep_config_text
 
 
-def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+def start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "mockllm", "serve", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=None if env is None else {**os.environ, **env},
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()
@@ -170,6 +171,65 @@ def test_serve_keeps_a_journal_by_default_and_none_with_journal_size_0() -> None
         assert httpx.get(url + "/__mockllm/mocks").status_code == 200
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize("given", ["environment", "file"])
+def test_serve_admin_token_from_the_environment_or_a_file(tmp_path: Path, given: str) -> None:
+    """A token on the command line is in /proc/<pid>/cmdline for every local user to read: it may
+    come from MOCKLLM_ADMIN_TOKEN or from a file instead.
+
+    Mutation caught: the token read from the command line alone."""
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("tok-456\n")  # as `echo tok-456 > file` writes it
+    if given == "environment":
+        process, url = start(env={"MOCKLLM_ADMIN_TOKEN": "tok-456"})
+    else:
+        process, url = start("--admin-token-file", str(token_file))
+    try:
+        assert httpx.get(url + "/__mockllm/mocks").status_code == 401
+        authorized = {"authorization": "Bearer tok-456"}
+        assert httpx.get(url + "/__mockllm/mocks", headers=authorized).status_code == 200
+        assert "tok-456" not in Path(f"/proc/{process.pid}/cmdline").read_text()
+    finally:
+        stop(process)
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "error"),
+    [
+        (
+            ["--admin-token-file", "{tmp}/absent"],
+            {},
+            "--admin-token-file: cannot read {tmp}/absent: No such file or directory",
+        ),
+        (["--admin-token-file", "{tmp}/empty"], {}, "--admin-token-file: {tmp}/empty holds no token"),
+        ([], {"MOCKLLM_ADMIN_TOKEN": " "}, "MOCKLLM_ADMIN_TOKEN: set, but holds no token"),
+    ],
+)
+def test_a_missing_or_empty_admin_token_is_a_usage_error(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    environ: dict[str, str],
+    error: str,
+) -> None:
+    (tmp_path / "empty").write_text("\n")
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    # A config that cannot be read: a CLI that took the token would stop there, not serve.
+    absent = str(tmp_path / "absent.json")
+    status, err = run(capsys, "serve", *[arg.format(tmp=tmp_path) for arg in args], "--config", absent)
+    assert status == 2
+    assert one_line(err) == "mockllm serve: " + error.format(tmp=tmp_path)
+
+
+def test_admin_token_and_admin_token_file_are_one_or_the_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = run(capsys, "serve", "--admin-token", "a", "--admin-token-file", str(tmp_path / "t"))
+    assert status == 2
+    assert "not allowed with argument" in err.splitlines()[-1]
 
 
 def test_serve_admin_token() -> None:

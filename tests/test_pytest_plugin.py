@@ -757,3 +757,47 @@ def test_readme_verification_and_strict_examples_pass(pytester: pytest.Pytester)
     failing = pytester.runpytest_subprocess("test_strict.py", *INNER_ARGS)
     failing.assert_outcomes(passed=1, errors=1)
     failing.stdout.fnmatch_lines(["mockllm strict mode: 1 request(s) reached no mock."])
+
+
+def test_a_failed_assertion_on_a_request_prints_no_credential(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest's assertion rewriting shows every value an assertion read, the journal entry and its
+    headers among them, in the CI log: none shows the key (read from the environment, so that the
+    test's own source, which the log shows too, does not hold it)."""
+    secret = "sk-live-SECRET-0123456789"
+    monkeypatch.setenv("AGENT_API_KEY", secret)
+    pytester.makepyfile(
+        CLIENTS
+        + """
+import os
+
+
+def ask(mockllm):
+    with openai.OpenAI(
+        base_url=mockllm.openai_base_url,
+        api_key=os.environ["AGENT_API_KEY"],
+        max_retries=0,
+        timeout=10,
+        http_client=openai.DefaultHttpxClient(verify=SSL_CONTEXT),
+    ) as client:
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_status(mockllm):
+    ask(mockllm)
+    assert mockllm.requests[0].status == 200
+
+
+def test_header(mockllm):
+    ask(mockllm)
+    assert mockllm.requests[0].headers.get("x-tenant") == "acme"
+"""
+    )
+    result = pytester.runpytest_subprocess(*INNER_ARGS, "-vv")
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str()
+    assert secret not in output
+    assert "RecordedRequest(" in output and "RequestHeaders(" in output
+    assert f"Bearer <redacted, {len(secret)} characters>" in output

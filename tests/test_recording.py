@@ -3,7 +3,12 @@ what no mock matches, records it to a cassette, and the cassette replays the sam
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import http.server
+import logging
+import re
+import socket
 import stat
 import threading
 import time
@@ -12,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import httpx2 as httpx
 import openai
 import orjson
 import pytest
@@ -566,3 +572,140 @@ def test_an_answer_no_mock_could_give_is_not_recorded_and_recording_goes_on(tmp_
             .message.content
             == "ok"
         )
+
+
+def test_a_key_an_upstream_error_echoes_is_redacted_in_the_cassette(tmp_path: Path) -> None:
+    """Real providers echo part of a wrong key in their 401 ("Incorrect API key provided: sk-…"):
+    the cassette keeps the error's shape and words, never the key.
+
+    Mutation caught: the upstream's error message written as it came."""
+    echoed = "sk-proj-abcdEFGH1234ijklMNOP5678qrst"
+    google = "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"
+    aws = "AKIAIOSFODNN7EXAMPLE"
+    token = "eyJhbGciOiJIUzI1NiJ9eyJzdWIiOiIxMjM0NTY3ODkwIn0abcdefghijklmnop"
+    message = (
+        f"Incorrect API key provided: {echoed}. Also {google}, {aws} and Bearer {token}; "
+        "see https://platform.openai.com/account/api-keys."
+    )
+    upstream_config = {
+        "openai": [
+            {
+                "match": {"match_type": "contains", "message": {"role": "user", "content": "hi"}},
+                "error": {"status": 401, "message": message, "type": "invalid_request_error"},
+            }
+        ]
+    }
+    cassette = tmp_path / "c.json"
+    with (
+        MockServer(Config.from_dict(upstream_config)) as upstream,
+        recorder_for(upstream, cassette, record_errors=True) as recorder,
+    ):
+        with pytest.raises(openai.AuthenticationError) as caught:
+            openai_with_key(recorder).chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}]
+            )
+        assert echoed in caught.value.message  # the caller sees the upstream's answer as it came
+    written = cassette.read_text()
+    for secret in (echoed, google, aws, token):
+        assert secret not in written
+    error = orjson.loads(written)["openai"][0]["error"]
+    assert error["message"] == (
+        f"Incorrect API key provided: <redacted, {len(echoed)} characters>. "
+        f"Also <redacted, {len(google)} characters>, <redacted, {len(aws)} characters> and "
+        f"Bearer <redacted, {len(token)} characters>; see https://platform.openai.com/account/api-keys."
+    )
+    assert error["type"] == "invalid_request_error"
+
+
+class _BrokenStreamUpstream:
+    """An upstream on 127.0.0.1 that answers every request with the head of an SSE stream and one
+    chat chunk, then drops the connection (``drop``) or sends nothing more (``stall``)."""
+
+    CHUNK = (
+        b"data: "
+        + orjson.dumps(
+            {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "m",
+                "choices": [
+                    {"index": 0, "delta": {"role": "assistant", "content": "Half"}, "finish_reason": None}
+                ],
+            }
+        )
+        + b"\n\n"
+    )
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.done = threading.Event()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = self.sock.accept()
+                threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += connection.recv(65536)
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])  # type: ignore[index]
+            while len(body) < length:
+                body += connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                + b"%x\r\n%b\r\n" % (len(self.CHUNK), self.CHUNK)
+            )
+            if self.how == "stall":
+                self.done.wait(30)
+
+    def close(self) -> None:
+        self.done.set()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("how", ["drop", "stall"])
+def test_an_upstream_stream_that_breaks_off_breaks_the_callers_connection(
+    how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The caller sees what the real API's broken stream would show: a connection closed without
+    the end of the chunked body, so its SDK raises rather than take half an answer as whole. The
+    log says why the stream ended.
+
+    Mutation caught: the relay ending the caller's body cleanly once the upstream broke off."""
+    caplog.set_level(logging.WARNING, logger="mockllm")
+    upstream = _BrokenStreamUpstream(how)
+    recording = Recording(None, openai_upstream=f"http://127.0.0.1:{upstream.port}/v1", timeout=0.5)
+    body = orjson.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    try:
+        with MockServer(record=recording) as passthrough:
+            connection = http.client.HTTPConnection("127.0.0.1", passthrough.port, timeout=10)
+            connection.request(
+                "POST",
+                "/v1/chat/completions",
+                body=body,
+                headers={"authorization": "Bearer k", "content-type": "application/json"},
+            )
+            answer = connection.getresponse()
+            assert answer.status == 200
+            with pytest.raises(http.client.IncompleteRead) as cut:
+                answer.read()
+            assert cut.value.partial.startswith(b"data: ")
+            connection.close()
+            with pytest.raises((openai.APIConnectionError, httpx.TransportError)):
+                stream = openai_client(passthrough).chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+                )
+                list(stream)
+    finally:
+        upstream.close()
+    [broken, *_] = [r.getMessage() for r in caplog.records if "broke off" in r.getMessage()]
+    reason = "stalled: nothing for 0.5 s" if how == "stall" else "RemoteProtocolError"
+    assert reason in broken, broken

@@ -18,7 +18,8 @@ import httpx2 as httpx
 import openai
 import pytest
 
-from mockllm import MockServer
+from mockllm import Config, MockServer
+from mockllm.server.compiled import Compiler
 
 from .test_cli import one_line, run, start
 
@@ -242,3 +243,51 @@ def test_an_edit_keeps_the_mocks_added_through_the_admin_api(served: Served, con
     with pytest.raises(openai.NotFoundError):
         served.ask("bonjour")
     assert served.ask("hi") == "two"
+
+
+async def test_an_admin_change_made_while_a_reload_compiles_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload reads and compiles the file off the loop; a mock posted meanwhile must survive the
+    reload's swap. The reload's compile is held until the POST has answered, so the two always meet.
+
+    Mutation caught: the reload compiled from the added mocks as they were when it started, and
+    swapped its result in over the POST's (the posted mock answered 404 until the next change)."""
+    path = tmp_path / "mocks.json"
+    write(path, {"openai": [chat_mock("greeting", "hi", "old")]})
+    compiling, release = threading.Event(), threading.Event()
+    compile_config = Compiler.compile
+
+    def slow_compile(self: Compiler, config: Config, **options: Any) -> Any:
+        names = [mock.name for mock in config.openai]
+        if names == ["greeting"] and not compiling.is_set():  # the reload's, before the POST
+            compiling.set()
+            release.wait(30)
+        return compile_config(self, config, **options)
+
+    async with (
+        MockServer(path) as server,
+        httpx.AsyncClient(base_url=server.url) as client,
+        openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0) as sdk,
+    ):
+
+        async def ask(question: str) -> str | None:
+            reply = await sdk.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": question}]
+            )
+            return reply.choices[0].message.content
+
+        monkeypatch.setattr(Compiler, "compile", slow_compile)
+        write(path, {"openai": [chat_mock("greeting", "hi", "new")]})
+        reload = asyncio.create_task(server.set_config_off_loop(path))
+        assert await asyncio.to_thread(compiling.wait, 30)
+        posted = await client.post(
+            "/__mockllm/mocks", json={"openai": [chat_mock("added", "bonjour", "salut")]}
+        )
+        assert posted.status_code == 200, posted.text
+        release.set()
+        await reload
+        assert await ask("hi") == "new"
+        assert await ask("bonjour") == "salut"
+        listed = (await client.get("/__mockllm/mocks")).json()["openai"]
+        assert [mock["name"] for mock in listed] == ["greeting", "added"]

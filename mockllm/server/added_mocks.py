@@ -9,14 +9,14 @@ in only once the config it gives has compiled, so a change that fails changes no
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from ..apis import APIS, ApiKey
 from ..config import Config
 
-__all__ = ["AddedMocks", "labelled"]
+__all__ = ["AddedMocks", "Change", "Removing", "appending", "labelled", "replacing", "restoring"]
 
 
 def labelled(config: Config) -> Iterator[tuple[ApiKey, int, str, Any]]:
@@ -80,3 +80,36 @@ class AddedMocks:
         return any(
             type(gone) is type(mock) and gone.name == mock.name and gone == mock for gone in self.removed
         )
+
+
+Change: TypeAlias = Callable[[AddedMocks, Config], AddedMocks]
+"""A change made at run time: the new layer, from the layer and the config it gives now (with the
+startup mocks as they are then). A server may make it again over another change that took effect
+first, so it reads nothing else."""
+
+
+def appending(config: Config) -> Change:
+    """Add the mocks of ``config``, each after the mocks of its API."""
+    return lambda added, served: added.appending(config)
+
+
+def replacing(config: Config) -> Change:
+    """Serve the mocks of ``config`` instead of every mock."""
+    return lambda added, served: AddedMocks.replacing(config)
+
+
+def restoring(added: AddedMocks, served: Config) -> AddedMocks:
+    """Forget every change: serve the startup mocks alone."""
+    return AddedMocks()
+
+
+class Removing:
+    """Remove every mock labelled ``label``; ``count`` is how many, once the change took effect."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.count = 0
+
+    def __call__(self, added: AddedMocks, served: Config) -> AddedMocks:
+        added, self.count = added.without(served, self.label)
+        return added

@@ -4,16 +4,24 @@ suites in any language. `mockllm.server.admin_openapi` describes it.
 JSON in, JSON out. A bad request gets a 400 naming the JSON path of each problem and changes
 nothing. Without a token only loopback clients may use it; with one, any client that sends it as
 ``Authorization: Bearer <token>``. The provider routes are never behind the token.
+
+A browser on this machine is a loopback client too, and runs any site's pages: the admin API
+refuses what only a page on another site would send. A request whose ``Origin`` is not the
+server's own is refused (a page the server serves itself passes); a write whose body is not
+``application/json`` is refused, as that is the one type a cross-site page cannot send without
+asking first (and the server never says yes); without a token, a ``Host`` that is not this
+machine's name (a DNS-rebound site's) is refused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import orjson
 from sanic import HTTPResponse, Request, Sanic
@@ -41,6 +49,8 @@ class AdminAccess:
     """Required as ``Authorization: Bearer <token>``; None lets loopback clients in, and only them."""
     refusal: str | None = None
     """Why the admin API cannot answer at all (409), such as ``mockllm serve --workers 4``."""
+    host: str = "127.0.0.1"
+    """The address the server listens on: a ``Host`` that names it is this machine's."""
 
 
 class AdminError(Exception):
@@ -72,7 +82,69 @@ def is_loopback(address: str) -> bool:
     return ip.is_loopback
 
 
+def _host_name(host: str) -> str:
+    """The name in a ``Host`` header, without its port: ``[::1]:8787`` → ``::1``."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, colon, port = host.rpartition(":")
+    return name if colon and port.isdigit() else host
+
+
+def _check_origin(request: Request) -> None:
+    """Refuse a request that a page of another site sent: its ``Origin`` is not the scheme and
+    ``Host`` the request was sent to. A page the server serves itself is of the same origin."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    host = request.headers.get("host", "")
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        parts = None
+    if parts is not None and parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower():
+        return
+    raise AdminError(
+        403,
+        f"The admin API refuses cross-site requests: the request came from a page of {origin!r}, not "
+        f"of this server ({'http://' + host if host else 'no Host was sent'}). Call it from a test "
+        "process, or from a page this server serves.",
+    )
+
+
+def _check_host(request: Request, access: AdminAccess) -> None:
+    """Refuse a request addressed to a name that is not this machine's: a site whose name was
+    pointed at 127.0.0.1 after its page loaded (DNS rebinding) sends its own name."""
+    host = request.headers.get("host")
+    if host is None:  # HTTP/1.0 may leave it out; a browser never does
+        return
+    name = _host_name(host).lower()
+    if name in ("localhost", access.host.lower()) or is_loopback(name):
+        return
+    raise AdminError(
+        403,
+        f"The admin API answers requests addressed to this machine only (localhost, 127.0.0.1, [::1] "
+        f"or {access.host}), and Host {host!r} is none of them. To call it by another name, start the "
+        "server with --admin-token TOKEN and send 'Authorization: Bearer TOKEN'.",
+    )
+
+
+def _check_json(request: Request) -> None:
+    """Refuse a body that is not ``application/json``: the types a page may send to any site
+    without asking first (``text/plain``, forms) never change the mocks."""
+    if not request.body:
+        return
+    given = request.headers.get("content-type", "")
+    if given.partition(";")[0].strip().lower() != _JSON:
+        sent = f"came as {given!r}" if given else "came with no Content-Type"
+        raise AdminError(
+            415,
+            f"The admin API takes JSON: send the body with 'Content-Type: application/json' "
+            f"(this one {sent}).",
+        )
+
+
 def _check_access(request: Request, access: AdminAccess) -> None:
+    _check_origin(request)
     token = access.token
     if token is None:
         if not is_loopback(request.ip):
@@ -82,6 +154,7 @@ def _check_access(request: Request, access: AdminAccess) -> None:
                 "start the server with --admin-token TOKEN (MockServer(admin_token=...)) and send "
                 "'Authorization: Bearer TOKEN' to use it from elsewhere.",
             )
+        _check_host(request, access)
     else:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         # Header bytes that are not UTF-8 arrive as lone surrogates, as do such bytes of a token
@@ -165,6 +238,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
             try:
                 _check_access(request, request.app.ctx.admin_access)
+                _check_json(request)
                 # A label such as "openai[0]" arrives URL-encoded.
                 names = {key: unquote(value) for key, value in params.items()}
                 return await handler(request, request.app.ctx.served, **names)
@@ -187,27 +261,30 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
             return _reply({"mocks": entries})
         return HTTPResponse(config.to_json(indent=False).encode(), content_type=_JSON)
 
+    # A change is read and compiled off the event loop (a posted config may hold thousands of mocks
+    # and take seconds), while the server goes on answering; it is swapped in on the loop.
+
     async def add(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        config = _config_of(request)
+        config = await asyncio.to_thread(_config_of, request)
         try:
-            warnings = served.add(config)
+            warnings = await served.add_off_loop(config)
         except ConfigError as exc:
             raise _invalid(exc) from None
         return _reply({"mocks": served.current().counts(), "warnings": _listed(warnings)})
 
     async def replace(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        config = _config_of(request)
+        config = await asyncio.to_thread(_config_of, request)
         try:
-            warnings = served.replace(config)
+            warnings = await served.replace_off_loop(config)
         except ConfigError as exc:
             raise _invalid(exc) from None
         return _reply({"mocks": served.current().counts(), "warnings": _listed(warnings)})
 
     async def clear(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        served.clear()
+        await served.clear_off_loop()
         return _reply({"mocks": served.current().counts()})
 
     route(mocks, "/mocks", "GET")
@@ -224,7 +301,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     async def remove(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
         _query(request, ())
-        removed = served.remove(name)
+        removed = await served.remove_off_loop(name)
         if not removed:
             raise AdminError(404, f"No mock is named {name!r}.")
         return _reply({"removed": removed, "mocks": served.current().counts()})
@@ -306,9 +383,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        served.runtime.reset()  # first: with no counts left, restoring the mocks has none to carry over
-        served.restore()
-        request.app.ctx.journal.clear()
+        await served.reset_off_loop()
         return _reply({"mocks": served.current().counts()})
 
     route(scenarios, "/scenarios", "GET")

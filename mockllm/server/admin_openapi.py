@@ -30,6 +30,7 @@ _ERRORS = {
     "409": {"$ref": "#/components/responses/Conflict"},
 }
 _BAD = {"400": {"$ref": "#/components/responses/BadRequest"}}
+_BAD_BODY = {**_BAD, "415": {"$ref": "#/components/responses/UnsupportedMediaType"}}
 _MISSING = {"404": {"$ref": "#/components/responses/NotFound"}}
 _COUNTS = _json(
     {"type": "object", "properties": {"mocks": _ref("MockCounts")}, "required": ["mocks"]},
@@ -93,12 +94,12 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             ),
             "post": _operation(
                 "Append the mocks of a config document, each after the mocks of its API.",
-                {"200": _CHANGED, **_BAD},
+                {"200": _CHANGED, **_BAD_BODY},
                 requestBody=_CONFIG_BODY,
             ),
             "put": _operation(
                 "Replace every mock with those of a config document; unchanged mocks keep their call counts.",
-                {"200": _CHANGED, **_BAD},
+                {"200": _CHANGED, **_BAD_BODY},
                 requestBody=_CONFIG_BODY,
             ),
             "delete": _operation(
@@ -197,7 +198,7 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
                     "200": _json(
                         {"type": "object", "additionalProperties": {"type": "string"}}, "`{scenario: state}`."
                     ),
-                    **_BAD,
+                    **_BAD_BODY,
                     **_MISSING,
                 },
                 parameters=[
@@ -220,7 +221,8 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
         },
         "/__mockllm/reset": {
             "post": _operation(
-                "Back to the startup mocks; forget call counts, scenario states and the journal.",
+                "Back to the startup mocks; forget call counts, scenario states and the journal; start the "
+                "chaos draws again from their seed.",
                 {"200": _COUNTS},
             ),
         },
@@ -390,7 +392,11 @@ def openapi_document() -> bytes:
             "responses": {
                 "BadRequest": _error("Bad input, with the JSON path of each problem; nothing was changed."),
                 "Unauthorized": _error("--admin-token is set and the request did not send it."),
-                "Forbidden": _error("No --admin-token is set and the client is not on loopback."),
+                "Forbidden": _error(
+                    "A page of another site sent it (its Origin is not this server's), or no --admin-token"
+                    " is set and the client is not on loopback or named another host than this machine."
+                ),
+                "UnsupportedMediaType": _error("The body was not sent as application/json."),
                 "NotFound": _error("No mock or scenario has that name."),
                 "Conflict": _error("The server runs several worker processes (or keeps no journal)."),
             },

@@ -29,7 +29,7 @@ from .compiled import CompiledMocks
 from .errors import ApiError
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
-from .provider import JSON_TYPE, Endpoint, Provider, Route
+from .provider import JSON_TYPE, Endpoint, IntoRequest, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
@@ -172,7 +172,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             provider.check_auth(request, route)
             body = _parse(request.body)
             if into_request is not None:
-                body = into_request(request, body)
+                body = _into_request(into_request, request, body)
             adapter.validate(body)
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
@@ -239,6 +239,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
                 None,
                 mock,
                 contract,
+                None if into_request is None else request.ctx.mockllm_url_fields,
             )
         if streaming is not None and adapter.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
@@ -247,6 +248,19 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
 
     handle.__name__ = f"handle_{key}"
     return handle
+
+
+def _into_request(into_request: IntoRequest, request: Request, parsed: dict[str, Any]) -> dict[str, Any]:
+    """The body with what the route's URL carries in it (Azure's deployment, Gemini's model). The
+    journal keeps the bytes that came and those fields (`_record` finds them in ``request.ctx``)."""
+    body = into_request(request, parsed)
+    request.ctx.mockllm_url_fields = {
+        key: value for key, value in body.items() if parsed.get(key, _ABSENT) is not value
+    }
+    return body
+
+
+_ABSENT = object()
 
 
 def _dispatch(table: dict[str, Handler]) -> Handler:
@@ -439,7 +453,7 @@ def _record(
     the mock that answered (the model itself, for `MockHandle.calls`); ``contract`` how its answer
     did not fit the request."""
     message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
-    # Kept, not copied: the parsed body and Sanic's header map are made anew for each request.
+    # Kept, not copied: the body's bytes and Sanic's header map are made anew for each request.
     journal.add(
         request.method,
         request.path,
@@ -454,6 +468,7 @@ def _record(
         delivery,
         matched,
         contract,
+        getattr(request.ctx, "mockllm_url_fields", None),
     )
 
 

@@ -3,15 +3,58 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
 
+import orjson
+
 from ..contract.guard import ContractProblem
 from ..matching import redacted_headers
 
-__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "TruncatedBody"]
+__all__ = ["Delivery", "Journal", "NearMiss", "RecordedRequest", "RequestHeaders", "TruncatedBody"]
+
+
+class RequestHeaders(Mapping[str, str]):
+    """A request's headers as the journal gives them: read as they came (a test may check the key
+    its agent sent), shown with credentials redacted. Whatever prints an entry — a failed
+    assertion on it, which pytest shows in full in a CI log — shows a key's scheme and length only."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = headers
+        """The server's own header map: names read case-insensitively, repeated headers kept."""
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._headers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def keys(self) -> KeysView[str]:
+        return self._headers.keys()
+
+    def items(self) -> ItemsView[str, str]:
+        return self._headers.items()
+
+    def values(self) -> ValuesView[str]:
+        return self._headers.values()
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of a header sent more than once (one item for a header sent once, none for
+        an absent one)."""
+        return [value for key, value in self._headers.items() if key.lower() == name.lower()]
+
+    def __repr__(self) -> str:
+        return f"RequestHeaders({redacted_headers(self._headers)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +120,8 @@ class RecordedRequest:
     body: Any
     """The parsed JSON body (``None`` when it was not JSON)."""
     headers: Mapping[str, str]
-    """The request headers; names are read case-insensitively."""
+    """The request headers (a `RequestHeaders`): names are read case-insensitively, values as they
+    came; printed, credentials are redacted."""
     status: int
     mock: str | None
     """The matched mock: its name, or ``api[position]`` when it has none."""
@@ -99,6 +143,10 @@ class RecordedRequest:
     contract: tuple[ContractProblem, ...] = ()
     """How the answer did not fit the request (the contract guard's problems: a tool the request
     does not declare, arguments off its schema, …); () when it did, or nothing was checked."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, RequestHeaders):
+            self.headers = RequestHeaders(self.headers)
 
     def as_json(self) -> dict[str, Any]:
         """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
@@ -162,6 +210,28 @@ class RecordedRequest:
         return redacted_headers(self.headers)
 
 
+@dataclass(frozen=True, slots=True)
+class _SentWith:
+    """A body the route gave fields its URL carries (Azure's deployment, Gemini's model): the bytes
+    that came, and those fields."""
+
+    raw: bytes
+    fields: Mapping[str, Any]
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _body(kept: Any) -> Any:
+    """The body of a request as the journal gives it, from what it kept: the bytes that came are
+    parsed now (they were once already, to answer the request)."""
+    if type(kept) is bytes:
+        return orjson.loads(kept[len(_BOM) :] if kept.startswith(_BOM) else kept)
+    if type(kept) is _SentWith:
+        return {**_body(kept.raw), **kept.fields}
+    return kept
+
+
 _Entry: TypeAlias = tuple[
     str,
     str,
@@ -177,7 +247,12 @@ _Entry: TypeAlias = tuple[
     float,
     tuple[ContractProblem, ...],
 ]
-"""A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order."""
+"""A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order, the body as
+`_body` reads it."""
+
+
+def _request(entry: _Entry) -> RecordedRequest:
+    return RecordedRequest(entry[0], entry[1], _body(entry[2]), *entry[3:])
 
 
 class Journal:
@@ -186,13 +261,15 @@ class Journal:
     The server adds each request as a tuple, and a `RecordedRequest` is made of it when the journal
     is read: on the request path, building the dataclass cost three times what the tuple does.
 
-    ``max_body_bytes``: a request body larger than this is kept as a `TruncatedBody` (its size and
-    first bytes) rather than parsed JSON, so that a full journal of large requests stays small;
-    None keeps every body whole.
+    A body is kept as the bytes that came, and parsed again when the journal is read: parsed, a body
+    of many small objects takes twenty times its size, and a full journal of them gigabytes.
+    ``max_body_bytes``: a body larger than this is kept as a `TruncatedBody` (its size and first
+    bytes), so that a full journal holds at most that many bytes of each body; None keeps every
+    body whole.
     """
 
     def __init__(self, maxlen: int = 10_000, *, max_body_bytes: int | None = None) -> None:
-        self._records: deque[RecordedRequest | _Entry] = deque(maxlen=maxlen)
+        self._records: deque[_Entry] = deque(maxlen=maxlen)
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
@@ -212,16 +289,26 @@ class Journal:
         delivery: Delivery | None,
         mock_model: Any = None,
         contract: tuple[ContractProblem, ...] = (),
+        url_fields: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a request whose ``body`` was parsed from ``raw`` (the fields of `RecordedRequest`)."""
+        """Record a request (the fields of `RecordedRequest`) whose ``body`` was parsed from ``raw``
+        (None when it was not, or not yet), then given ``url_fields`` (the fields its route's URL
+        carries) by the route."""
         limit = self.max_body_bytes
+        kept: Any
         if limit is not None and len(raw) > limit:
-            body = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+            kept = TruncatedBody(len(raw), raw[:limit].decode("utf-8", "replace"))
+        elif body is None:
+            kept = None
+        elif url_fields:
+            kept = _SentWith(raw, url_fields)
+        else:
+            kept = raw
         self._records.append(
             (
                 method,
                 path,
-                body,
+                kept,
                 headers,
                 status,
                 mock,
@@ -236,17 +323,39 @@ class Journal:
         )
 
     def record(self, entry: RecordedRequest) -> None:
-        self._records.append(entry)
+        """Record a request made into a `RecordedRequest` already (its body parsed)."""
+        self._records.append(
+            (
+                entry.method,
+                entry.path,
+                entry.body,
+                entry.headers,
+                entry.status,
+                entry.mock,
+                entry.error,
+                entry.api,
+                entry.near_misses,
+                entry.delivery,
+                entry.mock_model,
+                entry.time,
+                entry.contract,
+            )
+        )
 
     def clear(self) -> None:
         self._records.clear()
 
     def __iter__(self) -> Iterator[RecordedRequest]:
-        return iter([RecordedRequest(*e) if isinstance(e, tuple) else e for e in list(self._records)])
+        return iter([_request(entry) for entry in list(self._records)])
 
     def __len__(self) -> int:
         return len(self._records)
 
+    def answered_by(self, mock_model: Any) -> list[RecordedRequest]:
+        """The requests the mock ``mock_model`` (the config model itself) answered, oldest first:
+        only their bodies are parsed."""
+        return [_request(entry) for entry in list(self._records) if entry[10] is mock_model]
+
     @property
     def unmatched(self) -> list[RecordedRequest]:
-        return [r for r in self if r.mock is None]
+        return [_request(entry) for entry in list(self._records) if entry[5] is None]

@@ -146,13 +146,13 @@ class MockServer:
         if record is not None:
             self._recorder = _recorder(record)
         self.journal = Journal(journal_size, max_body_bytes=journal_body_bytes)
-        self._served = ServedMocks(
-            config, name=config_name, timing=default_timing(timing), journal=self.journal
-        )
         self._chaos = ChaosDice(chaos_of(chaos))
+        self._served = ServedMocks(
+            config, name=config_name, timing=default_timing(timing), journal=self.journal, chaos=self._chaos
+        )
         self.host = host
         self._requested_port = port
-        self._admin = AdminAccess(admin_token, admin_refusal)
+        self._admin = AdminAccess(admin_token, admin_refusal, host)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Serving | None = None
@@ -230,10 +230,10 @@ class MockServer:
     async def set_config_off_loop(self, config: ConfigSource) -> None:
         """`set_config` for a running server, from its event loop: the config is read and compiled
         in a worker thread (a file of 100,000 mocks takes seconds), while the server goes on
-        answering with the old mocks, then swapped in on the loop in one step. Raises
-        `ConfigError`, and keeps the old mocks, when it cannot be served."""
-        compiled = await asyncio.to_thread(self._served.compile, config)
-        self._served.set_source(config, compiled=compiled)
+        answering with the old mocks, then swapped in on the loop in one step. Mocks changed at run
+        time meanwhile (the admin API) stay changed. Raises `ConfigError`, and keeps the old mocks,
+        when it cannot be served."""
+        await self._served.set_source_off_loop(config)
 
     def reload(self) -> None:
         """Rebuild the mocks from the current source (a builder, a file or a `Config`). Mocks
@@ -286,10 +286,7 @@ class MockServer:
         """Forget call counts, scenario states, the journal and the mocks changed at run time
         (`add_mocks`, the admin API), and start the chaos draws again from their seed; the mocks of
         the config source stay."""
-        self._served.runtime.reset()  # first: with no counts left, restoring has none to carry over
-        self._served.restore()
-        self.journal.clear()
-        self._chaos.reseed()
+        self._served.reset()
 
     # --- record and replay ------------------------------------------------------------------------
 

@@ -38,10 +38,12 @@ from ..apis import API_BY_KEY, ApiKey
 from ..config import Config, ConfigError
 from ..matching import CREDENTIAL_HEADERS
 from ..openai.provider import OPENAI
+from ..redaction import redacted_keys
 from .adapter import ApiAdapter, MatchStyle
 from .compiled import CompiledConfig, CompiledMocks
 from .provider import Provider
 from .registry import PROVIDERS
+from .sanic_internals import abort
 
 if TYPE_CHECKING:
     import httpx2
@@ -193,7 +195,7 @@ class Recorder:
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._write_lock = threading.Lock()
         self._started_over = not recording.fresh
-        self._relays: set[asyncio.Task[None]] = set()
+        self._relays: set[asyncio.Task[bool]] = set()
         """Streams being relayed: each outlives its request, see `_relay`."""
 
     def refuse_self(self, host: str, port: int) -> None:
@@ -291,7 +293,10 @@ class Recorder:
             # Shielded: the SDKs close the connection at the stream's last event ([DONE]), often
             # before the upstream's stream has ended. That cancels this request; the relay goes on
             # reading the upstream to its end, and records the exchange.
-            await asyncio.shield(relay)
+            if not await asyncio.shield(relay):
+                # The upstream broke off: the caller sees the broken connection the real API's
+                # would show, not a body ended cleanly that its SDK would take for a whole answer.
+                abort(request)
             return None
         try:
             try:
@@ -317,9 +322,10 @@ class Recorder:
         content_type: str,
         adapter: ApiAdapter,
         body: dict[str, Any],
-    ) -> None:
+    ) -> bool:
         """Send the upstream's stream on as each piece arrives, and record it once it completed,
-        whether or not the caller stayed to the end."""
+        whether or not the caller stayed to the end. Returns whether the upstream's stream ended
+        whole; when it broke off, the caller's body is left unended for `forward` to drop."""
         import httpx2
 
         pieces: list[bytes] = []
@@ -338,17 +344,21 @@ class Recorder:
                         except _CALLER_LEFT:  # the caller left: read on, and record
                             caller = None
             except (httpx2.TimeoutException, httpx2.TransportError) as exc:
+                if isinstance(exc, httpx2.TimeoutException):
+                    reason = f"the upstream stalled: nothing for {self.recording.timeout:g} s"
+                else:
+                    reason = redacted_keys(f"{type(exc).__name__}: {exc}".rstrip(": "))
                 _log.warning(
-                    "recorder: the upstream stream of %s broke off (%s); not recorded", request.path, exc
+                    "recorder: the upstream stream of %s broke off (%s); not recorded", request.path, reason
                 )
-                return
-            finally:
-                if caller is not None:
-                    with contextlib.suppress(*_CALLER_LEFT):
-                        await caller.send(b"", end_stream=True)
+                return False
+            if caller is not None:
+                with contextlib.suppress(*_CALLER_LEFT):
+                    await caller.send(b"", end_stream=True)
         finally:
             await upstream.aclose()
         self._record(adapter, body, upstream.status_code, b"".join(pieces), upstream.headers, streamed=True)
+        return True
 
     # --- recording --------------------------------------------------------------------------------
 
@@ -388,7 +398,9 @@ class Recorder:
                 return
             self._add(api, mock)
         except (orjson.JSONDecodeError, ConfigError, ValueError) as exc:
-            _log.warning("recorder: an exchange of %s was not recorded: %s", adapter.spec.title, exc)
+            # The reason may quote the upstream's answer.
+            reason = redacted_keys(str(exc))
+            _log.warning("recorder: an exchange of %s was not recorded: %s", adapter.spec.title, reason)
 
     def _add(self, api: ApiKey, mock: dict[str, Any]) -> None:
         key = orjson.dumps(mock["match"], option=orjson.OPT_SORT_KEYS)
@@ -453,6 +465,8 @@ def _streamed(adapter: ApiAdapter, content_type: str) -> bool:
 
 
 def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
+    """An upstream error as a mock's ``error``: its status, the type and message of its body (keys
+    in them redacted), and the headers the SDKs act on."""
     reply: dict[str, Any] = {"status": status}
     try:
         parsed = orjson.loads(raw)
@@ -460,10 +474,10 @@ def _error_reply(status: int, raw: bytes, headers: Any) -> dict[str, Any]:
         parsed = None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if isinstance(error, dict):
-        if isinstance(error.get("type"), str):
-            reply["type"] = error["type"]
-        if isinstance(error.get("message"), str):
-            reply["message"] = error["message"]
+        # Providers echo part of a wrong key in the message: the cassette keeps the words, not the key.
+        for field in ("type", "message"):
+            if isinstance(error.get(field), str):
+                reply[field] = redacted_keys(error[field])
     kept = {name: headers[name] for name in _KEPT_ERROR_HEADERS if name in headers}
     if kept:
         reply["headers"] = kept

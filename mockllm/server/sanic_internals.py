@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from sanic import HTTPResponse, Request, Sanic
 from sanic.application.state import ApplicationServerInfo
-from sanic.exceptions import BadRequest
+from sanic.exceptions import BadRequest, RequestTimeout
 from sanic.http import Http, Stage
 from sanic.http.constants import HTTP
 from sanic.models.server_types import Signal
@@ -42,6 +42,18 @@ __all__ = [
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues before they are accepted."""
 
+# How long a client may hold a connection without finishing a request. An answer is never cut by
+# these: a paced one may pause for as long as its timing says (see `mockllm.server.app`).
+IDLE_TIMEOUT = 30.0
+"""Seconds a connection may stay silent before its first request, or between two (Sanic's 120 held
+a connection that never sent a byte for two minutes). The SDKs' HTTP clients drop idle connections
+sooner themselves (httpx after 5 s, Node's after 4)."""
+HEAD_TIMEOUT = 10.0
+"""Seconds a request head may take, from its first byte to its end. Sanic's request timeout starts
+again with each byte, so a head sent a byte every few seconds was read for ever."""
+REQUEST_TIMEOUT = 30.0
+"""Seconds a request's head or body may stop arriving before the connection is cut."""
+
 
 def new_app(name: str, *, touchup: bool, max_body_bytes: int) -> Sanic[Any, Any]:
     """An app that reads no ``SANIC_*`` variables, configures no logging and logs no access.
@@ -58,6 +70,9 @@ def new_app(name: str, *, touchup: bool, max_body_bytes: int) -> Sanic[Any, Any]
         app.state.server_info.append(ApplicationServerInfo(settings={"version": HTTP.VERSION_1}))
     app.config.ACCESS_LOG = False
     app.config.REQUEST_MAX_SIZE = max_body_bytes
+    app.config.KEEP_ALIVE_TIMEOUT = IDLE_TIMEOUT
+    app.config.REQUEST_TIMEOUT = REQUEST_TIMEOUT
+    app.config.MOCKLLM_HEAD_TIMEOUT = HEAD_TIMEOUT
     return app
 
 
@@ -80,8 +95,8 @@ def _mend_head(buffer: bytearray) -> None:
 
 class _Http(Http):
     """Sanic's HTTP/1.1 request cycle, mending a bare-LF head that came in behind the previous
-    request on the same connection (pipelined) before it reads it, and answering a request target
-    that is no URL at all with its 400."""
+    request on the same connection (pipelined) before it reads it, giving a head `HEAD_TIMEOUT`
+    seconds to arrive whole, and answering a request target that is no URL at all with its 400."""
 
     __slots__ = ()
 
@@ -89,6 +104,16 @@ class _Http(Http):
         super().init_for_request()  # type: ignore[no-untyped-call]
         if self.recv_buffer:
             _mend_head(self.recv_buffer)
+
+    async def http1_request_header(self) -> None:
+        if b"\r\n\r\n" in self.recv_buffer:  # the usual case: the whole head came in one read
+            await super().http1_request_header()  # type: ignore[no-untyped-call]
+            return
+        try:
+            async with asyncio.timeout(self.protocol.app.config.MOCKLLM_HEAD_TIMEOUT):
+                await super().http1_request_header()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            raise RequestTimeout("Request Timeout") from None
 
     async def http1_response_header(self, data: bytes, end_stream: bool) -> None:
         # An answer in one piece whose headers are all the server's own: its head from the
@@ -123,10 +148,25 @@ class _Http(Http):
 
 
 class _Protocol(HttpProtocol):
-    """Sanic's HTTP/1.1 protocol, mending a bare-LF request head as its bytes arrive."""
+    """Sanic's HTTP/1.1 protocol, mending a bare-LF request head as its bytes arrive, and cutting a
+    request body that stops arriving for `REQUEST_TIMEOUT` seconds."""
 
     __slots__ = ()
     HTTP_CLASS = _Http
+
+    async def receive_more(self) -> None:
+        # Sanic reads a body in the handler's stage, where only its response timeout runs: long, as
+        # a paced answer may pause for minutes. A body that stops arriving gets the request's.
+        http = getattr(self, "_http", None)
+        if http is None or http.stage is not Stage.HANDLER:
+            await super().receive_more()  # type: ignore[no-untyped-call]
+            return
+        try:
+            async with asyncio.timeout(self.app.config.REQUEST_TIMEOUT):
+                await super().receive_more()  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            http.keep_alive = False  # the rest of the body will not come: no next request either
+            raise RequestTimeout("Request Timeout") from None
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

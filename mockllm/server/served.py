@@ -7,20 +7,28 @@ not every mock, and a burst of registrations costs one recompile.
 
 Mocks changed at run time (the admin API) are a layer over the source (`AddedMocks`): reloading
 the source keeps them, and `ServedMocks.restore` drops them.
+
+A change (another source, or a change at run time) is compiled from what is served when it starts,
+and takes effect only if that is still what is served; otherwise it is compiled again over what took
+effect meanwhile. So a change compiled off the event loop — a large file reloaded, a large config
+posted to the admin API — never undoes another that took effect while it compiled.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..apis import ApiKey
 from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
-from .added_mocks import AddedMocks
+from .added_mocks import AddedMocks, Change, Removing, appending, replacing, restoring
+from .chaos import ChaosDice
 from .compiled import CompiledConfig, Compiler, Problem, log_warnings
 from .journal import Journal, RecordedRequest
 from .report import describe_requests
@@ -96,14 +104,28 @@ def _resolve(source: ConfigSource) -> Config:
     return source.build()
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """A change compiled from what was served at one generation (`ServedMocks._generation`)."""
+
+    generation: int
+    source: ConfigSource
+    startup: Config
+    added: AddedMocks
+    compiled: CompiledConfig
+
+
+_SAME_SOURCE: Any = object()
+"""For `ServedMocks._prepare`: the source stays what it is."""
+
 _CHECK_WHILE_LOADING = 10_000
 """Configs up to this many mocks are checked for mocks that can never answer when they load. The
 check costs about 4 µs a mock: a larger config would make the server start noticeably later."""
 
 
 class ServedMocks:
-    """The compiled config a server answers with, kept up to date with its source, and the
-    runtime (call counts, scenario states) beside it."""
+    """The compiled config a server answers with, kept up to date with its source, and what changes
+    as it answers: the runtime (call counts, scenario states), the journal and the chaos draws."""
 
     def __init__(
         self,
@@ -112,18 +134,25 @@ class ServedMocks:
         name: str = "<config>",
         timing: Timing | None = None,
         journal: Journal | None = None,
+        chaos: ChaosDice | None = None,
     ) -> None:
         self.runtime = Runtime()
         self.journal = journal
         """Where the server records the requests (told to the builders it follows)."""
+        self.chaos = chaos
+        """The server's chaos draws, started again by a reset."""
         self._name = name
         """What errors call a config given as an object (a file is called by its path)."""
         self._compiler = Compiler(timing)
         self._lock = threading.Lock()
+        """Held to read or change what is served as a whole."""
+        self._generation = 0
+        """How many times what is served changed: a change compiled from an older one is made again."""
         self._source: ConfigSource = None
         self._stale = False
         self._added = AddedMocks()
-        self._startup, self._compiled = self._compile(source, loading=True)
+        self._startup = _resolve(source)
+        self._compiled = self._compile(source, self._startup, self._added, loading=True)
         self._follow(source)
 
     def current(self) -> CompiledConfig:
@@ -132,22 +161,16 @@ class ServedMocks:
             self._refresh()
         return self._compiled
 
-    def compile(self, source: ConfigSource) -> tuple[Config, CompiledConfig]:
-        """Read and compile ``source`` as `set_source` would, without serving it: the source's
-        config, and the config served (with the changes made at run time) compiled; raises
-        `ConfigError`. Safe from another thread (the compiler has its own lock), so that a large
-        file can be compiled while the event loop goes on answering with the old mocks."""
-        return self._compile(source, loading=True)
-
-    def set_source(
-        self, source: ConfigSource, *, compiled: tuple[Config, CompiledConfig] | None = None
-    ) -> None:
+    def set_source(self, source: ConfigSource) -> None:
         """Serve another source from the next request on; raises `ConfigError` (and keeps the old
-        one) when it cannot be served. ``compiled``: what `compile` made of ``source`` ahead of
-        time. Call this on the server's event loop: the call counts change here."""
-        startup, served = compiled if compiled is not None else self._compile(source, loading=True)
-        self._swap(startup, served)
-        self._follow(source)
+        one) when it cannot be served."""
+        self._settle(lambda: self._prepare(source))
+
+    async def set_source_off_loop(self, source: ConfigSource) -> None:
+        """`set_source` from the server's event loop: the source is read and compiled in a worker
+        thread (a file of 100,000 mocks takes seconds) while the server goes on answering with the
+        old mocks, then swapped in on the loop in one step."""
+        await self._settle_off_loop(lambda: self._prepare(source))
 
     def reload(self) -> None:
         """Compile the current source again (a file that changed on disk, say). Mocks changed at
@@ -159,7 +182,7 @@ class ServedMocks:
     def calls_of(self, mock: Any) -> list[RecordedRequest]:
         if self.journal is None:
             return []
-        return [record for record in self.journal if record.mock_model is mock]
+        return self.journal.answered_by(mock)
 
     def call_count(self, mock: Any) -> int:
         return self.runtime.calls(mock)
@@ -168,67 +191,151 @@ class ServedMocks:
         return describe_requests(self.journal or (), "the mock server")
 
     # --- changes at run time ----------------------------------------------------------------------
+    # Each has a twin for the server's event loop, which compiles in a worker thread while the
+    # server goes on answering (the admin API's: a posted config may hold thousands of mocks).
+
+    def check(self, config: Config) -> Sequence[Problem]:
+        """Raise `ConfigError`, naming paths in ``config``, for a mock of it that cannot be served;
+        return (and log) the warnings about its responses."""
+        warnings = CompiledConfig.of(config, source=self._name).warnings
+        log_warnings(self._name, warnings)
+        return warnings
+
+    def change(self, change: Change) -> None:
+        """Make a change at run time; raises `ConfigError`, and changes nothing, when the config
+        it gives cannot be served."""
+        self._settle(lambda: self._prepare(change=change))
+
+    async def change_off_loop(self, change: Change) -> None:
+        await self._settle_off_loop(lambda: self._prepare(change=change))
 
     def add(self, config: Config) -> Sequence[Problem]:
         """Serve the mocks of ``config`` too, each after the mocks of its API. Raises `ConfigError`
         (naming paths in ``config``) for a mock that cannot be served, and changes nothing then;
         returns (and logs) the warnings about its responses."""
-        warnings = self._checked(config)
-        self._change(self._added.appending(config))
+        warnings = self.check(config)
+        self.change(appending(config))
+        return warnings
+
+    async def add_off_loop(self, config: Config) -> Sequence[Problem]:
+        warnings = await asyncio.to_thread(self.check, config)
+        await self.change_off_loop(appending(config))
         return warnings
 
     def replace(self, config: Config) -> Sequence[Problem]:
         """Serve the mocks of ``config`` instead of every mock; raises and returns like `add`."""
-        warnings = self._checked(config)
-        self._change(AddedMocks.replacing(config))
+        warnings = self.check(config)
+        self.change(replacing(config))
         return warnings
 
-    def _checked(self, config: Config) -> Sequence[Problem]:
-        warnings = CompiledConfig.of(config, source=self._name).warnings
-        log_warnings(self._name, warnings)
+    async def replace_off_loop(self, config: Config) -> Sequence[Problem]:
+        warnings = await asyncio.to_thread(self.check, config)
+        await self.change_off_loop(replacing(config))
         return warnings
 
     def clear(self) -> None:
         """Serve no mocks (until `restore`)."""
-        self._change(AddedMocks.replacing(Config()))
+        self.change(replacing(Config()))
+
+    async def clear_off_loop(self) -> None:
+        await self.change_off_loop(replacing(Config()))
 
     def remove(self, label: str) -> int:
         """Stop serving every mock labelled ``label`` (its name, else ``api[position]``); returns
         how many there were."""
-        added, removed = self._added.without(self.current().config, label)
-        if removed:
-            self._change(added)
-        return removed
+        removing = Removing(label)
+        self.change(removing)
+        return removing.count
+
+    async def remove_off_loop(self, label: str) -> int:
+        removing = Removing(label)
+        await self.change_off_loop(removing)
+        return removing.count
 
     def restore(self) -> None:
         """Serve the source alone again, forgetting every change made at run time."""
-        if not self._added.empty:
-            self._change(AddedMocks())
+        self.change(restoring)
 
-    def _change(self, added: AddedMocks) -> None:
-        # A builder changes under us: read it again. Any other source is what was read last.
-        source = self._source
-        startup = _resolve(source) if isinstance(source, SupportsChangeListener) else self._startup
-        compiled = self._compiler.compile(added.over(startup), source=self._name, keep=True)
-        self._added = added
-        self._swap(startup, compiled)
+    def reset(self) -> None:
+        """Back to the source's mocks, with no call counts, scenario states or journal, and the
+        chaos draws started again from their seed: every reset (`MockServer.reset`, the admin
+        API's, the pytest fixtures') is this one."""
+        self.runtime.reset()  # first: with no counts left, restoring the mocks has none to carry over
+        self.restore()
+        self._forget()
 
-    def _swap(self, startup: Config, compiled: CompiledConfig) -> None:
+    async def reset_off_loop(self) -> None:
+        await self.change_off_loop(restoring)
+        self._forget()  # after: requests answered while the source's mocks compiled are forgotten too
+
+    def _forget(self) -> None:
+        self.runtime.reset()
+        if self.journal is not None:
+            self.journal.clear()
+        if self.chaos is not None:
+            self.chaos.reseed()
+
+    # --- how a change takes effect -------------------------------------------------------------------
+
+    def _prepare(self, source: ConfigSource = _SAME_SOURCE, change: Change | None = None) -> _Attempt | None:
+        """Compile what is served now with ``source`` in its place, or ``change`` made to it; None
+        when the change changes nothing. Raises `ConfigError`. Safe from any thread (the compiler
+        has its own lock), so that a large config compiles while the loop goes on answering."""
         with self._lock:
-            self._startup, self._compiled, self._stale = startup, compiled, False
-            self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
+            generation, current, startup, added = self._generation, self._source, self._startup, self._added
+        loading = source is not _SAME_SOURCE
+        if not loading:
+            source = current
+        if loading or isinstance(source, SupportsChangeListener):  # a builder changes under us
+            startup = _resolve(source)
+        if change is not None:
+            changed = change(added, added.over(startup))
+            if changed is added or (changed.empty and added.empty):
+                return None
+            added = changed
+        compiled = self._compile(source, startup, added, loading=loading)
+        return _Attempt(generation, source, startup, added, compiled)
 
-    def _compile(self, source: ConfigSource, *, loading: bool = False) -> tuple[Config, CompiledConfig]:
-        """The source's config, and the config served (with the changes made at run time) compiled."""
+    def _commit(self, attempt: _Attempt | None) -> bool:
+        """Serve what ``attempt`` compiled, unless what is served changed since it started;
+        returns whether it took effect (or had nothing to do)."""
+        if attempt is None:
+            return True
+        with self._lock:
+            if attempt.generation != self._generation:
+                return False
+            self._serve(attempt.startup, attempt.added, attempt.compiled)
+        self._follow(attempt.source)
+        return True
+
+    def _settle(self, prepare: Callable[[], _Attempt | None]) -> None:
+        while not self._commit(prepare()):
+            pass
+
+    async def _settle_off_loop(self, prepare: Callable[[], _Attempt | None]) -> None:
+        # Compiled in a worker thread, swapped in on the loop: the call counts change there.
+        while not self._commit(await asyncio.to_thread(prepare)):
+            pass
+
+    def _serve(self, startup: Config, added: AddedMocks, compiled: CompiledConfig) -> None:
+        """Serve ``compiled``, made of ``added`` over ``startup``; called with the lock held."""
+        self._startup, self._added, self._compiled, self._stale = startup, added, compiled, False
+        self._generation += 1
+        self.runtime.keep_only(mock for mocks in compiled.apis.values() for mock in mocks.index.mocks)
+
+    def _compile(
+        self, source: ConfigSource, startup: Config, added: AddedMocks, *, loading: bool = False
+    ) -> CompiledConfig:
+        """The config served, ``added`` over ``startup`` (the config of ``source``), compiled."""
         label = str(source) if isinstance(source, str | Path) else self._name
         # Nothing is registered into a config that is not a builder: keep nothing to recompile it.
         # Mocks changed at run time are few and change again: keep what was compiled for them.
         following = isinstance(source, SupportsChangeListener)
-        startup = _resolve(source)
         compiled = self._compiler.compile(
-            self._added.over(startup), source=label, keep=following or not self._added.empty
+            added.over(startup), source=label, keep=following or not loading or not added.empty
         )
-        log_warnings(label, compiled.warnings)
+        if loading:  # a change at run time was checked, and its warnings logged, before it was made
+            log_warnings(label, compiled.warnings)
         # A builder is checked by nobody: its mocks arrive one by one, and a test's dead mock shows
         # as the test's failure anyway.
         if loading and not following:
@@ -242,7 +349,7 @@ class ServedMocks:
                     label,
                     count,
                 )
-        return startup, compiled
+        return compiled
 
     def _follow(self, source: ConfigSource) -> None:
         if source is self._source:
@@ -259,7 +366,9 @@ class ServedMocks:
         if api is not None:
             # Raises for a response that cannot be served, while the builder's call is on the stack.
             log_warnings(self._name, self._compiler.prepare(api, mock, position))
-        self._stale = True
+        with self._lock:
+            self._stale = True
+            self._generation += 1  # a change compiled from the builder as it was is made again
 
     def _refresh(self) -> None:
         with self._lock:
@@ -268,8 +377,11 @@ class ServedMocks:
             # Cleared before the source is read: a change during the compile marks it stale again.
             self._stale = False
             try:
-                self._startup, self._compiled = self._compile(self._source)
+                startup = _resolve(self._source)
+                compiled = self._compile(self._source, startup, self._added)
             except ConfigError:
                 # A mock whose compile failed is being taken back by its builder, which will say so;
                 # until then, keep serving what was served.
                 self._stale = True
+                return
+            self._serve(startup, self._added, compiled)
