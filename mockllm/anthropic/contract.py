@@ -68,5 +68,6 @@ MESSAGES_TERMS = ContractTerms(
     asked=_asked,
     tool=_tool,
     said=_said,
-    keys=frozenset(("tool_choice", "output_config", "output_format")),
+    reads=("tools", "tool_choice", "output_config", "output_format"),
+    demands=frozenset(("tool_choice", "output_config", "output_format")),
 )

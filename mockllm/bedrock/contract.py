@@ -76,5 +76,9 @@ def _said(response: dict[str, Any]) -> Said:
 
 
 CONVERSE_TERMS = ContractTerms(
-    asked=_asked, tool=_tool, said=_said, keys=frozenset(("toolConfig", "outputConfig"))
+    asked=_asked,
+    tool=_tool,
+    said=_said,
+    reads=("toolConfig", "outputConfig"),
+    demands=frozenset(("toolConfig", "outputConfig")),
 )

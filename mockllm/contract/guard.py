@@ -12,7 +12,8 @@ with tool calls and texts written when the test was. The guard checks that they 
 
 Each API reads its own request and answer into `Asked` and `Said` (its `ContractTerms`, in the
 adapter); the rules here are the same for all. Validators are compiled once per schema (with
-``jsonschema-rs``), and an answer without tool calls, to a request that asks nothing of its
+``jsonschema-rs``), the verdict on an answer is kept for the next request that declares the same
+(an agent's next turn), and an answer without tool calls, to a request that asks nothing of its
 shape, costs one look at the request's keys.
 """
 
@@ -150,7 +151,10 @@ class ContractTerms:
     """Reads one of ``Asked.tools``: its arguments' schema, and whether it is strict."""
     said: Callable[[dict[str, Any]], Said]
     """Reads a response as served (filled in)."""
-    keys: frozenset[str]
+    reads: tuple[str, ...]
+    """Every request key ``asked`` reads: the same values of them, to the same answer, get the same
+    verdict (an agent sends the same tools on every turn), which the guard keeps."""
+    demands: frozenset[str]
     """The request keys that can ask something of an answer without tool calls (a forced tool,
     structured output): a request with none of them is not read for such an answer."""
 
@@ -162,13 +166,33 @@ class Guard:
     def __init__(self, mode: ContractMode | str = ContractMode.WARN) -> None:
         self.mode = ContractMode(mode)
         self._validators: dict[bytes, jsonschema_rs.Validator | None] = {}
-        self._logged: set[tuple[int, str]] = set()
+        self._verdicts: dict[tuple[int, bytes], tuple[Said, tuple[ContractProblem, ...]]] = {}
+        """The problems found, by the answer (its identity: each is held with its verdict, so no
+        other takes its id) and what the request's terms read."""
+        self._logged: dict[tuple[int, str], Any] = {}
+        """The mocks logged, by identity and rule (each held, so that no other takes its id)."""
         self._lock = threading.Lock()
 
     def check(self, terms: ContractTerms, body: dict[str, Any], said: Said) -> tuple[ContractProblem, ...]:
         """The problems of an answer that says ``said`` to the request ``body``."""
-        if not said.calls and terms.keys.isdisjoint(body):
+        if not said.calls and terms.demands.isdisjoint(body):
             return ()
+        try:
+            key: tuple[int, bytes] | None = (id(said), orjson.dumps([body.get(name) for name in terms.reads]))
+        except orjson.JSONEncodeError:  # nested too deeply to write: checked, not kept
+            key = None
+        if key is not None:
+            known = self._verdicts.get(key)
+            if known is not None and known[0] is said:
+                return known[1]
+        problems = self._verdict(terms, body, said)
+        if key is not None:
+            if len(self._verdicts) >= _MAX_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[key] = (said, problems)
+        return problems
+
+    def _verdict(self, terms: ContractTerms, body: dict[str, Any], said: Said) -> tuple[ContractProblem, ...]:
         asked = terms.asked(body)
         problems: list[ContractProblem] = []
         if said.calls:
@@ -191,7 +215,7 @@ class Guard:
             key = (id(mock), problem.rule)
             if key in self._logged:
                 continue
-            self._logged.add(key)
+            self._logged[key] = mock
             _log.warning("contract: mock %s: %s (logged once per mock and rule)", label, problem)
 
     def _check_calls(
@@ -205,10 +229,11 @@ class Guard:
                 )
             )
         if asked.forced:
+            wanted = " or ".join(f'"{name}"' for name in sorted(asked.forced))
+            asks = f"forces a call of {wanted}" if asked.choice == REQUIRED else f"allows only {wanted}"
             for call in calls:
                 if call.name not in asked.forced:
-                    wanted = " or ".join(f'"{name}"' for name in sorted(asked.forced))
-                    message = f'the request forces a call of {wanted}; the answer calls "{call.name}"'
+                    message = f'the request {asks}; the answer calls "{call.name}"'
                     problems.append(ContractProblem("forced_tool", call.path, message))
         if not asked.parallel and len(calls) > 1:
             message = f"the request turns parallel tool calls off; the answer makes {len(calls)} calls"
@@ -294,10 +319,16 @@ class Guard:
 
 _MAX_VALIDATORS = 4096
 """A request may declare any schemas: the cache starts over beyond this many."""
+_MAX_VERDICTS = 4096
+"""The same for the verdicts kept."""
 
 
 def _no_remote_schemas(uri: str) -> Any:
     raise ValueError(f"remote schema {uri} not fetched: the mock server never reaches the network")
+
+
+_SCHEMA_MAPS = frozenset(("properties", "patternProperties", "dependentSchemas", "$defs", "definitions"))
+"""The keywords whose value maps names to schemas."""
 
 
 def closed(schema: Any) -> Any:
@@ -307,7 +338,14 @@ def closed(schema: Any) -> Any:
         return [closed(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {key: closed(value) for key, value in schema.items()}
+    # A map of names to schemas is no schema: its names (a property called "properties") are not
+    # keywords, and closing it as a schema made the whole schema invalid, so nothing was checked.
+    out = {
+        key: {name: closed(item) for name, item in value.items()}
+        if key in _SCHEMA_MAPS and isinstance(value, dict)
+        else closed(value)
+        for key, value in schema.items()
+    }
     properties = schema.get("properties")
     if isinstance(properties, dict):
         out.setdefault("additionalProperties", False)

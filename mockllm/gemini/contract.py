@@ -112,5 +112,6 @@ GENERATE_TERMS = ContractTerms(
     asked=_asked,
     tool=_tool,
     said=_said,
-    keys=frozenset(("toolConfig", "tool_config", "generationConfig", "generation_config")),
+    reads=("tools", "toolConfig", "tool_config", "generationConfig", "generation_config"),
+    demands=frozenset(("toolConfig", "tool_config", "generationConfig", "generation_config")),
 )

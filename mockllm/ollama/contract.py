@@ -55,4 +55,6 @@ def _said(response: dict[str, Any]) -> Said:
     return Said(calls, (("$.message.content", content),) if isinstance(content, str) else ())
 
 
-CHAT_TERMS = ContractTerms(asked=_asked, tool=_tool, said=_said, keys=frozenset(("format",)))
+CHAT_TERMS = ContractTerms(
+    asked=_asked, tool=_tool, said=_said, reads=("tools", "format"), demands=frozenset(("format",))
+)

@@ -34,10 +34,16 @@ def _tools(declared: Any, *, nested: bool) -> dict[str, Any]:
     return tools
 
 
-def _tool(spec: dict[str, Any]) -> Tool:
+def _chat_tool(spec: dict[str, Any]) -> Tool:
     """A function tool's ``parameters``; a custom tool has none (its input is free text)."""
     schema = spec.get("parameters")
     return Tool(schema if isinstance(schema, dict) else None, spec.get("strict") is True)
+
+
+def _responses_tool(spec: dict[str, Any]) -> Tool:
+    """As chat's, but strict unless it says ``strict: false``: Responses makes a function tool's
+    schema strict when the request leaves ``strict`` out (Chat Completions keeps it as it is)."""
+    return Tool(_chat_tool(spec).schema, spec.get("strict") is not False)
 
 
 def _choice(choice: Any, *, nested: bool) -> tuple[str, frozenset[str]]:
@@ -120,9 +126,10 @@ def _chat_said(response: dict[str, Any]) -> Said:
 
 CHAT_TERMS = ContractTerms(
     asked=_chat_asked,
-    tool=_tool,
+    tool=_chat_tool,
     said=_chat_said,
-    keys=frozenset(("tool_choice", "response_format")),
+    reads=("tools", "tool_choice", "parallel_tool_calls", "response_format"),
+    demands=frozenset(("tool_choice", "response_format")),
 )
 
 
@@ -160,7 +167,8 @@ def _responses_said(response: dict[str, Any]) -> Said:
 
 RESPONSES_TERMS = ContractTerms(
     asked=_responses_asked,
-    tool=_tool,
+    tool=_responses_tool,
     said=_responses_said,
-    keys=frozenset(("tool_choice", "text")),
+    reads=("tools", "tool_choice", "parallel_tool_calls", "text"),
+    demands=frozenset(("tool_choice", "text")),
 )
