@@ -29,6 +29,8 @@ from typing import Any
 import jsonschema_rs
 import orjson
 
+from .shapes import each_object
+
 __all__ = [
     "AUTO",
     "NONE",
@@ -327,27 +329,12 @@ def _no_remote_schemas(uri: str) -> Any:
     raise ValueError(f"remote schema {uri} not fetched: the mock server never reaches the network")
 
 
-_SCHEMA_MAPS = frozenset(("properties", "patternProperties", "dependentSchemas", "$defs", "definitions"))
-"""The keywords whose value maps names to schemas."""
-
-
 def closed(schema: Any) -> Any:
     """A strict schema as the provider enforces it: every object's properties all required and
     no others allowed."""
-    if isinstance(schema, list):
-        return [closed(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    # A map of names to schemas is no schema: its names (a property called "properties") are not
-    # keywords, and closing it as a schema made the whole schema invalid, so nothing was checked.
-    out = {
-        key: {name: closed(item) for name, item in value.items()}
-        if key in _SCHEMA_MAPS and isinstance(value, dict)
-        else closed(value)
-        for key, value in schema.items()
-    }
-    properties = schema.get("properties")
-    if isinstance(properties, dict):
+
+    def close(out: dict[str, Any], properties: dict[str, Any]) -> None:
         out.setdefault("additionalProperties", False)
         out.setdefault("required", list(properties))
-    return out
+
+    return each_object(schema, close)

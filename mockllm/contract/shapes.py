@@ -15,6 +15,7 @@ out); what is checked is what is there:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
@@ -28,9 +29,11 @@ __all__ = [
     "ResponseType",
     "check_response",
     "closest",
+    "each_object",
     "json_path",
     "response_schema",
     "schema_defs",
+    "written_schema",
 ]
 
 Path = tuple[str | int, ...]
@@ -95,23 +98,35 @@ def _fits_wholly(kind: ResponseType) -> jsonschema_rs.Validator:
     """A validator that takes exactly the responses the checkers find nothing in: no field
     required (the server fills them in), and none but the known ones allowed."""
 
-    def closed(schema: Any) -> Any:
-        if isinstance(schema, list):
-            return [closed(item) for item in schema]
-        if not isinstance(schema, dict):
-            return schema
-        out = {
-            key: {name: closed(item) for name, item in value.items()}
-            if key in ("properties", "$defs") and isinstance(value, dict)
-            else closed(value)
-            for key, value in schema.items()
-            if key != "required"
-        }
-        if isinstance(schema.get("properties"), dict):
-            out["additionalProperties"] = False
-        return out
+    def close(out: dict[str, Any], properties: dict[str, Any]) -> None:
+        out.pop("required", None)
+        out["additionalProperties"] = False
 
-    return jsonschema_rs.validator_for(closed(written_schema(kind)))
+    return jsonschema_rs.validator_for(each_object(written_schema(kind), close))
+
+
+_SCHEMA_MAPS = frozenset(("properties", "patternProperties", "dependentSchemas", "$defs", "definitions"))
+"""The keywords whose value maps names to schemas."""
+
+
+def each_object(schema: Any, change: Callable[[dict[str, Any], dict[str, Any]], None]) -> Any:
+    """A copy of the JSON Schema ``schema`` in which ``change(copy, properties)`` was made to each
+    schema of an object with ``properties``. A map of names to schemas is no schema: its names (a
+    property called "properties") are not keywords."""
+    if isinstance(schema, list):
+        return [each_object(item, change) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {
+        key: {name: each_object(item, change) for name, item in value.items()}
+        if key in _SCHEMA_MAPS and isinstance(value, dict)
+        else each_object(value, change)
+        for key, value in schema.items()
+    }
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        change(out, properties)
+    return out
 
 
 def json_path(path: Path) -> str:
