@@ -162,8 +162,8 @@ class ContractTerms:
 
 
 class Guard:
-    """The server's contract guard: its mode, the validators it compiled, and the problems it
-    logged already (each once per mock and rule)."""
+    """The server's contract guard: its mode, the validators it compiled, the verdicts it reached,
+    and the problems it logged already (each once per mock and rule)."""
 
     def __init__(self, mode: ContractMode | str = ContractMode.WARN) -> None:
         self.mode = ContractMode(mode)
