@@ -69,6 +69,27 @@ def _token(text: str) -> str:
     return text
 
 
+HOST_VARIABLE = "MOCKLLM_HOST"
+PORT_VARIABLE = "MOCKLLM_PORT"
+"""Where ``serve`` listens when no flag says: a container image sets them, and a config's
+``listen_addr`` (127.0.0.1 would be out of reach from outside the container) gives way to them."""
+
+
+def _environment_address(
+    host: str | None, port: int | None, environ: Mapping[str, str]
+) -> tuple[str | None, int | None]:
+    """``--host`` and ``--port``, each of the environment where the flag is not given. Raises
+    `ConfigError`, naming the variable, for a port that is not one."""
+    if host is None and environ.get(HOST_VARIABLE, "").strip():
+        host = environ[HOST_VARIABLE].strip()
+    if port is None and environ.get(PORT_VARIABLE, "").strip():
+        try:
+            port = _port(environ[PORT_VARIABLE].strip())
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigError("mockllm serve", [(PORT_VARIABLE, str(exc))]) from None
+    return host, port
+
+
 ADMIN_TOKEN_VARIABLE = "MOCKLLM_ADMIN_TOKEN"
 """The environment variable an admin token may come from, out of sight of the process list."""
 
@@ -127,9 +148,16 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve a config over HTTP until Ctrl-C or SIGTERM")
     serve.add_argument("--config", "-c", type=Path, help="JSON config (default: the built-in example)")
-    serve.add_argument("--host", help=f"address to listen on (default: listen_addr, else {DEFAULT_HOST})")
     serve.add_argument(
-        "--port", type=_port, help=f"port, 0 for any free one (default: listen_addr, else {DEFAULT_PORT})"
+        "--host",
+        help=f"address to listen on (default: the environment variable {HOST_VARIABLE}, else listen_addr, "
+        f"else {DEFAULT_HOST})",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        help=f"port, 0 for any free one (default: the environment variable {PORT_VARIABLE}, else "
+        f"listen_addr, else {DEFAULT_PORT})",
     )
     serve.add_argument(
         "--workers", type=_workers, default=1, help="processes sharing the port, for load tests (default: 1)"
@@ -279,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             record = recording_of(args, os.environ)
             admin_token = _admin_token(args, os.environ)
+            host, port = _environment_address(args.host, args.port, os.environ)
         except ConfigError as exc:
             print(exc, file=sys.stderr)
             return 2
@@ -288,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         journal = (args.journal_size, args.journal_body_bytes)
         return _serve(
             args.config,
-            args.host,
-            args.port,
+            host,
+            port,
             args.workers,
             timing,
             chaos,

@@ -96,6 +96,43 @@ def test_serve_with_config_and_listen_addr(tmp_path: Path) -> None:
         assert process.wait(timeout=10) == 0
 
 
+def test_serve_listens_where_the_environment_says_before_listen_addr(tmp_path: Path) -> None:
+    """A container image sets MOCKLLM_HOST and MOCKLLM_PORT: they win over a config's listen_addr,
+    and a flag wins over them."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"listen_addr": "127.0.0.2:1"}))
+    env = {"MOCKLLM_HOST": "127.0.0.1", "MOCKLLM_PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockllm", "serve", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        env={**os.environ, **env},
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    process, url = start(env={"MOCKLLM_PORT": "1"})  # start() passes --port 0
+    process.terminate()
+    assert process.wait(timeout=10) == 0
+    assert url != "http://127.0.0.1:1"
+
+
+@pytest.mark.parametrize("value", ["http", "70000"])
+def test_a_bad_port_in_the_environment(
+    value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOCKLLM_PORT", value)
+    status, err = run(capsys, "serve")
+    assert status == 2
+    assert one_line(err).startswith("mockllm serve: MOCKLLM_PORT: expected ")
+
+
 def test_serve_with_workers_shares_the_port_and_stops_them_all() -> None:
     process, url = start("--workers", "2")
     try:
