@@ -23,7 +23,7 @@ from ..config import MAX_DELAY_MS
 from ..contract.guard import ContractMode, ContractProblem, Guard
 from ..matching import Gate
 from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
-from .admin import AdminAccess, add_admin_routes
+from .admin import ADMIN_PREFIX, AdminAccess, add_admin_routes
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import CompiledMocks
 from .errors import ApiError
@@ -293,6 +293,7 @@ def _endpoint(adapter: ApiAdapter, endpoint: Endpoint) -> Handler:
                 # Answers serialise parts of the request; orjson parses deeper JSON than it writes.
                 raise ApiError(400, "The request body is nested too deeply.") from None
         except ApiError as exc:
+            _journal_refusal(request, exc.status, exc.message)
             return provider.error_response(exc.status, exc.client_message, exc.param)
         return HTTPResponse(orjson.dumps(answer), content_type=JSON_TYPE)
 
@@ -484,6 +485,7 @@ async def _models(request: Request, target: str | None = None) -> HTTPResponse:
             query = {name: values[0] for name, values in request.args.items()}
             body = provider.model_list(model_names(request.app.ctx.served.current()), query)
     except ApiError as exc:
+        _journal_refusal(request, exc.status, exc.message)
         return provider.error_response(exc.status, exc.client_message, exc.param)
     return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
 
@@ -525,16 +527,31 @@ def _provider_of(request: Request) -> Provider:
     return next(p for p in CLAIM_ORDER if p.owns(request))
 
 
+_EXACT_ROUTES = frozenset(
+    (route.method, route.path)
+    for adapter in ADAPTERS.values()
+    for route in adapter.routes
+    if "<" not in route.path
+)
+
+
 def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
     status = getattr(exc, "status_code", 500)
     if status >= 500:
         _log.error("error handling %s %s", request.method, request.path, exc_info=exc)
     if isinstance(exc, NotFound):
-        message = f"Unknown route {request.method} {request.path}. This server answers: {_ROUTES}."
+        message = f"Unknown route {request.method} {request.path}."
+        if (request.method, "/v1" + request.path) in _EXACT_ROUTES:
+            message += (
+                f" Did you mean {request.method} /v1{request.path}? A client's base URL for this server "
+                "ends in /v1."
+            )
+        message += f" This server answers: {_ROUTES}."
     elif isinstance(exc, MethodNotAllowed):
         message = f"Method {request.method} is not allowed on {request.path}."
     else:
         message = str(exc) or type(exc).__name__
+    _journal_refusal(request, status, message)
     return _provider_of(request).error_response(status, message)
 
 
@@ -543,13 +560,22 @@ def _unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
     # and the journal keeps it, so that a test whose code swallowed the SDK's exception still sees it.
     _log.error("error handling %s %s", request.method, request.path, exc_info=exc)
     message = f"mockllm internal error: {type(exc).__name__}: {exc}"
-    journal: Journal = request.app.ctx.journal
-    if journal.enabled:
-        try:
-            body: Any = _parse(request.body)
-        except ApiError:
-            body = None
-        api = getattr(request.route.ctx, "api", None) if request.route is not None else None
-        record = RecordedRequest(request.method, request.path, body, request.headers, 500, None, message, api)
-        journal.record(record)
+    _journal_refusal(request, 500, message)
     return _provider_of(request).error_response(500, message)
+
+
+def _journal_refusal(request: Request, status: int, message: str) -> None:
+    """Journal a request no route of an API answered (an unknown route, a body too large, a bug of
+    ours), so that strict mode and the report see it too. The admin API's own requests are not the
+    code under test's: they are not journaled."""
+    journal: Journal = request.app.ctx.journal
+    if not journal.enabled or request.path.startswith(ADMIN_PREFIX):
+        return
+    try:
+        body: Any = _parse(request.body)
+    except ApiError:
+        body = None
+    api = getattr(request.route.ctx, "api", None) if request.route is not None else None
+    journal.record(
+        RecordedRequest(request.method, request.path, body, request.headers, status, None, message, api)
+    )
