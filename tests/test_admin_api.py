@@ -471,7 +471,7 @@ def test_reset_forgets_run_time_mocks_counts_states_and_the_journal(
     assert admin.get("/requests").json() == {"requests": []}
     assert admin.get("/mocks/weather").json()["calls"] == 0
     assert admin.get("/scenarios").json() == {}
-    assert admin.get("/mocks").content == Config.from_dict(STARTUP).to_json(indent=False).encode()
+    assert admin.get("/mocks").content == Config.from_dict(STARTUP).to_json(indent=False).encode() + b"\n"
 
 
 # --- access -----------------------------------------------------------------------------------------

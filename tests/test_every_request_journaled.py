@@ -62,3 +62,14 @@ def test_answered_extra_routes_are_not_unanswered(server: MockServer) -> None:
     assert httpx.get(f"{server.url}/health").status_code == 200
     assert httpx.get(f"{server.url}/v1/models", headers={"Authorization": "Bearer t"}).status_code == 200
     assert list(server.journal) == []
+
+
+def test_an_unknown_admin_route_lists_the_admin_routes(serve: ServeFn) -> None:
+    server = serve(Config())
+    answer = httpx.get(f"{server.url}/__mockllm/mock")
+    assert answer.status_code == 404
+    assert answer.text.endswith("\n")  # as every admin answer, for a command-line client
+    message = answer.json()["error"]["message"]
+    assert message.startswith("Unknown admin route GET /__mockllm/mock. The admin API answers: ")
+    assert "GET /__mockllm/mocks" in message and "POST /__mockllm/reset" in message
+    assert httpx.get(f"{server.url}/__mockllm/requests").text.endswith("}\n")

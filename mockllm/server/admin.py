@@ -32,7 +32,7 @@ from .added_mocks import labelled
 from .journal import Journal
 from .served import ServedMocks
 
-__all__ = ["ADMIN_PREFIX", "AdminAccess", "add_admin_routes", "is_loopback"]
+__all__ = ["ADMIN_PREFIX", "AdminAccess", "add_admin_routes", "is_loopback", "unknown_admin_route"]
 
 ADMIN_PREFIX = "/__mockllm"
 _JSON = "application/json"
@@ -66,7 +66,7 @@ class AdminError(Exception):
             error["problems"] = _listed(self.problems)
         headers = {"www-authenticate": 'Bearer realm="mockllm admin"'} if self.status == 401 else None
         return HTTPResponse(
-            orjson.dumps({"error": error}), status=self.status, headers=headers, content_type=_JSON
+            _json_bytes({"error": error}), status=self.status, headers=headers, content_type=_JSON
         )
 
 
@@ -171,7 +171,25 @@ def _check_access(request: Request, access: AdminAccess) -> None:
 
 
 def _reply(data: Any, status: int = 200) -> HTTPResponse:
-    return HTTPResponse(orjson.dumps(data), status=status, content_type=_JSON)
+    return HTTPResponse(_json_bytes(data), status=status, content_type=_JSON)
+
+
+def _json_bytes(data: Any) -> bytes:
+    """An admin answer's JSON, ending in a newline as a command-line client expects."""
+    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def unknown_admin_route(method: str, path: str) -> HTTPResponse:
+    """The 404 (in the admin API's error shape) of a path under ``/__mockllm/`` that is none of its
+    routes, listing them."""
+    from .admin_openapi import openapi_paths  # only read when asked, as the document is
+
+    routes = ", ".join(
+        f"{verb.upper()} {route}" for route, verbs in openapi_paths().items() for verb in verbs
+    )
+    return AdminError(
+        404, f"Unknown admin route {method} {path}. The admin API answers: {routes}."
+    ).response()
 
 
 def _query(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
@@ -259,7 +277,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         if query.get("calls") in ("true", "1"):
             entries = [_mock_entry(served, api, label, mock) for api, _, label, mock in labelled(config)]
             return _reply({"mocks": entries})
-        return HTTPResponse(config.to_json(indent=False).encode(), content_type=_JSON)
+        return HTTPResponse(config.to_json(indent=False).encode() + b"\n", content_type=_JSON)
 
     # A change is read and compiled off the event loop (a posted config may hold thousands of mocks
     # and take seconds), while the server goes on answering; it is swapped in on the loop.

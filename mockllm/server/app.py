@@ -23,7 +23,7 @@ from ..config import MAX_DELAY_MS
 from ..contract.guard import ContractMode, ContractProblem, Guard
 from ..matching import Gate
 from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
-from .admin import ADMIN_PREFIX, AdminAccess, add_admin_routes
+from .admin import ADMIN_PREFIX, AdminAccess, add_admin_routes, unknown_admin_route
 from .chaos import CHAOS_HEADER, ChaosDice, Strike, answer_strike
 from .compiled import CompiledMocks
 from .errors import ApiError
@@ -539,6 +539,9 @@ def _sanic_error(request: Request, exc: Exception) -> HTTPResponse:
     status = getattr(exc, "status_code", 500)
     if status >= 500:
         _log.error("error handling %s %s", request.method, request.path, exc_info=exc)
+    admin = hasattr(request.app.ctx, "admin_access") and request.path.startswith(ADMIN_PREFIX + "/")
+    if admin and isinstance(exc, NotFound | MethodNotAllowed):
+        return unknown_admin_route(request.method, request.path)
     if isinstance(exc, NotFound):
         message = f"Unknown route {request.method} {request.path}."
         if (request.method, "/v1" + request.path) in _EXACT_ROUTES:
