@@ -217,6 +217,8 @@ class Guard:
             key = (id(mock), problem.rule)
             if key in self._logged:
                 continue
+            if len(self._logged) >= _MAX_VERDICTS:  # mocks come and go at run time: bounded
+                self._logged.clear()
             self._logged[key] = mock
             _log.warning("contract: mock %s: %s (logged once per mock and rule)", label, problem)
 
@@ -322,7 +324,7 @@ class Guard:
 _MAX_VALIDATORS = 4096
 """A request may declare any schemas: the cache starts over beyond this many."""
 _MAX_VERDICTS = 4096
-"""The same for the verdicts kept."""
+"""The same for the verdicts kept, and for the mocks whose problems were logged."""
 
 
 def _no_remote_schemas(uri: str) -> Any:
