@@ -179,10 +179,7 @@ class Compiler:
         for position, mock in enumerate(mocks):
             try:
                 if keep:
-                    entry = self._cache.get(id(mock))
-                    if entry is None or entry.mock is not mock:
-                        entry = self._prepared(key, mock, position, source)
-                        warnings += entry.warnings
+                    entry = self._prepared(key, mock, position, source, warnings)
                     answers.append(entry.answer)
                     if entry.key is not None:
                         keys[id(mock)] = entry.key
@@ -222,7 +219,11 @@ class Compiler:
             if (entry := self._cache.get(id(mock))) is not None
         }
 
-    def _prepared(self, api: ApiKey, mock: Any, position: int, source: str) -> _Prepared:
+    def _prepared(
+        self, api: ApiKey, mock: Any, position: int, source: str, new_warnings: list[Problem] | None = None
+    ) -> _Prepared:
+        """What was compiled for ``mock``, compiled now if it was not; the warnings of one compiled
+        now are added to ``new_warnings`` (one compiled before reported its own then)."""
         entry = self._cache.get(id(mock))
         if entry is not None and entry.mock is mock:
             return entry
@@ -230,6 +231,8 @@ class Compiler:
         answer, warnings = _checked(api, adapter, mock, position, self._created, source, self.default_timing)
         key = exact_key(adapter.rules, mock) if mock.match.match_type == "exact" else None
         entry = self._cache[id(mock)] = _Prepared(mock, answer, key, warnings)
+        if new_warnings is not None:
+            new_warnings += warnings
         return entry
 
 
