@@ -16,7 +16,7 @@ import httpx2 as httpx
 import jsonschema_rs
 import pytest
 
-from mockllm import Config, ConfigError, MockServer
+from mockllm import Config, ConfigError, MockServer, mock
 from mockllm.builders import MockBuilder
 from mockllm.cli import main
 from mockllm.server import CompiledConfig
@@ -347,3 +347,17 @@ def test_serve_needs_no_sdk_to_check_responses() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert 'stop_reson: unknown field; did you mean "stop_reason"?' in run.stdout, run.stderr
+
+
+def test_allow_unknown_fields_from_the_builder_round_trips_and_a_bad_value_names_its_path() -> None:
+    m = mock()
+    m.openai_chat().allowing_unknown_fields().reply({"choices": [{"role": "assistant", "message": {}}]})
+    config = m.build()
+    assert config.mocks("openai")[0].allow_unknown_fields is True
+    assert Config.from_json(config.to_json()) == config
+    bad = {"openai": [{"match": ANY_MESSAGE, "response": {"choices": []}, "allow_unknown_fields": "yes"}]}
+    with pytest.raises(ConfigError) as error:
+        Config.from_json(json.dumps(bad))
+    assert error.value.problems == [
+        ("$.openai[0].allow_unknown_fields", 'Input should be a valid boolean, got "yes"')
+    ]
