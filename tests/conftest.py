@@ -30,9 +30,25 @@ def on_ci() -> bool:
 
 def readme_section(heading: str) -> str:
     """The README's text under ``heading`` (a ``## `` line), up to the next ``## `` heading."""
-    readme = (ROOT / "README.md").read_text()
-    assert heading in readme, f"no {heading!r} section in README.md"
-    return readme.split(heading, 1)[1].split("\n## ", 1)[0]
+    return doc_section("README.md", heading)
+
+
+def doc_section(page: str, heading: str) -> str:
+    """The text of ``page`` (a path from the repository's root: ``README.md``, ``docs/….md``)
+    under ``heading`` (a whole ``#…`` line), up to the next heading of the same or a higher level
+    (a ``#`` line inside a fenced code block is not a heading)."""
+    lines = (ROOT / page).read_text().splitlines(keepends=True)
+    assert f"{heading}\n" in lines, f"no {heading!r} heading in {page}"
+    level = len(heading) - len(heading.lstrip("#"))
+    section: list[str] = []
+    fenced = False
+    for line in lines[lines.index(f"{heading}\n") + 1 :]:
+        fenced ^= line.startswith("```")
+        marks = len(line) - len(line.lstrip("#"))
+        if not fenced and 0 < marks <= level and line[marks : marks + 1] == " ":
+            break
+        section.append(line)
+    return "".join(section)
 
 
 def code_blocks(text: str, language: str) -> list[str]:
