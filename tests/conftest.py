@@ -28,11 +28,6 @@ def on_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
-def readme_section(heading: str) -> str:
-    """The README's text under ``heading`` (a ``## `` line), up to the next ``## `` heading."""
-    return doc_section("README.md", heading)
-
-
 def doc_section(page: str, heading: str) -> str:
     """The text of ``page`` (a path from the repository's root: ``README.md``, ``docs/….md``)
     under ``heading`` (a whole ``#…`` line), up to the next heading of the same or a higher level
@@ -52,8 +47,9 @@ def doc_section(page: str, heading: str) -> str:
 
 
 def code_blocks(text: str, language: str) -> list[str]:
-    """The fenced ``language`` code blocks of ``text``."""
-    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+    """The fenced ``language`` code blocks of ``text`` (an info string after the language, such as
+    ``title="mocks.json"``, is allowed)."""
+    return re.findall(rf"```{language}(?: [^\n]*)?\n(.*?)```", text, flags=re.DOTALL)
 
 
 def conformance_data(name: str) -> Path:

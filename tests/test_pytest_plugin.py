@@ -18,6 +18,8 @@ import pytest_asyncio
 
 from mockllm.pytest_plugin import MockLLM, _loop_scope_mismatch
 
+from .conftest import ROOT, code_blocks, doc_section
+
 pytest_plugins = ["pytester"]
 
 # Warnings are errors, so that a socket or loop the plugin leaves open fails the run; strict markers
@@ -563,13 +565,13 @@ def test_worker(mockllm, n):
     assert seen["gw0"] != seen["gw1"]
 
 
-def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
-    root = Path(__file__).resolve().parent.parent
-    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1]
-    example = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    assert example is not None
-    pytester.makepyfile(test_agent=example.group(1))
-    (pytester.path / "agent_mocks.json").write_bytes((root / "mockllm/examples/default.json").read_bytes())
+# The examples of the pytest fixtures page, each a test module of its own.
+FIXTURES_PAGE = code_blocks(doc_section("docs/pytest.md", "# pytest fixtures"), "python")
+
+
+def test_docs_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_agent=FIXTURES_PAGE[0])
+    (pytester.path / "agent_mocks.json").write_bytes((ROOT / "mockllm/examples/default.json").read_bytes())
     result = pytester.runpytest_subprocess(*INNER_ARGS)
     result.assert_outcomes(passed=4)
 
@@ -739,10 +741,8 @@ def test_opted_out(mockllm):
     bad.stdout.fnmatch_lines(["*ini option mockllm_strict takes true, false or all, got 'sometimes'*"])
 
 
-def test_readme_verification_and_strict_examples_pass(pytester: pytest.Pytester) -> None:
-    root = Path(__file__).resolve().parent.parent
-    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1].split("\n## ", 1)[0]
-    examples = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)[1:]
+def test_docs_verification_and_strict_examples_pass(pytester: pytest.Pytester) -> None:
+    examples = FIXTURES_PAGE[1:]
     names = [re.match(r"# (test_\w+)\.py\n", example) for example in examples]
     assert [name.group(1) if name else None for name in names] == ["test_verify", "test_strict"]
     pytester.makepyfile(

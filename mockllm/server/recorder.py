@@ -104,8 +104,9 @@ class Recording:
             to the caller either way.
         timeout: seconds to wait for the upstream to connect or send the next bytes.
         fresh: start the cassette over with the first exchange, rather than adding to it.
-        openai_api_key, anthropic_api_key: sent upstream in place of the caller's credentials
-            (for tests whose clients hold a dummy key).
+        openai_api_key: sent to OpenAI in place of the caller's credentials (for tests whose
+            clients hold a dummy key).
+        anthropic_api_key: sent to Anthropic in place of the caller's credentials, likewise.
         upstreams: the base URLs of the other providers, by provider name (``{"gemini": …}``);
             a provider named in neither gets its real API.
         api_keys: the API keys of the other providers, by provider name, as the two above.

@@ -1,5 +1,5 @@
-"""The README's admin API section: its curl commands run, in order, against a server of the tour's
-config, and do what the section says."""
+"""The admin API page (docs/admin-api.md): its curl commands run, in order, against a server of the
+Getting started page's config (docs/getting-started.md), and do what the page says."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 
 from mockllm import Config, MockServer
 
-from .conftest import ROOT, code_blocks, readme_section
+from .conftest import code_blocks, doc_section
 
 
 def section() -> str:
-    return readme_section("## Other languages: the admin API")
+    return doc_section("docs/admin-api.md", "# Other languages: the admin API")
 
 
 def commands() -> list[str]:
@@ -31,13 +31,13 @@ def commands() -> list[str]:
             if not line.endswith("\\") and current.count("'") % 2 == 0:
                 found.append(current)
                 current = ""
-        assert not current, f"unfinished command in README: {current!r}"
+        assert not current, f"unfinished command in docs/admin-api.md: {current!r}"
     return found
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_the_admin_curl_examples_run_and_do_what_they_say() -> None:
-    tour = code_blocks((ROOT / "README.md").read_text(), "json")[0]
+    [tour] = code_blocks(doc_section("docs/getting-started.md", "## A first mock"), "json")
     steps = commands()
     assert len(steps) == 5
     with MockServer(Config.from_json(tour)) as server:

@@ -1,4 +1,4 @@
-"""The README's "The contract guard" section: its Python example runs, and the `mockllm validate`
+"""The contract guard page (docs/contract-guard.md): its Python example runs, and the `mockllm validate`
 output it shows is what the command prints for the config it shows."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import pytest
 
 from mockllm.cli import main
 
-from .conftest import code_blocks, readme_section
+from .conftest import code_blocks, doc_section
 
-SECTION = readme_section("## The contract guard")
+SECTION = doc_section("docs/contract-guard.md", "# The contract guard")
 
 
 def test_example_runs() -> None:
     [source] = code_blocks(SECTION, "python")
-    exec(compile(source, "README.md", "exec"), {"__name__": "readme"})
+    exec(compile(source, "docs/contract-guard.md", "exec"), {"__name__": "__main__"})
 
 
 def test_validate_prints_what_the_section_shows(

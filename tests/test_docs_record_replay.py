@@ -1,4 +1,4 @@
-"""The README's "Record once, replay forever" section: its commands, its Python example and its
+"""The record & replay page (docs/record-replay.md): its commands, its Python example and its
 pytest example run, against an upstream mockllm on 127.0.0.1 standing in for the real APIs."""
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ import pytest
 
 from mockllm import Config, MockServer
 
-from .conftest import code_blocks, readme_section
+from .conftest import code_blocks, doc_section
 from .test_recording import SECRET, UPSTREAM_CONFIG, chat_loop
 
 pytest_plugins = ["pytester"]
 
-HEADING = "## Record once, replay forever"
+PAGE = "docs/record-replay.md"
 OFFICIAL_OPENAI = "https://api.openai.com/v1"
 OFFICIAL_ANTHROPIC = "https://api.anthropic.com"
 
 
 def blocks(language: str) -> list[str]:
-    return code_blocks(readme_section(HEADING), language)
+    return code_blocks(doc_section(PAGE, "# Record once, replay forever"), language)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def upstream() -> Iterator[MockServer]:
 def test_the_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     example = next(block for block in blocks("python") if "Recording(" in block)
-    exec(compile(example, "README.md", "exec"), {"__name__": "readme"})
+    exec(compile(example, PAGE, "exec"), {"__name__": "__main__"})
     assert Config.from_json((tmp_path / "weather.json").read_bytes()).counts()["openai"] == 1
 
 
