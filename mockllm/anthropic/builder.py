@@ -184,9 +184,15 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         stop_sequence: str | None = None,
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
-        """Answer with a text block ``text`` citing ``citations`` (after a thinking block and a
-        ``redacted_thinking`` block with that ``data``, each if given), or with a whole message
-        given as an ``anthropic.types.Message`` or a dict."""
+        """Answer with a text block whose text is ``content``, or, when ``content`` is an
+        ``anthropic.types.Message`` or a dict, with that whole message, served as written.
+
+        The keywords apply to a text reply: ``thinking`` puts a thinking block before the text
+        (signed with ``thinking_signature``), ``redacted_thinking`` a ``redacted_thinking`` block
+        with that ``data``; ``citations`` are the text block's citations. ``model`` and
+        ``response_id`` set the message's ``model`` and ``id`` (by default the request's model and
+        a fresh id), ``stop_reason`` and ``stop_sequence`` why it stopped (default
+        ``"end_turn"``), and ``usage`` its token counts (by default the server estimates them)."""
         if not isinstance(content, str):
             options = (
                 thinking,

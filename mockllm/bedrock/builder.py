@@ -126,7 +126,9 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         usage: Mapping[str, int] | None = None,
     ) -> MockHandle[BedrockMock]:
         """Answer with a text block ``content`` (after a reasoning block ``reasoning`` signed with
-        ``signature``, if given), or with a whole Converse response given as a dict."""
+        ``signature``, if given), or with a whole Converse response given as a dict. For a text
+        reply, ``stop_reason`` sets the answer's ``stopReason`` and ``usage`` its token counts
+        (the server fills in what is left out)."""
         if not isinstance(content, str):
             if any(v is not None for v in (reasoning, signature, stop_reason, usage)):
                 raise BuilderError("mockllm: reply() options apply to a text reply; set them on the response")

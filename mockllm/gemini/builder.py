@@ -172,10 +172,16 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         usage: Mapping[str, int] | None = None,
         grounding: Mapping[str, Any] | None = None,
     ) -> MockHandle[GeminiMock]:
-        """Answer with the text part ``text`` (after a thought part ``thinking``, its
-        ``thought_signature`` base64 text, if given), or with a whole response given as a
-        ``google.genai.types.GenerateContentResponse`` or a dict. ``grounding`` is the candidate's
-        ``groundingMetadata`` (the sources a search-grounded answer cites)."""
+        """Answer with a text part whose text is ``content``, or, when ``content`` is a
+        ``google.genai.types.GenerateContentResponse`` or a dict, with that whole response, served
+        as written.
+
+        The keywords apply to a text reply: ``thinking`` puts a thought part before the text (its
+        ``thought_signature`` base64 text, if given); ``grounding`` is the candidate's
+        ``groundingMetadata`` (the sources a search-grounded answer cites). ``finish_reason`` sets
+        the candidate's (default ``"STOP"``), ``model`` and ``response_id`` the answer's
+        ``modelVersion`` and ``responseId`` (by default the request's model and a fresh id), and
+        ``usage`` its ``usageMetadata`` (by default the server estimates it)."""
         if not isinstance(content, str):
             options = (thinking, thought_signature, finish_reason, model, response_id, usage, grounding)
             if any(v is not None for v in options):

@@ -58,8 +58,8 @@ class GeminiEmbeddingsBuilder(EmbeddingsBuilder[GeminiEmbeddingMock]):
     # --- replies ------------------------------------------------------------------------------------
 
     def reply(self, content: Sequence[float] | Mapping[str, Any], /) -> MockHandle[GeminiEmbeddingMock]:
-        """Answer every content with the embedding ``vector``, or with a whole response given as a
-        dict (``{"embedding": {"values": […]}}`` or ``{"embeddings": […]}``)."""
+        """Answer every content with the embedding ``content`` (a list of floats), or with a whole
+        response given as a dict (``{"embedding": {"values": […]}}`` or ``{"embeddings": […]}``)."""
         if isinstance(content, Mapping):
             return self._register(json_copy(content, "the response"))
         return self.reply_vectors([content])

@@ -125,7 +125,9 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         done_reason: str | None = None,
     ) -> MockHandle[OllamaMock]:
         """Answer with the text ``content`` (after ``thinking``, if given), or with a whole chat
-        response given as a dict."""
+        response given as a dict. For a text reply, ``model`` sets the answer's ``model`` (by
+        default the request's) and ``done_reason`` why it ended (filled in by the server when
+        left out)."""
         if not isinstance(content, str):
             if thinking is not None or model is not None or done_reason is not None:
                 raise BuilderError("mockllm: reply() options apply to a text reply; set them on the response")

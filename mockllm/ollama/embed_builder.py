@@ -52,7 +52,8 @@ class OllamaEmbeddingsBuilder(EmbeddingsBuilder[OllamaEmbeddingMock]):
         return self._when("when_input", "exact", json_copy(value, "input"))
 
     def reply(self, content: Sequence[float] | Mapping[str, Any], /) -> MockHandle[OllamaEmbeddingMock]:
-        """Answer every input with the embedding ``vector``, or with a whole response as a dict."""
+        """Answer every input with the embedding ``content`` (a list of floats), or with a whole
+        response as a dict."""
         if isinstance(content, Mapping):
             return self._register(json_copy(content, "the response"))
         return self.reply_vectors([content])

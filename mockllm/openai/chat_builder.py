@@ -210,8 +210,14 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         finish_reason: FinishReason | None = None,
         usage: ChatUsage | None = None,
     ) -> MockHandle[OpenAIMock]:
-        """Answer with an assistant message ``text``, or with a whole ``chat.completion`` given as
-        an ``openai.types.chat.ChatCompletion`` or a dict (served as written)."""
+        """Answer with an assistant message whose text is ``content``, or, when ``content`` is an
+        ``openai.types.chat.ChatCompletion`` or a dict, with that whole ``chat.completion``, served
+        as written.
+
+        The keywords apply to a text reply (a whole response carries its own fields): ``model``,
+        ``response_id`` and ``created`` set the answer's ``model``, ``id`` and ``created`` (by
+        default the request's model, a fresh id and now), ``finish_reason`` its choice's (default
+        ``"stop"``), and ``usage`` its token counts (by default the server estimates them)."""
         if not isinstance(content, str):
             if any(v is not None for v in (model, response_id, created, finish_reason, usage)):
                 raise BuilderError(

@@ -79,9 +79,10 @@ class OpenAIEmbeddingsBuilder(EmbeddingsBuilder[OpenAIEmbeddingMock]):
         model: str | None = None,
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer every input with the embedding ``vector``, or with a whole response given as an
-        ``openai.types.CreateEmbeddingResponse`` or a dict (served one item per input, as
-        `reply_vectors`)."""
+        """Answer every input with the embedding ``content`` (a list of floats), or, when
+        ``content`` is an ``openai.types.CreateEmbeddingResponse`` or a dict, with that response
+        (served one item per input, as `reply_vectors`). For a vector, ``model`` and ``usage`` set
+        the answer's ``model`` and token counts (by default the request's model and an estimate)."""
         if isinstance(content, Sequence) and not isinstance(content, str):
             return self.reply_vectors([content], model=model, usage=usage)
         if model is not None or usage is not None:

@@ -168,8 +168,14 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with an assistant message ``text`` (after a reasoning summary, if given), or with
-        a whole ``response`` given as an ``openai.types.responses.Response`` or a dict."""
+        """Answer with an assistant message whose text is ``content``, or, when ``content`` is an
+        ``openai.types.responses.Response`` or a dict, with that whole ``response``, served as
+        written.
+
+        The keywords apply to a text reply: ``reasoning`` puts a reasoning item with that summary
+        before the message; ``model``, ``response_id`` and ``created_at`` set the answer's
+        ``model``, ``id`` and ``created_at`` (by default the request's model, a fresh id and now);
+        ``usage`` its token counts (by default the server estimates them)."""
         if not isinstance(content, str):
             if any(v is not None for v in (reasoning, model, response_id, created_at, usage)):
                 raise BuilderError(

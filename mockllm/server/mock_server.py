@@ -78,15 +78,18 @@ def _recorder(record: Recording) -> Recorder:
 class MockServer:
     """Serve a config on ``http://host:port``; port 0 picks a free port.
 
-    In async code::
+    From sync code the server runs its own event loop in a daemon thread, for as long as the
+    ``with`` block runs::
+
+        with MockServer(config) as server:
+            client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
+
+    (``server = MockServer(config).start_in_thread()`` and ``server.stop_thread()`` do the same
+    where a ``with`` block does not fit, such as a fixture's setup and teardown.) In async code
+    it runs in the running event loop::
 
         async with MockServer(config) as server:
             client = openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="test")
-
-    From sync code the server runs its own event loop in a daemon thread::
-
-        with MockServer(config).start_in_thread() as server:
-            client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
 
     Args:
         config: a `Config`, a builder (followed as it changes), a path to a JSON config, or None.
