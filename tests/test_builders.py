@@ -918,7 +918,8 @@ def test_every_config_field_has_a_verb() -> None:
         assert documented - fields == set(), f"{api}: the verb table names fields the config lacks"
         for verb in table:
             assert callable(getattr(builder, verb, None)), f"{api}: {verb} is in the table, not the builder"
-        for field in fields:
+        # reply_with holds a Python function, which no JSON dump holds (tests/test_reply_with.py).
+        for field in fields - {"reply_with"}:
             assert any(has_path(item, field) for item in config[api]), f"{api}: no verb wrote {field}"
 
 

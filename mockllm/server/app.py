@@ -29,6 +29,7 @@ from .compiled import CompiledMocks
 from .errors import ApiError
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
+from .programmed import ProgrammedReply, ProgrammedRequest, ReplyFailed
 from .provider import JSON_TYPE, Endpoint, IntoRequest, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
@@ -210,6 +211,11 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             return provider.error_response(exc.status, exc.client_message, exc.param)
         mock = mocks.index.mocks[order]
         answer = mocks.answer(order)
+        if isinstance(answer, ProgrammedReply):  # a reply function's: prepared from what it returns
+            try:
+                answer = await answer.answer(ProgrammedRequest(adapter, body, headers))
+            except ReplyFailed as exc:
+                return _reply_failed(request, journal, provider, key, body, Matched(mocks, order), exc)
         contract: tuple[ContractProblem, ...] = ()
         if terms is not None and guard is not None and not isinstance(answer, PreparedError):
             said = answer.said if isinstance(answer, PreparedResponse) else answer.answer.said
@@ -337,6 +343,23 @@ def _refuse(
     return provider.error_response(400, message)
 
 
+def _reply_failed(
+    request: Request,
+    journal: Journal,
+    provider: Provider,
+    api: str,
+    body: dict[str, Any],
+    matched: Matched,
+    failure: ReplyFailed,
+) -> HTTPResponse:
+    """A reply function raised, or returned what cannot be served: a 500 in the provider's shape,
+    journaled with the traceback (so that the pytest fixture fails the test). Not counted: the
+    mock did not answer."""
+    if journal.enabled:
+        _record(journal, request, body, 500, matched.label, api, failure.details, matched=matched.mock)
+    return provider.error_response(500, failure.message)
+
+
 async def _answer_later(
     request: Request,
     answer: PreparedError | TimedResponse,
@@ -434,6 +457,11 @@ async def _answer_strike(
             matched=matched.mock,
         )
     answer = matched.mocks.answer(matched.order)
+    if isinstance(answer, ProgrammedReply):
+        try:
+            answer = await answer.answer(ProgrammedRequest(adapter, body, request.headers))
+        except ReplyFailed as exc:  # chaos fails the request all the same, as it fails an error mock
+            answer = PreparedError(adapter, 500, None, exc.message, {})
     return await answer_strike(request, strike, adapter, answer, body.get("model"), variant, delivery)
 
 
