@@ -5,6 +5,7 @@ through these."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -140,11 +141,15 @@ def _gemini_add(answer: Answer, response: Any) -> None:
             answer.text += part.text or ""
 
 
-def _gemini_client(server: MockServer) -> genai.Client:
-    options = types.HttpOptions(
-        base_url=server.gemini_base_url, retry_options=types.HttpRetryOptions(attempts=1)
-    )
+@functools.lru_cache(maxsize=4)
+def _gemini_client_at(base_url: str) -> genai.Client:
+    # Making a client costs tens of milliseconds: a property test asks thousands of times.
+    options = types.HttpOptions(base_url=base_url, retry_options=types.HttpRetryOptions(attempts=1))
     return genai.Client(api_key="test", http_options=options)
+
+
+def _gemini_client(server: MockServer) -> genai.Client:
+    return _gemini_client_at(server.gemini_base_url)
 
 
 def _gemini(server: MockServer, stream: bool) -> Answer:
