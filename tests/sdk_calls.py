@@ -49,6 +49,40 @@ def _args(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+class _ChatChunks:
+    """A Chat Completions stream put together as a client does: text, stop, calls by index."""
+
+    def __init__(self) -> None:
+        self.text, self.stop = "", None
+        self.names: dict[int, str] = {}
+        self.arguments: dict[int, str] = {}
+
+    def add(self, chunk: Any) -> None:
+        for choice in chunk.choices:
+            self.text += choice.delta.content or choice.delta.refusal or ""
+            self.stop = choice.finish_reason or self.stop
+            for call in choice.delta.tool_calls or []:
+                if call.function and call.function.name:
+                    self.names[call.index] = call.function.name
+                self.arguments[call.index] = self.arguments.get(call.index, "") + (
+                    (call.function and call.function.arguments) or ""
+                )
+
+    def answer(self) -> Answer:
+        calls = [(self.names[i], _args(self.arguments[i])) for i in sorted(self.names)]
+        return Answer(calls, self.text, self.stop)
+
+
+def builder_of(m: Any, api: str) -> Any:
+    """The builder of ``api``'s mocks on ``m`` (a `MockBuilder` or a `MockLLM`)."""
+    verbs = {
+        "openai": m.openai_chat,
+        "openai_response": m.openai_responses,
+        "anthropic": m.anthropic_messages,
+    }
+    return verbs[api]() if api in verbs else getattr(m, api)()
+
+
 # --- sync ------------------------------------------------------------------------------------------
 
 
@@ -60,19 +94,10 @@ def _openai(server: MockServer, stream: bool) -> Answer:
         choice = client.chat.completions.create(**ask).choices[0]
         calls = [(c.function.name, _args(c.function.arguments)) for c in choice.message.tool_calls or []]  # type: ignore[union-attr]
         return Answer(calls, choice.message.content or choice.message.refusal or "", choice.finish_reason)
-    answer, names, arguments = Answer(), {}, {}
+    chunks = _ChatChunks()
     for chunk in client.chat.completions.create(**ask, stream=True):
-        for choice in chunk.choices:
-            answer.text += choice.delta.content or choice.delta.refusal or ""
-            answer.stop = choice.finish_reason or answer.stop
-            for call in choice.delta.tool_calls or []:
-                if call.function and call.function.name:
-                    names[call.index] = call.function.name
-                arguments[call.index] = arguments.get(call.index, "") + (
-                    (call.function and call.function.arguments) or ""
-                )
-    answer.calls = [(names[i], _args(arguments[i])) for i in sorted(names)]
-    return answer
+        chunks.add(chunk)
+    return chunks.answer()
 
 
 def _responses_answer(response: Any) -> Answer:
@@ -247,18 +272,10 @@ async def _openai_async(server: MockServer, stream: bool) -> Answer:
         choice = (await client.chat.completions.create(**ask)).choices[0]
         calls = [(c.function.name, _args(c.function.arguments)) for c in choice.message.tool_calls or []]  # type: ignore[union-attr]
         return Answer(calls, choice.message.content or "", choice.finish_reason)
-    answer, arguments, names = Answer(), {}, {}
+    chunks = _ChatChunks()
     async for chunk in await client.chat.completions.create(**ask, stream=True):
-        for choice in chunk.choices:
-            answer.text += choice.delta.content or ""
-            for call in choice.delta.tool_calls or []:
-                if call.function and call.function.name:
-                    names[call.index] = call.function.name
-                arguments[call.index] = arguments.get(call.index, "") + (
-                    (call.function and call.function.arguments) or ""
-                )
-    answer.calls = [(names[i], _args(arguments[i])) for i in sorted(names)]
-    return answer
+        chunks.add(chunk)
+    return chunks.answer()
 
 
 async def _responses_async(server: MockServer, stream: bool) -> Answer:

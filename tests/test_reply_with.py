@@ -17,22 +17,13 @@ import openai
 import pytest
 
 from mockllm import Config, ConfigError, MockServer, mock, replies
-from mockllm.builders import MockBuilder, ToolCall
+from mockllm.builders import ToolCall
 from mockllm.server.programmed import ProgrammedRequest, failed_replies
 
-from .sdk_calls import ASK, ASK_ASYNC, ASYNC_APIS, CHAT_APIS, TOOL
+from .sdk_calls import ASK, ASK_ASYNC, ASYNC_APIS, CHAT_APIS, TOOL, builder_of
 from .test_pytest_plugin import INNER_ARGS
 
 pytest_plugins = ["pytester"]
-
-
-def builder_of(m: MockBuilder, api: str) -> Any:
-    verbs = {
-        "openai": m.openai_chat,
-        "openai_response": m.openai_responses,
-        "anthropic": m.anthropic_messages,
-    }
-    return verbs[api]() if api in verbs else getattr(m, api)()
 
 
 def call_of_the_request(request: ProgrammedRequest) -> replies.Reply:

@@ -214,15 +214,24 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
         if isinstance(answer, ProgrammedReply):  # a reply function's: prepared from what it returns
             try:
                 answer = await answer.answer(ProgrammedRequest(adapter, body, headers))
-            except ReplyFailed as exc:
-                return _reply_failed(request, journal, provider, key, body, Matched(mocks, order), exc)
+            except (
+                ReplyFailed
+            ) as exc:  # journaled with the traceback, so that the pytest fixture fails the test
+                matched = Matched(mocks, order)
+                return _refuse(
+                    request, journal, provider, key, body, matched, 500, exc.message, journaled=exc.details
+                )
         contract: tuple[ContractProblem, ...] = ()
         if terms is not None and guard is not None and not isinstance(answer, PreparedError):
             said = answer.said if isinstance(answer, PreparedResponse) else answer.answer.said
             contract = guard.check(terms, body, said)
             if contract:
                 if guard.mode is ContractMode.ERROR:  # before any byte: a stream gets the 400 too
-                    return _refuse(request, journal, provider, key, body, Matched(mocks, order), contract)
+                    matched = Matched(mocks, order)
+                    message = _unfit(matched, contract)
+                    return _refuse(
+                        request, journal, provider, key, body, matched, 400, message, contract=contract
+                    )
                 guard.log_once(mock, mocks.label(order), contract)
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
             runtime.answered(mock)
@@ -327,37 +336,28 @@ def _refuse(
     api: str,
     body: dict[str, Any],
     matched: Matched,
-    contract: tuple[ContractProblem, ...],
+    status: int,
+    message: str,
+    *,
+    journaled: str | None = None,
+    contract: tuple[ContractProblem, ...] = (),
 ) -> HTTPResponse:
-    """``--contract error``: a 400 in the provider's shape listing how the mock's answer does not
-    fit the request, so a suite in any language fails loudly. The mock is not counted: it did not
-    answer."""
-    listed = "; ".join(str(problem) for problem in contract)
-    message = (
-        f'mockllm contract guard: the answer of mock "{matched.label}" does not fit the request: {listed}'
-    )
+    """Answer a matched request with an error in the provider's shape, in place of its mock's
+    answer, journaled with ``journaled`` (by default the message) and ``contract``. The mock is not
+    counted: it did not answer."""
     if journal.enabled:
+        error = message if journaled is None else journaled
         _record(
-            journal, request, body, 400, matched.label, api, message, matched=matched.mock, contract=contract
+            journal, request, body, status, matched.label, api, error, matched=matched.mock, contract=contract
         )
-    return provider.error_response(400, message)
+    return provider.error_response(status, message)
 
 
-def _reply_failed(
-    request: Request,
-    journal: Journal,
-    provider: Provider,
-    api: str,
-    body: dict[str, Any],
-    matched: Matched,
-    failure: ReplyFailed,
-) -> HTTPResponse:
-    """A reply function raised, or returned what cannot be served: a 500 in the provider's shape,
-    journaled with the traceback (so that the pytest fixture fails the test). Not counted: the
-    mock did not answer."""
-    if journal.enabled:
-        _record(journal, request, body, 500, matched.label, api, failure.details, matched=matched.mock)
-    return provider.error_response(500, failure.message)
+def _unfit(matched: Matched, contract: tuple[ContractProblem, ...]) -> str:
+    """``--contract error``'s 400: how the mock's answer does not fit the request, so that a suite
+    in any language fails loudly."""
+    listed = "; ".join(str(problem) for problem in contract)
+    return f'mockllm contract guard: the answer of mock "{matched.label}" does not fit the request: {listed}'
 
 
 async def _answer_later(

@@ -19,13 +19,12 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from mockllm import replies, strategies
-from mockllm.builders import MockBuilder
 from mockllm.pytest_plugin import Examples
 from mockllm.schema_values import normalized
 from mockllm.server.programmed import ProgrammedRequest
 from mockllm.server.registry import ADAPTERS
 
-from ..sdk_calls import ASK, CHAT_APIS, SCHEMA, TOOL
+from ..sdk_calls import ASK, CHAT_APIS, SCHEMA, TOOL, builder_of
 
 SDK_ERRORS = (
     openai.APIStatusError,
@@ -34,15 +33,6 @@ SDK_ERRORS = (
     botocore.exceptions.ClientError,
     ollama.ResponseError,
 )
-
-
-def builder_of(m: MockBuilder, api: str) -> Any:
-    verbs = {
-        "openai": m.openai_chat,
-        "openai_response": m.openai_responses,
-        "anthropic": m.anthropic_messages,
-    }
-    return verbs[api]() if api in verbs else getattr(m, api)()
 
 
 @pytest.mark.parametrize("api", CHAT_APIS)
