@@ -15,6 +15,8 @@ from mockllm.pytest_plugin import Examples
 
 from .conftest import code_blocks, doc_section
 
+pytest_plugins = ["pytester"]
+
 PAGE = "docs/fuzzing.md"
 README = doc_section("README.md", "## Fuzz your agent")
 
@@ -121,3 +123,32 @@ def test_the_strategy_chosen_by_turn_draws_tool_calls_first_then_texts_or_errors
             assert second.choices[0].message.tool_calls is None
 
     loop()
+
+
+def test_under_pytest_the_readme_test_fails_with_the_replies_in_order_and_no_health_check(
+    pytester: pytest.Pytester,
+) -> None:
+    (source,) = code_blocks(README, "python")
+    pytester.makepyfile(test_agent=source)
+    # No explain phase (a second of re-runs that say nothing here), and no database to replay from.
+    pytester.makeconftest(
+        """
+        from hypothesis import Phase, settings
+        settings.register_profile("lean", database=None, phases=[Phase.generate, Phase.shrink])
+        settings.load_profile("lean")
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function", "-W", "error"
+    )
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "FailedHealthCheck" not in output and "function-scoped fixture" not in output
+    assert "KeyError: 'city'" in output
+    result.stdout.fnmatch_lines(
+        [
+            f"*{shown_minimal_example(README)}*",
+            "*mockllm requests (the last example)*",
+            "*received 1 request(s)*",
+        ]
+    )
