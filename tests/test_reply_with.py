@@ -274,3 +274,21 @@ def test_the_fixture_fails_a_test_whose_function_raised_even_when_the_code_swall
     result.stdout.fnmatch_lines(
         ["*mockllm: 1 reply function call(s) failed*", "*RuntimeError: bug in the reply*"]
     )
+
+
+def test_chaos_fails_a_function_s_answer_as_any_other() -> None:
+    m = mock()
+    m.openai_chat().reply_with(lambda request: "Sunny in Paris, all day long.")
+    with MockServer(m) as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+        ask: Any = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        with pytest.raises(openai.APIConnectionError):
+            list(
+                client.chat.completions.create(**ask, extra_headers={"x-mockllm-chaos": "disconnect-rate=1"})
+            )
+        with pytest.raises(openai.APIStatusError):
+            client.chat.completions.create(**ask, extra_headers={"x-mockllm-chaos": "error-rate=1"})
+        assert [record.delivery.fault for record in server.journal if record.delivery] == [
+            "chaos_disconnect",
+            "chaos_error",
+        ]
