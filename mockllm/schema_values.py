@@ -12,6 +12,7 @@ checked against the schema by the contract guard's validator, so a keyword drawn
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jsonschema_rs
@@ -156,7 +157,7 @@ def _string(schema: dict[str, Any]) -> SearchStrategy[str]:
     low = schema.get("minLength", 0)
     high = schema.get("maxLength")
     pattern = schema.get("pattern")
-    if isinstance(pattern, str):
+    if isinstance(pattern, str) and _compiles(pattern):
         return st.from_regex(pattern).filter(
             lambda text: low <= len(text) <= (high if high is not None else len(text))
         )
@@ -164,6 +165,16 @@ def _string(schema: dict[str, Any]) -> SearchStrategy[str]:
     if form is not None:
         return form
     return st.text(min_size=low, max_size=high if high is not None else max(low, 20))
+
+
+def _compiles(pattern: str) -> bool:
+    """Whether Python reads ``pattern`` (JSON Schema's are ECMA-262's: most, not all, are the
+    same); one it does not is left to the validator's filter."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def _array(schema: dict[str, Any], root: dict[str, Any], depth: int) -> SearchStrategy[Any]:

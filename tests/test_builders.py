@@ -936,10 +936,10 @@ def test_typing_chains_also_run() -> None:
         namespace,
     )
     assert namespace["m"].build().counts() == {
-        "openai": 7,
-        "openai_response": 7,
+        "openai": 8,
+        "openai_response": 8,
         "openai_embeddings": 5,
-        "anthropic": 7,
+        "anthropic": 8,
         "gemini": 0,
         "gemini_embeddings": 0,
         "ollama": 0,

@@ -91,8 +91,9 @@ STRICT = {  # OpenAI's strict mode: every key required, nothing else allowed, nu
         "city": {"type": "string"},
         "days": {"type": ["integer", "null"]},
         "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+        "airport": {"type": "string", "pattern": "^[A-Z]{3}$"},
     },
-    "required": ["city", "days", "tags"],
+    "required": ["city", "days", "tags", "airport"],
     "additionalProperties": False,
 }
 GEMINI = {  # Gemini's OpenAPI subset
