@@ -78,7 +78,9 @@ def test_the_readme_agent_is_falsified_by_one_reply_without_the_required_argumen
     assert draws == [shown_minimal_example(README)]
     # The falsifying example ran last: the server's journal holds its one request.
     assert mockllm_examples.current is not None
-    assert [record.status for record in mockllm_examples.current.requests] == [200]
+    (record,) = mockllm_examples.current.requests
+    assert (record.status, record.reply) == (200, "tool_calls(get_weather({}))")
+    assert record.as_json()["reply"] == "tool_calls(get_weather({}))"
 
 
 def test_the_page_agent_loop_is_falsified_by_the_shrunk_example_it_shows(
@@ -150,5 +152,6 @@ def test_under_pytest_the_readme_test_fails_with_the_replies_in_order_and_no_hea
             f"*{shown_minimal_example(README)}*",
             "*mockllm requests (the last example)*",
             "*received 1 request(s)*",
+            "*reply: tool_calls(get_weather({}))*",
         ]
     )

@@ -211,9 +211,10 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             return provider.error_response(exc.status, exc.client_message, exc.param)
         mock = mocks.index.mocks[order]
         answer = mocks.answer(order)
+        reply: str | None = None
         if isinstance(answer, ProgrammedReply):  # a reply function's: prepared from what it returns
             try:
-                answer = await answer.answer(ProgrammedRequest(adapter, body, headers))
+                answer, reply = await answer.answer(ProgrammedRequest(adapter, body, headers))
             except (
                 ReplyFailed
             ) as exc:  # journaled with the traceback, so that the pytest fixture fails the test
@@ -236,7 +237,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
             runtime.answered(mock)
             matched = Matched(mocks, order)
-            return await _answer_later(request, answer, body, variant, adapter, matched, contract)
+            return await _answer_later(request, answer, body, variant, adapter, matched, contract, reply)
         data = answer.render(body.get("model"), variant)
         runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
@@ -255,6 +256,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
                 mock,
                 contract,
                 None if into_request is None else request.ctx.mockllm_url_fields,
+                reply,
             )
         if streaming is not None and adapter.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
@@ -368,6 +370,7 @@ async def _answer_later(
     adapter: ApiAdapter,
     matched: Matched,
     contract: tuple[ContractProblem, ...] = (),
+    reply: str | None = None,
 ) -> HTTPResponse | None:
     """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
     matched and is journalled now, before it is written: a concurrent request must already see a
@@ -391,6 +394,7 @@ async def _answer_later(
                 error.message,
                 delivery=delivery,
                 matched=mock,
+                reply=reply,
             )
         if timing is None or delivery is None:
             return HTTPResponse(
@@ -410,7 +414,18 @@ async def _answer_later(
     paced, model = answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock, contract=contract)
+        _record(
+            journal,
+            request,
+            body,
+            200,
+            label,
+            key,
+            delivery=delivery,
+            matched=mock,
+            contract=contract,
+            reply=reply,
+        )
     content: bytes | list[bytes]
     headers: dict[str, str] | None
     streaming = adapter.streaming
@@ -459,7 +474,7 @@ async def _answer_strike(
     answer = matched.mocks.answer(matched.order)
     if isinstance(answer, ProgrammedReply):
         try:
-            answer = await answer.answer(ProgrammedRequest(adapter, body, request.headers))
+            answer, _ = await answer.answer(ProgrammedRequest(adapter, body, request.headers))
         except ReplyFailed as exc:  # chaos fails the request all the same, as it fails an error mock
             answer = PreparedError(adapter, 500, None, exc.message, {})
     return await answer_strike(request, strike, adapter, answer, body.get("model"), variant, delivery)
@@ -477,10 +492,11 @@ def _record(
     delivery: Delivery | None = None,
     matched: Any = None,
     contract: tuple[ContractProblem, ...] = (),
+    reply: str | None = None,
 ) -> None:
     """Journal a request: ``error`` is why it was refused, or an error mock's message; ``matched``
     the mock that answered (the model itself, for `MockHandle.calls`); ``contract`` how its answer
-    did not fit the request."""
+    did not fit the request; ``reply`` what a reply function answered."""
     message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
     # Kept, not copied: the body's bytes and Sanic's header map are made anew for each request.
     journal.add(
@@ -498,6 +514,7 @@ def _record(
         matched,
         contract,
         getattr(request.ctx, "mockllm_url_fields", None),
+        reply,
     )
 
 

@@ -125,8 +125,11 @@ class ProgrammedReply:
         """A mock answering what the function returned -> its answer, as a static mock's is
         prepared; raises `ConfigError` for a response that cannot be served."""
 
-    async def answer(self, request: ProgrammedRequest) -> PreparedResponse | PreparedError | TimedResponse:
-        """What the function answers ``request``; raises `ReplyFailed`."""
+    async def answer(
+        self, request: ProgrammedRequest
+    ) -> tuple[PreparedResponse | PreparedError | TimedResponse, str]:
+        """What the function answers ``request``, and that value as the journal shows it; raises
+        `ReplyFailed`."""
         function = self._function
         where = f'{FAILED} of mock "{self._label}" ({function.name})'
         try:
@@ -138,7 +141,7 @@ class ProgrammedReply:
                 f"{where} raised {type(exc).__name__}: {exc}", f"{where} raised:\n{traceback.format_exc()}"
             ) from None
         try:
-            return self._prepare(function.answer(value))
+            return self._prepare(function.answer(value)), _preview(value)
         except (ValueError, ConfigError) as exc:
             problem = f"{where} returned {_preview(value)}, which cannot be served: {exc}"
             raise ReplyFailed(problem, problem) from None
