@@ -73,11 +73,20 @@ def available() -> str | None:
 
 
 def compare(
-    wrk: str, case: Case, variants: dict[str, list[str]], *, rounds: int, duration: int, connections: int
+    wrk: str,
+    case: Case,
+    variants: dict[str, list[str]],
+    *,
+    rounds: int,
+    duration: int,
+    connections: int,
+    roots: dict[str, Path] | None = None,
 ) -> Runs | None:
     """Each variant's server started on ``case``, then loaded in turn, round after round; half the
     rounds with the servers started in the other order, as the first server started measured about
-    5 % slower than the second in a run of two identical servers (``--contract off`` twice)."""
+    5 % slower than the second in a run of two identical servers (``--contract off`` twice).
+    ``roots``: the source tree a variant's server runs from (this repository's by default), to
+    compare the code of two commits."""
     pinning = choose_pinning(True)
     wrk_args = SimpleNamespace(threads=1, connections=connections)
 
@@ -98,7 +107,8 @@ def compare(
             port = free_port()
             log = workdir / f"{name.replace(' ', '-')}.log"
             argv = [*pinning.server_prefix, *mockllm_command(config, port), "--workers", "1", *extra]
-            proc = start_process(argv, REPO_ROOT, log, env=mockllm_env())
+            root = (roots or {}).get(name, REPO_ROOT)
+            proc = start_process(argv, root, log, env=mockllm_env(root))
             wait_ready(proc, port, log, 60)
             run_wrk(wrk, pinning, script, port, wrk_args, 1)  # warm-up
             servers[name] = (proc, port)

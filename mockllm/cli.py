@@ -430,12 +430,12 @@ def _export(target: str, output: Path | None) -> int:
     try:
         # The same check as `validate`: every answer can be served and fits its provider's type.
         compiled = CompiledConfig.of(config, source=target)
+        text = config.to_json() + "\n"
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        print(ConfigError(target, exc.problems), file=sys.stderr)
         return 1
     for where, message in compiled.warnings:
         print(f"{target}: {where}: warning: {message}", file=sys.stderr)
-    text = config.to_json() + "\n"
     if output is None:
         sys.stdout.write(text)
     else:

@@ -49,6 +49,7 @@ from .config_parts import (
     MatchType,
     MockBase,
     ModelMatch,
+    ReplyFunction,
     Timing,
     VectorsFromText,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "OpenAIRequestMatch",
     "OpenAIResponseMock",
     "OpenAIResponseRequestMatch",
+    "ReplyFunction",
     "Timing",
     "VectorsFromText",
     "is_embeddings_input",
@@ -321,7 +323,21 @@ class Config(ConfigModel):
         return {spec.key: len(self.mocks(spec.key)) for spec in APIS}
 
     def to_json(self, *, indent: bool = True) -> str:
-        """kagent-format JSON; keys left at their defaults are omitted."""
+        """kagent-format JSON; keys left at their defaults are omitted. Raises `ConfigError` for
+        a config holding a reply function (``reply_with``), which JSON cannot hold."""
+        python_only = [
+            (
+                f"$.{spec.key}[{position}]",
+                f'mock "{mock.name or f"{spec.key}[{position}]"}" replies with the Python function '
+                f"{mock.reply_with.name} (reply_with), which a JSON config cannot hold: give it a "
+                "response, or keep the config in Python",
+            )
+            for spec in APIS
+            for position, mock in enumerate(self.mocks(spec.key))
+            if mock.reply_with is not None
+        ]
+        if python_only:
+            raise ConfigError("<config>", python_only)
         data = self.model_dump(mode="json", exclude_defaults=True)
         option = orjson.OPT_INDENT_2 if indent else 0
         return orjson.dumps(data, option=option).decode()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self
@@ -24,6 +26,7 @@ from pydantic import (
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "MatchType",
     "MockBase",
     "ModelMatch",
+    "ReplyFunction",
     "ResponseObject",
     "Timing",
     "ToolCallId",
@@ -379,6 +383,40 @@ class Fault(ConfigModel):
         return self
 
 
+# --- programmable replies ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ReplyFunction:
+    """``reply_with``: a Python function that answers each request (``.reply_with(fn)`` on a
+    builder). It lives in Python only: a JSON config cannot hold one, so a config holding one is
+    neither exported nor served by ``mockllm serve``."""
+
+    fn: Callable[[Any], Any]
+    """``fn(request)``, sync or async: a text, the provider's response dict or a `Reply`."""
+    answer: Callable[[Any], MockBase]
+    """What ``fn`` returned -> a mock of the API answering it (its ``response`` or ``error``, and
+    its ``timing`` and ``fault``), made by the mock's builder as its ``reply*`` verbs make one.
+    Raises ``ValueError`` for a value that the API cannot answer."""
+
+    @property
+    def name(self) -> str:
+        return getattr(self.fn, "__qualname__", None) or repr(self.fn)
+
+
+def _reply_function(value: Any) -> ReplyFunction:
+    if isinstance(value, ReplyFunction):
+        return value
+    raise PydanticCustomError(
+        "python_only",
+        "a reply function lives in Python only, and a JSON config cannot hold one: give the mock a "
+        '"response" (or an "error"), or register the function with .reply_with(fn) on a builder',
+    )
+
+
+_ReplyWith = SkipJsonSchema[Annotated[ReplyFunction | None, PlainValidator(_reply_function)]]
+
+
 # --- mocks -----------------------------------------------------------------------------------
 
 
@@ -419,6 +457,9 @@ class MockBase(ConfigModel):
     """Let ``response`` carry fields and values its provider's type does not know, on purpose: no
     warning, and no error for one that looks like a typo. A value of the wrong type is still an
     error."""
+    reply_with: _ReplyWith = Field(default=None, exclude=True)
+    """A Python function that answers each request in place of ``response`` (Python only: see
+    `ReplyFunction`)."""
     if typing.TYPE_CHECKING:  # each API's mock declares them, the order they are written
         match: Any
         """The mock's rules: the API's match model."""
@@ -433,7 +474,8 @@ class MockBase(ConfigModel):
         if self.scenario is None and (self.required_state is not None or self.new_state is not None):
             raise ValueError('"required_state" and "new_state" need a "scenario": add "scenario": "<name>"')
         vectors = self.__dict__.get("vectors_from_text")  # a field of embeddings mocks alone
-        if (self.response is None) + (self.error is None) + (vectors is None) != 2:
+        answers = (self.response is not None) + (self.error is not None) + (vectors is not None)
+        if answers + (self.reply_with is not None) != 1:
             raise PydanticCustomError("response_or_error", self._answer_problem())
         if self.fault is not None and self.error is not None:
             # An error answers in one piece before any stream: there is nothing for a fault to cut.
@@ -443,7 +485,11 @@ class MockBase(ConfigModel):
 
     def _answer_problem(self) -> str:
         """What is wrong with a mock that has not exactly one answer."""
-        keys = [key for key in ("response", "error", "vectors_from_text") if key in type(self).model_fields]
+        keys = [
+            key
+            for key in ("response", "error", "vectors_from_text", "reply_with")
+            if key in type(self).model_fields
+        ]
         given = [f'"{key}"' for key in keys if getattr(self, key) is not None]
         if given:
             return f"both {' and '.join(given)}: a mock answers with one of them"

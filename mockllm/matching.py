@@ -472,8 +472,9 @@ class MatchRules(Generic[MockT]):
     """The body rule alone (``match_type`` with ``message`` or ``input``)."""
     request_mismatch: Callable[[Any, Request], str | None]
     """The request-wide rules alone, which exact mocks found through the index must pass too."""
-    has_request_rules: Callable[[Any], bool]
-    """Whether a match has any request-wide rule (asked once per mock, when the index is built)."""
+    conversation: Conversation
+    """What the request-wide rules read of a request (also what a programmable reply's function
+    is given to read it)."""
     exact_subject: Callable[[Any], Any]
     """The mock's side of an exact comparison (compared with ``subject`` by `canonical_key`)."""
     needle: Callable[[Any], str]
@@ -571,7 +572,7 @@ class MockIndex(Generic[MockT]):
         indexed = None if rules.indexed is always else rules.indexed
         for order, mock in enumerate(self.mocks):
             match = mock.match
-            wide = rules.has_request_rules(match)
+            wide = rules.conversation.has_rules(match)
             kind = match.match_type
             if kind is MatchType.EXACT and (indexed is None or indexed(match)):
                 key = exact_key(rules, mock) if key_of is None else key_of(mock)

@@ -8,6 +8,7 @@ fixture                    scope     what it gives
 ``mockllm``                function  `MockLLM` on the session's threaded server: no mocks, empty journal
 ``mockllm_async``          function  `MockLLM` on a server started in the test's running event loop
 ``mockllm_env``            function  ``mockllm``, with the SDKs' environment variables set
+``mockllm_examples``       session   `Examples`: a fresh `MockLLM` for each example of a ``@given`` test
 ``mockllm_server``         session   the shared thread-backed `MockServer` (override to change it)
 ``mockllm_default_config`` session   the ``--mockllm-config`` / ini ``mockllm_config`` file, loaded
 =========================  ========  ===================================================================
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from .mock_llm import ENV_API_KEY, ENV_API_VERSION, MockLLM
     from .server import MockServer, Recording
 
-__all__ = ["ENV_API_KEY", "ENV_API_VERSION", "MockLLM"]
+__all__ = ["ENV_API_KEY", "ENV_API_VERSION", "Examples", "MockLLM"]
 
 
 def __getattr__(name: str) -> Any:
@@ -143,6 +144,12 @@ def pytest_runtest_makereport(
             # "No requests" explains a failed test body; after a failed fixture it is only noise.
             if report.when == "call" or fixture.requests:
                 report.sections.append(("mockllm requests", fixture.describe_requests()))
+    if report.failed and report.when == "call":
+        for value in getattr(item, "funcargs", {}).values():
+            # Hypothesis runs the falsifying example last: its requests are the ones the server kept.
+            if isinstance(value, Examples) and value.current is not None:
+                section = "mockllm requests (the last example)"
+                report.sections.append((section, value.current.describe_requests()))
     return report
 
 
@@ -322,6 +329,20 @@ def _strictness(request: pytest.FixtureRequest) -> Strictness:
     return _STRICT_VALUES[ini]
 
 
+def _check_replies(request: pytest.FixtureRequest, fixture: MockLLM) -> None:
+    """At teardown: fail the test when a reply function raised (or returned what cannot be served),
+    even when the code under test swallowed the SDK's 500."""
+    from .server.programmed import failed_replies
+
+    if request.node.stash.get(_NOT_PASSED, False):
+        return
+    failed = failed_replies(fixture.server.journal)
+    if failed:
+        request.node.stash[_STRICT_FAILED] = True
+        details = "\n\n".join(record.error or "" for record in failed)
+        pytest.fail(f"mockllm: {len(failed)} reply function call(s) failed:\n{details}", pytrace=False)
+
+
 def _check_strict(request: pytest.FixtureRequest, fixture: MockLLM, strict: Strictness) -> None:
     """At teardown, in strict mode: fail the test for a request no mock answered (with the report),
     or whose answer did not fit it (a problem of the contract guard), and with ``"all"`` for a mock
@@ -387,7 +408,44 @@ def mockllm(
         fixture = MockLLM(mockllm_server, config)
         _register(request, fixture)
         yield fixture
+        _check_replies(request, fixture)
         _check_strict(request, fixture, strict)
+
+
+class Examples:
+    """What ``mockllm_examples`` gives a ``@given`` test: `example` starts each example on the
+    session's server with no mocks but the configured defaults, no counts, no scenario states and
+    an empty journal. Session-scoped, so hypothesis's health check about function-scoped fixtures
+    does not fire, and examples do not share what they registered or saw::
+
+        @given(st.data())
+        def test_agent(mockllm_examples, data):
+            m = mockllm_examples.example()
+            m.openai_chat().reply_drawn(data, strategies.replies())
+            ...
+
+    A markers' ``config`` does not apply (the fixture outlives the test); ``--mockllm-config``
+    does. A failed test's report lists the requests of the last example run, the falsifying one.
+    """
+
+    def __init__(self, server: MockServer, base: Config | None) -> None:
+        self._server = server
+        self._base = base
+        self.current: MockLLM | None = None
+        """The `MockLLM` of the example running (or run last)."""
+
+    def example(self) -> MockLLM:
+        """A clean start for one example: its `MockLLM`."""
+        from .mock_llm import MockLLM
+
+        self.current = MockLLM(self._server, self._base)
+        return self.current
+
+
+@pytest.fixture(scope="session")
+def mockllm_examples(mockllm_server: MockServer, mockllm_default_config: Config | None) -> Examples:
+    """A fresh `MockLLM` per example of a ``@given`` test, on the session's server (`Examples`)."""
+    return Examples(mockllm_server, mockllm_default_config)
 
 
 @pytest.fixture
@@ -476,6 +534,7 @@ async def mockllm_async(
             fixture = MockLLM(server, config)
             _register(request, fixture)
             yield fixture
+            _check_replies(request, fixture)
             _check_strict(request, fixture, strict)
     finally:
         await server.stop()

@@ -918,7 +918,8 @@ def test_every_config_field_has_a_verb() -> None:
         assert documented - fields == set(), f"{api}: the verb table names fields the config lacks"
         for verb in table:
             assert callable(getattr(builder, verb, None)), f"{api}: {verb} is in the table, not the builder"
-        for field in fields:
+        # reply_with holds a Python function, which no JSON dump holds (tests/test_reply_with.py).
+        for field in fields - {"reply_with"}:
             assert any(has_path(item, field) for item in config[api]), f"{api}: no verb wrote {field}"
 
 
@@ -935,10 +936,10 @@ def test_typing_chains_also_run() -> None:
         namespace,
     )
     assert namespace["m"].build().counts() == {
-        "openai": 7,
-        "openai_response": 7,
+        "openai": 8,
+        "openai_response": 8,
         "openai_embeddings": 5,
-        "anthropic": 7,
+        "anthropic": 8,
         "gemini": 0,
         "gemini_embeddings": 0,
         "ollama": 0,

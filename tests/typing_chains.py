@@ -14,6 +14,7 @@ from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
+from mockllm import replies
 from mockllm.builders import (
     AnthropicMessagesBuilder,
     CodeInterpreter,
@@ -28,6 +29,7 @@ from mockllm.builders import (
     mock,
 )
 from mockllm.config import AnthropicMock, Config, OpenAIEmbeddingMock, OpenAIMock, OpenAIResponseMock
+from mockllm.server.programmed import ProgrammedRequest
 
 m = mock(listen_addr="127.0.0.1:0")
 assert_type(m, MockBuilder)
@@ -159,6 +161,26 @@ assert_type(m.build(), Config)
 assert_type(m.to_json(), str)
 
 
+# --- programmable replies ---------------------------------------------------------------------------
+
+
+def answer_of(request: ProgrammedRequest) -> replies.Reply:
+    return (
+        replies.tool_call(request.tool_names[0], {"city": request.history[-1]})
+        if request.turns == 0
+        else replies.text("")
+    )
+
+
+async def answer_later(request: ProgrammedRequest) -> str:
+    return request.system
+
+
+assert_type(m.openai_chat().once().reply_with(answer_of), MockHandle[OpenAIMock])
+assert_type(m.anthropic_messages().reply_with(answer_later), MockHandle[AnthropicMock])
+assert_type(m.openai_responses().reply_with(lambda request: {"output": []}), MockHandle[OpenAIResponseMock])
+
+
 def misuse_that_mypy_rejects(m: MockBuilder) -> None:
     """Never called: each line is an error mypy must report."""
     m.openai_chat().with_header("X-Tenant-ID", "a", match_type="glob")  # type: ignore[arg-type]
@@ -179,3 +201,6 @@ def misuse_that_mypy_rejects(m: MockBuilder) -> None:
     m.openai_responses().reply_items("web search")  # type: ignore[arg-type]
     m.anthropic_messages().reply_web_search("q", results=[{"url": "u"}])  # type: ignore[list-item]
     m.anthropic_messages().reply_mcp_tool_use("wiki", "ask", result=42)  # type: ignore[arg-type]
+    m.openai_chat().reply_with("Sunny.")  # type: ignore[arg-type]
+    m.openai_chat().reply_with(str.upper)  # type: ignore[arg-type]
+    m.openai_chat().reply_drawn(None, replies.text("x"))  # type: ignore[arg-type]

@@ -31,6 +31,8 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
 - ``reply_tool_uses([ToolCall, ...])`` → ``response``
 - ``reply_web_search(query, results=[WebResult, ...], then_text=, citations=)`` → ``response``
 - ``reply_mcp_tool_use(server_name, name, input, result=, is_error=, then_text=)`` → ``response``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -64,6 +66,8 @@ from ..config import AnthropicMock
 
 if TYPE_CHECKING:
     from anthropic.types import Message
+
+    from ..replies import Reply
 
 
 __all__ = ["AnthropicMessagesBuilder", "AnthropicRole", "StopReason"]
@@ -354,6 +358,12 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
             raise BuilderError("mockllm: reply_mcp_tool_use(is_error=True) needs the error text as result=")
         blocks += _then_text(then_text, None)
         return self._register(_message(blocks, model, response_id, stop_reason, None, usage))
+
+    def _reply_value(self, reply: Reply) -> MockHandle[AnthropicMock]:
+        if reply.calls:
+            return self.reply_tool_uses(reply.calls, text=reply.text)
+        stops: dict[str, StopReason] = {"end": "end_turn", "truncated": "max_tokens", "refusal": "refusal"}
+        return self.reply(reply.text or "", stop_reason=stops[reply.stop])
 
 
 Citations = Sequence[Mapping[str, Any]]

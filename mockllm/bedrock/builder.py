@@ -30,6 +30,8 @@ Verb → the fields it sets in the mock (``bedrock[i]``):
 - ``reply(text | dict, reasoning=, signature=, stop_reason=, usage=)`` → ``response``
 - ``reply_tool_use(name, input, id=)`` → ``response``
 - ``reply_tool_uses([ToolCall, ...])`` → ``response``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -42,12 +44,15 @@ that botocore raises it and retries it as against AWS. The server fills in what 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..builders._base import MockHandle, check_pattern
 from ..builders._conversation import ConversationBuilder
 from ..builders._values import BuilderError, JsonObject, ToolCall, checked_tool_calls, json_copy, optional
 from .format import BedrockMock
+
+if TYPE_CHECKING:
+    from ..replies import Reply
 
 __all__ = ["BedrockBuilder", "BedrockRole"]
 
@@ -167,6 +172,12 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
                 }
             )
         return self._register(_response(blocks, "tool_use", None))
+
+    def _reply_value(self, reply: Reply) -> MockHandle[BedrockMock]:
+        if reply.calls:
+            return self.reply_tool_uses(reply.calls, text=reply.text)
+        stops = {"end": "end_turn", "truncated": "max_tokens", "refusal": "content_filtered"}
+        return self.reply(reply.text or "", stop_reason=stops[reply.stop])
 
 
 def _blocks(content: str | Blocks) -> list[JsonObject]:

@@ -142,7 +142,7 @@ BEDROCK_RULES: MatchRules[BedrockMock] = MatchRules(
     ),
     body_mismatch=_body_mismatch,
     request_mismatch=BEDROCK_CONVERSATION.mismatch,
-    has_request_rules=BEDROCK_CONVERSATION.has_rules,
+    conversation=BEDROCK_CONVERSATION,
     exact_subject=lambda m: m.message,
     needle=_needle,
     haystack=lambda request: "\n".join(block_texts((last_message(request) or {}).get("content"))),

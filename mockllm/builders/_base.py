@@ -5,19 +5,36 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Self, TypeVar
 
 from pydantic import ValidationError
 
 from ..apis import ApiKey
-from ..config import Config, ConfigError, Fault, FaultKind, HeaderMatch, MatchType, MockBase, Timing
-from ._values import BuilderError, JsonObject
+from ..config import (
+    Config,
+    ConfigError,
+    Fault,
+    FaultKind,
+    HeaderMatch,
+    MatchType,
+    MockBase,
+    ReplyFunction,
+    Timing,
+)
+from ._values import BuilderError, JsonObject, json_copy
 
 if TYPE_CHECKING:
+    from hypothesis.strategies import DataObject, SearchStrategy
+
+    from ..replies import Reply
     from ..server.journal import RecordedRequest
+    from ..server.programmed import ProgrammedRequest
     from ..server.served import Follower
+
+    ReplyValue = str | Mapping[str, Any] | Reply
+    """What a reply function returns."""
 
 __all__ = ["MatchKind", "MockHandle", "MockRegistry", "MockT", "RequestBuilder", "check_pattern"]
 
@@ -389,6 +406,90 @@ class RequestBuilder(Generic[MockT]):
             error["headers"] = sent
         return self._register(error=error)
 
+    def reply_with(
+        self, fn: Callable[[ProgrammedRequest], ReplyValue | Awaitable[ReplyValue]]
+    ) -> MockHandle[MockT]:
+        """Answer each request with what ``fn(request)`` returns (``reply_with``): a text, the
+        provider's response dict (or SDK object), or a value of `mockllm.replies` (``text``,
+        ``refusal``, ``tool_call``, ``tool_calls``, ``error``). ``fn`` may be async. ``request``
+        has ``body``, ``headers``, ``api``, ``model``, what the matchers read of the conversation
+        (``turns``, ``history``, ``system``, ``tool_results``) and the request's tools
+        (``tool_names``, ``tool_schemas``)::
+
+            def weather(request):
+                if request.tool_results:
+                    return "It is sunny."
+                return replies.tool_call("get_weather", {"city": "Paris"})
+
+            m.openai_chat().reply_with(weather)
+
+        The answer goes through what a ``reply*`` verb's does (streams, timing, faults, the
+        contract guard, the journal), and ``times``, scenarios and priorities apply. Python only:
+        a config holding one cannot be exported or served by ``mockllm serve``. An exception in
+        ``fn`` answers a 500 in the provider's shape, journaled with its traceback, and fails
+        the test under the pytest fixture."""
+        if not callable(fn):
+            raise BuilderError(f"mockllm: reply_with() takes a function of the request, got {fn!r}")
+        return self._register_answer({"reply_with": ReplyFunction(fn, self._answering)})
+
+    def reply_drawn(
+        self,
+        data: DataObject,
+        strategy: SearchStrategy[Any] | Callable[[ProgrammedRequest], SearchStrategy[Any]],
+    ) -> MockHandle[MockT]:
+        """Answer each request with a reply drawn from the running hypothesis example (``data``,
+        from ``st.data()``): ``@given`` then drives the code under test end to end, a failure
+        shrinks to the fewest and simplest model behaviours that break it, and hypothesis's
+        database replays it. ``strategy`` is a strategy of reply values (`mockllm.strategies`),
+        or a function of the request giving one (to draw tool arguments from the request's own
+        tool schemas)::
+
+            @given(st.data())
+            def test_agent(mockllm_examples, data):
+                m = mockllm_examples.example()
+                m.openai_chat().reply_drawn(data, strategies.replies("openai"))
+                run_agent(m.openai_base_url)
+
+        Each draw is labelled with the request it answers, so hypothesis's report of a falsifying
+        example lists the replies in order."""
+        from ..strategies import drawing
+
+        return self.reply_with(drawing(data, strategy))
+
+    def _answering(self, value: Any) -> MockBase:
+        """The mock this builder makes of a reply function's ``value``, as its ``reply*`` verbs
+        would (with the mock's ``timing`` and ``fault``, or the value's own). Raises ``ValueError``
+        for a value this API cannot answer."""
+        from ..replies import Reply, text
+
+        captured = _Captured()
+        builder = dataclasses.replace(self, _registry=captured)
+        try:
+            if isinstance(value, str):
+                value = text(value)
+            if not isinstance(value, Reply):
+                builder._register(json_copy(value, "the reply"))
+            else:
+                if value.timing is not None:
+                    builder = builder._set("timing", value.timing)
+                if value.fault is not None:
+                    builder = builder._set("fault", value.fault)
+                if value.error is not None:
+                    builder.reply_error(**value.error)
+                else:
+                    builder._reply_value(value)
+        except BuilderError as exc:
+            raise ValueError(str(exc).removeprefix("mockllm: ")) from None
+        mock: MockBase = captured.mock  # every branch registers or raises
+        return mock
+
+    def _reply_value(self, reply: Reply) -> MockHandle[MockT]:
+        """Register ``reply`` (a text, a refusal or tool calls; never an error) as this API's
+        response."""
+        raise BuilderError(
+            f"the {self._API} API answers no texts or tool calls: return its response as a dict"
+        )
+
     def _register(
         self, response: JsonObject | None = None, *, error: JsonObject | None = None
     ) -> MockHandle[MockT]:
@@ -408,6 +509,22 @@ class RequestBuilder(Generic[MockT]):
             raise BuilderError(f"mockllm: invalid {self._API} mock: {problems}") from None
         mock: MockT = config.mocks(self._API)[0]
         return MockHandle(self._API, self._registry.add(self._API, mock), mock, self._registry)
+
+
+class _Captured:
+    """The registry of a builder making the mock that answers a reply function's value: keeps the
+    mock rather than adding it to a config."""
+
+    def __init__(self) -> None:
+        self.mock: Any = None
+        """The mock registered last."""
+
+    def add(self, api: ApiKey, mock: MockT) -> int:
+        self.mock = mock
+        return 0
+
+    def followers(self) -> tuple[Follower, ...]:
+        return ()
 
 
 def check_pattern(verb: str, pattern: Any) -> None:

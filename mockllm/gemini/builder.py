@@ -31,6 +31,8 @@ Verb → the fields it sets in the mock (``gemini[i]``):
 - ``reply_function_call(name, args, id=)`` → ``response``
 - ``reply_function_calls([ToolCall, ...])`` → ``response``
 - ``reply_code_execution(code, output, then_text=)`` → ``response``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -61,6 +63,8 @@ from .format import GeminiMock
 
 if TYPE_CHECKING:
     from google.genai.types import GenerateContentResponse
+
+    from ..replies import Reply
 
 __all__ = ["FinishReason", "GeminiBuilder", "GeminiRole"]
 
@@ -263,6 +267,12 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         if then_text is not None:
             parts.append({"text": then_text})
         return self._register(_response(parts, "STOP", model, response_id, usage, {}))
+
+    def _reply_value(self, reply: Reply) -> MockHandle[GeminiMock]:
+        if reply.calls:
+            return self.reply_function_calls(reply.calls, text=reply.text)
+        stops: dict[str, FinishReason] = {"end": "STOP", "truncated": "MAX_TOKENS", "refusal": "SAFETY"}
+        return self.reply(reply.text or "", finish_reason=stops[reply.stop])
 
 
 def _parts(value: str | Parts) -> list[JsonObject]:

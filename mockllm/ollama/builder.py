@@ -30,6 +30,8 @@ Verb → the fields it sets in the mock (``ollama[i]``):
 - ``reply(text | dict, thinking=)`` → ``response``
 - ``reply_tool_call(name, arguments)`` → ``response``
 - ``reply_tool_calls([ToolCall, ...])`` → ``response``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -42,12 +44,15 @@ result names its tool (``tool_name``). The server fills in ``created_at``, ``don
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..builders._base import MockHandle, check_pattern
 from ..builders._conversation import ConversationBuilder
 from ..builders._values import BuilderError, JsonObject, ToolCall, checked_tool_calls, json_copy, optional
 from .format import OllamaMock
+
+if TYPE_CHECKING:
+    from ..replies import Reply
 
 __all__ = ["OllamaBuilder", "OllamaRole"]
 
@@ -166,3 +171,9 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
             "tool_calls": tool_calls,
         }
         return self._register({"message": message})
+
+    def _reply_value(self, reply: Reply) -> MockHandle[OllamaMock]:
+        # Ollama has no refusal of its own: a refusal is the model's text.
+        if reply.calls:
+            return self.reply_tool_calls(reply.calls, content=reply.text or "")
+        return self.reply(reply.text or "", done_reason="length" if reply.stop == "truncated" else None)

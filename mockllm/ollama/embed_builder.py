@@ -20,6 +20,8 @@ Verb → the fields it sets in the mock (``ollama_embeddings[i]``):
 - ``reply_vectors(vectors)`` → ``response``
 - ``reply_vectors_from_text(dimensions, seed=)`` → ``vectors_from_text.dimensions``,
   ``vectors_from_text.seed``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 

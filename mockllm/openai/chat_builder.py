@@ -33,6 +33,8 @@ Verb → the fields it sets in the mock (``openai[i]``):
 - ``reply(text | ChatCompletion | dict)`` → ``response``
 - ``reply_tool_call(name, arguments)`` → ``response``
 - ``reply_tool_calls([ToolCall, ...])`` → ``response``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -64,6 +66,8 @@ from ..config import OpenAIMock
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
+
+    from ..replies import Reply
 
 
 __all__ = ["ChatRole", "FinishReason", "OpenAIChatBuilder"]
@@ -275,6 +279,14 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
             tool_calls.append({**optional(id=call.id), "type": "function", "function": function})
         message = {"role": "assistant", "content": content, "tool_calls": tool_calls}
         return self._register(_completion(message, model, response_id, created, finish_reason, usage))
+
+    def _reply_value(self, reply: Reply) -> MockHandle[OpenAIMock]:
+        if reply.calls:
+            return self.reply_tool_calls(reply.calls, content=reply.text)
+        if reply.stop == "refusal":
+            message = {"role": "assistant", "content": None, "refusal": reply.text}
+            return self._register(_completion(message, None, None, None, "stop", None))
+        return self.reply(reply.text or "", finish_reason="length" if reply.stop == "truncated" else "stop")
 
 
 def _completion(

@@ -32,6 +32,8 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
 - ``reply_mcp_approval_request(server_label, name, arguments, id=)`` → ``response``
 - ``reply_items(WebSearch | FileSearch | CodeInterpreter | ImageGeneration | McpListTools | McpCall
   | McpApprovalRequest | CustomToolCall | ToolCall | dict, ..., then_text=)`` → ``response``
+- ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
+  holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
   ``error.message``, ``error.type``, ``error.headers``
 
@@ -65,6 +67,8 @@ from ..config import OpenAIResponseMock
 
 if TYPE_CHECKING:
     from openai.types.responses import Response
+
+    from ..replies import Reply
 
 
 __all__ = ["InputItemKind", "OpenAIResponsesBuilder"]
@@ -341,6 +345,18 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         if then_text is not None:
             output.append(_message(then_text))
         return self._register(_response(output, model, response_id, created_at, usage))
+
+    def _reply_value(self, reply: Reply) -> MockHandle[OpenAIResponseMock]:
+        if reply.calls:
+            return self.reply_function_calls(reply.calls, text=reply.text)
+        if reply.stop == "refusal":
+            message = _message("")
+            message["content"] = [{"type": "refusal", "refusal": reply.text}]
+            return self._register(_response([message], None, None, None, None))
+        response = _response([_message(reply.text or "")], None, None, None, None)
+        if reply.stop == "truncated":
+            response |= {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}
+        return self._register(response)
 
 
 def _message(text: str) -> JsonObject:

@@ -29,6 +29,7 @@ from .compiled import CompiledMocks
 from .errors import ApiError
 from .journal import Delivery, Journal, NearMiss, RecordedRequest
 from .models import model_names
+from .programmed import ProgrammedReply, ProgrammedRequest, ReplyFailed
 from .provider import JSON_TYPE, Endpoint, IntoRequest, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
@@ -210,18 +211,33 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             return provider.error_response(exc.status, exc.client_message, exc.param)
         mock = mocks.index.mocks[order]
         answer = mocks.answer(order)
+        reply: str | None = None
+        if isinstance(answer, ProgrammedReply):  # a reply function's: prepared from what it returns
+            try:
+                answer, reply = await answer.answer(ProgrammedRequest(adapter, body, headers))
+            except (
+                ReplyFailed
+            ) as exc:  # journaled with the traceback, so that the pytest fixture fails the test
+                matched = Matched(mocks, order)
+                return _refuse(
+                    request, journal, provider, key, body, matched, 500, exc.message, journaled=exc.details
+                )
         contract: tuple[ContractProblem, ...] = ()
         if terms is not None and guard is not None and not isinstance(answer, PreparedError):
             said = answer.said if isinstance(answer, PreparedResponse) else answer.answer.said
             contract = guard.check(terms, body, said)
             if contract:
                 if guard.mode is ContractMode.ERROR:  # before any byte: a stream gets the 400 too
-                    return _refuse(request, journal, provider, key, body, Matched(mocks, order), contract)
+                    matched = Matched(mocks, order)
+                    message = _unfit(matched, contract)
+                    return _refuse(
+                        request, journal, provider, key, body, matched, 400, message, contract=contract
+                    )
                 guard.log_once(mock, mocks.label(order), contract)
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
             runtime.answered(mock)
             matched = Matched(mocks, order)
-            return await _answer_later(request, answer, body, variant, adapter, matched, contract)
+            return await _answer_later(request, answer, body, variant, adapter, matched, contract, reply)
         data = answer.render(body.get("model"), variant)
         runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
@@ -240,6 +256,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
                 mock,
                 contract,
                 None if into_request is None else request.ctx.mockllm_url_fields,
+                reply,
             )
         if streaming is not None and adapter.is_stream(variant):
             content_type, stream_headers = streaming.media(variant)
@@ -321,20 +338,28 @@ def _refuse(
     api: str,
     body: dict[str, Any],
     matched: Matched,
-    contract: tuple[ContractProblem, ...],
+    status: int,
+    message: str,
+    *,
+    journaled: str | None = None,
+    contract: tuple[ContractProblem, ...] = (),
 ) -> HTTPResponse:
-    """``--contract error``: a 400 in the provider's shape listing how the mock's answer does not
-    fit the request, so a suite in any language fails loudly. The mock is not counted: it did not
-    answer."""
-    listed = "; ".join(str(problem) for problem in contract)
-    message = (
-        f'mockllm contract guard: the answer of mock "{matched.label}" does not fit the request: {listed}'
-    )
+    """Answer a matched request with an error in the provider's shape, in place of its mock's
+    answer, journaled with ``journaled`` (by default the message) and ``contract``. The mock is not
+    counted: it did not answer."""
     if journal.enabled:
+        error = message if journaled is None else journaled
         _record(
-            journal, request, body, 400, matched.label, api, message, matched=matched.mock, contract=contract
+            journal, request, body, status, matched.label, api, error, matched=matched.mock, contract=contract
         )
-    return provider.error_response(400, message)
+    return provider.error_response(status, message)
+
+
+def _unfit(matched: Matched, contract: tuple[ContractProblem, ...]) -> str:
+    """``--contract error``'s 400: how the mock's answer does not fit the request, so that a suite
+    in any language fails loudly."""
+    listed = "; ".join(str(problem) for problem in contract)
+    return f'mockllm contract guard: the answer of mock "{matched.label}" does not fit the request: {listed}'
 
 
 async def _answer_later(
@@ -345,6 +370,7 @@ async def _answer_later(
     adapter: ApiAdapter,
     matched: Matched,
     contract: tuple[ContractProblem, ...] = (),
+    reply: str | None = None,
 ) -> HTTPResponse | None:
     """Answer with an error mock or a mock with ``timing`` or ``fault``. It was counted when it
     matched and is journalled now, before it is written: a concurrent request must already see a
@@ -368,6 +394,7 @@ async def _answer_later(
                 error.message,
                 delivery=delivery,
                 matched=mock,
+                reply=reply,
             )
         if timing is None or delivery is None:
             return HTTPResponse(
@@ -387,7 +414,18 @@ async def _answer_later(
     paced, model = answer, body.get("model")
     delivery = Delivery()
     if journal.enabled:
-        _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock, contract=contract)
+        _record(
+            journal,
+            request,
+            body,
+            200,
+            label,
+            key,
+            delivery=delivery,
+            matched=mock,
+            contract=contract,
+            reply=reply,
+        )
     content: bytes | list[bytes]
     headers: dict[str, str] | None
     streaming = adapter.streaming
@@ -434,6 +472,11 @@ async def _answer_strike(
             matched=matched.mock,
         )
     answer = matched.mocks.answer(matched.order)
+    if isinstance(answer, ProgrammedReply):
+        try:
+            answer, _ = await answer.answer(ProgrammedRequest(adapter, body, request.headers))
+        except ReplyFailed as exc:  # chaos fails the request all the same, as it fails an error mock
+            answer = PreparedError(adapter, 500, None, exc.message, {})
     return await answer_strike(request, strike, adapter, answer, body.get("model"), variant, delivery)
 
 
@@ -449,10 +492,11 @@ def _record(
     delivery: Delivery | None = None,
     matched: Any = None,
     contract: tuple[ContractProblem, ...] = (),
+    reply: str | None = None,
 ) -> None:
     """Journal a request: ``error`` is why it was refused, or an error mock's message; ``matched``
     the mock that answered (the model itself, for `MockHandle.calls`); ``contract`` how its answer
-    did not fit the request."""
+    did not fit the request; ``reply`` what a reply function answered."""
     message, misses = (error.message, error.near_misses) if isinstance(error, ApiError) else (error, ())
     # Kept, not copied: the body's bytes and Sanic's header map are made anew for each request.
     journal.add(
@@ -470,6 +514,7 @@ def _record(
         matched,
         contract,
         getattr(request.ctx, "mockllm_url_fields", None),
+        reply,
     )
 
 

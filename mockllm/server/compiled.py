@@ -22,6 +22,7 @@ from ..contract.shapes import check_response, json_path
 from ..matching import MockIndex, exact_key
 from .adapter import ApiAdapter, PreparedError, PreparedResponse, TimedResponse
 from .faults import check_after_events
+from .programmed import ProgrammedReply
 from .registry import ADAPTERS
 
 __all__ = ["ADAPTERS", "CompiledConfig", "CompiledMocks", "Compiler", "Problem", "log_warnings"]
@@ -39,9 +40,9 @@ def log_warnings(source: str, warnings: Sequence[Problem]) -> None:
         _log.warning("%s: %s: warning: %s", source, where, message)
 
 
-Answer = PreparedResponse | PreparedError | TimedResponse
+Answer = PreparedResponse | PreparedError | TimedResponse | ProgrammedReply
 """A matched mock's answer, as the route asks it for bytes (each class says what its ``render``
-does)."""
+does); a `ProgrammedReply` is asked for one of the others first."""
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,17 @@ def _checked(
 def _answer_of(
     adapter: ApiAdapter, mock: Any, position: int, created: int, default_timing: Timing | None = None
 ) -> Answer:
+    function = mock.reply_with
+    if function is not None:
+        api = adapter.spec.key
+        label = mock.name or f"{api}[{position}]"
+
+        def prepare(answered: Any) -> PreparedResponse | PreparedError | TimedResponse:
+            answer = _checked(api, adapter, answered, position, created, "the reply", default_timing)[0]
+            assert not isinstance(answer, ProgrammedReply)  # the mock answered holds no function
+            return answer
+
+        return ProgrammedReply(function, label, prepare)
     error, timing, fault = mock.error, mock.timing, mock.fault
     if timing is None:
         timing = default_timing

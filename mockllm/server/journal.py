@@ -143,6 +143,9 @@ class RecordedRequest:
     contract: tuple[ContractProblem, ...] = ()
     """How the answer did not fit the request (the contract guard's problems: a tool the request
     does not declare, arguments off its schema, …); () when it did, or nothing was checked."""
+    reply: str | None = None
+    """What a reply function (``reply_with``, ``reply_drawn``) answered, as its value prints
+    (``tool_calls(get_weather({}))``); None for any other answer."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, RequestHeaders):
@@ -165,6 +168,8 @@ class RecordedRequest:
             "time": self.time,
             "contract": [problem.as_json() for problem in self.contract],
         }
+        if self.reply is not None:
+            entry["reply"] = self.reply
         delivery = self.delivery
         if delivery is not None:
             entry["events_sent"] = delivery.events_sent
@@ -246,6 +251,7 @@ _Entry: TypeAlias = tuple[
     Any,
     float,
     tuple[ContractProblem, ...],
+    str | None,
 ]
 """A request as `Journal.add` keeps it: the fields of `RecordedRequest`, in order, the body as
 `_body` reads it."""
@@ -290,6 +296,7 @@ class Journal:
         mock_model: Any = None,
         contract: tuple[ContractProblem, ...] = (),
         url_fields: Mapping[str, Any] | None = None,
+        reply: str | None = None,
     ) -> None:
         """Record a request (the fields of `RecordedRequest`) whose ``body`` was parsed from ``raw``
         (None when it was not, or not yet), then given ``url_fields`` (the fields its route's URL
@@ -319,6 +326,7 @@ class Journal:
                 mock_model,
                 _now(),
                 contract,
+                reply,
             )
         )
 
@@ -339,6 +347,7 @@ class Journal:
                 entry.mock_model,
                 entry.time,
                 entry.contract,
+                entry.reply,
             )
         )
 

@@ -47,6 +47,8 @@ def describe_request(record: RecordedRequest, indent: str = "   ") -> str:
     asked = _asked(record)
     if asked and record.error is None:
         lines.append(f"{indent}{asked}")
+    if record.reply is not None:
+        lines.append(f"{indent}reply: {record.reply}")
     if record.error is not None:
         lines.append(f"{indent}{record.error}")
     elif record.contract:  # a refused request's error lists them already
