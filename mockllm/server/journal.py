@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
@@ -273,6 +273,20 @@ class Journal:
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
+        self._watchers: list[Callable[[RecordedRequest], None]] = []
+
+    def watch(self, watcher: Callable[[RecordedRequest], None]) -> None:
+        """Call ``watcher`` with each request recorded from now on (the events feed of the trace
+        viewer). While no one watches, recording builds nothing more than the kept tuple."""
+        self._watchers.append(watcher)
+
+    def unwatch(self, watcher: Callable[[RecordedRequest], None]) -> None:
+        self._watchers.remove(watcher)
+
+    def _tell(self, entry: _Entry) -> None:
+        request = _request(entry)
+        for watcher in list(self._watchers):
+            watcher(request)
 
     def add(
         self,
@@ -304,43 +318,45 @@ class Journal:
             kept = _SentWith(raw, url_fields)
         else:
             kept = raw
-        self._records.append(
-            (
-                method,
-                path,
-                kept,
-                headers,
-                status,
-                mock,
-                error,
-                api,
-                near_misses,
-                delivery,
-                mock_model,
-                _now(),
-                contract,
-            )
+        kept_entry: _Entry = (
+            method,
+            path,
+            kept,
+            headers,
+            status,
+            mock,
+            error,
+            api,
+            near_misses,
+            delivery,
+            mock_model,
+            _now(),
+            contract,
         )
+        self._records.append(kept_entry)
+        if self._watchers:
+            self._tell(kept_entry)
 
     def record(self, entry: RecordedRequest) -> None:
         """Record a request made into a `RecordedRequest` already (its body parsed)."""
-        self._records.append(
-            (
-                entry.method,
-                entry.path,
-                entry.body,
-                entry.headers,
-                entry.status,
-                entry.mock,
-                entry.error,
-                entry.api,
-                entry.near_misses,
-                entry.delivery,
-                entry.mock_model,
-                entry.time,
-                entry.contract,
-            )
+        kept_entry: _Entry = (
+            entry.method,
+            entry.path,
+            entry.body,
+            entry.headers,
+            entry.status,
+            entry.mock,
+            entry.error,
+            entry.api,
+            entry.near_misses,
+            entry.delivery,
+            entry.mock_model,
+            entry.time,
+            entry.contract,
         )
+        self._records.append(kept_entry)
+        if self._watchers:
+            self._tell(kept_entry)
 
     def clear(self) -> None:
         self._records.clear()
