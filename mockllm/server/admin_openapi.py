@@ -229,6 +229,62 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
         "/__mockllm/openapi.json": {
             "get": _operation("This document.", {"200": _json({"type": "object"}, "OpenAPI 3.1.")}),
         },
+        "/__mockllm/ui": {
+            "get": _operation(
+                "The trace viewer: the journal as a live timeline, for a browser.",
+                {
+                    "200": {
+                        "description": "The page.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            ),
+        },
+        "/__mockllm/events": {
+            "get": _operation(
+                "The journal as server-sent events: each event's `data:` is one journal entry, as "
+                "`GET /__mockllm/requests` gives it, sent as its request is recorded.",
+                {
+                    "200": {
+                        "description": "An endless event stream (comment lines keep an idle one open).",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    }
+                },
+            ),
+        },
+        "/__mockllm/mock-this": {
+            "post": _operation(
+                'A mock that matches a request (the trace viewer\'s "Mock this"): builder code, and the '
+                "config document it builds.",
+                {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {"builder": {"type": "string"}, "config": _ref("Config")},
+                            "required": ["builder", "config"],
+                        },
+                        "The suggestion.",
+                    ),
+                    "422": {"$ref": "#/components/responses/BadRequest"},
+                    **_BAD_BODY,
+                },
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "api": {"type": "string", "enum": list(API_BY_KEY)},
+                                    "body": {"type": "object", "description": "The request's JSON body."},
+                                },
+                                "required": ["api", "body"],
+                            }
+                        }
+                    },
+                },
+            ),
+        },
     }
 
 
