@@ -68,6 +68,9 @@ _NOT_PASSED = pytest.StashKey[bool]()
 """Set on a test whose setup or body did not pass: its teardown checks nothing more."""
 _STRICT_FAILED = pytest.StashKey[bool]()
 """Set when strict mode fails a test: its message holds the report already."""
+_TRACED = pytest.StashKey[bool]()
+"""Set once a test's trace file was written: a later phase rewrites it, with no second section."""
+_TRACE_MODES: Final = ("off", "on", "retain-on-failure")
 
 Strictness = bool | Literal["all"]
 _STRICT_VALUES: Final[dict[str, Strictness]] = {
@@ -118,6 +121,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "one; all: also when a mock registered in the test was never called. Default false.",
         default="false",
     )
+    group.addoption(
+        "--mockllm-trace",
+        dest="mockllm_trace",
+        choices=_TRACE_MODES,
+        default=None,
+        help="Write a test's requests as an HTML trace (.mockllm/traces/<test id>.html): off, on (every "
+        "test that used mockllm) or retain-on-failure (the default: failed tests only).",
+    )
+    parser.addini(
+        "mockllm_trace",
+        help="off, on or retain-on-failure (default): when a test leaves an HTML trace of its requests.",
+        default="retain-on-failure",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -143,7 +159,41 @@ def pytest_runtest_makereport(
             # "No requests" explains a failed test body; after a failed fixture it is only noise.
             if report.when == "call" or fixture.requests:
                 report.sections.append(("mockllm requests", fixture.describe_requests()))
+    fixtures = item.stash.get(_ACTIVE, [])
+    if fixtures:
+        mode = _trace_mode(item.config)
+        if (mode == "on" and report.when == "call") or (mode != "off" and report.failed):
+            paths = _write_traces(item, fixtures)
+            if report.failed or not item.stash.get(_TRACED, False):
+                item.stash[_TRACED] = True
+                listed = "\n".join(str(path) for path in paths)
+                report.sections.append(("mockllm trace", f"open in a browser: {listed}"))
     return report
+
+
+def _trace_mode(config: pytest.Config) -> str:
+    mode: str | None = config.getoption("mockllm_trace")
+    if mode is None:
+        mode = str(config.getini("mockllm_trace")).strip().lower()
+        if mode not in _TRACE_MODES:
+            raise pytest.UsageError(f"ini option mockllm_trace takes {', '.join(_TRACE_MODES)}; got {mode!r}")
+    return mode
+
+
+def _write_traces(item: pytest.Item, fixtures: list[MockLLM]) -> list[Path]:
+    """Write the trace file of each fixture the test used (one file per test; a second fixture of
+    the same test gets ``-2``), named after the test id, so xdist workers never write the same file."""
+    from .trace_file import TRACE_DIR, trace_file_name, write_trace
+
+    directory = item.config.rootpath / TRACE_DIR
+    name = trace_file_name(item.nodeid)
+    paths = []
+    for number, fixture in enumerate(fixtures, 1):
+        file = name if number == 1 else name.replace(".html", f"-{number}.html")
+        paths.append(
+            write_trace(directory / file, fixture.requests, fixture.server.config, title=item.nodeid)
+        )
+    return paths
 
 
 # --- config sources ---------------------------------------------------------------------------
