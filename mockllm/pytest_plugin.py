@@ -137,6 +137,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _trace_mode(config)  # a bad ini value is a usage error at once
     config.addinivalue_line(
         "markers",
         "mockllm(config=None, strict=None, cassette=None): config: serve this JSON config file (path "

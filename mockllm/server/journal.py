@@ -283,6 +283,11 @@ class Journal:
     def unwatch(self, watcher: Callable[[RecordedRequest], None]) -> None:
         self._watchers.remove(watcher)
 
+    @property
+    def watched(self) -> bool:
+        """Whether anyone watches the requests as they are recorded."""
+        return bool(self._watchers)
+
     def _tell(self, entry: _Entry) -> None:
         request = _request(entry)
         for watcher in list(self._watchers):
