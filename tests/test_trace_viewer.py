@@ -65,10 +65,15 @@ class Listener:
         self._thread.start()
 
     def _run(self, reader: Any) -> None:
+        kind = "message"
         with contextlib.suppress(OSError, ValueError):
             for line in reader:
-                if line.startswith(b"data: "):
-                    self.events.put(json.loads(line[len(b"data: ") :]))
+                if line.startswith(b"event: "):
+                    kind = line[len(b"event: ") :].strip().decode()
+                elif line.startswith(b"data: "):
+                    data = json.loads(line[len(b"data: ") :])
+                    self.events.put(data if kind == "message" else {kind: data})
+                    kind = "message"
 
     def next(self) -> Any:
         return self.events.get(timeout=10)
@@ -119,6 +124,29 @@ def test_the_feed_watches_the_journal_only_while_someone_listens(server: MockSer
     listener.close()
     chat(server, "hello")  # the server notices the client left when it next writes to it
     wait_until(lambda: not server.journal.watched)
+
+
+def test_a_client_over_its_budget_is_told_how_many_requests_it_missed(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockllm.server import events
+
+    listener = Listener(server)
+    try:
+        chat(server, "hello")
+        assert listener.next()["mock"] == "greet"
+        # A server with no time to spare on the feed (a load test's) skips the entries, and says so.
+        monkeypatch.setattr(events, "BUDGET", 0.0)
+        monkeypatch.setattr(events, "BURST_SECONDS", 0.0)
+        time.sleep(2 * events.BATCH_SECONDS)
+        chat(server, "hello")
+        chat(server, "hello")
+        skipped = [listener.next()]
+        while sum(event["skipped"]["skipped"] for event in skipped) < 2:
+            skipped.append(listener.next())
+        assert all(set(event) == {"skipped"} for event in skipped)
+    finally:
+        listener.close()
 
 
 def test_the_page_and_the_feed_follow_the_admin_access_rule() -> None:

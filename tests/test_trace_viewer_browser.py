@@ -293,10 +293,12 @@ def test_ten_thousand_requests_open_at_once_and_render_only_what_is_visible(
     trace.write_text(document)
     page.get(trace.as_uri())
     wait_for(lambda: page.find_element(By.ID, "count").text == "10000 requests", "10,000 requests")
-    # Usable means drawn: the time from navigation to the rows (the figure is in benchmarks/RESULTS.md;
-    # here a bound a busy machine keeps).
-    loaded_ms = page.execute_script("return performance.now()")
-    assert loaded_ms < 5000
+    # Usable means drawn: the time from navigation to the rows shown (the figure is in
+    # benchmarks/RESULTS.md, from benchmarks/trace_page_load.py; here a bound a busy machine keeps).
+    shown_ms = page.execute_script(
+        "return performance.getEntriesByName('mockllm:journal-shown')[0].startTime"
+    )
+    assert shown_ms < 5000
     assert 0 < len(rows(page)) < 100  # only the visible rows, not 10,000
     page.find_element(By.ID, "viewport").send_keys(Keys.HOME)
     first = wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#rows .row.selected"), "the first row")

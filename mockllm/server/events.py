@@ -2,28 +2,42 @@
 recorded, for the trace viewer's live timeline (and any client that wants to follow a run).
 
 Each event's ``data:`` is one journal entry exactly as ``GET /__mockllm/requests`` gives it. The
-feed watches the journal only while a client listens: with none, recording a request builds and
-writes nothing for it. An entry is made into JSON once, however many clients listen.
+feed watches the journal only while a client listens: with none, recording a request costs a
+counter's increment more. A client's events are written together, a few times a second at most,
+one write for all the requests of that moment.
+
+Making an entry into JSON costs about a fifth of what answering the simplest request does, so a
+client cannot be given every entry of a load test without slowing it down. Each client gets a
+budget of server time: when the entries of a moment would take longer than that to write, those
+beyond it are skipped, and an ``event: skipped`` (``data: {"skipped": n}``) says how many; a page
+reads the journal again once the server is quiet. An agent's test, a few requests a second, never
+comes near it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
 from sanic import HTTPResponse, Request
 
 from .journal import Journal, RecordedRequest
+from .sanic_internals import write_chunk
 
 __all__ = ["EventFeed", "event_feed", "journal_entry_json", "writable_entry"]
 
 KEEPALIVE_SECONDS = 15.0
 """A comment line is sent when nothing happened for this long, so that proxies and the browser
 keep an idle feed open."""
-_BACKLOG = 10_000
-"""Events kept for a client that reads slower than requests come; a client further behind is
-closed (its page reconnects and reads the journal again)."""
+BATCH_SECONDS = 0.05
+"""How long a client's writer waits after a request, for the others of that moment."""
+BUDGET = 0.01
+"""The share of the server's time a client's entries may take to write (1 %)."""
+BURST_SECONDS = 0.02
+"""What a client's budget saves up to while quiet: a burst of about a thousand requests after a
+quiet time is written whole."""
 
 
 def writable_entry(entry: dict[str, Any]) -> dict[str, Any]:
@@ -50,39 +64,35 @@ class EventFeed:
 
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
-        self._clients: set[asyncio.Queue[bytes | None]] = set()
+        self._clients: set[asyncio.Event] = set()
 
     @property
     def listening(self) -> int:
         """How many clients follow the feed now."""
         return len(self._clients)
 
-    def _publish(self, request: RecordedRequest) -> None:
-        event = b"data: " + journal_entry_json(request) + b"\n\n"
-        for queue in list(self._clients):
-            try:
-                queue.put_nowait(event)
-            except asyncio.QueueFull:
-                self._drop(queue)
-                queue.get_nowait()  # room for the end mark
-                queue.put_nowait(None)
+    def _tell(self) -> None:
+        for woken in self._clients:
+            woken.set()
 
-    def _join(self) -> asyncio.Queue[bytes | None]:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=_BACKLOG)
+    def _join(self) -> asyncio.Event:
+        woken = asyncio.Event()
         if not self._clients:
-            self._journal.watch(self._publish)
-        self._clients.add(queue)
-        return queue
+            self._journal.watch(self._tell)
+        self._clients.add(woken)
+        return woken
 
-    def _drop(self, queue: asyncio.Queue[bytes | None]) -> None:
-        if queue in self._clients:
-            self._clients.discard(queue)
-            if not self._clients:
-                self._journal.unwatch(self._publish)
+    def _leave(self, woken: asyncio.Event) -> None:
+        self._clients.discard(woken)
+        if not self._clients:
+            self._journal.unwatch(self._tell)
 
     async def serve(self, request: Request) -> HTTPResponse:
         """Stream the feed to ``request`` until the client leaves."""
-        queue = self._join()
+        journal = self._journal
+        woken = self._join()
+        sent = journal.added  # what the journal held before is the page's to read
+        budget = _Budget()
         try:
             response: HTTPResponse = await request.respond(
                 content_type="text/event-stream",
@@ -93,15 +103,54 @@ class EventFeed:
             await response.send(b": mockllm events\nretry: 1000\n\n")
             while True:
                 try:
-                    event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                    await asyncio.wait_for(woken.wait(), KEEPALIVE_SECONDS)
                 except TimeoutError:
-                    event = b": keepalive\n\n"
-                if event is None:
-                    break
-                await response.send(event)
-            return response  # Sanic ends the stream
+                    await response.send(b": keepalive\n\n")
+                    continue
+                await asyncio.sleep(BATCH_SECONDS)
+                woken.clear()
+                chunk, sent = _batch(journal, sent, budget)
+                if chunk and not write_chunk(request, chunk):
+                    await response.send(chunk)
         finally:
-            self._drop(queue)
+            self._leave(woken)
+
+
+class _Budget:
+    """The server time a client's entries may still take: it grows by `BUDGET` of the time that
+    passes, up to `BURST_SECONDS`, and shrinks by the time writing them took."""
+
+    def __init__(self) -> None:
+        self.left = BURST_SECONDS
+        self.at = time.perf_counter()
+
+    def start(self) -> float:
+        """The moment writing must stop by."""
+        now = time.perf_counter()
+        self.left = min(BURST_SECONDS, self.left + (now - self.at) * BUDGET)
+        self.at = now
+        return now + self.left
+
+    def spent(self) -> None:
+        now = time.perf_counter()
+        self.left -= now - self.at
+        self.at = now
+
+
+def _batch(journal: Journal, sent: int, budget: _Budget) -> tuple[bytes, int]:
+    """The events of the requests recorded after the first ``sent``, as one write, within the
+    client's budget; and the count of the requests it accounts for."""
+    events: list[bytes] = []
+    deadline = budget.start()
+    added = journal.added
+    while sent < added and time.perf_counter() < deadline:
+        for entry in journal.since(sent, limit=4):
+            events.append(b"data: " + journal_entry_json(entry) + b"\n\n")
+        sent = min(added, sent + 4)
+    budget.spent()
+    if sent < added:
+        events.append(b"event: skipped\ndata: " + orjson.dumps({"skipped": added - sent}) + b"\n\n")
+    return b"".join(events), added
 
 
 def event_feed(request: Request) -> EventFeed:

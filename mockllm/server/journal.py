@@ -273,14 +273,18 @@ class Journal:
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
-        self._watchers: list[Callable[[RecordedRequest], None]] = []
+        self._watchers: list[Callable[[], None]] = []
+        self.added = 0
+        """How many requests were ever recorded (the dropped and cleared ones too): `since` reads
+        the ones recorded after a count of them."""
 
-    def watch(self, watcher: Callable[[RecordedRequest], None]) -> None:
-        """Call ``watcher`` with each request recorded from now on (the events feed of the trace
-        viewer). While no one watches, recording builds nothing more than the kept tuple."""
+    def watch(self, watcher: Callable[[], None]) -> None:
+        """Call ``watcher()`` after each request recorded from now on (the events feed of the trace
+        viewer, which reads them with `since` when it is ready to). While no one watches,
+        recording does nothing more than keep the tuple."""
         self._watchers.append(watcher)
 
-    def unwatch(self, watcher: Callable[[RecordedRequest], None]) -> None:
+    def unwatch(self, watcher: Callable[[], None]) -> None:
         self._watchers.remove(watcher)
 
     @property
@@ -288,10 +292,14 @@ class Journal:
         """Whether anyone watches the requests as they are recorded."""
         return bool(self._watchers)
 
-    def _tell(self, entry: _Entry) -> None:
-        request = _request(entry)
-        for watcher in list(self._watchers):
-            watcher(request)
+    def since(self, count: int, limit: int | None = None) -> list[RecordedRequest]:
+        """The requests recorded after the first ``count`` (`added` as it was), oldest first, at
+        most ``limit`` of them; those dropped or cleared since are not among them."""
+        records = self._records
+        first = max(count, self.added - len(records))
+        last = self.added if limit is None else min(self.added, first + limit)
+        offset = self.added - len(records)
+        return [_request(records[position - offset]) for position in range(first, last)]
 
     def add(
         self,
@@ -339,8 +347,9 @@ class Journal:
             contract,
         )
         self._records.append(kept_entry)
-        if self._watchers:
-            self._tell(kept_entry)
+        self.added += 1
+        for watcher in self._watchers:
+            watcher()
 
     def record(self, entry: RecordedRequest) -> None:
         """Record a request made into a `RecordedRequest` already (its body parsed)."""
@@ -360,8 +369,9 @@ class Journal:
             entry.contract,
         )
         self._records.append(kept_entry)
-        if self._watchers:
-            self._tell(kept_entry)
+        self.added += 1
+        for watcher in self._watchers:
+            watcher()
 
     def clear(self) -> None:
         self._records.clear()

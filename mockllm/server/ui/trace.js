@@ -6,6 +6,7 @@
   const ADMIN = "/__mockllm";
   const ROW = 26; // px: every row has the same height, so only the visible ones are rendered
   const OVERSCAN = 10;
+  const RENDERED = "mockllm:journal-shown";
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...children) => {
@@ -410,31 +411,54 @@
       document.title = `mockllm trace: ${trace.title}`;
       for (const [label, mock] of Object.entries(trace.mocks)) state.mocks.set(label, mock);
       addEntries(trace.requests);
+      performance.mark(RENDERED); // how long a page takes to be usable (benchmarks/trace_page_load.py)
       return;
     }
     $("source").textContent = location.host;
     // The feed opens first, and the journal is read once it is open: what comes meanwhile is
-    // kept and added after, without the entries the journal held already.
+    // kept and added after, without the entries the journal held already. When the server is too
+    // busy to send every request live, it says how many it skipped, and the journal is read again
+    // once it has been quiet for a second.
     const feed = new EventSource(`${ADMIN}/events`);
     let pending = [];
     let loaded = false;
-    let seen = new Set();
+    let reread = null;
     const key = (e) => `${e.time}|${e.method}|${e.path}|${e.status}`;
+    async function readJournal() {
+      loaded = false;
+      const answer = await fetch(`${ADMIN}/requests`);
+      const data = answer.ok ? await answer.json() : { requests: [] };
+      const seen = new Set(data.requests.map(key));
+      const fresh = pending.filter((e) => !seen.has(key(e)));
+      pending = [];
+      state.entries = [];
+      loaded = true;
+      $("behind").hidden = true;
+      addEntries([...data.requests, ...fresh]);
+      if (!performance.getEntriesByName(RENDERED).length) performance.mark(RENDERED);
+      if (state.open && state.selected >= state.entries.length) hide();
+    }
+    const whenQuiet = () => {
+      if (reread === null) return;
+      clearTimeout(reread);
+      reread = setTimeout(() => { reread = null; readJournal(); }, 1000);
+    };
     feed.addEventListener("message", (event) => {
       const entry = JSON.parse(event.data);
       if (!loaded) pending.push(entry);
       else addEntries([entry]);
+      whenQuiet();
     });
-    feed.addEventListener("open", async () => {
+    feed.addEventListener("skipped", (event) => {
+      const skipped = JSON.parse(event.data).skipped;
+      $("behind").hidden = false;
+      $("behind").textContent = `busy: ${skipped} requests not shown live, read when the server is quiet`;
+      reread = reread ?? 0;
+      whenQuiet();
+    });
+    feed.addEventListener("open", () => {
       $("live").hidden = false;
-      const answer = await fetch(`${ADMIN}/requests`);
-      const data = answer.ok ? await answer.json() : { requests: [] };
-      state.entries = [];
-      seen = new Set(data.requests.map(key));
-      const fresh = pending.filter((e) => !seen.has(key(e)));
-      pending = [];
-      loaded = true;
-      addEntries([...data.requests, ...fresh]);
+      readJournal();
     });
     feed.addEventListener("error", () => { $("live").hidden = true; loaded = false; });
   }
