@@ -210,12 +210,13 @@ class ServerKind:
     prints_url: bool = False
 
 
-def mockllm_env() -> dict[str, str]:
-    """This process's environment with the repository root first on the module path."""
+def mockllm_env(root: Path = REPO_ROOT) -> dict[str, str]:
+    """This process's environment with the repository root (or another source tree) first on the
+    module path."""
     env = dict(os.environ)
     # Run from the repository root and put it on the path, so the working tree's
     # package is used whether or not it is installed into this interpreter.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
     return env
 
 

@@ -339,3 +339,25 @@ def test_a_bad_trace_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(*INNER_ARGS)
     assert result.ret != 0
     assert "mockllm_trace takes off, on, retain-on-failure; got 'always'" in result.stderr.str()
+
+
+def test_the_journal_gives_what_was_recorded_after_a_count_while_watched() -> None:
+    from mockllm.server.journal import Journal, RecordedRequest
+
+    journal = Journal(3)
+
+    def record(path: str) -> None:
+        journal.record(RecordedRequest("POST", path, None, {}, 404, None))
+
+    record("/unwatched")
+    journal.watch(lambda: None)
+    start = journal.added
+    for n in range(4):
+        record(f"/{n}")
+    # The journal keeps 3: the oldest of those recorded since is dropped, as it is from the journal.
+    assert [entry.path for entry in journal.since(start)] == ["/1", "/2", "/3"]
+    assert [entry.path for entry in journal.since(start + 2, limit=1)] == ["/2"]
+    journal.clear()
+    assert journal.since(start) == []
+    record("/after")
+    assert [entry.path for entry in journal.since(start)] == ["/after"]

@@ -275,13 +275,16 @@ class Journal:
         self.max_body_bytes = max_body_bytes
         self._watchers: list[Callable[[], None]] = []
         self.added = 0
-        """How many requests were ever recorded (the dropped and cleared ones too): `since` reads
-        the ones recorded after a count of them."""
+        """How many requests were recorded while watched (the dropped and cleared ones too), the
+        journal's entries when the first watcher came included: `since` reads the ones recorded
+        after a count of them. Not counted while no one watches, which then costs nothing."""
 
     def watch(self, watcher: Callable[[], None]) -> None:
         """Call ``watcher()`` after each request recorded from now on (the events feed of the trace
         viewer, which reads them with `since` when it is ready to). While no one watches,
         recording does nothing more than keep the tuple."""
+        if not self._watchers:
+            self.added = len(self._records)  # what happened unwatched is numbered from here on
         self._watchers.append(watcher)
 
     def unwatch(self, watcher: Callable[[], None]) -> None:
@@ -347,9 +350,10 @@ class Journal:
             contract,
         )
         self._records.append(kept_entry)
-        self.added += 1
-        for watcher in self._watchers:
-            watcher()
+        if self._watchers:
+            self.added += 1
+            for watcher in self._watchers:
+                watcher()
 
     def record(self, entry: RecordedRequest) -> None:
         """Record a request made into a `RecordedRequest` already (its body parsed)."""
@@ -369,9 +373,10 @@ class Journal:
             entry.contract,
         )
         self._records.append(kept_entry)
-        self.added += 1
-        for watcher in self._watchers:
-            watcher()
+        if self._watchers:
+            self.added += 1
+            for watcher in self._watchers:
+                watcher()
 
     def clear(self) -> None:
         self._records.clear()

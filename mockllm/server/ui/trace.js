@@ -125,6 +125,13 @@
     return last.parts.map((p) => p.text).join(" ").replace(/\s+/g, " ").slice(0, 200);
   }
 
+  // "no mock", and why the nearest mock missed.
+  function unanswered(e) {
+    if (e.status >= 500) return "server error";
+    const nearest = (e.near_misses || [])[0];
+    return nearest ? `no mock (${nearest.mock}: ${nearest.reasons[0] || "missed"})` : "no mock";
+  }
+
   function notes(e) {
     const said = [];
     if (e.fault) said.push(e.fault);
@@ -193,7 +200,8 @@
       node.setAttribute("aria-selected", "true");
     }
     const events = e.events_total == null ? "" : `${e.events_sent ?? 0}/${e.events_total}`;
-    const mock = e.mock === null ? el("span", { class: "c-mock nomock", text: e.status >= 500 ? "server error" : "no mock" }) : el("span", { class: "c-mock", text: e.mock });
+    const mock = e.mock === null ? el("span", { class: "c-mock nomock", text: unanswered(e) }) : el("span", { class: "c-mock", text: e.mock });
+    mock.title = mock.textContent;
     node.append(
       el("span", { class: "c-time", text: time(e.time) }),
       el("span", { class: "c-api", text: e.api || "" }),
