@@ -30,6 +30,7 @@ from mockllm.trace_file import write_trace
 from .conftest import ROOT, on_ci
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -132,9 +133,14 @@ def run_agent(server: MockServer) -> None:
 
 
 def wait_for(what: Callable[[], Any], message: str) -> Any:
+    """``what()`` once it is true. The list redraws its rows as it scrolls and as requests come: an
+    element read while it was replaced is looked for again."""
     deadline = time.monotonic() + WAIT
     while True:
-        found = what()
+        try:
+            found = what()
+        except StaleElementReferenceException:
+            found = None
         if found:
             return found
         if time.monotonic() > deadline:
@@ -147,12 +153,29 @@ def rows(browser: WebDriver) -> list[Any]:
 
 
 def row_texts(browser: WebDriver) -> list[str]:
-    return [row.text for row in rows(browser)]
+    """The rows drawn now, read at once (the list may redraw between two reads)."""
+    texts: list[str] = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#rows .row'), (row) => row.innerText)"
+    )
+    return texts
+
+
+def selected_position(browser: WebDriver) -> str | None:
+    position: str | None = browser.execute_script(
+        "return document.querySelector('#rows .row.selected')?.dataset.position ?? null"
+    )
+    return position
 
 
 def open_row(browser: WebDriver, containing: str) -> None:
-    row = wait_for(lambda: next((r for r in rows(browser) if containing in r.text), None), containing)
-    row.click()
+    def click() -> bool:
+        row = next((r for r in rows(browser) if containing in r.text), None)
+        if row is None:
+            return False
+        row.click()
+        return True
+
+    wait_for(click, containing)
     wait_for(lambda: browser.find_element(By.ID, "detail").is_displayed(), "the request to open")
 
 
@@ -162,7 +185,7 @@ def run(server: MockServer, page: WebDriver) -> WebDriver:
     server.journal.clear()
     run_agent(server)
     page.get(server.url + "/__mockllm/ui")
-    wait_for(lambda: len(rows(page)) == 3, "the run's 3 requests")
+    wait_for(lambda: len(row_texts(page)) == 3, "the run's 3 requests")
     return page
 
 
@@ -170,34 +193,35 @@ def test_the_page_shows_the_run_and_a_new_request_appears_live(server: MockServe
     texts = row_texts(run)
     assert "ask-weather" in texts[0] and "gpt-4o" in texts[0] and "weather in Paris" in texts[0]
     assert "say-weather" in texts[1]
-    assert "no mock" in texts[2] and "404" in texts[2] and "claude-sonnet-4-5" in texts[2]
-    assert "error" in rows(run)[2].get_attribute("class")  # an unmatched request stands out
+    assert 'no mock (greet: text "hello" not found' in texts[2]  # and why the nearest missed
+    assert "404" in texts[2] and "claude-sonnet-4-5" in texts[2]
+    assert "error" in run.execute_script("return document.querySelectorAll('#rows .row')[2].className")
     wait_for(lambda: run.find_element(By.ID, "live").is_displayed(), "the live mark")
 
     claude = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="k", max_retries=0)
     claude.messages.create(
         model="claude-haiku", max_tokens=10, messages=[{"role": "user", "content": "hello"}]
     )
-    wait_for(lambda: len(rows(run)) == 4, "the new request, without a reload")
+    wait_for(lambda: len(row_texts(run)) == 4, "the new request, without a reload")
     assert "greet" in row_texts(run)[3] and "claude-haiku" in row_texts(run)[3]
 
 
 def test_filters_by_api_mock_status_and_text(run: WebDriver) -> None:
     Select(run.find_element(By.ID, "filter-api")).select_by_value("anthropic")
-    assert len(rows(run)) == 1 and "Rome" in row_texts(run)[0]
+    assert len(row_texts(run)) == 1 and "Rome" in row_texts(run)[0]
     Select(run.find_element(By.ID, "filter-api")).select_by_value("")
     Select(run.find_element(By.ID, "filter-mock")).select_by_value("say-weather")
-    assert len(rows(run)) == 1 and "say-weather" in row_texts(run)[0]
+    assert len(row_texts(run)) == 1 and "say-weather" in row_texts(run)[0]
     Select(run.find_element(By.ID, "filter-mock")).select_by_value("")
     Select(run.find_element(By.ID, "filter-status")).select_by_value("4xx")
-    assert len(rows(run)) == 1 and "404" in row_texts(run)[0]
+    assert len(row_texts(run)) == 1 and "404" in row_texts(run)[0]
     Select(run.find_element(By.ID, "filter-status")).select_by_value("")
     search = run.find_element(By.ID, "filter-text")
     search.send_keys("sunny")  # no request says it: the answer does
-    assert rows(run) == []
+    assert row_texts(run) == []
     search.clear()
     search.send_keys("paris")
-    assert len(rows(run)) == 2
+    assert len(row_texts(run)) == 2
     assert run.find_element(By.ID, "count").text == "2 of 3 requests"
 
 
@@ -229,6 +253,27 @@ def test_a_request_opens_into_its_conversation_answer_and_near_misses(run: WebDr
         run.save_screenshot(str(README_SHOT))
     run.find_element(By.ID, "viewport").send_keys(Keys.ESCAPE)
     wait_for(lambda: not run.find_element(By.ID, "detail").is_displayed(), "the request to close")
+
+
+def test_light_and_dark_follow_the_system_and_a_laptop_screen_fits(run: WebDriver) -> None:
+    def background() -> str:
+        color: str = run.execute_script("return getComputedStyle(document.body).backgroundColor")
+        return color
+
+    light = background()
+    dark_scheme = {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    run.execute_cdp_cmd("Emulation.setEmulatedMedia", dark_scheme)
+    dark = background()
+    run.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    assert (light, dark) == ("rgb(255, 255, 255)", "rgb(21, 24, 30)")
+
+    # 1280 pixels wide with a request open beside the list: nothing runs off the side.
+    open_row(run, "say-weather")
+    overflowing = run.execute_script(
+        "return [document.documentElement, ...document.querySelectorAll('.row')]"
+        ".filter((node) => node.scrollWidth > node.clientWidth + 1).length"
+    )
+    assert overflowing == 0
 
 
 def replayed(config: Config) -> str:
@@ -268,7 +313,7 @@ def test_the_trace_file_opens_from_disk_with_no_server(
         tmp_path / "trace.html", server.journal, server.config, title="tests/test_x.py::test_run"
     )
     page.get(trace.as_uri())
-    wait_for(lambda: len(rows(page)) == 3, "the embedded requests")
+    wait_for(lambda: len(row_texts(page)) == 3, "the embedded requests")
     assert "tests/test_x.py::test_run" in page.find_element(By.ID, "source").text
     assert not page.find_element(By.ID, "live").is_displayed()
     open_row(page, "say-weather")
@@ -299,10 +344,8 @@ def test_ten_thousand_requests_open_at_once_and_render_only_what_is_visible(
         "return performance.getEntriesByName('mockllm:journal-shown')[0].startTime"
     )
     assert shown_ms < 5000
-    assert 0 < len(rows(page)) < 100  # only the visible rows, not 10,000
+    assert 0 < len(row_texts(page)) < 100  # only the visible rows, not 10,000
     page.find_element(By.ID, "viewport").send_keys(Keys.HOME)
-    first = wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#rows .row.selected"), "the first row")
-    assert first[0].get_attribute("data-position") == "0"
+    wait_for(lambda: selected_position(page) == "0", "the first row")
     page.find_element(By.ID, "viewport").send_keys(Keys.END)
-    last = wait_for(lambda: page.find_elements(By.CSS_SELECTOR, "#rows .row.selected"), "the last row")
-    assert last[0].get_attribute("data-position") == "9999"
+    wait_for(lambda: selected_position(page) == "9999", "the last row")
