@@ -361,3 +361,16 @@ def test_the_journal_gives_what_was_recorded_after_a_count_while_watched() -> No
     assert journal.since(start) == []
     record("/after")
     assert [entry.path for entry in journal.since(start)] == ["/after"]
+
+
+def test_emptying_the_journal_is_told_before_what_comes_after(server: MockServer) -> None:
+    listener = Listener(server)
+    try:
+        chat(server, "hello")
+        assert listener.next()["mock"] == "greet"
+        assert httpx.delete(server.url + "/__mockllm/requests").status_code == 200
+        chat(server, "hello again")
+        assert listener.next() == {"cleared": {}}
+        assert listener.next()["body"]["messages"][0]["content"] == "hello again"
+    finally:
+        listener.close()

@@ -205,6 +205,14 @@ def test_the_page_shows_the_run_and_a_new_request_appears_live(server: MockServe
     wait_for(lambda: len(row_texts(run)) == 4, "the new request, without a reload")
     assert "greet" in row_texts(run)[3] and "claude-haiku" in row_texts(run)[3]
 
+    # The journal emptied (the pytest fixture does it between tests): the page starts again.
+    server.journal.clear()
+    wait_for(lambda: row_texts(run) == [], "the emptied journal")
+    claude.messages.create(
+        model="claude-opus", max_tokens=10, messages=[{"role": "user", "content": "hello"}]
+    )
+    wait_for(lambda: len(row_texts(run)) == 1 and "claude-opus" in row_texts(run)[0], "the next request")
+
 
 def test_filters_by_api_mock_status_and_text(run: WebDriver) -> None:
     Select(run.find_element(By.ID, "filter-api")).select_by_value("anthropic")

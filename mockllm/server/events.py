@@ -12,6 +12,9 @@ budget of server time: when the entries of a moment would take longer than that 
 beyond it are skipped, and an ``event: skipped`` (``data: {"skipped": n}``) says how many; a page
 reads the journal again once the server is quiet. An agent's test, a few requests a second, never
 comes near it.
+
+When the journal is emptied (``DELETE /__mockllm/requests``, a reset, the pytest fixture between
+tests), an ``event: cleared`` says so before the entries recorded after it.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ class EventFeed:
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
         self._clients: set[asyncio.Event] = set()
+        self._loop = asyncio.get_running_loop()
+        """The server's loop, where the clients wait: the feed is made by its first request."""
 
     @property
     def listening(self) -> int:
@@ -72,6 +77,18 @@ class EventFeed:
         return len(self._clients)
 
     def _tell(self) -> None:
+        # Requests are recorded on the server's loop; the journal may be emptied from another
+        # thread (the pytest fixture's, between tests), whose wake-up must go through the loop.
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self._wake()
+        else:
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
         for woken in self._clients:
             woken.set()
 
@@ -93,6 +110,7 @@ class EventFeed:
         woken = self._join()
         sent = journal.added  # what the journal held before is the page's to read
         budget = _Budget()
+        clears = journal.clears
         try:
             response: HTTPResponse = await request.respond(
                 content_type="text/event-stream",
@@ -110,6 +128,9 @@ class EventFeed:
                 await asyncio.sleep(BATCH_SECONDS)
                 woken.clear()
                 chunk, sent = _batch(journal, sent, budget)
+                if journal.clears != clears:  # the entries shown before are gone from the journal
+                    clears = journal.clears
+                    chunk = b"event: cleared\ndata: {}\n\n" + chunk
                 if chunk and not write_chunk(request, chunk):
                     await response.send(chunk)
         finally:

@@ -274,6 +274,8 @@ class Journal:
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
         self._watchers: list[Callable[[], None]] = []
+        self.clears = 0
+        """How many times the journal was emptied (`clear`): a watcher learns of it by the count."""
         self.added = 0
         """How many requests were recorded while watched (the dropped and cleared ones too), the
         journal's entries when the first watcher came included: `since` reads the ones recorded
@@ -380,6 +382,9 @@ class Journal:
 
     def clear(self) -> None:
         self._records.clear()
+        self.clears += 1
+        for watcher in self._watchers:
+            watcher()
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_request(entry) for entry in list(self._records)])

@@ -432,10 +432,13 @@
     let loaded = false;
     let reread = null;
     const key = (e) => `${e.time}|${e.method}|${e.path}|${e.status}`;
+    let reads = 0; // only the latest read of the journal is shown
     async function readJournal() {
       loaded = false;
+      const read = ++reads;
       const answer = await fetch(`${ADMIN}/requests`);
       const data = answer.ok ? await answer.json() : { requests: [] };
+      if (read !== reads) return;
       const seen = new Set(data.requests.map(key));
       const fresh = pending.filter((e) => !seen.has(key(e)));
       pending = [];
@@ -456,6 +459,13 @@
       if (!loaded) pending.push(entry);
       else addEntries([entry]);
       whenQuiet();
+    });
+    feed.addEventListener("cleared", () => {
+      if (!loaded) { pending = []; readJournal(); return; } // what is being read may be from before
+      state.entries = [];
+      state.selected = -1;
+      if (state.open) hide();
+      applyFilters();
     });
     feed.addEventListener("skipped", (event) => {
       const skipped = JSON.parse(event.data).skipped;
