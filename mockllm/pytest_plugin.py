@@ -69,7 +69,8 @@ _NOT_PASSED = pytest.StashKey[bool]()
 _STRICT_FAILED = pytest.StashKey[bool]()
 """Set when strict mode fails a test: its message holds the report already."""
 _TRACED = pytest.StashKey[bool]()
-"""Set once a test's trace file was written: a later phase rewrites it, with no second section."""
+"""Set once a test's trace file was written: a later phase rewrites it, and names it again only in
+a failed phase's report."""
 _TRACE_MODES: Final = ("off", "on", "retain-on-failure")
 
 Strictness = bool | Literal["all"]
@@ -170,6 +171,20 @@ def pytest_runtest_makereport(
                 listed = "\n".join(str(path) for path in paths)
                 report.sections.append(("mockllm trace", f"open in a browser: {listed}"))
     return report
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The traces of the last run go, so that the folder holds this run's failures only (as a CI
+    # job keeps it). Under xdist the controller does it once, before any worker starts.
+    config = session.config
+    if hasattr(config, "workerinput") or _trace_mode(config) == "off":
+        return
+    from .trace_file import TRACE_DIR
+
+    directory = config.rootpath / TRACE_DIR
+    if directory.is_dir():
+        for old in directory.glob("*.html"):
+            old.unlink(missing_ok=True)
 
 
 def _trace_mode(config: pytest.Config) -> str:

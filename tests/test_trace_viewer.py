@@ -304,9 +304,12 @@ def traces(pytester: pytest.Pytester) -> list[Path]:
 
 def test_a_failed_test_leaves_its_trace_and_the_report_names_it(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_agent=TESTS)
+    stale = pytester.path / ".mockllm" / "traces" / "test_agent.py_test_gone.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("the last run's")
     result = pytester.runpytest_subprocess(*INNER_ARGS, "-n", "2")
     result.assert_outcomes(passed=1, failed=3)
-    written = traces(pytester)  # one file per test, whichever worker ran it
+    written = traces(pytester)  # one file per test, whichever worker ran it; the last run's gone
     assert [path.name for path in written] == [
         trace_file_name("test_agent.py::test_fails[Oslo]"),
         trace_file_name("test_agent.py::test_fails[Rome/Lazio]"),

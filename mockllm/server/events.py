@@ -71,11 +71,6 @@ class EventFeed:
         self._loop = asyncio.get_running_loop()
         """The server's loop, where the clients wait: the feed is made by its first request."""
 
-    @property
-    def listening(self) -> int:
-        """How many clients follow the feed now."""
-        return len(self._clients)
-
     def _tell(self) -> None:
         # Requests are recorded on the server's loop; the journal may be emptied from another
         # thread (the pytest fixture's, between tests), whose wake-up must go through the loop.
