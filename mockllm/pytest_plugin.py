@@ -29,6 +29,12 @@ even when the code under test swallowed the SDK's exception, or when an answer d
 request (the contract guard's problems: a tool the request does not declare, arguments off the
 tool's schema, …); ``strict="all"`` also fails it when a
 mock registered in the test was never called. A test that failed already is not checked again.
+
+A failed test that used a fixture leaves a trace file: the trace viewer's page with the test's
+requests embedded, ``.mockllm/traces/<test id>.html`` under the rootdir, whose path its report
+prints. ``--mockllm-trace=off|on|retain-on-failure`` (ini ``mockllm_trace``, default
+``retain-on-failure``): ``on`` writes one for every test that used a fixture. A run starts by
+removing the last run's traces.
 """
 
 from __future__ import annotations
