@@ -65,12 +65,10 @@ def suggest_mock(api: str, body: Any) -> MockSuggestion:
 
 
 def _steps(verb: str, match: dict[str, Any]) -> list[Step]:
-    from . import builders
-
     steps: list[Step] = []
     message = match.get("message")
     if isinstance(message, dict):
-        known = _keywords(getattr(builders.mock(), verb)().when_last_message)
+        known = _keywords(getattr(mock(), verb)().when_last_message)
         unknown = sorted(set(message) - known)
         if unknown:
             raise ValueError(f"the builder's when_last_message() takes no {', '.join(unknown)}")
@@ -79,7 +77,8 @@ def _steps(verb: str, match: dict[str, Any]) -> list[Step]:
         steps.append(("when_input", (match["input"],), {}))
     if isinstance(match.get("turn"), int):
         steps.append(("when_turn", (match["turn"],), {}))
-    answer: Any = list(PLACEHOLDER_VECTOR) if "embeddings" in verb else PLACEHOLDER_TEXT
+    # The embeddings APIs (openai_embeddings, gemini_embeddings, …) answer with a vector.
+    answer: Any = list(PLACEHOLDER_VECTOR) if verb.endswith("_embeddings") else PLACEHOLDER_TEXT
     steps.append(("reply", (answer,), {}))
     return steps
 
