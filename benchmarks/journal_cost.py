@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from report import load_note
-from variants import Case, available, compare, medians, parse_args
+from variants import Case, available, compare, parse_args, print_medians
 from workloads import build_workloads, mockllm_config
 
 VARIANTS = {"journal on": [], "journal off": ["--journal-size", "0"]}
@@ -29,10 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if results is None:
         return 1
-    print("\n| serve | req/s, median (best) | server CPU µs/request, median |\n|---|---:|---:|")
-    found = medians(results)
-    for name, (rps, best, cpu) in found.items():
-        print(f"| {name} | {rps:,.0f} ({best:,.0f}) | {cpu:.1f} |")
+    found = print_medians(results)
     on, off = found["journal on"], found["journal off"]
     print(
         f"\njournal on / off: {on[0] / off[0]:.3f}x the requests per second, "

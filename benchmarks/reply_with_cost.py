@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"# reply_with: the cost to static mocks\n\n- {load_note()}\n- base: {base}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="mockllm-base-") as folder:
-        roots = {"base": checkout(base, Path(folder)), "this tree": REPO_ROOT}
+        base_tree = checkout(base, Path(folder))
         variants: dict[str, list[str]] = {"this tree": [], "base": []}
         for case in cases():
             results = compare(
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rounds=args.rounds,
                 duration=args.duration,
                 connections=args.connections,
-                roots=roots,
+                trees={"base": lambda _workdir: base_tree},
             )
             if results is None:
                 return 1

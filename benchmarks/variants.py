@@ -12,7 +12,7 @@ import argparse
 import os
 import shutil
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,6 +34,9 @@ from servers import (
 
 Runs = dict[str, list[tuple[float, float]]]
 """Per variant, each round's (requests per second, server CPU µs per request)."""
+Attach = Callable[[int], Callable[[], None]]
+"""Started beside a variant's server once it listens (given its port): a client that stays for the
+whole measurement, such as an events feed listener. Returns how to stop it."""
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,16 @@ def compare(
     rounds: int,
     duration: int,
     connections: int,
-    roots: dict[str, Path] | None = None,
+    trees: Mapping[str, Callable[[Path], Path]] | None = None,
+    attach: Mapping[str, Attach] | None = None,
 ) -> Runs | None:
     """Each variant's server started on ``case``, then loaded in turn, round after round; half the
     rounds with the servers started in the other order, as the first server started measured about
     5 % slower than the second in a run of two identical servers (``--contract off`` twice).
-    ``roots``: the source tree a variant's server runs from (this repository's by default), to
-    compare the code of two commits."""
+
+    ``trees``: for a variant run from another source tree (an earlier commit), a function of the
+    work folder that makes the tree and gives its path; ``attach``: a client started beside a
+    variant's server (see `Attach`)."""
     pinning = choose_pinning(True)
     wrk_args = SimpleNamespace(threads=1, connections=connections)
 
@@ -103,13 +109,16 @@ def compare(
         config.write_bytes(orjson.dumps(case.config))
         script = write_wrk_script(workdir, case)  # type: ignore[arg-type]
         servers = {}
+        stops: list[Callable[[], None]] = []
         for name, extra in variants.items():
             port = free_port()
             log = workdir / f"{name.replace(' ', '-')}.log"
             argv = [*pinning.server_prefix, *mockllm_command(config, port), "--workers", "1", *extra]
-            root = (roots or {}).get(name, REPO_ROOT)
+            root = REPO_ROOT if name not in (trees or {}) else (trees or {})[name](workdir)
             proc = start_process(argv, root, log, env=mockllm_env(root))
             wait_ready(proc, port, log, 60)
+            if name in (attach or {}):
+                stops.append((attach or {})[name](port))
             run_wrk(wrk, pinning, script, port, wrk_args, 1)  # warm-up
             servers[name] = (proc, port)
         results: Runs = {name: [] for name in variants}
@@ -130,6 +139,8 @@ def compare(
                         flush=True,
                     )
         finally:
+            for stop in stops:
+                stop()
             for proc, _ in servers.values():
                 stop_process(proc)
         return results
@@ -149,3 +160,22 @@ def medians(results: Runs) -> dict[str, tuple[float, float, float]]:
         )
         for name, runs in results.items()
     }
+
+
+def print_medians(results: Runs) -> dict[str, tuple[float, float, float]]:
+    """Print each variant's medians as a Markdown table; gives them (see `medians`)."""
+    print("\n| serve | req/s, median (best) | server CPU µs/request, median |\n|---|---:|---:|")
+    found = medians(results)
+    for name, (rps, best, cpu) in found.items():
+        print(f"| {name} | {rps:,.0f} ({best:,.0f}) | {cpu:.1f} |")
+    return found
+
+
+def round_ratios(runs: list[tuple[float, float]], base: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median ratio of two variants' figures (req/s, CPU per request) measured in the same
+    round, one after the other: on a busy machine a round's neighbours share its load, where
+    medians over all rounds do not."""
+    return (
+        statistics.median(a / b for (a, _), (b, _) in zip(runs, base, strict=True)),
+        statistics.median(a / b for (_, a), (_, b) in zip(runs, base, strict=True)),
+    )

@@ -624,6 +624,8 @@ def _announce(server: MockServer, config_path: Path | None) -> None:
         print(f"mockllm: {what} what no mock matches: {upstreams}", file=sys.stderr)
     width = max(len(p.title) for p in PROVIDERS)
     bases = "".join(f"  {p.title + ' base URL:':<{width + 10}} {p.base_url(server.url)}\n" for p in PROVIDERS)
+    if server.admin_access.refusal is None:  # with several workers the admin API, the page too, is off
+        bases += f"  {'Trace viewer:':<{width + 10}} {server.url}/__mockllm/ui\n"
     print(
         f"mockllm: serving {source} ({_counts(server.config)})\n{bases}  Ctrl-C to stop",
         file=sys.stderr,

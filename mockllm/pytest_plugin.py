@@ -30,6 +30,12 @@ even when the code under test swallowed the SDK's exception, or when an answer d
 request (the contract guard's problems: a tool the request does not declare, arguments off the
 tool's schema, …); ``strict="all"`` also fails it when a
 mock registered in the test was never called. A test that failed already is not checked again.
+
+A failed test that used a fixture leaves a trace file: the trace viewer's page with the test's
+requests embedded, ``.mockllm/traces/<test id>.html`` under the rootdir, whose path its report
+prints. ``--mockllm-trace=off|on|retain-on-failure`` (ini ``mockllm_trace``, default
+``retain-on-failure``): ``on`` writes one for every test that used a fixture. A run starts by
+removing the last run's traces.
 """
 
 from __future__ import annotations
@@ -69,6 +75,10 @@ _NOT_PASSED = pytest.StashKey[bool]()
 """Set on a test whose setup or body did not pass: its teardown checks nothing more."""
 _STRICT_FAILED = pytest.StashKey[bool]()
 """Set when strict mode fails a test: its message holds the report already."""
+_TRACED = pytest.StashKey[bool]()
+"""Set once a test's trace file was written: a later phase rewrites it, and names it again only in
+a failed phase's report."""
+_TRACE_MODES: Final = ("off", "on", "retain-on-failure")
 
 Strictness = bool | Literal["all"]
 _STRICT_VALUES: Final[dict[str, Strictness]] = {
@@ -119,9 +129,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "one; all: also when a mock registered in the test was never called. Default false.",
         default="false",
     )
+    group.addoption(
+        "--mockllm-trace",
+        dest="mockllm_trace",
+        choices=_TRACE_MODES,
+        default=None,
+        help="Write a test's requests as an HTML trace (.mockllm/traces/<test id>.html): off, on (every "
+        "test that used mockllm) or retain-on-failure (the default: failed tests only).",
+    )
+    parser.addini(
+        "mockllm_trace",
+        help="off, on or retain-on-failure (default): when a test leaves an HTML trace of its requests.",
+        default="retain-on-failure",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _trace_mode(config)  # a bad ini value is a usage error at once
     config.addinivalue_line(
         "markers",
         "mockllm(config=None, strict=None, cassette=None): config: serve this JSON config file (path "
@@ -150,7 +174,55 @@ def pytest_runtest_makereport(
             if isinstance(value, Examples) and value.current is not None:
                 section = "mockllm requests (the last example)"
                 report.sections.append((section, value.current.describe_requests()))
+    fixtures = item.stash.get(_ACTIVE, [])
+    if fixtures:
+        mode = _trace_mode(item.config)
+        if (mode == "on" and report.when == "call") or (mode != "off" and report.failed):
+            paths = _write_traces(item, fixtures)
+            if report.failed or not item.stash.get(_TRACED, False):
+                item.stash[_TRACED] = True
+                listed = "\n".join(str(path) for path in paths)
+                report.sections.append(("mockllm trace", f"open in a browser: {listed}"))
     return report
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The traces of the last run go, so that the folder holds this run's failures only (as a CI
+    # job keeps it). Under xdist the controller does it once, before any worker starts.
+    config = session.config
+    if hasattr(config, "workerinput") or _trace_mode(config) == "off":
+        return
+    from .trace_file import TRACE_DIR
+
+    directory = config.rootpath / TRACE_DIR
+    if directory.is_dir():
+        for old in directory.glob("*.html"):
+            old.unlink(missing_ok=True)
+
+
+def _trace_mode(config: pytest.Config) -> str:
+    mode: str | None = config.getoption("mockllm_trace")
+    if mode is None:
+        mode = str(config.getini("mockllm_trace")).strip().lower()
+        if mode not in _TRACE_MODES:
+            raise pytest.UsageError(f"ini option mockllm_trace takes {', '.join(_TRACE_MODES)}; got {mode!r}")
+    return mode
+
+
+def _write_traces(item: pytest.Item, fixtures: list[MockLLM]) -> list[Path]:
+    """Write the trace file of each fixture the test used (one file per test; a second fixture of
+    the same test gets ``-2``), named after the test id, so xdist workers never write the same file."""
+    from .trace_file import TRACE_DIR, trace_file_name, write_trace
+
+    directory = item.config.rootpath / TRACE_DIR
+    name = trace_file_name(item.nodeid)
+    paths = []
+    for number, fixture in enumerate(fixtures, 1):
+        file = name if number == 1 else name.replace(".html", f"-{number}.html")
+        paths.append(
+            write_trace(directory / file, fixture.requests, fixture.server.config, title=item.nodeid)
+        )
+    return paths
 
 
 # --- config sources ---------------------------------------------------------------------------

@@ -63,9 +63,13 @@ def test_serve_builtin_example_and_stop(
         model="claude", max_tokens=10, messages=[{"role": "user", "content": "Hello"}]
     )
     assert message.content[0].text == "Hello from the mock Claude!"  # type: ignore[union-attr]
+    assert httpx.get(url + "/__mockllm/ui").status_code == 200
     process.send_signal(signum)
     assert process.wait(timeout=10) == 0
-    assert process.stderr is not None and "mockllm: stopped" in process.stderr.read()
+    assert process.stderr is not None
+    said = process.stderr.read()
+    assert "mockllm: stopped" in said
+    assert f"  Trace viewer:       {url}/__mockllm/ui\n" in said
 
 
 def test_serve_with_config_and_listen_addr(tmp_path: Path) -> None:
@@ -172,6 +176,7 @@ def test_serve_with_workers_answers_the_admin_api_with_409() -> None:
             assert "needs one worker process" in message and "--workers 2" in message
     finally:
         stop(process)
+    assert process.stderr is not None and "Trace viewer" not in process.stderr.read()  # it answers 409
 
 
 def test_serve_keeps_a_bounded_journal_with_capped_bodies() -> None:

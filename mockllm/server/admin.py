@@ -29,6 +29,7 @@ from sanic import HTTPResponse, Request, Sanic
 from ..apis import API_BY_KEY
 from ..config import Config, ConfigError
 from .added_mocks import labelled
+from .events import event_feed, writable_entry
 from .journal import Journal
 from .served import ServedMocks
 
@@ -359,7 +360,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
             return _reply({"requests": entries})
         except orjson.JSONEncodeError:
             # orjson parses JSON nested deeper than it writes, and a mock may answer such a body.
-            return _reply({"requests": [_writable(entry) for entry in entries]})
+            return _reply({"requests": [writable_entry(entry) for entry in entries]})
 
     async def forget(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
@@ -415,21 +416,46 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     route(openapi, "/openapi.json", "GET")
 
+    # --- the trace viewer -----------------------------------------------------------------------
+
+    async def ui(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        from .trace_page import viewer_page  # only read when asked
+
+        return HTTPResponse(viewer_page(), content_type="text/html; charset=utf-8")
+
+    async def events(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        _journal(request)
+        return await event_feed(request).serve(request)
+
+    async def mock_this(request: Request, served: ServedMocks) -> HTTPResponse:
+        _query(request, ())
+        body = _json_object(request)
+        api, sent = body.get("api"), body.get("body")
+        if not isinstance(api, str) or api not in API_BY_KEY:
+            known = ", ".join(API_BY_KEY)
+            raise AdminError(400, "The request body needs the request's api.", [("$.api", f"one of {known}")])
+        # The one route that reaches the builders: a suggestion is builder code, and the JSON
+        # beside it is what that code builds.
+        from ..mock_this import suggest_mock
+
+        try:
+            suggestion = await asyncio.to_thread(suggest_mock, api, sent)
+        except ValueError as exc:
+            raise AdminError(422, f"No mock to suggest for this request: {exc}.") from None
+        return _reply(suggestion.as_json())
+
+    route(ui, "/ui", "GET")
+    route(events, "/events", "GET")
+    route(mock_this, "/mock-this", "POST")
+
 
 def _journal(request: Request) -> Journal:
     journal: Journal = request.app.ctx.journal
     if not journal.enabled:
         raise AdminError(409, "The journal is off (mockllm serve --journal-size 0): no requests are kept.")
     return journal
-
-
-def _writable(entry: dict[str, Any]) -> dict[str, Any]:
-    """``entry`` with a body too deeply nested to write as JSON marked in its place."""
-    try:
-        orjson.dumps(entry["body"])
-    except orjson.JSONEncodeError:
-        return {**entry, "body": {"truncated": True, "reason": "nested too deeply to write as JSON"}}
-    return entry
 
 
 def _scenarios(served: ServedMocks) -> dict[str, str]:

@@ -24,6 +24,16 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """A request's required JSON body."""
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _json_object(properties: dict[str, Any], description: str) -> dict[str, Any]:
+    """An answer that is a JSON object with these keys, all of them always there."""
+    return _json({"type": "object", "properties": properties, "required": list(properties)}, description)
+
+
 _ERRORS = {
     "401": {"$ref": "#/components/responses/Unauthorized"},
     "403": {"$ref": "#/components/responses/Forbidden"},
@@ -115,12 +125,8 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             "delete": _operation(
                 "Remove every mock with this label.",
                 {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"removed": {"type": "integer"}, "mocks": _ref("MockCounts")},
-                            "required": ["removed", "mocks"],
-                        },
+                    "200": _json_object(
+                        {"removed": {"type": "integer"}, "mocks": _ref("MockCounts")},
                         "How many mocks were removed, and how many each API serves now.",
                     ),
                     **_MISSING,
@@ -132,12 +138,8 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             "get": _operation(
                 "The journal: the requests received, oldest first.",
                 {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"requests": {"type": "array", "items": _ref("JournalEntry")}},
-                            "required": ["requests"],
-                        },
+                    "200": _json_object(
+                        {"requests": {"type": "array", "items": _ref("JournalEntry")}},
                         "The matching requests.",
                     ),
                     **_BAD,
@@ -168,16 +170,7 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
             ),
             "delete": _operation(
                 "Empty the journal.",
-                {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "properties": {"removed": {"type": "integer"}},
-                            "required": ["removed"],
-                        },
-                        "How many entries were dropped.",
-                    )
-                },
+                {"200": _json_object({"removed": {"type": "integer"}}, "How many entries were dropped.")},
             ),
         },
         "/__mockllm/scenarios": {
@@ -204,19 +197,14 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
                 parameters=[
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                 ],
-                requestBody={
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"state": {"type": "string", "minLength": 1}},
-                                "required": ["state"],
-                                "additionalProperties": False,
-                            }
-                        }
-                    },
-                },
+                requestBody=_json_body(
+                    {
+                        "type": "object",
+                        "properties": {"state": {"type": "string", "minLength": 1}},
+                        "required": ["state"],
+                        "additionalProperties": False,
+                    }
+                ),
             ),
         },
         "/__mockllm/reset": {
@@ -228,6 +216,52 @@ def openapi_paths() -> dict[str, dict[str, Any]]:
         },
         "/__mockllm/openapi.json": {
             "get": _operation("This document.", {"200": _json({"type": "object"}, "OpenAPI 3.1.")}),
+        },
+        "/__mockllm/ui": {
+            "get": _operation(
+                "The trace viewer: the journal as a live timeline, for a browser.",
+                {
+                    "200": {
+                        "description": "The page.",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            ),
+        },
+        "/__mockllm/events": {
+            "get": _operation(
+                "The journal as server-sent events: each event's `data:` is one journal entry, as "
+                "`GET /__mockllm/requests` gives it, sent as its request is recorded.",
+                {
+                    "200": {
+                        "description": "An endless event stream (comment lines keep an idle one open).",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    }
+                },
+            ),
+        },
+        "/__mockllm/mock-this": {
+            "post": _operation(
+                'A mock that matches a request (the trace viewer\'s "Mock this"): builder code, and the '
+                "config document it builds.",
+                {
+                    "200": _json_object(
+                        {"builder": {"type": "string"}, "config": _ref("Config")}, "The suggestion."
+                    ),
+                    "422": {"$ref": "#/components/responses/BadRequest"},
+                    **_BAD_BODY,
+                },
+                requestBody=_json_body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "api": {"type": "string", "enum": list(API_BY_KEY)},
+                            "body": {"type": "object", "description": "The request's JSON body."},
+                        },
+                        "required": ["api", "body"],
+                    }
+                ),
+            ),
         },
     }
 

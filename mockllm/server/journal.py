@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from time import time as _now
 from typing import Any, TypeAlias
@@ -279,6 +279,38 @@ class Journal:
         self.enabled = maxlen > 0
         """A journal of size 0 records nothing, and the server skips building entries for it."""
         self.max_body_bytes = max_body_bytes
+        self._watchers: list[Callable[[], None]] = []
+        self.clears = 0
+        """How many times the journal was emptied (`clear`): a watcher learns of it by the count."""
+        self.added = 0
+        """How many requests were recorded while watched (the dropped and cleared ones too), the
+        journal's entries when the first watcher came included: `since` reads the ones recorded
+        after a count of them. Not counted while no one watches, which then costs nothing."""
+
+    def watch(self, watcher: Callable[[], None]) -> None:
+        """Call ``watcher()`` after each request recorded from now on (the events feed of the trace
+        viewer, which reads them with `since` when it is ready to). While no one watches,
+        recording does nothing more than keep the tuple."""
+        if not self._watchers:
+            self.added = len(self._records)  # what happened unwatched is numbered from here on
+        self._watchers.append(watcher)
+
+    def unwatch(self, watcher: Callable[[], None]) -> None:
+        self._watchers.remove(watcher)
+
+    @property
+    def watched(self) -> bool:
+        """Whether anyone watches the requests as they are recorded."""
+        return bool(self._watchers)
+
+    def since(self, count: int, limit: int | None = None) -> list[RecordedRequest]:
+        """The requests recorded after the first ``count`` (`added` as it was), oldest first, at
+        most ``limit`` of them; those dropped or cleared since are not among them."""
+        records = self._records
+        first = max(count, self.added - len(records))
+        last = self.added if limit is None else min(self.added, first + limit)
+        offset = self.added - len(records)
+        return [_request(records[position - offset]) for position in range(first, last)]
 
     def add(
         self,
@@ -311,48 +343,57 @@ class Journal:
             kept = _SentWith(raw, url_fields)
         else:
             kept = raw
-        self._records.append(
-            (
-                method,
-                path,
-                kept,
-                headers,
-                status,
-                mock,
-                error,
-                api,
-                near_misses,
-                delivery,
-                mock_model,
-                _now(),
-                contract,
-                reply,
-            )
+        kept_entry: _Entry = (
+            method,
+            path,
+            kept,
+            headers,
+            status,
+            mock,
+            error,
+            api,
+            near_misses,
+            delivery,
+            mock_model,
+            _now(),
+            contract,
+            reply,
         )
+        self._records.append(kept_entry)
+        if self._watchers:
+            self.added += 1
+            for watcher in self._watchers:
+                watcher()
 
     def record(self, entry: RecordedRequest) -> None:
         """Record a request made into a `RecordedRequest` already (its body parsed)."""
-        self._records.append(
-            (
-                entry.method,
-                entry.path,
-                entry.body,
-                entry.headers,
-                entry.status,
-                entry.mock,
-                entry.error,
-                entry.api,
-                entry.near_misses,
-                entry.delivery,
-                entry.mock_model,
-                entry.time,
-                entry.contract,
-                entry.reply,
-            )
+        kept_entry: _Entry = (
+            entry.method,
+            entry.path,
+            entry.body,
+            entry.headers,
+            entry.status,
+            entry.mock,
+            entry.error,
+            entry.api,
+            entry.near_misses,
+            entry.delivery,
+            entry.mock_model,
+            entry.time,
+            entry.contract,
+            entry.reply,
         )
+        self._records.append(kept_entry)
+        if self._watchers:
+            self.added += 1
+            for watcher in self._watchers:
+                watcher()
 
     def clear(self) -> None:
         self._records.clear()
+        self.clears += 1
+        for watcher in self._watchers:
+            watcher()
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_request(entry) for entry in list(self._records)])

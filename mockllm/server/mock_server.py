@@ -217,6 +217,11 @@ class MockServer:
     # --- mocks ----------------------------------------------------------------------------------
 
     @property
+    def admin_access(self) -> AdminAccess:
+        """Who may use the admin API (and the trace viewer) of this server."""
+        return self._admin
+
+    @property
     def config(self) -> Config:
         """The config served now (a builder's mocks as of now)."""
         return self._served.current().config
