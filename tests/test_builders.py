@@ -1157,9 +1157,13 @@ async def test_anthropic_text_thinking_and_tool_use(live: MockBuilder, server: M
     assert asked.stop_reason == "tool_use"
 
     async with client.messages.stream(
-        model="claude", max_tokens=100, tools=tools, messages=[{"role": "user", "content": "Paris weather"}]
+        model="claude",
+        max_tokens=100,
+        tools=tools,
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
     ) as stream:
         streamed = await stream.get_final_message()
+    # The same prompt: the usage's input tokens are its estimate, equal too.
     assert streamed.model_dump(exclude={"id"}) == asked.model_dump(exclude={"id"})
 
     result = await client.messages.create(

@@ -222,7 +222,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             runtime.answered(mock)
             matched = Matched(mocks, order)
             return await _answer_later(request, answer, body, variant, adapter, matched, contract)
-        data = answer.render(body.get("model"), variant)
+        data = answer.render(body, variant)
         runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
             journal.add(
@@ -384,7 +384,7 @@ async def _answer_later(
             delivery=delivery,
             started=started,
         )
-    paced, model = answer, body.get("model")
+    paced = answer
     delivery = Delivery()
     if journal.enabled:
         _record(journal, request, body, 200, label, key, delivery=delivery, matched=mock, contract=contract)
@@ -392,10 +392,10 @@ async def _answer_later(
     headers: dict[str, str] | None
     streaming = adapter.streaming
     if streaming is not None and adapter.is_stream(variant):
-        content, delivery.events_total = paced.events(model, variant)
+        content, delivery.events_total = paced.events(body, variant)
         content_type, headers = streaming.media(variant)
     else:
-        content, content_type, headers = paced.answer.render(model, variant), JSON_TYPE, None
+        content, content_type, headers = paced.answer.render(body, variant), JSON_TYPE, None
     return await write_timed(
         request,
         paced.timing,
@@ -434,7 +434,7 @@ async def _answer_strike(
             matched=matched.mock,
         )
     answer = matched.mocks.answer(matched.order)
-    return await answer_strike(request, strike, adapter, answer, body.get("model"), variant, delivery)
+    return await answer_strike(request, strike, adapter, answer, body, variant, delivery)
 
 
 def _record(
