@@ -103,6 +103,7 @@ def test_a_usage_the_mock_writes_wins(m: MockBuilder, server: MockServer) -> Non
 
 
 async def test_chat_and_responses_report_the_estimate(m: MockBuilder, server: MockServer) -> None:
+    m.openai_chat().when_last_message_contains("percent").reply("100% sure, not %d or %s.")
     m.openai_chat().reply("Take the northern one.")
     m.openai_responses().reply("Take the northern one.")
     client = async_openai_client(server)
@@ -120,6 +121,11 @@ async def test_chat_and_responses_report_the_estimate(m: MockBuilder, server: Mo
     assert [(u.prompt_tokens, u.completion_tokens, u.total_tokens) for u in usages] == [
         (prompt, completion, prompt + completion)
     ]
+
+    # The count is written into the cached answer: the answer's own text stays as it was.
+    sure = await client.chat.completions.create(model="g", messages=[{"role": "user", "content": "percent?"}])
+    assert sure.choices[0].message.content == "100% sure, not %d or %s."
+    assert sure.usage is not None and sure.usage.prompt_tokens == estimate("percent?")
 
     answer = await client.responses.create(model="g", instructions="You plan routes.", input=LONG)
     assert answer.usage is not None

@@ -33,7 +33,7 @@ from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, chunk_frame
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import Endpoint, Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
-from ..server.usage import add_content, as_json
+from ..server.usage import Prompt
 from .contract import MESSAGES_TERMS
 from .matching import ANTHROPIC_RULES, anthropic_turns
 from .provider import ANTHROPIC
@@ -73,17 +73,20 @@ def validate_prompt(body: Request) -> None:
             raise ApiError(400, f"tools.{i}.name: Input should be a valid string")
 
 
+_TEXT_KEYS = ("text", "thinking")
+"""The fields whose text a block counts by (other blocks count by their JSON)."""
+
+
 def count_tokens(body: Request) -> int:
     """``POST /v1/messages/count_tokens``, and the ``input_tokens`` of an answer's usage: the
     prompt's size by `estimate_tokens`, of the text of the system prompt and of text and thinking
     blocks, and of the JSON of other blocks and of the tools."""
-    texts: list[str | bytes] = []
-    add_content(texts, body.get("system"), "text", "thinking")
+    prompt = Prompt()
+    prompt.content(body.get("system"), _TEXT_KEYS)
     for message in body["messages"]:
-        add_content(texts, message["content"], "text", "thinking")
-    for tool in body.get("tools") or ():
-        texts.append(as_json(tool))
-    return max(1, estimate_tokens(*texts))
+        prompt.content(message["content"], _TEXT_KEYS)
+    prompt.json(body.get("tools") or None)
+    return max(1, prompt.tokens())
 
 
 def token_count(body: Request) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, event_frame, ex
 from ..server.faults import ERROR_MESSAGE
 from ..server.provider import Route
 from ..server.sse import text_pieces
-from ..server.usage import add_content, as_json
+from ..server.usage import Prompt
 from .contract import CONVERSE_TERMS
 from .matching import BEDROCK_RULES, bedrock_turns
 from .provider import BEDROCK
@@ -71,15 +71,14 @@ def validate(body: Request) -> None:
 def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the text of the system blocks and of the messages'
     text blocks, the JSON of their other blocks and of the tool configuration's tools."""
-    texts: list[str | bytes] = []
-    add_content(texts, body.get("system"), "text")
+    prompt = Prompt()
+    prompt.content(body.get("system"))
     for message in body["messages"]:
-        add_content(texts, message["content"], "text")
+        prompt.content(message["content"])
     tool_config = body.get("toolConfig")
     if isinstance(tool_config, dict):
-        for tool in tool_config.get("tools") or ():
-            texts.append(as_json(tool))
-    return estimate_tokens(*texts)
+        prompt.json(tool_config.get("tools") or None)
+    return prompt.tokens()
 
 
 def describe(body: Request) -> str:

@@ -37,7 +37,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import JSON_TYPE, Endpoint, Route
 from ..server.sse import SSE_HEADERS, SSE_TYPE, sse_event, sse_events, text_pieces
-from ..server.usage import as_json
+from ..server.usage import Prompt
 from .contract import GENERATE_TERMS
 from .matching import GEMINI_RULES, gemini_turns, part_text
 from .provider import GEMINI
@@ -145,17 +145,19 @@ def count_tokens(body: Request) -> dict[str, Any]:
 def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the text of the contents and the system
     instruction, the JSON of other parts and of the tools."""
-    texts: list[str | bytes] = []
+    prompt = Prompt()
     contents = list(body["contents"])
     if isinstance(body.get("systemInstruction"), dict):
         contents.append(body["systemInstruction"])
     for content in contents:
         for part in content["parts"]:
             text = part_text(part)
-            texts.append(text if text is not None else as_json(part))
-    for tool in body.get("tools") or ():
-        texts.append(as_json(tool))
-    return estimate_tokens(*texts)
+            if text is None:
+                prompt.json(part)
+            else:
+                prompt.text(text)
+    prompt.json(body.get("tools") or None)
+    return prompt.tokens()
 
 
 def describe(body: Request) -> str:

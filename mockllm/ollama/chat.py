@@ -33,7 +33,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE
 from ..server.provider import Endpoint, Route
 from ..server.sse import text_pieces
-from ..server.usage import messages_tokens
+from ..server.usage import Prompt
 from .contract import CHAT_TERMS
 from .matching import OLLAMA_RULES, ollama_messages, ollama_turns
 from .provider import OLLAMA
@@ -124,7 +124,9 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
 def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the messages' text (a generate request's system
     and prompt), their tool calls, and the JSON of the tools."""
-    return messages_tokens(ollama_messages(body), body.get("tools"))
+    prompt = Prompt().messages(ollama_messages(body))
+    prompt.json(body.get("tools") or None)
+    return prompt.tokens()
 
 
 def _fill_call(call: Any, j: int) -> dict[str, Any]:

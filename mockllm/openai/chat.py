@@ -30,7 +30,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import DONE, sse_event, sse_events, sse_media, text_pieces
-from ..server.usage import messages_tokens
+from ..server.usage import Prompt
 from .azure import azure_routes
 from .contract import CHAT_TERMS
 from .matching import CHAT_RULES, chat_turns
@@ -111,7 +111,9 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
 def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the text of the messages (the JSON of parts without
     text), their tool calls, and the JSON of the tools."""
-    return messages_tokens(body["messages"], body.get("tools"), "text", "refusal")
+    prompt = Prompt().messages(body["messages"], ("text", "refusal"))
+    prompt.json(body.get("tools") or None)
+    return prompt.tokens()
 
 
 def _fill_choice(choice: dict[str, Any], i: int, position: int) -> dict[str, Any]:

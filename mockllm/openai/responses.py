@@ -30,7 +30,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
-from ..server.usage import add_content, as_json
+from ..server.usage import Prompt
 from .azure import azure_routes
 from .contract import RESPONSES_TERMS
 from .matching import RESPONSES_RULES, responses_turns
@@ -114,17 +114,16 @@ def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the instructions, the input's text (a message's
     text parts, a tool output's text, the JSON of any other item or part), and the JSON of the
     tools."""
-    texts: list[str | bytes] = []
-    add_content(texts, body.get("instructions"))
+    prompt = Prompt()
+    prompt.content(body.get("instructions"))
     value = body.get("input")
     for item in value if isinstance(value, list) else (value,):
         if isinstance(item, dict) and ("content" in item or "output" in item):
-            add_content(texts, item.get("content", item.get("output")), "text")
+            prompt.content(item.get("content", item.get("output")))
         else:
-            add_content(texts, item)
-    for tool in body.get("tools") or ():
-        texts.append(as_json(tool))
-    return estimate_tokens(*texts)
+            prompt.content(item)
+    prompt.json(body.get("tools") or None)
+    return prompt.tokens()
 
 
 def _fill_item(item: dict[str, Any], k: int, position: int) -> dict[str, Any]:

@@ -22,13 +22,11 @@ from .eventstream import event_frame_of, split_frames
 
 __all__ = [
     "INPUT_TOKENS",
+    "Prompt",
     "Spliced",
-    "add_content",
-    "as_json",
     "counted",
     "estimate_tokens",
     "input_tokens_plus",
-    "messages_tokens",
     "spliced",
     "written",
 ]
@@ -48,46 +46,68 @@ def input_tokens_plus(tokens: int) -> int:
 
 
 def estimate_tokens(*texts: object) -> int:
-    """A stand-in token count (about four UTF-8 bytes a token) for usage a config leaves out: of
-    texts, and of JSON already written (bytes); other values count nothing."""
-    size = 0
-    for text in texts:
-        if isinstance(text, str):
-            # Most prompts are ASCII, whose length is its UTF-8 size: no copy to count it.
-            size += len(text) if text.isascii() else len(text.encode())
-        elif isinstance(text, bytes):
-            size += len(text)
+    """A stand-in token count (about four UTF-8 bytes a token) for usage a config leaves out;
+    values that are not strings count nothing. A request's prompt is counted by `Prompt`."""
+    size = sum(len(text.encode()) for text in texts if isinstance(text, str))
     return (size + 3) // 4
 
 
-def add_content(texts: list[str | bytes], content: Any, *text_keys: str) -> None:
-    """What a message's content adds to the estimate of a prompt: a string itself; of a list of
-    parts, each part's text (its first of ``text_keys`` that is a string), or the JSON of a part
-    without one (an image, a tool call or result)."""
-    if isinstance(content, str):
-        texts.append(content)
-        return
-    if not isinstance(content, list):
-        if content is not None:
-            texts.append(as_json(content))
-        return
-    for part in content:
-        text = _text_of(part, text_keys) if isinstance(part, dict) else None
-        texts.append(as_json(part) if text is None else text)
+class Prompt:
+    """A prompt as `estimate_tokens` counts it, gathered part by part: texts by their UTF-8 size,
+    and everything else (images, tool calls and results, the tools) by the size of its JSON —
+    written in one go, as one call costs far less than one per part."""
 
+    __slots__ = ("_others", "_size")
 
-def messages_tokens(messages: Iterable[dict[str, Any]], tools: Any, *text_keys: str) -> int:
-    """The estimate of a chat-shaped prompt: each message's content (`add_content`) and tool
-    calls, and the JSON of the tools."""
-    texts: list[str | bytes] = []
-    for message in messages:
-        add_content(texts, message.get("content"), *text_keys)
-        calls = message.get("tool_calls")
-        if calls:
-            texts.append(as_json(calls))
-    for tool in tools or ():
-        texts.append(as_json(tool))
-    return estimate_tokens(*texts)
+    def __init__(self) -> None:
+        self._size = 0
+        self._others: list[Any] = []
+
+    def text(self, text: str) -> None:
+        # Most prompts are ASCII, whose length is its UTF-8 size: no copy to count it.
+        self._size += len(text) if text.isascii() else len(text.encode())
+
+    def json(self, value: Any) -> None:
+        """A part counted by its JSON (``None`` counts nothing)."""
+        if value is not None:
+            self._others.append(value)
+
+    def content(self, content: Any, text_keys: tuple[str, ...] = ("text",)) -> None:
+        """A message's content: a string itself; of a list of parts, each part's text (its first
+        of ``text_keys`` that is a string), or the JSON of a part without one."""
+        if isinstance(content, str):
+            self.text(content)
+        elif isinstance(content, list):
+            for part in content:
+                text = _text_of(part, text_keys) if isinstance(part, dict) else None
+                if text is None:
+                    self._others.append(part)
+                else:
+                    self.text(text)
+        else:
+            self.json(content)
+
+    def messages(self, messages: Iterable[dict[str, Any]], text_keys: tuple[str, ...] = ("text",)) -> Prompt:
+        """Chat-shaped messages: each one's content and tool calls."""
+        # The loop of every request with a long history: a text content is counted in line.
+        size, others = 0, self._others
+        for message in messages:
+            content = message.get("content")
+            if type(content) is str:
+                size += len(content) if content.isascii() else len(content.encode())
+            elif content is not None:
+                self.content(content, text_keys)
+            calls = message.get("tool_calls")
+            if calls:
+                others.append(calls)
+        self._size += size
+        return self
+
+    def tokens(self) -> int:
+        """The estimate. Raises ``orjson.JSONEncodeError`` for JSON nested deeper than it can be
+        written back (see `counted`)."""
+        others = self._others
+        return (self._size + (len(orjson.dumps(others)) if others else 0) + 3) // 4
 
 
 def _text_of(part: dict[str, Any], text_keys: tuple[str, ...]) -> str | None:
@@ -96,12 +116,6 @@ def _text_of(part: dict[str, Any], text_keys: tuple[str, ...]) -> str | None:
         if isinstance(text, str):
             return text
     return None
-
-
-def as_json(value: Any) -> bytes:
-    """A part of a prompt as the estimate counts it: its JSON. Raises ``orjson.JSONEncodeError``
-    for JSON nested deeper than it can be written back (see `counted`)."""
-    return orjson.dumps(value)
 
 
 def counted(input_tokens: Callable[[Any], int], request: Any) -> int:
@@ -137,13 +151,25 @@ class Spliced:
     """A render with the request's input tokens still to be written in: the bytes between the
     markers, and at each marker what it adds to the count (or the frame that holds it)."""
 
-    __slots__ = ("_holes", "_texts")
+    __slots__ = ("_holes", "_offsets", "_template", "_texts")
 
     def __init__(self, texts: Sequence[bytes], holes: Sequence[int | _Frame]) -> None:
         self._texts = tuple(texts)
         self._holes = tuple(holes)
+        self._template: bytes | None = None
+        """Where every hole is a number: the render as a ``%``-format with a ``%d`` at each, which
+        one C call fills (a join in Python costs several times as much)."""
+        self._offsets = tuple(hole for hole in holes if isinstance(hole, int))
+        if len(self._offsets) == len(self._holes):
+            self._template = b"%d".join(text.replace(b"%", b"%%") for text in texts)
 
     def write(self, tokens: int) -> bytes:
+        template = self._template
+        if template is not None:
+            offsets = self._offsets
+            if len(offsets) == 2:  # the usual usage: input tokens, and a total
+                return template % (tokens + offsets[0], tokens + offsets[1])
+            return template % tuple([tokens + offset for offset in offsets])
         texts = self._texts
         out = [texts[0]]
         for hole, text in zip(self._holes, texts[1:], strict=True):
