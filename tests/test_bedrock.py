@@ -97,7 +97,12 @@ def test_a_tool_loop_by_tool_use_id(m: MockBuilder, server: MockServer) -> None:
     m.bedrock().when_tool_names("get_weather").when_turn(0).reply_tool_uses(
         [ToolCall("get_weather", {"city": "Paris"}, id="tu_paris"), ToolCall("get_weather", {"city": "Rome"})]
     )
-    final = m.bedrock().when_tool_results("tu_paris").when_system_contains("brief").reply("Sunny, then rain.")
+    final = (
+        m.bedrock()
+        .when_history_has_tool_results("tu_paris")
+        .when_system_contains("brief")
+        .reply("Sunny, then rain.")
+    )
     client = runtime(server)
     tools = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {"type": "object"}}}}]}
     messages = [user("Weather in Paris and Rome?")]

@@ -146,7 +146,9 @@ def test_a_tool_loop_round_trips_the_call_id(m: MockBuilder, server: MockServer)
         ]
     )
     weather = (
-        m.gemini().when_tool_results("call_paris", "get_weather").reply("Sunny in Paris, rainy in Rome.")
+        m.gemini()
+        .when_history_has_tool_results("call_paris", "get_weather")
+        .reply("Sunny in Paris, rainy in Rome.")
     )
     gemini = client(server)
     declaration = types.FunctionDeclaration(

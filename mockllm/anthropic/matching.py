@@ -98,11 +98,7 @@ def _anthropic_block_mismatch(
         return f"text {preview(needle)} not found in last message {preview(texts)}"
     blocks = content if isinstance(content, list) else []
     if kind == "tool_result":
-        want = block.get("tool_use_id")
-        ids = [b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
-        if want in ids:
-            return None
-        return f"tool_result: no tool_use_id {preview(want)} in last message (has {preview(ids)})"
+        return _tool_result_mismatch(block, blocks)
     if kind == "tool_use":
         want = block.get("name")
         names = [b.get("name") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
@@ -113,6 +109,25 @@ def _anthropic_block_mismatch(
     if any(canonical_key(b) == key for b in blocks):
         return None
     return f"block {preview(block)} not in last message"
+
+
+def _tool_result_mismatch(block: dict[str, Any], blocks: list[Any]) -> str | None:
+    """A ``tool_result`` block of a rule: the last message has the result of its ``tool_use_id``
+    (kagent's rule), and, when the block carries text (``when_tool_result(id, contains=…)``), that
+    result's text contains it."""
+    want = block.get("tool_use_id")
+    results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+    found = [b for b in results if b.get("tool_use_id") == want]
+    if not found:
+        ids = [b.get("tool_use_id") for b in results]
+        return f"tool_result: no tool_use_id {preview(want)} in last message (has {preview(ids)})"
+    needles = text_blocks(block.get("content"))
+    if not needles:
+        return None
+    texts = ["\n".join(text_blocks(b.get("content"))) for b in found]
+    if any(all(needle in text for needle in needles) for text in texts):
+        return None
+    return f"tool_result {preview(want)}: text {preview(needles[0])} not found in {preview(texts)}"
 
 
 def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
