@@ -301,3 +301,12 @@ def test_tool_call_ids_are_the_ones_given_in_order(m: MockBuilder) -> None:
     assert handle.tool_call_ids == ("toolu_a", f"toolu_mockllm_{handle.position}_1")
     assert m.openai_chat().reply("No tools.").tool_call_ids == ()
     assert m.openai_chat().reply_error(429).tool_call_ids == ()
+
+
+def test_every_reply_docstring_names_its_keywords(m: MockBuilder) -> None:
+    starts = [*BUILDERS.values(), MockBuilder.openai_embeddings, MockBuilder.gemini_embeddings]
+    for start in [*starts, MockBuilder.ollama_embeddings]:
+        reply = type(start(m)).reply
+        doc = inspect.getdoc(reply) or ""
+        keywords = [p.name for p in inspect.signature(reply).parameters.values() if p.kind is p.KEYWORD_ONLY]
+        assert [k for k in keywords if f"``{k}``" not in doc] == [], reply.__qualname__

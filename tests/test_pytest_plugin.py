@@ -563,15 +563,25 @@ def test_worker(mockllm, n):
     assert seen["gw0"] != seen["gw1"]
 
 
-def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
+def test_readme_pytest_example_passes_without_a_warning(pytester: pytest.Pytester) -> None:
+    """A user's project set up as the README says (its test file, its pyproject.toml line for
+    pytest-asyncio) runs with warnings as errors, and shows none."""
     root = Path(__file__).resolve().parent.parent
-    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1]
+    section = (root / "README.md").read_text().split("## pytest fixtures", 1)[1].split("\n## ", 1)[0]
     example = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
     assert example is not None
     pytester.makepyfile(test_agent=example.group(1))
     (pytester.path / "agent_mocks.json").write_bytes((root / "mockllm/examples/default.json").read_bytes())
-    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    # Without the README's line, pytest-asyncio warns (and the README says why mockllm leaves it).
+    (pytester.path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    unset = pytester.runpytest_subprocess("-p", "no:hypothesispytest", "-k", "not async")
+    unset.stderr.fnmatch_lines(['*"asyncio_default_fixture_loop_scope" is unset*'])
+    (settings,) = re.findall(r"```toml\n(.*?)```", section, flags=re.DOTALL)
+    (pytester.path / "pyproject.toml").write_text(settings)
+    result = pytester.runpytest_subprocess("-W", "error", "--strict-markers", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=4)
+    shown = result.stdout.str() + result.stderr.str()
+    assert "Warning:" not in shown and "warnings summary" not in shown
 
 
 # --- strict mode ------------------------------------------------------------------------------------

@@ -186,9 +186,15 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         stop_sequence: str | None = None,
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
-        """Answer with a text block ``text`` citing ``citations`` (after a thinking block and a
-        ``redacted_thinking`` block with that ``data``, each if given), or with a whole message
-        given as an ``anthropic.types.Message`` or a dict."""
+        """Answer with a text block ``text``, or with a whole message given as an
+        ``anthropic.types.Message`` or a dict (served as written, so it takes no other argument).
+
+        With a text: ``citations`` are the text block's; ``thinking`` puts a thinking block
+        before it, signed with ``thinking_signature``; ``redacted_thinking`` puts a
+        ``redacted_thinking`` block with that ``data`` there too. ``model`` (else the request's),
+        ``response_id`` (its ``id``), ``stop_reason`` (``"end_turn"`` unless given),
+        ``stop_sequence`` and ``usage`` (else the estimate: ``input_tokens`` is what
+        ``count_tokens`` answers for the request) set the message's fields."""
         if not isinstance(content, str):
             options = (
                 thinking,

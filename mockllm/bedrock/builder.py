@@ -127,8 +127,12 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         stop_reason: str | None = None,
         usage: Mapping[str, int] | None = None,
     ) -> MockHandle[BedrockMock]:
-        """Answer with a text block ``content`` (after a reasoning block ``reasoning`` signed with
-        ``signature``, if given), or with a whole Converse response given as a dict."""
+        """Answer with a text block ``content``, or with a whole Converse response given as a dict
+        (served as written, so it takes no other argument).
+
+        With a text: ``reasoning`` puts a reasoning block before it, signed with ``signature``;
+        ``stop_reason`` (its ``stopReason``, ``"end_turn"`` unless given) and ``usage`` (else the
+        estimate: the request's prompt as ``inputTokens``) set the response's fields."""
         if not isinstance(content, str):
             if any(v is not None for v in (reasoning, signature, stop_reason, usage)):
                 raise BuilderError("mockllm: reply() options apply to a text reply; set them on the response")

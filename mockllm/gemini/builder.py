@@ -174,10 +174,16 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         usage: Mapping[str, int] | None = None,
         grounding: Mapping[str, Any] | None = None,
     ) -> MockHandle[GeminiMock]:
-        """Answer with the text part ``text`` (after a thought part ``thinking``, its
-        ``thought_signature`` base64 text, if given), or with a whole response given as a
-        ``google.genai.types.GenerateContentResponse`` or a dict. ``grounding`` is the candidate's
-        ``groundingMetadata`` (the sources a search-grounded answer cites)."""
+        """Answer with the text part ``text``, or with a whole response given as a
+        ``google.genai.types.GenerateContentResponse`` or a dict (served as written, so it takes
+        no other argument).
+
+        With a text: ``thinking`` puts a thought part before it, whose ``thought_signature`` is
+        a base64 text; ``grounding`` is the candidate's ``groundingMetadata`` (the sources a
+        search-grounded answer cites); ``finish_reason`` (``"STOP"`` unless given), ``model``
+        (its ``modelVersion``, else the request's), ``response_id`` (its ``responseId``) and
+        ``usage`` (its ``usageMetadata``, else the estimate: ``promptTokenCount`` is what
+        ``countTokens`` answers for the request) set the response's fields."""
         if not isinstance(content, str):
             options = (thinking, thought_signature, finish_reason, model, response_id, usage, grounding)
             if any(v is not None for v in options):

@@ -125,8 +125,12 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         model: str | None = None,
         done_reason: str | None = None,
     ) -> MockHandle[OllamaMock]:
-        """Answer with the text ``content`` (after ``thinking``, if given), or with a whole chat
-        response given as a dict."""
+        """Answer with the text ``content``, or with a whole chat response given as a dict (served
+        as written, so it takes no other argument).
+
+        With a text: ``thinking`` is the message's thinking; ``model`` (else the request's) and
+        ``done_reason`` (``"stop"`` unless given) set the response's fields. The counters the
+        server fills in include ``prompt_eval_count``, the request's prompt by the estimate."""
         if not isinstance(content, str):
             if thinking is not None or model is not None or done_reason is not None:
                 raise BuilderError("mockllm: reply() options apply to a text reply; set them on the response")

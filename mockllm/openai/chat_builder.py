@@ -213,7 +213,13 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         usage: ChatUsage | None = None,
     ) -> MockHandle[OpenAIMock]:
         """Answer with an assistant message ``text``, or with a whole ``chat.completion`` given as
-        an ``openai.types.chat.ChatCompletion`` or a dict (served as written)."""
+        an ``openai.types.chat.ChatCompletion`` or a dict (served as written, so it takes no
+        other argument).
+
+        With a text, these set the answer's fields (the server fills in those left out):
+        ``model`` (else the request's), ``response_id`` (its ``id``), ``created``,
+        ``finish_reason`` (``"stop"`` unless given) and ``usage`` (else the estimate: the
+        request's prompt as ``prompt_tokens``, the text's size as ``completion_tokens``)."""
         if not isinstance(content, str):
             if any(v is not None for v in (model, response_id, created, finish_reason, usage)):
                 raise BuilderError(

@@ -81,7 +81,10 @@ class OpenAIEmbeddingsBuilder(EmbeddingsBuilder[OpenAIEmbeddingMock]):
     ) -> MockHandle[OpenAIEmbeddingMock]:
         """Answer every input with the embedding ``vector``, or with a whole response given as an
         ``openai.types.CreateEmbeddingResponse`` or a dict (served one item per input, as
-        `reply_vectors`)."""
+        `reply_vectors`; it takes no other argument).
+
+        With a vector: ``model`` (else the request's) and ``usage`` (else the inputs' estimate as
+        ``prompt_tokens``) set the answer's fields."""
         if isinstance(content, Sequence) and not isinstance(content, str):
             return self.reply_vectors([content], model=model, usage=usage)
         if model is not None or usage is not None:

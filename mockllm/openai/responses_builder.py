@@ -188,8 +188,13 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with an assistant message ``text`` (after a reasoning summary, if given), or with
-        a whole ``response`` given as an ``openai.types.responses.Response`` or a dict."""
+        """Answer with an assistant message ``text``, or with a whole ``response`` given as an
+        ``openai.types.responses.Response`` or a dict (served as written, so it takes no other
+        argument).
+
+        With a text: ``reasoning`` puts a reasoning item with that summary before the message;
+        ``model`` (else the request's), ``response_id`` (its ``id``), ``created_at`` and ``usage``
+        (else the estimate: the request's prompt as ``input_tokens``) set the answer's fields."""
         if not isinstance(content, str):
             if any(v is not None for v in (reasoning, model, response_id, created_at, usage)):
                 raise BuilderError(

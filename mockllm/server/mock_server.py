@@ -85,8 +85,10 @@ class MockServer:
 
     From sync code the server runs its own event loop in a daemon thread::
 
-        with MockServer(config).start_in_thread() as server:
+        with MockServer(config) as server:
             client = openai.OpenAI(base_url=server.openai_base_url, api_key="test")
+
+    (`start_in_thread` and `stop_thread` do the same where a ``with`` block does not fit.)
 
     Args:
         config: a `Config`, a builder (followed as it changes), a path to a JSON config, or None.
