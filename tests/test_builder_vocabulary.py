@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import ollama
 import pytest
 from google import genai
@@ -19,7 +18,7 @@ from google import genai
 from mockllm import MockBuilder, MockServer
 from mockllm.builders import MockHandle
 
-from .conftest import anthropic_client, openai_client
+from .conftest import anthropic_client, bedrock_runtime, openai_client
 
 BUILDERS: dict[str, Callable[[MockBuilder], Any]] = {
     "chat": MockBuilder.openai_chat,
@@ -213,18 +212,8 @@ def _gemini_result(server: MockServer, call_id: str, text: str) -> str:
     return client.models.generate_content(model="gemini-2.5-flash", contents=contents).text or ""
 
 
-def _bedrock(server: MockServer) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.bedrock_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
 def _bedrock_first(server: MockServer) -> str:
-    answer = _bedrock(server).converse(
+    answer = bedrock_runtime(server).converse(
         modelId="m", messages=[{"role": "user", "content": [{"text": "Paris?"}]}]
     )
     return str(answer["output"]["message"]["content"][0]["toolUse"]["toolUseId"])
@@ -239,9 +228,8 @@ def _bedrock_result(server: MockServer, call_id: str, text: str) -> str:
         },
         {"role": "user", "content": [{"toolResult": {"toolUseId": call_id, "content": [{"text": text}]}}]},
     ]
-    return str(
-        _bedrock(server).converse(modelId="m", messages=messages)["output"]["message"]["content"][0]["text"]
-    )
+    answer = bedrock_runtime(server).converse(modelId="m", messages=messages)
+    return str(answer["output"]["message"]["content"][0]["text"])
 
 
 def _ollama_first(server: MockServer) -> str:

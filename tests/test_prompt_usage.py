@@ -6,15 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import anthropic
-import boto3
 import ollama
 import pytest
 from google import genai
 
 from mockllm import MockBuilder, MockServer
 
-from .conftest import anthropic_client, async_anthropic_client, async_openai_client, openai_client
+from .conftest import (
+    anthropic_bedrock_client,
+    anthropic_client,
+    async_anthropic_client,
+    async_openai_client,
+    bedrock_runtime,
+    openai_client,
+)
 
 LONG = "Which of the three routes is the shortest in the afternoon?"  # 59 bytes
 TOOLS: Any = [{"name": "route", "description": "Plan a route", "input_schema": {"type": "object"}}]
@@ -74,13 +79,7 @@ async def test_anthropic_async_and_on_bedrock(m: MockBuilder, server: MockServer
         await client.messages.create(model="claude", max_tokens=9, messages=ask)
     ).usage.input_tokens == counted
 
-    bedrock = anthropic.AnthropicBedrock(
-        base_url=server.bedrock_endpoint_url,
-        aws_region="us-east-1",
-        aws_access_key="test",
-        aws_secret_key="test",
-        max_retries=0,
-    )
+    bedrock = anthropic_bedrock_client(server)
     model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
     assert bedrock.messages.create(model=model, max_tokens=9, messages=ask).usage.input_tokens == counted
     with bedrock.messages.stream(model=model, max_tokens=9, messages=ask) as stream:
@@ -153,13 +152,7 @@ def test_gemini_usage_is_what_count_tokens_says(m: MockBuilder, server: MockServ
 
 def test_bedrock_converse_usage_streamed_or_not(m: MockBuilder, server: MockServer) -> None:
     m.bedrock().reply("The northern one.")
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.bedrock_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = bedrock_runtime(server)
     messages = [{"role": "user", "content": [{"text": LONG}]}]
     system = [{"text": "You plan routes."}]
     prompt, completion = estimate("You plan routes.", LONG), estimate("The northern one.")
@@ -211,13 +204,7 @@ def test_paced_streams_report_it_too(m: MockBuilder, server: MockServer) -> None
         stream_options={"include_usage": True},
     )
     assert [chunk.usage.prompt_tokens for chunk in stream if chunk.usage is not None] == [estimate(LONG)]
-    client = boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.bedrock_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = bedrock_runtime(server)
     for text in ("Hi", LONG):
         events = client.converse_stream(modelId="m", messages=[{"role": "user", "content": [{"text": text}]}])
         metadata = [
