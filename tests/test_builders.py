@@ -820,6 +820,7 @@ def every_verb_used() -> Config:
     claude.when_model("claude", match_type="contains").when_turn(2).when_history_contains(
         "h"
     ).when_history_has_tool_results("toolu_1").when_last_message_matches("x", role="user").reply("x")
+    claude.when_tool_result("toolu_1", contains="x").reply("x")
     gemini = m.gemini().named("n").with_header("X-A", "a")
     gemini.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
     gemini.once().priority(1).in_scenario(

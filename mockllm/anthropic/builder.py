@@ -23,7 +23,7 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
 - ``when_last_message_matches(pattern, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``when_tool_result(tool_use_id, contains=)`` → ``match.match_type``, ``match.message.role``,
-  ``match.message.content``
+  ``match.message.content``, ``match.tool_result_contains``
 - ``when_last_message(role=, content= | contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``reply(text | Message | dict, thinking=, redacted_thinking=, citations=)`` → ``response``
@@ -120,8 +120,10 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         """The last message carries the ``tool_result`` of tool call ``tool_use_id`` (compared
         exactly), and that result's text contains ``contains`` when given."""
         tool_use_id, contains = checked_result_args(tool_use_id, contains)
-        block = {"type": "tool_result", "tool_use_id": tool_use_id, **optional(content=contains or None)}
-        return self._when("when_tool_result", "contains", {"role": "user", "content": [block]})
+        block = {"type": "tool_result", "tool_use_id": tool_use_id}
+        # kagent's tool_result block matches on its id alone: the text is a rule of its own.
+        builder = self._with_rule("tool_result_contains", contains) if contains else self
+        return builder._when("when_tool_result", "contains", {"role": "user", "content": [block]})
 
     def when_last_message(
         self,

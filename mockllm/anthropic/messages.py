@@ -85,7 +85,7 @@ def count_tokens(body: Request) -> int:
     prompt.content(body.get("system"), _TEXT_KEYS)
     for message in body["messages"]:
         prompt.content(message["content"], _TEXT_KEYS)
-    prompt.json(body.get("tools") or None)
+    prompt.json_items(body.get("tools"))
     return max(1, prompt.tokens())
 
 

@@ -77,7 +77,7 @@ def prompt_tokens(body: Request) -> int:
         prompt.content(message["content"])
     tool_config = body.get("toolConfig")
     if isinstance(tool_config, dict):
-        prompt.json(tool_config.get("tools") or None)
+        prompt.json_items(tool_config.get("tools"))
     return prompt.tokens()
 
 

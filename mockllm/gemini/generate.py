@@ -156,7 +156,7 @@ def prompt_tokens(body: Request) -> int:
                 prompt.json(part)
             else:
                 prompt.text(text)
-    prompt.json(body.get("tools") or None)
+    prompt.json_items(body.get("tools"))
     return prompt.tokens()
 
 

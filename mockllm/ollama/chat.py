@@ -125,7 +125,7 @@ def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the messages' text (a generate request's system
     and prompt), their tool calls, and the JSON of the tools."""
     prompt = Prompt().messages(ollama_messages(body))
-    prompt.json(body.get("tools") or None)
+    prompt.json_items(body.get("tools"))
     return prompt.tokens()
 
 

@@ -112,7 +112,7 @@ def prompt_tokens(body: Request) -> int:
     """The prompt's size by `estimate_tokens`: the text of the messages (the JSON of parts without
     text), their tool calls, and the JSON of the tools."""
     prompt = Prompt().messages(body["messages"], ("text", "refusal"))
-    prompt.json(body.get("tools") or None)
+    prompt.json_items(body.get("tools"))
     return prompt.tokens()
 
 

@@ -122,7 +122,7 @@ def prompt_tokens(body: Request) -> int:
             prompt.content(item.get("content", item.get("output")))
         else:
             prompt.content(item)
-    prompt.json(body.get("tools") or None)
+    prompt.json_items(body.get("tools"))
     return prompt.tokens()
 
 

@@ -54,8 +54,8 @@ def estimate_tokens(*texts: object) -> int:
 
 class Prompt:
     """A prompt as `estimate_tokens` counts it, gathered part by part: texts by their UTF-8 size,
-    and everything else (images, tool calls and results, the tools) by the size of its JSON —
-    written in one go, as one call costs far less than one per part."""
+    and everything else (images, tool calls and results, the tools) by the size of one JSON array
+    of them all — written in one go, as one call costs far less than one per part."""
 
     __slots__ = ("_others", "_size")
 
@@ -71,6 +71,12 @@ class Prompt:
         """A part counted by its JSON (``None`` counts nothing)."""
         if value is not None:
             self._others.append(value)
+
+    def json_items(self, values: Any) -> None:
+        """Each item of a list (the tools, a message's tool calls) counted as a part by its JSON;
+        anything but a list counts nothing."""
+        if isinstance(values, list):
+            self._others += values
 
     def content(self, content: Any, text_keys: tuple[str, ...] = ("text",)) -> None:
         """A message's content: a string itself; of a list of parts, each part's text (its first
@@ -98,8 +104,8 @@ class Prompt:
             elif content is not None:
                 self.content(content, text_keys)
             calls = message.get("tool_calls")
-            if calls:
-                others.append(calls)
+            if type(calls) is list:
+                others += calls
         self._size += size
         return self
 
