@@ -16,6 +16,7 @@ __all__ = [
     "EVENTSTREAM_TYPE",
     "broken_frame",
     "chunk_frame",
+    "chunk_frame_of",
     "event_frame",
     "event_frame_of",
     "exception_frame",
@@ -62,7 +63,12 @@ def exception_frame(exception_type: str, message: str) -> bytes:
 
 def chunk_frame(event: Any) -> bytes:
     """A ``chunk`` of InvokeModelWithResponseStream: one JSON event, base64 in ``bytes``."""
-    return event_frame("chunk", {"bytes": base64.b64encode(orjson.dumps(event)).decode()})
+    return chunk_frame_of(orjson.dumps(event))
+
+
+def chunk_frame_of(event: bytes) -> bytes:
+    """A ``chunk`` whose event is JSON already written."""
+    return event_frame("chunk", {"bytes": base64.b64encode(event).decode()})
 
 
 def broken_frame() -> bytes:

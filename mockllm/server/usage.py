@@ -4,8 +4,9 @@ answer per request.
 An answer is rendered once per (model, variant) and its bytes are cached, but the input tokens
 it reports depend on the request. So ``fill`` writes a marker number where that count goes
 (`INPUT_TOKENS`, or `input_tokens_plus` for a total that adds the answer's own tokens), a render
-is cut at its markers once (`spliced`), and each request writes its own count in: a join of a few
-byte strings. The count is the request's `estimate_tokens`, the same estimate the token-counting
+is cut at its markers once (`spliced`), and each request writes its own count in: one ``%``-format
+call (an event-stream frame that holds a count is framed anew). The count is the adapter's
+``input_tokens`` of the request, gathered with `Prompt`: the same estimate the token-counting
 endpoints answer.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .eventstream import event_frame_of, split_frames
+from .eventstream import chunk_frame_of, event_frame_of, split_frames
 
 __all__ = [
     "INPUT_TOKENS",
@@ -148,9 +149,7 @@ class _Frame:
 
     def write(self, tokens: int) -> bytes:
         payload = self.payload.write(tokens)
-        if self.in_chunk:
-            return event_frame_of("chunk", orjson.dumps({"bytes": base64.b64encode(payload).decode()}))
-        return event_frame_of(self.event_type, payload)
+        return chunk_frame_of(payload) if self.in_chunk else event_frame_of(self.event_type, payload)
 
 
 class Spliced:
