@@ -63,7 +63,7 @@ def prepare_cost(rounds: int = 2000) -> dict[str, float]:
         async def batch(answer: ProgrammedReply = answer, request: ProgrammedRequest = request) -> float:
             started = time.perf_counter()
             for _ in range(rounds):
-                (await answer.answer(request))[0].render("gpt-4o", "json")  # type: ignore[union-attr]
+                (await answer.answer(request))[0].render(body, "json")  # type: ignore[union-attr]
             return (time.perf_counter() - started) / rounds * 1e6
 
         costs[name] = min(asyncio.run(batch()) for _ in range(5))

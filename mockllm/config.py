@@ -121,6 +121,7 @@ __all__ = [
     "ReplyFunction",
     "Timing",
     "VectorsFromText",
+    "closest_name",
     "is_embeddings_input",
     "load_config",
 ]
@@ -199,8 +200,8 @@ def default_timing(value: Timing | Mapping[str, Any] | None, source: str = "defa
         for i, error in enumerate(exc.errors(include_url=False)):
             if error["type"] == "extra_forbidden":  # _problems knows the keys of a config's objects
                 key = str(error["loc"][-1])
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f': did you mean "{close[0]}"?' if close else f"; allowed keys: {', '.join(allowed)}"
+                close = closest_name(key, allowed)
+                hint = f': did you mean "{close}"?' if close else f"; allowed keys: {', '.join(allowed)}"
                 problems[i] = (problems[i][0], f'unknown key "{key}"{hint}')
         raise ConfigError(source, problems) from None
 
@@ -437,10 +438,17 @@ def _unknown_key_message(loc: tuple[int | str, ...]) -> str:
     key = str(loc[-1])
     allowed = _keys_at(loc[:-1])
     message = f'unknown key "{key}"'
-    close = difflib.get_close_matches(key, allowed, n=1)
+    close = closest_name(key, allowed)
     if close:
-        return f'{message}: did you mean "{close[0]}"?'
+        return f'{message}: did you mean "{close}"?'
     return f"{message}; allowed keys: {', '.join(allowed)}"
+
+
+def closest_name(name: str, names: Sequence[str]) -> str | None:
+    """The one of ``names`` that ``name`` is most likely a misspelling of, if any is close: the
+    did-you-mean of an unknown config key, and of a builder verb."""
+    close = difflib.get_close_matches(name, names, n=1)
+    return close[0] if close else None
 
 
 def _keys_at(loc: tuple[int | str, ...]) -> list[str]:

@@ -7,11 +7,14 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
+import boto3
 import httpcore2 as httpcore
 import openai
 import pytest
+from botocore.config import Config as BotoConfig
 
 from mockllm import Config, MockServer, mock
 from mockllm.builders import MockBuilder
@@ -126,3 +129,27 @@ def anthropic_client(server: MockServer) -> anthropic.Anthropic:
 
 def async_anthropic_client(server: MockServer) -> anthropic.AsyncAnthropic:
     return anthropic.AsyncAnthropic(base_url=server.anthropic_base_url, api_key="test", max_retries=0)
+
+
+def bedrock_runtime(server: MockServer, attempts: int = 1) -> Any:
+    """boto3's ``bedrock-runtime`` client on the server, with dummy credentials; ``attempts``
+    counts the first try (1: no retries)."""
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=server.bedrock_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=BotoConfig(retries={"mode": "standard", "total_max_attempts": attempts}),
+    )
+
+
+def anthropic_bedrock_client(server: MockServer) -> anthropic.AnthropicBedrock:
+    """Claude on Bedrock (``anthropic.AnthropicBedrock``) on the server, with dummy credentials."""
+    return anthropic.AnthropicBedrock(
+        base_url=server.bedrock_endpoint_url,
+        aws_region="us-east-1",
+        aws_access_key="test",
+        aws_secret_key="test",
+        max_retries=0,
+    )

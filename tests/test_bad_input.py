@@ -268,13 +268,14 @@ def test_render_cache_is_bounded_in_bytes() -> None:
     stream_size = 0
     for i in range(100):
         model = f"{i:03}" + "m" * 253
-        body = prepared.render(model, "sse")
+        body = prepared.render({"model": model, "messages": [{"role": "user", "content": "ping"}]}, "sse")
         assert body.count(model.encode()) > 2000
         stream_size = len(body)
         cached = sum(map(len, prepared._cache.values()))
         assert cached <= MAX_CACHED_BYTES, f"{cached} bytes cached after {i + 1} models"
     assert stream_size * 64 > MAX_CACHED_BYTES  # the entry bound alone would not have held it
-    assert prepared.render("gpt-4o", "sse").count(b'"model":"gpt-4o"') > 2000
+    again = prepared.render({"model": "gpt-4o", "messages": [{"role": "user", "content": "ping"}]}, "sse")
+    assert again.count(b'"model":"gpt-4o"') > 2000
 
 
 # --- headers that are not UTF-8 ------------------------------------------------------------------

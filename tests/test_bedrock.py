@@ -10,32 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
-import boto3
 import botocore.exceptions
 import httpx2 as httpx
 import pytest
-from botocore.config import Config as BotoConfig
 from botocore.eventstream import ChecksumMismatch, EventStreamBuffer
 
 from mockllm import Chaos, Config, MockServer, RecordedRequest, Recording, mock
 from mockllm.builders import MockBuilder, ToolCall
+
+from .conftest import anthropic_bedrock_client, bedrock_runtime
 
 MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 
 
 def last(server: MockServer) -> RecordedRequest:
     return list(server.journal)[-1]
-
-
-def runtime(server: MockServer, attempts: int = 1) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.bedrock_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=BotoConfig(retries={"mode": "standard", "total_max_attempts": attempts}),
-    )
 
 
 def user(text: str) -> dict[str, Any]:
@@ -81,7 +70,7 @@ def test_converse_and_its_stream_give_the_same_answer(m: MockBuilder, server: Mo
         "It is 42.", reasoning="Six times seven.", signature="c2ln"
     )
     m.bedrock().reply("Hello from Bedrock, in several words.")
-    client = runtime(server)
+    client = bedrock_runtime(server)
     for text in ("hi", "think about it"):
         plain = client.converse(modelId=MODEL, messages=[user(text)])
         plain.pop("ResponseMetadata")
@@ -97,8 +86,13 @@ def test_a_tool_loop_by_tool_use_id(m: MockBuilder, server: MockServer) -> None:
     m.bedrock().when_tool_names("get_weather").when_turn(0).reply_tool_uses(
         [ToolCall("get_weather", {"city": "Paris"}, id="tu_paris"), ToolCall("get_weather", {"city": "Rome"})]
     )
-    final = m.bedrock().when_tool_results("tu_paris").when_system_contains("brief").reply("Sunny, then rain.")
-    client = runtime(server)
+    final = (
+        m.bedrock()
+        .when_history_has_tool_results("tu_paris")
+        .when_system_contains("brief")
+        .reply("Sunny, then rain.")
+    )
+    client = bedrock_runtime(server)
     tools = {"tools": [{"toolSpec": {"name": "get_weather", "inputSchema": {"json": {"type": "object"}}}}]}
     messages = [user("Weather in Paris and Rome?")]
     first = converse_stream(client, messages, toolConfig=tools, system=[{"text": "be brief"}])
@@ -132,7 +126,7 @@ def test_errors_are_botocore_s_and_retried_as_against_aws(
     m: MockBuilder, server: MockServer, status: int, code: str, attempts: int
 ) -> None:
     m.bedrock().reply_error(status, message="mocked trouble")
-    client = runtime(server, attempts=3)
+    client = bedrock_runtime(server, attempts=3)
     with pytest.raises(botocore.exceptions.ClientError) as failed:
         client.converse(modelId=MODEL, messages=[user("hi")])
     error = failed.value.response["Error"]
@@ -144,7 +138,7 @@ def test_errors_are_botocore_s_and_retried_as_against_aws(
 def test_stream_faults_in_event_stream_frames(m: MockBuilder, server: MockServer) -> None:
     m.bedrock().when_last_message_contains("fail").with_fault("error_event", after_events=2).reply("a b c d")
     m.bedrock().when_last_message_contains("break").with_fault("malformed", after_events=1).reply("a b c d")
-    client = runtime(server)
+    client = bedrock_runtime(server)
     seen: list[dict[str, Any]] = []
     with pytest.raises(botocore.exceptions.EventStreamError) as failed:
         for event in client.converse_stream(modelId=MODEL, messages=[user("fail")])["stream"]:
@@ -191,7 +185,7 @@ def test_chaos_fails_with_service_unavailable(m: MockBuilder) -> None:
         MockServer(m, chaos=Chaos(error_rate=1.0)) as server,
         pytest.raises(botocore.exceptions.ClientError) as failed,
     ):
-        runtime(server).converse(modelId=MODEL, messages=[user("hi")])
+        bedrock_runtime(server).converse(modelId=MODEL, messages=[user("hi")])
     assert failed.value.response["Error"]["Code"] == "ServiceUnavailableException"
 
 
@@ -203,13 +197,7 @@ def test_claude_on_bedrock_answers_with_the_anthropic_mocks(m: MockBuilder, serv
     m.anthropic_messages().when_model(MODEL).reply_tool_use(
         "lookup", {"q": 1}, id="toolu_look", text="Let me look."
     )
-    client = anthropic.AnthropicBedrock(
-        base_url=server.bedrock_endpoint_url,
-        aws_region="us-east-1",
-        aws_access_key="test",
-        aws_secret_key="test",
-        max_retries=0,
-    )
+    client = anthropic_bedrock_client(server)
     ask = [{"role": "user", "content": "hi"}]
     plain = client.messages.create(model=MODEL, max_tokens=64, messages=ask)  # type: ignore[arg-type]
     with client.messages.stream(model=MODEL, max_tokens=64, messages=ask) as stream:  # type: ignore[arg-type]
@@ -234,9 +222,9 @@ def test_a_recorded_converse_stream_replays_as_a_plain_answer(tmp_path: Path) ->
     with MockServer(real) as upstream:
         recording = Recording(cassette, upstreams={"bedrock": upstream.url})
         with MockServer(Config(), record=recording) as recorder:
-            streamed = converse_stream(runtime(recorder), [user("look it up")])
+            streamed = converse_stream(bedrock_runtime(recorder), [user("look it up")])
     with MockServer(Config.from_json(cassette.read_bytes())) as replay:
-        plain = runtime(replay).converse(modelId=MODEL, messages=[user("look it up")])
+        plain = bedrock_runtime(replay).converse(modelId=MODEL, messages=[user("look it up")])
     plain.pop("ResponseMetadata")
     assert plain == streamed
     assert plain["output"]["message"]["content"][1]["toolUse"]["toolUseId"] == "tu_rec"

@@ -802,22 +802,25 @@ def every_verb_used() -> Config:
     embeddings.when_input_includes(["x"]).reply_vectors([[1.0]])
     embeddings.when_input("x").reply([1.0])
     embeddings.when_input([[1, 2]]).reply_vectors_from_text(8, seed=1)
-    chat.when_model("gpt", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
-        "call_1"
-    ).when_system_contains("s").when_tool_names("t").when_last_message_matches(
-        "x+", role="tool", name="n", tool_call_id="call_1"
-    ).reply("x")
+    chat.when_model("gpt", match_type="contains").when_turn(1).when_history_contains(
+        "h"
+    ).when_history_has_tool_results("call_1").when_system_contains("s").when_tool_names(
+        "t"
+    ).when_last_message_matches("x+", role="tool", name="n", tool_call_id="call_1").reply("x")
     responses.when_model("gpt-5", match_type="exact").when_turn(0).when_history_contains(
         "h"
-    ).when_tool_results("call_1").when_input_item("user").when_input_matches("x").reply("x")
+    ).when_history_has_tool_results("call_1").when_input_item("user").when_input_matches("x").reply("x")
     responses.when_user_input_contains("x").reply("x")
     responses.when_tool_output_contains("x").reply("x")
+    responses.when_tool_result("call_1", contains="x").reply("x")
+    responses.when_system_contains("s").when_tool_names("t").reply("x")
     embeddings.when_model("text-embedding", match_type="regex").when_input_matches("x").reply([1.0])
     claude = m.anthropic_messages().named("n").with_header("X-A", "a")
     claude.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
     claude.when_model("claude", match_type="contains").when_turn(2).when_history_contains(
         "h"
-    ).when_tool_results("toolu_1").when_last_message_matches("x", role="user").reply("x")
+    ).when_history_has_tool_results("toolu_1").when_last_message_matches("x", role="user").reply("x")
+    claude.when_tool_result("toolu_1", contains="x").reply("x")
     gemini = m.gemini().named("n").with_header("X-A", "a")
     gemini.when_system_contains("s").when_tool_names("t").when_last_message_contains("x").reply("x")
     gemini.once().priority(1).in_scenario(
@@ -825,7 +828,9 @@ def every_verb_used() -> Config:
     ).allowing_unknown_fields().reply("y")
     gemini.when_model("gemini", match_type="contains").when_turn(1).when_history_contains(
         "h"
-    ).when_tool_results("call_1").when_last_message_matches("x", role="user").reply_function_call("f")
+    ).when_history_has_tool_results("call_1").when_last_message_matches("x", role="user").reply_function_call(
+        "f"
+    )
     gemini.when_tool_result("call_1").reply_function_calls([ToolCall("f")])
     gemini.when_last_message(role="user", parts="x").reply_code_execution("print(1)", "1")
     gemini_embeddings = m.gemini_embeddings().named("n").with_header("X-A", "a")
@@ -843,7 +848,7 @@ def every_verb_used() -> Config:
     ).allowing_unknown_fields().reply("y", thinking="t")
     local.when_model("llama", match_type="contains").when_turn(1).when_history_contains(
         "h"
-    ).when_tool_results("f").when_last_message_matches("x", role="user").reply_tool_call("f")
+    ).when_history_has_tool_results("f").when_last_message_matches("x", role="user").reply_tool_call("f")
     local.when_tool_result("f").reply_tool_calls([ToolCall("f")])
     local.when_last_message(
         role="assistant", content="x", thinking="t", images=["aGk="], tool_calls=[{"function": {"name": "f"}}]
@@ -862,9 +867,11 @@ def every_verb_used() -> Config:
     ).allowing_unknown_fields().reply(
         "y", reasoning="r", signature="s", stop_reason="end_turn", usage={"inputTokens": 1}
     )
-    aws.when_model("claude", match_type="contains").when_turn(1).when_history_contains("h").when_tool_results(
-        "tu_1"
-    ).when_last_message_matches("x", role="user").reply_tool_use("f", id="tu_1")
+    aws.when_model("claude", match_type="contains").when_turn(1).when_history_contains(
+        "h"
+    ).when_history_has_tool_results("tu_1").when_last_message_matches("x", role="user").reply_tool_use(
+        "f", id="tu_1"
+    )
     aws.when_tool_result("tu_1").reply_tool_uses([ToolCall("f")])
     aws.when_last_message(role="user", content="x").reply("z")
     claude.when_tool_result("toolu_1").reply_tool_use("f")
@@ -937,9 +944,9 @@ def test_typing_chains_also_run() -> None:
     )
     assert namespace["m"].build().counts() == {
         "openai": 8,
-        "openai_response": 8,
+        "openai_response": 9,
         "openai_embeddings": 5,
-        "anthropic": 8,
+        "anthropic": 10,
         "gemini": 0,
         "gemini_embeddings": 0,
         "ollama": 0,
@@ -1158,9 +1165,13 @@ async def test_anthropic_text_thinking_and_tool_use(live: MockBuilder, server: M
     assert asked.stop_reason == "tool_use"
 
     async with client.messages.stream(
-        model="claude", max_tokens=100, tools=tools, messages=[{"role": "user", "content": "Paris weather"}]
+        model="claude",
+        max_tokens=100,
+        tools=tools,
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
     ) as stream:
         streamed = await stream.get_final_message()
+    # The same prompt: the usage's input tokens are its estimate, equal too.
     assert streamed.model_dump(exclude={"id"}) == asked.model_dump(exclude={"id"})
 
     result = await client.messages.create(

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import anthropic
-import boto3
 import botocore.config
 import botocore.exceptions
 import httpx2 as httpx
@@ -35,7 +34,14 @@ from google.genai import errors, types
 from mockllm import MockServer, RecordedRequest, mock
 from mockllm.builders import MockBuilder, ToolCall
 
-from .conftest import anthropic_client, async_anthropic_client, async_openai_client, openai_client
+from .conftest import (
+    anthropic_bedrock_client,
+    anthropic_client,
+    async_anthropic_client,
+    async_openai_client,
+    bedrock_runtime,
+    openai_client,
+)
 
 T = TypeVar("T")
 Transport = Literal["sync", "async", "stream"]
@@ -285,16 +291,6 @@ def send_anthropic(server: MockServer, ask: Ask, transport: Transport, events: E
     return _message_answer(cached(server, anthropic_client).messages.create(**kwargs))
 
 
-def anthropic_bedrock_client(server: MockServer) -> anthropic.AnthropicBedrock:
-    return anthropic.AnthropicBedrock(
-        base_url=server.bedrock_endpoint_url,
-        aws_region="us-east-1",
-        aws_access_key="test",
-        aws_secret_key="test",
-        max_retries=0,
-    )
-
-
 def send_anthropic_bedrock(server: MockServer, ask: Ask, transport: Transport, events: Events) -> Answer:
     client = cached(server, anthropic_bedrock_client)
     kwargs = _anthropic_kwargs(ask, BEDROCK_MODEL)
@@ -393,17 +389,6 @@ def send_gemini_openapi(server: MockServer, ask: Ask, transport: Transport, even
 
 
 # --- Bedrock Converse -----------------------------------------------------------------------------
-
-
-def bedrock_runtime(server: MockServer) -> Any:
-    return boto3.client(
-        "bedrock-runtime",
-        endpoint_url=server.bedrock_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=botocore.config.Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
 
 
 def _converse_kwargs(ask: Ask) -> dict[str, Any]:

@@ -989,7 +989,7 @@ def _match_json(m: MockBuilder, api: str) -> JsonObject:
 def test_chat_verbs_write_the_keys_and_combine_with_a_body_rule() -> None:
     m = mock()
     base = m.openai_chat().when_model("gpt-4o").when_turn(1).when_history_contains("Paris", "rain")
-    base.when_tool_results("call_1").when_tool_results("call_2").when_system_contains(
+    base.when_history_has_tool_results("call_1").when_history_has_tool_results("call_2").when_system_contains(
         "agent"
     ).when_tool_names("get_weather").when_last_message_contains("thanks").with_header(
         "X-Env", "^prod", match_type="regex"
@@ -1029,7 +1029,7 @@ def test_responses_verbs() -> None:
         "input": "Tokyo",
         "input_item": "user",
     }
-    responses.when_tool_output_contains("Tokyo").when_tool_results("call_1").reply("It is 14:05.")
+    responses.when_tool_output_contains("Tokyo").when_history_has_tool_results("call_1").reply("It is 14:05.")
     assert _match_json(m, "openai_response") == {
         "match_type": "contains",
         "input": "Tokyo",
@@ -1063,9 +1063,9 @@ def test_embeddings_and_anthropic_verbs() -> None:
         "input": "dark|light",
         "model": {"value": "^text-", "match_type": "regex"},
     }
-    m.anthropic_messages().when_turn(0).when_tool_results("toolu_1", "toolu_2").when_last_message_matches(
-        r"^\d"
-    ).reply("x")
+    m.anthropic_messages().when_turn(0).when_history_has_tool_results(
+        "toolu_1", "toolu_2"
+    ).when_last_message_matches(r"^\d").reply("x")
     assert _match_json(m, "anthropic") == {
         "match_type": "regex",
         "message": {"role": "user", "content": [{"type": "text", "text": r"^\d"}]},
@@ -1080,9 +1080,9 @@ def test_embeddings_and_anthropic_verbs() -> None:
         (lambda m: m.openai_chat().when_turn(-1), r"when_turn\(\) takes a whole number of at least 0"),
         (lambda m: m.openai_chat().when_turn(True), r"when_turn\(\) takes a whole number"),
         (lambda m: m.anthropic_messages().when_turn("1"), r"when_turn\(\) takes a whole number"),
-        (lambda m: m.openai_chat().when_tool_results(), "needs at least one tool call id"),
+        (lambda m: m.openai_chat().when_history_has_tool_results(), "needs at least one tool call id"),
         (
-            lambda m: m.openai_chat().when_tool_results("call_1", ""),
+            lambda m: m.openai_chat().when_history_has_tool_results("call_1", ""),
             "each tool call id as a non-empty string",
         ),
         (lambda m: m.openai_responses().when_history_contains(), "needs at least one text"),
@@ -1135,13 +1135,15 @@ def test_the_conversation_verbs_are_not_body_rules() -> None:
         .when_last_message_contains("x")
         .when_model("gpt")
         .when_history_contains("y")
-        .when_tool_results("call_1")
+        .when_history_has_tool_results("call_1")
         .when_system_contains("s")
         .when_tool_names("t")
     )
     chain.reply("ok")
     m.openai_responses().when_tool_output_contains("x").when_turn(1).when_history_contains("x").reply("ok")
-    m.anthropic_messages().when_tool_result("toolu_1").when_tool_results("toolu_2").when_turn(3).reply("ok")
+    m.anthropic_messages().when_tool_result("toolu_1").when_history_has_tool_results("toolu_2").when_turn(
+        3
+    ).reply("ok")
     assert m.build().counts() == {
         "openai": 1,
         "openai_response": 1,

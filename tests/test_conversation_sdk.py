@@ -64,7 +64,7 @@ def test_chat_parallel_tool_calls_are_answered_once_both_results_are_in(
             ToolCall("get_weather", {"city": "London"}, id="call_10"),
         ]
     )
-    m.openai_chat().named("summary").when_tool_results("call_1", "call_10").reply(
+    m.openai_chat().named("summary").when_history_has_tool_results("call_1", "call_10").reply(
         "Sunny in Paris, rain in London."
     )
     client = openai_client(server)
@@ -216,9 +216,9 @@ def test_responses_turn_tool_results_and_history(m: MockBuilder, server: MockSer
         ],
         reasoning="Two cities, two calls.",
     )
-    weather.when_turn(1).when_tool_results("call_2", "call_1").when_history_contains("Oslo").reply(
-        "Paris: sun. Oslo: snow."
-    )
+    weather.when_turn(1).when_history_has_tool_results("call_2", "call_1").when_history_contains(
+        "Oslo"
+    ).reply("Paris: sun. Oslo: snow.")
     weather.when_turn(2).when_user_input_contains("weather").reply("Still the same.")
     client = openai_client(server)
     conversation: list[Any] = [{"role": "user", "content": "weather in Paris and Oslo?"}]
@@ -287,9 +287,9 @@ def test_anthropic_turns_and_parallel_tool_results(m: MockBuilder, server: MockS
             ToolCall("get_weather", {"city": "Rome"}, id="toolu_2"),
         ]
     )
-    claude.named("both").when_turn(1).when_tool_results("toolu_1", "toolu_2").when_history_contains(
-        "Rome"
-    ).reply("Sunny in both.")
+    claude.named("both").when_turn(1).when_history_has_tool_results(
+        "toolu_1", "toolu_2"
+    ).when_history_contains("Rome").reply("Sunny in both.")
     client = anthropic_client(server)
     system = "You are a helpful assistant."
     messages: list[Any] = [{"role": "user", "content": "Weather in Paris and Rome?"}]

@@ -56,7 +56,9 @@ def test_a_text_answer_sync_async_and_streamed(m: MockBuilder, server: MockServe
     assert plain.candidates is not None and plain.candidates[0].finish_reason == types.FinishReason.STOP
     assert plain.usage_metadata is not None and plain.usage_metadata.total_token_count
 
-    chunks = list(gemini.models.generate_content_stream(model=MODEL, contents="capital of France?"))
+    chunks = list(
+        gemini.models.generate_content_stream(model=MODEL, contents="What is the capital of France?")
+    )
     assert len(chunks) > 1
     assert "".join(chunk.text or "" for chunk in chunks) == plain.text
     assert (
@@ -144,7 +146,9 @@ def test_a_tool_loop_round_trips_the_call_id(m: MockBuilder, server: MockServer)
         ]
     )
     weather = (
-        m.gemini().when_tool_results("call_paris", "get_weather").reply("Sunny in Paris, rainy in Rome.")
+        m.gemini()
+        .when_history_has_tool_results("call_paris", "get_weather")
+        .reply("Sunny in Paris, rainy in Rome.")
     )
     gemini = client(server)
     declaration = types.FunctionDeclaration(

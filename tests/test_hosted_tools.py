@@ -425,7 +425,7 @@ def test_responses_builder_verbs_one_line_per_agent_step(serve: ServeFn) -> None
     r.when_user_input_contains("delete").reply_mcp_approval_request(
         "wiki", "delete", {"page": 1}, id="mcpr_1"
     )
-    r.when_tool_results("mcpr_1").reply("Deleted.")
+    r.when_history_has_tool_results("mcpr_1").reply("Deleted.")
     r.when_user_input_contains("everything").reply_items(
         FileSearch(["policy"], [{"file_id": "f", "text": "30 days"}]),
         CodeInterpreter("print(1)", "1"),
@@ -516,7 +516,7 @@ def test_anthropic_builder_verbs_one_line_per_agent_step(serve: ServeFn) -> None
         "wiki", "ask", {"q": "answer"}, result="42", then_text="42."
     )
     a.when_last_message_contains("secret").reply("Done.", redacted_thinking="EmwKAhgB", citations=[CITATION])
-    a.when_tool_results("srvtoolu_1").reply("Seen the search.")
+    a.when_history_has_tool_results("srvtoolu_1").reply("Seen the search.")
     server = serve(m.build())
     client = anthropic_client(server)
 
@@ -575,7 +575,7 @@ def test_matching_keys_on_mcp_approval_and_custom_tool_outputs(serve: ServeFn) -
     r = m.openai_responses()
     r.when_input_item("mcp_approval_response").when_input_contains('"approve":false').reply("Not deleted.")
     r.when_input_item("mcp_approval_response").reply("Deleted.")
-    r.when_input_item("custom_tool_call_output").when_tool_results("call_patch").reply("Patched.")
+    r.when_input_item("custom_tool_call_output").when_history_has_tool_results("call_patch").reply("Patched.")
     r.when_turn(2).reply("Second turn.")
     server = serve(m.build())
     client = openai_client(server)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
+import textwrap
 
 import httpx2 as httpx
+import openai
 import pytest
 
-from mockllm import Config, MockServer
+from mockllm import Config, MockServer, mock
 
-from .conftest import async_openai_client, openai_client
+from .conftest import ROOT, async_openai_client, openai_client
 
 
 def config(answer: str) -> Config:
@@ -143,3 +146,22 @@ def test_unmatched_requests_record_their_near_misses() -> None:
         (miss,) = entry.near_misses
         assert miss.mock == "weather"
         assert miss.reasons == ('text "weather" not found in last message "time?"',)
+
+
+def test_help_and_the_docs_start_a_server_from_sync_code_alike() -> None:
+    """``help(MockServer)`` shows how to start it from sync code as the README and the Getting
+    started page do, and that example runs."""
+    sync = (MockServer.__doc__ or "").split("From sync code", 1)[1]
+    found = re.search(r"::\n\n((?: {8}.*\n)+)", sync)
+    assert found is not None
+    example = textwrap.dedent(found.group(1))
+    assert example.startswith("with MockServer(config) as server:")
+    assert "with MockServer(load_config(\"mocks.json\")) as server:" in (ROOT / "README.md").read_text()
+    assert "`with MockServer(...)` works from sync code" in (ROOT / "docs/getting-started.md").read_text()
+    config = mock()
+    config.openai_chat().reply("hi")
+    uses_the_client = """\
+    answer = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello"}])
+    assert answer.choices[0].message.content == "hi"
+"""
+    exec(example + uses_the_client, {"MockServer": MockServer, "openai": openai, "config": config})

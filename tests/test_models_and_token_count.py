@@ -172,7 +172,8 @@ def test_count_tokens_uses_the_estimate_of_the_reported_usage(server: MockServer
 
     tools: Any = [{"name": "get_weather", "input_schema": {"type": "object"}}]
     system = "You are terse."
-    expected = estimate_tokens("hi there", system, json.dumps(tools[0], separators=(",", ":")))
+    # Texts by their size; the parts without text and the tools by one JSON array of them.
+    expected = estimate_tokens("hi there", system, json.dumps(tools, separators=(",", ":")))
     assert count(HISTORY, system=system, tools=tools) == expected
     assert count(HISTORY, tools=[]) == 2
 

@@ -569,11 +569,23 @@ def test_worker(mockllm, n):
 FIXTURES_PAGE = code_blocks(doc_section("docs/pytest.md", "# pytest fixtures"), "python")
 
 
-def test_docs_pytest_example_passes(pytester: pytest.Pytester) -> None:
+def test_docs_pytest_example_passes_without_a_warning(pytester: pytest.Pytester) -> None:
+    """A user's project set up as the docs say (the pytest page's test file, the troubleshooting
+    page's pyproject.toml lines for pytest-asyncio) runs with warnings as errors, and shows none."""
     pytester.makepyfile(test_agent=FIXTURES_PAGE[0])
     (pytester.path / "agent_mocks.json").write_bytes((ROOT / "mockllm/examples/default.json").read_bytes())
-    result = pytester.runpytest_subprocess(*INNER_ARGS)
+    # Without those lines pytest-asyncio warns (and the page says why mockllm leaves it).
+    (pytester.path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    unset = pytester.runpytest_subprocess("-p", "no:hypothesispytest", "-k", "not async")
+    unset.stderr.fnmatch_lines(['*"asyncio_default_fixture_loop_scope" is unset*'])
+    [settings] = code_blocks(
+        doc_section("docs/troubleshooting.md", "## pytest-asyncio: the loop scope"), "toml"
+    )
+    (pytester.path / "pyproject.toml").write_text(settings)
+    result = pytester.runpytest_subprocess("-W", "error", "--strict-markers", "-p", "no:hypothesispytest")
     result.assert_outcomes(passed=4)
+    shown = result.stdout.str() + result.stderr.str()
+    assert "Warning:" not in shown and "warnings summary" not in shown
 
 
 # --- strict mode ------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ chat_call = asked.reply_tool_call("get_weather", {"city": "London"}, id="call_1"
 assert_type(chat_call, MockHandle[OpenAIMock])
 assert_type(chat_call.mock, OpenAIMock)
 assert_type(chat_call.position, int)
+assert_type(chat_call.tool_call_ids, tuple[str, ...])
 assert_type(
     chat.when_tool_result("call_1", contains="Rainy").reply("It is rainy.", usage={"prompt_tokens": 3}),
     MockHandle[OpenAIMock],
@@ -66,6 +67,9 @@ assert_type(later_steps.reply_tool_call("f", {}), MockHandle[OpenAIMock])
 responses = m.openai_responses()
 assert_type(responses, OpenAIResponsesBuilder)
 assert_type(responses.when_input_contains("haiku"), OpenAIResponsesBuilder)
+assert_type(responses.when_tool_result("call_1", contains="Rainy"), OpenAIResponsesBuilder)
+assert_type(responses.when_system_contains("terse").when_tool_names("get_weather"), OpenAIResponsesBuilder)
+assert_type(responses.reply_tool_call("get_weather", {"city": "Paris"}), MockHandle[OpenAIResponseMock])
 assert_type(
     responses.when_input([{"type": "message", "role": "user", "content": "hi"}]), OpenAIResponsesBuilder
 )
@@ -96,6 +100,11 @@ ruled = claude.when_system_contains("helpful").when_tool_names("get_weather", "s
 assert_type(ruled, AnthropicMessagesBuilder)
 assert_type(ruled.when_last_message_contains("2+2"), AnthropicMessagesBuilder)
 assert_type(claude.when_tool_result("toolu_1"), AnthropicMessagesBuilder)
+assert_type(claude.when_tool_result("toolu_1", contains="Rainy"), AnthropicMessagesBuilder)
+claude_call = claude.reply_tool_call("get_weather", {"city": "Paris"})
+assert_type(claude_call, MockHandle[AnthropicMock])
+assert_type(claude_call.tool_call_ids, tuple[str, ...])
+assert_type(claude.reply_tool_calls([ToolCall("a", {})]), MockHandle[AnthropicMock])
 assert_type(
     claude.when_last_message(role="user", contains=[{"type": "tool_result", "tool_use_id": "toolu_1"}]),
     AnthropicMessagesBuilder,
@@ -124,7 +133,10 @@ assert_type(claude.reply_mcp_tool_use("wiki", "ask", {"q": 1}, result="42"), Moc
 
 # --- rules on the whole conversation ------------------------------------------------------------
 assert_type(
-    chat.when_model("gpt-4o").when_turn(1).when_history_contains("London").when_tool_results("call_1"),
+    chat.when_model("gpt-4o")
+    .when_turn(1)
+    .when_history_contains("London")
+    .when_history_has_tool_results("call_1"),
     OpenAIChatBuilder,
 )
 assert_type(
@@ -141,7 +153,7 @@ assert_type(
 assert_type(
     embeddings.when_model("text-embedding-3-small").when_input_matches("dark"), OpenAIEmbeddingsBuilder
 )
-assert_type(claude.when_turn(2).when_tool_results("toolu_1", "toolu_2"), AnthropicMessagesBuilder)
+assert_type(claude.when_turn(2).when_history_has_tool_results("toolu_1", "toolu_2"), AnthropicMessagesBuilder)
 assert_type(claude.when_last_message_matches("2\\+2", role=None), AnthropicMessagesBuilder)
 
 # --- error replies ---------------------------------------------------------------------------------
@@ -186,7 +198,9 @@ def misuse_that_mypy_rejects(m: MockBuilder) -> None:
     m.openai_chat().with_header("X-Tenant-ID", "a", match_type="glob")  # type: ignore[arg-type]
     m.openai_chat().when_input_contains("x")  # type: ignore[attr-defined]
     m.openai_responses().when_last_message_contains("x")  # type: ignore[attr-defined]
-    m.openai_responses().when_system_contains("x")  # type: ignore[attr-defined]
+    m.openai_chat().when_last_mesage_contains("x")  # type: ignore[attr-defined]
+    m.openai_chta()  # type: ignore[attr-defined]
+    m.anthropic_messages().when_tool_result("toolu_1", contains=3)  # type: ignore[arg-type]
     m.openai_embeddings().when_turn(1)  # type: ignore[attr-defined]
     m.openai_chat().when_input_item("user")  # type: ignore[attr-defined]
     m.openai_responses().when_input_item("assistant")  # type: ignore[arg-type]

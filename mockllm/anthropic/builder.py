@@ -15,20 +15,20 @@ Verb → the fields it sets in the mock (``anthropic[i]``):
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_turn(n)`` → ``match.turn``
 - ``when_history_contains(*texts)`` → ``match.history_contains``
-- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_history_has_tool_results(*ids)`` → ``match.tool_results``
 - ``when_system_contains(text)`` → ``match.system_contains``
 - ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``when_last_message_matches(pattern, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
-- ``when_tool_result(tool_use_id)`` → ``match.match_type``, ``match.message.role``,
-  ``match.message.content``
+- ``when_tool_result(tool_use_id, contains=)`` → ``match.match_type``, ``match.message.role``,
+  ``match.message.content``, ``match.tool_result_contains``
 - ``when_last_message(role=, content= | contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``reply(text | Message | dict, thinking=, redacted_thinking=, citations=)`` → ``response``
-- ``reply_tool_use(name, input)`` → ``response``
-- ``reply_tool_uses([ToolCall, ...])`` → ``response``
+- ``reply_tool_use(name, input)``, ``reply_tool_call(name, input)`` → ``response``
+- ``reply_tool_uses([ToolCall, ...])``, ``reply_tool_calls([ToolCall, ...])`` → ``response``
 - ``reply_web_search(query, results=[WebResult, ...], then_text=, citations=)`` → ``response``
 - ``reply_mcp_tool_use(server_name, name, input, result=, is_error=, then_text=)`` → ``response``
 - ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..builders._base import MockHandle, check_pattern
-from ..builders._conversation import ConversationBuilder
+from ..builders._conversation import ConversationBuilder, checked_result_args
 from ..builders._hosted import WebResult
 from ..builders._values import (
     AnthropicUsage,
@@ -120,10 +120,14 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         message = optional(role=role, content=[_text(pattern)])
         return self._when("when_last_message_matches", "regex", message)
 
-    def when_tool_result(self, tool_use_id: str) -> Self:
-        """The last message carries the ``tool_result`` of tool call ``tool_use_id``."""
+    def when_tool_result(self, tool_use_id: str, *, contains: str = "") -> Self:
+        """The last message carries the ``tool_result`` of tool call ``tool_use_id`` (compared
+        exactly), and that result's text contains ``contains`` when given."""
+        tool_use_id, contains = checked_result_args(tool_use_id, contains)
         block = {"type": "tool_result", "tool_use_id": tool_use_id}
-        return self._when("when_tool_result", "contains", {"role": "user", "content": [block]})
+        # kagent's tool_result block matches on its id alone: the text is a rule of its own.
+        builder = self._with_rule("tool_result_contains", contains) if contains else self
+        return builder._when("when_tool_result", "contains", {"role": "user", "content": [block]})
 
     def when_last_message(
         self,
@@ -279,6 +283,11 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
                 }
             )
         return self._register(_message(blocks, model, response_id, stop_reason, None, usage))
+
+    reply_tool_call = reply_tool_use
+    """`reply_tool_use` under the name every conversation builder has."""
+    reply_tool_calls = reply_tool_uses
+    """`reply_tool_uses` under the name every conversation builder has."""
 
     def reply_web_search(
         self,

@@ -56,9 +56,8 @@ def _said(response: dict[str, Any]) -> Said:
         if not isinstance(block, dict):
             continue
         if block.get("type") == "tool_use" and isinstance(block.get("name"), str):
-            calls.append(
-                Call(f"$.content[{i}]", block["name"], block.get("input", {}), f"$.content[{i}].input")
-            )
+            path = f"$.content[{i}]"
+            calls.append(Call(path, block["name"], block.get("input", {}), f"{path}.input", block.get("id")))
         elif block.get("type") == "text" and isinstance(block.get("text"), str):
             texts.append(block["text"])
     return Said(tuple(calls), (("$.content", "".join(texts)),) if texts else ())

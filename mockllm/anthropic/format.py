@@ -66,6 +66,11 @@ class AnthropicRequestMatch(MatchBase):
     tool_results: tuple[ToolCallId, ...] = ()
     """Each id is the ``tool_use_id`` of one of the request's ``tool_result`` blocks (or of a
     server tool's result block, ``mcp_tool_result`` say, replayed in the history)."""
+    tool_result_contains: StrictStr | None = None
+    """With a ``contains`` or ``regex`` rule: the text of a ``tool_result`` block of the last
+    message (one of those the ``message`` rule names by ``tool_use_id``, if it names any) contains
+    this (``when_tool_result(id, contains=…)``). An addition to kagent's rule, whose
+    ``tool_result`` blocks match on ``tool_use_id`` alone."""
 
     def _compile_body(self) -> None:
         _ = self.block_patterns

@@ -98,11 +98,7 @@ def _anthropic_block_mismatch(
         return f"text {preview(needle)} not found in last message {preview(texts)}"
     blocks = content if isinstance(content, list) else []
     if kind == "tool_result":
-        want = block.get("tool_use_id")
-        ids = [b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
-        if want in ids:
-            return None
-        return f"tool_result: no tool_use_id {preview(want)} in last message (has {preview(ids)})"
+        return _tool_result_mismatch(block, blocks)
     if kind == "tool_use":
         want = block.get("name")
         names = [b.get("name") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
@@ -113,6 +109,40 @@ def _anthropic_block_mismatch(
     if any(canonical_key(b) == key for b in blocks):
         return None
     return f"block {preview(block)} not in last message"
+
+
+def _tool_result_mismatch(block: dict[str, Any], blocks: list[Any]) -> str | None:
+    """A ``tool_result`` block of a rule: the last message has the result of its ``tool_use_id``
+    (kagent's rule: whatever the result's content)."""
+    want = block.get("tool_use_id")
+    ids = [b.get("tool_use_id") for b in _results(blocks)]
+    if want in ids:
+        return None
+    return f"tool_result: no tool_use_id {preview(want)} in last message (has {preview(ids)})"
+
+
+def _results(blocks: Any) -> list[dict[str, Any]]:
+    return (
+        [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+        if isinstance(blocks, list)
+        else []
+    )
+
+
+def _result_text_mismatch(match: AnthropicRequestMatch, last: dict[str, Any]) -> str | None:
+    """``tool_result_contains``: a result the rule names (any, if it names none) holds the text."""
+    needle = match.tool_result_contains
+    if needle is None:
+        return None
+    named = {b.get("tool_use_id") for b in _results(match.message.get("content"))}
+    texts = [
+        "\n".join(text_blocks(b.get("content")))
+        for b in _results(last.get("content"))
+        if not named or b.get("tool_use_id") in named
+    ]
+    if any(needle in text for text in texts):
+        return None
+    return f"tool_result_contains: {preview(needle)} not found in the last message's results {preview(texts)}"
 
 
 def _anthropic_body_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:
@@ -127,7 +157,7 @@ def _anthropic_blocks_mismatch(match: AnthropicRequestMatch, last: dict[str, Any
         reason = _anthropic_block_mismatch(block, last, patterns[i] if patterns else None)
         if reason is not None:
             return reason
-    return None
+    return _result_text_mismatch(match, last)
 
 
 def anthropic_mismatch(match: AnthropicRequestMatch, request: Request) -> str | None:

@@ -12,6 +12,7 @@ from sanic import Request as HttpRequest
 from ..apis import API_BY_KEY
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     JSON,
     SSE,
     ApiAdapter,
@@ -32,6 +33,7 @@ from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, chunk_frame
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import Endpoint, Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
+from ..server.usage import Prompt
 from .contract import MESSAGES_TERMS
 from .matching import ANTHROPIC_RULES, anthropic_turns
 from .provider import ANTHROPIC
@@ -71,25 +73,20 @@ def validate_prompt(body: Request) -> None:
             raise ApiError(400, f"tools.{i}.name: Input should be a valid string")
 
 
+_TEXT_KEYS = ("text", "thinking")
+"""The fields whose text a block counts by (other blocks count by their JSON)."""
+
+
 def count_tokens(body: Request) -> int:
-    """``POST /v1/messages/count_tokens``: the prompt's size by the estimate the server uses for
-    the usage it fills in (`estimate_tokens`): the text of the system prompt and of text and
-    thinking blocks, and the JSON of other blocks and of the tools."""
-    texts: list[str] = []
-
-    def add(content: Any) -> None:
-        if isinstance(content, str):
-            texts.append(content)
-            return
-        for block in content:
-            text = block.get("text", block.get("thinking"))
-            texts.append(text if isinstance(text, str) else orjson.dumps(block).decode())
-
-    add(body.get("system") or "")
+    """``POST /v1/messages/count_tokens``, and the ``input_tokens`` of an answer's usage: the
+    prompt's size by `estimate_tokens`, of the text of the system prompt and of text and thinking
+    blocks, and of the JSON of other blocks and of the tools."""
+    prompt = Prompt()
+    prompt.content(body.get("system"), _TEXT_KEYS)
     for message in body["messages"]:
-        add(message["content"])
-    texts += [orjson.dumps(tool).decode() for tool in body.get("tools") or []]
-    return max(1, estimate_tokens(*texts))
+        prompt.content(message["content"], _TEXT_KEYS)
+    prompt.json_items(body.get("tools"))
+    return max(1, prompt.tokens())
 
 
 def token_count(body: Request) -> dict[str, Any]:
@@ -114,7 +111,7 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
         texts = [b.get("text") or b.get("thinking") for b in blocks]
         texts += [orjson.dumps(b["input"]).decode() for b in blocks if "input" in b]
         out["usage"] = {
-            "input_tokens": 0,
+            "input_tokens": INPUT_TOKENS,
             "output_tokens": estimate_tokens(*texts),
             **_server_tool_usage(blocks),
         }
@@ -376,4 +373,5 @@ ADAPTER = ApiAdapter(
     recorded_match=recorded_match,
     id_prefix="msg_",
     endpoints=(Endpoint(Route("/v1/messages/count_tokens", "/v1/messages/count_tokens"), token_count),),
+    input_tokens=count_tokens,
 )

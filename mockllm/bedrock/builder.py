@@ -16,20 +16,20 @@ Verb → the fields it sets in the mock (``bedrock[i]``):
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_turn(n)`` → ``match.turn``
 - ``when_history_contains(*texts)`` → ``match.history_contains``
-- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_history_has_tool_results(*ids)`` → ``match.tool_results``
 - ``when_system_contains(text)`` → ``match.system_contains``
 - ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``when_last_message_matches(pattern, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
-- ``when_tool_result(tool_use_id)`` → ``match.match_type``, ``match.message.role``,
+- ``when_tool_result(tool_use_id, contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``when_last_message(role=, content= | contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``reply(text | dict, reasoning=, signature=, stop_reason=, usage=)`` → ``response``
-- ``reply_tool_use(name, input, id=)`` → ``response``
-- ``reply_tool_uses([ToolCall, ...])`` → ``response``
+- ``reply_tool_use(name, input, id=)``, ``reply_tool_call(name, input, id=)`` → ``response``
+- ``reply_tool_uses([ToolCall, ...])``, ``reply_tool_calls([ToolCall, ...])`` → ``response``
 - ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
   holds it)
 - ``reply_error(status, message=, type=, headers=, retry_after=)`` → ``error.status``,
@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..builders._base import MockHandle, check_pattern
-from ..builders._conversation import ConversationBuilder
+from ..builders._conversation import ConversationBuilder, checked_result_args
 from ..builders._values import BuilderError, JsonObject, ToolCall, checked_tool_calls, json_copy, optional
 from .format import BedrockMock
 
@@ -92,12 +92,14 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
             "when_last_message_matches", "regex", optional(role=role, content=[{"text": pattern}])
         )
 
-    def when_tool_result(self, tool_use_id: str) -> Self:
-        """The last message carries the ``toolResult`` of the tool use ``tool_use_id``."""
-        if not isinstance(tool_use_id, str) or not tool_use_id:
-            raise BuilderError(f"mockllm: when_tool_result() takes a tool use id, got {tool_use_id!r}")
-        block = {"toolResult": {"toolUseId": tool_use_id}}
-        return self._when("when_tool_result", "contains", {"role": "user", "content": [block]})
+    def when_tool_result(self, tool_use_id: str, *, contains: str = "") -> Self:
+        """The last message carries the ``toolResult`` of the tool use ``tool_use_id`` (compared
+        exactly), and its text (a result's text and JSON blocks) contains ``contains`` when given."""
+        tool_use_id, contains = checked_result_args(tool_use_id, contains, "tool use id")
+        blocks: list[JsonObject] = [{"toolResult": {"toolUseId": tool_use_id}}]
+        if contains:
+            blocks.append({"text": contains})
+        return self._when("when_tool_result", "contains", {"role": "user", "content": blocks})
 
     def when_last_message(
         self,
@@ -172,6 +174,11 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
                 }
             )
         return self._register(_response(blocks, "tool_use", None))
+
+    reply_tool_call = reply_tool_use
+    """`reply_tool_use` under the name every conversation builder has."""
+    reply_tool_calls = reply_tool_uses
+    """`reply_tool_uses` under the name every conversation builder has."""
 
     def _reply_value(self, reply: Reply) -> MockHandle[BedrockMock]:
         if reply.calls:

@@ -69,7 +69,7 @@ def _said(response: dict[str, Any]) -> Said:
         use = block.get("toolUse")
         if isinstance(use, dict) and isinstance(use.get("name"), str):
             path = f"$.output.message.content[{i}].toolUse"
-            calls.append(Call(path, use["name"], use.get("input", {}), f"{path}.input"))
+            calls.append(Call(path, use["name"], use.get("input", {}), f"{path}.input", use.get("toolUseId")))
         elif isinstance(block.get("text"), str):
             texts.append(block["text"])
     return Said(tuple(calls), (("$.output.message.content", "".join(texts)),) if texts else ())

@@ -19,6 +19,7 @@ from sanic import Request as HttpRequest
 from ..apis import API_BY_KEY
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     JSON,
     ApiAdapter,
     MatchStyle,
@@ -27,12 +28,14 @@ from ..server.adapter import (
     check_model,
     check_object_list,
     estimate_tokens,
+    input_tokens_plus,
 )
 from ..server.errors import ApiError
 from ..server.eventstream import EVENTSTREAM_TYPE, broken_frame, event_frame, exception_frame, frames
 from ..server.faults import ERROR_MESSAGE
 from ..server.provider import Route
 from ..server.sse import text_pieces
+from ..server.usage import Prompt
 from .contract import CONVERSE_TERMS
 from .matching import BEDROCK_RULES, bedrock_turns
 from .provider import BEDROCK
@@ -65,6 +68,19 @@ def validate(body: Request) -> None:
             raise ApiError(400, f"{key}: expected an object")
 
 
+def prompt_tokens(body: Request) -> int:
+    """The prompt's size by `estimate_tokens`: the text of the system blocks and of the messages'
+    text blocks, the JSON of their other blocks and of the tool configuration's tools."""
+    prompt = Prompt()
+    prompt.content(body.get("system"))
+    for message in body["messages"]:
+        prompt.content(message["content"])
+    tool_config = body.get("toolConfig")
+    if isinstance(tool_config, dict):
+        prompt.json_items(tool_config.get("tools"))
+    return prompt.tokens()
+
+
 def describe(body: Request) -> str:
     messages = body.get("messages") or []
     return f"last message {orjson.dumps(messages[-1] if messages else None).decode()[:200]}"
@@ -93,7 +109,11 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
             orjson.dumps(b["toolUse"]["input"]).decode() for b in blocks if "toolUse" in b
         ]
         tokens = estimate_tokens(*texts)
-        out["usage"] = {"inputTokens": 0, "outputTokens": tokens, "totalTokens": tokens}
+        out["usage"] = {
+            "inputTokens": INPUT_TOKENS,
+            "outputTokens": tokens,
+            "totalTokens": input_tokens_plus(tokens),
+        }
     elif not isinstance(out["usage"], dict):
         raise ValueError("response.usage: expected an object")
     out.setdefault("metrics", {"latencyMs": 0})
@@ -253,4 +273,5 @@ ADAPTER = ApiAdapter(
     ),
     recorded_match=recorded_match,
     model_field=None,
+    input_tokens=prompt_tokens,
 )

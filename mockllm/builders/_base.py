@@ -22,6 +22,7 @@ from ..config import (
     MockBase,
     ReplyFunction,
     Timing,
+    closest_name,
 )
 from ._values import BuilderError, JsonObject, json_copy
 
@@ -36,13 +37,40 @@ if TYPE_CHECKING:
     ReplyValue = str | Mapping[str, Any] | Reply
     """What a reply function returns."""
 
-__all__ = ["MatchKind", "MockHandle", "MockRegistry", "MockT", "RequestBuilder", "check_pattern"]
+__all__ = [
+    "MatchKind",
+    "MockHandle",
+    "MockRegistry",
+    "MockT",
+    "RequestBuilder",
+    "SuggestsVerbs",
+    "check_pattern",
+]
 
 MatchKind = Literal["exact", "contains", "regex"]
 """How a header or the model is compared: the whole value, a substring, or a Python ``re`` pattern
 searched for in the value."""
 
 MockT = TypeVar("MockT", bound=MockBase)
+
+
+class SuggestsVerbs:
+    """A builder whose misspelt verb raises an ``AttributeError`` naming the verb it is closest
+    to, as an unknown config key does (``when_last_mesage_contains`` → did you mean
+    ``when_last_message_contains``?). mypy and an IDE see no ``__getattr__``, so they go on
+    flagging a misspelt verb before anything runs."""
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_"):  # copy, pickle and dataclasses probe for these: the plain error
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            verbs = [verb for verb in dir(type(self)) if not verb.startswith("_")]
+            close = closest_name(name, verbs)
+            hint = f'; did you mean "{close}"?' if close else f"; its verbs: {', '.join(verbs)}"
+            raise AttributeError(f"mockllm: {type(self).__name__} has no verb {name!r}{hint}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,22 @@ class MockHandle(Generic[MockT]):
     def label(self) -> str:
         """How the server refers to the mock: its name, else ``api[position]``."""
         return self.mock.name or f"{self.api}[{self.position}]"
+
+    @property
+    def tool_call_ids(self) -> tuple[str, ...]:
+        """The ids of the tool calls this reply answers with, in order: those given with ``id=``
+        and those the server makes up for calls without one. So a test can send the result that
+        answers a call, and mock what comes next::
+
+            asked = m.openai_chat().reply_tool_call("get_weather", {"city": "Paris"})
+            m.openai_chat().when_tool_result(asked.tool_call_ids[0]).reply("Sunny in Paris.")
+
+        Ollama's tool results name the tool rather than a call id: there, these are the tool
+        names. Stale after `MockBuilder.reset` (made-up ids depend on the mock's position)."""
+        # The server's fill makes the ids a reply leaves out; asking it keeps one source of them.
+        from ..server.registry import tool_call_ids
+
+        return tool_call_ids(self.api, self.mock.response, self.position)
 
     # --- verification --------------------------------------------------------------------------------
 
@@ -149,7 +193,7 @@ class MockRegistry(Protocol):
 
 
 @dataclass(frozen=True, eq=False)
-class RequestBuilder(Generic[MockT]):
+class RequestBuilder(SuggestsVerbs, Generic[MockT]):
     """One mock under construction. Every ``when_*``/``with_*`` returns a changed copy and leaves
     this one as it was, so a half-built chain can be reused as a prefix; only a ``reply*`` verb
     registers a mock with the root builder.

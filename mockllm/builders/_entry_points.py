@@ -9,7 +9,7 @@ from ..anthropic.builder import AnthropicMessagesBuilder
 from ..openai.chat_builder import OpenAIChatBuilder
 from ..openai.embeddings_builder import OpenAIEmbeddingsBuilder
 from ..openai.responses_builder import OpenAIResponsesBuilder
-from ._base import MockRegistry
+from ._base import MockRegistry, SuggestsVerbs
 
 if TYPE_CHECKING:
     from ..bedrock.builder import BedrockBuilder
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ..ollama.embed_builder import OllamaEmbeddingsBuilder
 
 
-class ApiEntryPoints:
+class ApiEntryPoints(SuggestsVerbs):
     """One verb per API (named after its module in `mockllm.apis`); each returns that API's builder,
     bound to `_mock_registry`."""
 

@@ -130,6 +130,8 @@ class Call:
     arguments_path: str = ""
     """The JSON path of the arguments (each API keeps them under its own key); empty:
     ``{path}.arguments``."""
+    id: str | None = None
+    """What the tool's result refers to the call by: its id (Ollama's results name the tool)."""
 
 
 @dataclass(frozen=True, slots=True)

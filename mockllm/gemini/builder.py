@@ -16,20 +16,20 @@ Verb → the fields it sets in the mock (``gemini[i]``):
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_turn(n)`` → ``match.turn``
 - ``when_history_contains(*texts)`` → ``match.history_contains``
-- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_history_has_tool_results(*ids)`` → ``match.tool_results``
 - ``when_system_contains(text)`` → ``match.system_contains``
 - ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.parts``
 - ``when_last_message_matches(pattern, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.parts``
-- ``when_tool_result(id_or_name)`` → ``match.match_type``, ``match.message.role``,
+- ``when_tool_result(id_or_name, contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.parts``
 - ``when_last_message(role=, parts= | contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.parts``
 - ``reply(text | GenerateContentResponse | dict, thinking=, thought_signature=)`` → ``response``
-- ``reply_function_call(name, args, id=)`` → ``response``
-- ``reply_function_calls([ToolCall, ...])`` → ``response``
+- ``reply_function_call(name, args, id=)``, ``reply_tool_call(name, args, id=)`` → ``response``
+- ``reply_function_calls([ToolCall, ...])``, ``reply_tool_calls([ToolCall, ...])`` → ``response``
 - ``reply_code_execution(code, output, then_text=)`` → ``response``
 - ``reply_with(fn)``, ``reply_drawn(data, strategy)`` → ``reply_with`` (a Python function: no JSON
   holds it)
@@ -49,7 +49,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..builders._base import MockHandle, check_pattern
-from ..builders._conversation import ConversationBuilder
+from ..builders._conversation import ConversationBuilder, checked_result_args
 from ..builders._values import (
     BuilderError,
     JsonObject,
@@ -112,13 +112,15 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
             "when_last_message_matches", "regex", optional(role=role, parts=[{"text": pattern}])
         )
 
-    def when_tool_result(self, id_or_name: str) -> Self:
-        """The last content carries the ``functionResponse`` of the call ``id_or_name``: its id,
-        or its function's name for the responses the SDK sends without one."""
-        if not isinstance(id_or_name, str) or not id_or_name:
-            raise BuilderError(f"mockllm: when_tool_result() takes a call id or name, got {id_or_name!r}")
-        part = {"functionResponse": {"id": id_or_name}}
-        return self._when("when_tool_result", "contains", {"parts": [part]})
+    def when_tool_result(self, id_or_name: str, *, contains: str = "") -> Self:
+        """The last content carries the ``functionResponse`` of the call ``id_or_name`` (its id,
+        or its function's name for the responses the SDK sends without one), and its text (a
+        function response's is its ``response`` as JSON) contains ``contains`` when given."""
+        id_or_name, contains = checked_result_args(id_or_name, contains, "call id or name")
+        parts: list[JsonObject] = [{"functionResponse": {"id": id_or_name}}]
+        if contains:
+            parts.append({"text": contains})
+        return self._when("when_tool_result", "contains", {"parts": parts})
 
     def when_last_message(
         self,
@@ -245,6 +247,11 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
                 {"functionCall": {**optional(id=call.id), "name": call.name, "args": call.arguments_object()}}
             )
         return self._register(_response(parts, "STOP", model, response_id, usage, {}))
+
+    reply_tool_call = reply_function_call
+    """`reply_function_call` under the name every conversation builder has."""
+    reply_tool_calls = reply_function_calls
+    """`reply_function_calls` under the name every conversation builder has."""
 
     def reply_code_execution(
         self,

@@ -100,7 +100,7 @@ def _said(response: dict[str, Any]) -> Said:
             call = part.get("functionCall")
             if isinstance(call, dict) and isinstance(call.get("name"), str):
                 path = f"$.candidates[{c}].content.parts[{p}].functionCall"
-                calls.append(Call(path, call["name"], call.get("args", {}), f"{path}.args"))
+                calls.append(Call(path, call["name"], call.get("args", {}), f"{path}.args", call.get("id")))
             elif isinstance(part.get("text"), str) and not part.get("thought"):
                 text.append(part["text"])
         if text:

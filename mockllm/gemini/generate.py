@@ -21,6 +21,7 @@ from sanic import Request as HttpRequest
 from ..apis import API_BY_KEY
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     JSON,
     SSE,
     ApiAdapter,
@@ -30,11 +31,13 @@ from ..server.adapter import (
     check_model,
     check_object_list,
     estimate_tokens,
+    input_tokens_plus,
 )
 from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, MALFORMED_DATA
 from ..server.provider import JSON_TYPE, Endpoint, Route
 from ..server.sse import SSE_HEADERS, SSE_TYPE, sse_event, sse_events, text_pieces
+from ..server.usage import Prompt
 from .contract import GENERATE_TERMS
 from .matching import GEMINI_RULES, gemini_turns, part_text
 from .provider import GEMINI
@@ -134,19 +137,27 @@ def validate_prompt(body: Request) -> None:
 
 
 def count_tokens(body: Request) -> dict[str, Any]:
-    """``:countTokens``: the prompt's size by the estimate the answers' usage uses: the text of
-    the contents and the system instruction, the JSON of other parts and of the tools."""
+    """``:countTokens``: the prompt's size by the estimate the answers' usage uses."""
     validate_prompt(body)
-    texts: list[str] = []
+    return {"totalTokens": prompt_tokens(body)}
+
+
+def prompt_tokens(body: Request) -> int:
+    """The prompt's size by `estimate_tokens`: the text of the contents and the system
+    instruction, the JSON of other parts and of the tools."""
+    prompt = Prompt()
     contents = list(body["contents"])
     if isinstance(body.get("systemInstruction"), dict):
         contents.append(body["systemInstruction"])
     for content in contents:
         for part in content["parts"]:
             text = part_text(part)
-            texts.append(text if text is not None else orjson.dumps(part).decode())
-    texts += [orjson.dumps(tool).decode() for tool in body.get("tools") or []]
-    return {"totalTokens": estimate_tokens(*texts)}
+            if text is None:
+                prompt.json(part)
+            else:
+                prompt.text(text)
+    prompt.json_items(body.get("tools"))
+    return prompt.tokens()
 
 
 def describe(body: Request) -> str:
@@ -179,9 +190,9 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
                 texts.append(text if isinstance(text, str) else orjson.dumps(part).decode())
         tokens = estimate_tokens(*texts)
         out["usageMetadata"] = {
-            "promptTokenCount": 0,
+            "promptTokenCount": INPUT_TOKENS,
             "candidatesTokenCount": tokens,
-            "totalTokenCount": tokens,
+            "totalTokenCount": input_tokens_plus(tokens),
         }
     elif not isinstance(usage, dict):
         raise ValueError("response.usageMetadata: expected an object")
@@ -375,4 +386,5 @@ ADAPTER = ApiAdapter(
     id_field="responseId",
     model_field="modelVersion",
     endpoints=tuple(Endpoint(route, count_tokens) for route in gemini_routes("countTokens")),
+    input_tokens=prompt_tokens,
 )

@@ -15,14 +15,14 @@ Verb → the fields it sets in the mock (``ollama[i]``):
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_turn(n)`` → ``match.turn``
 - ``when_history_contains(*texts)`` → ``match.history_contains``
-- ``when_tool_results(*names)`` → ``match.tool_results``
+- ``when_history_has_tool_results(*names)`` → ``match.tool_results``
 - ``when_system_contains(text)`` → ``match.system_contains``
 - ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
 - ``when_last_message_matches(pattern, role=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.content``
-- ``when_tool_result(tool_name)`` → ``match.match_type``, ``match.message.role``,
+- ``when_tool_result(tool_name, contains=)`` → ``match.match_type``, ``match.message.role``,
   ``match.message.tool_name``
 - ``when_last_message(role=, content=, thinking=, images=, tool_calls= | contains=)`` →
   ``match.match_type``, ``match.message.role``, ``match.message.content``,
@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from ..builders._base import MockHandle, check_pattern
-from ..builders._conversation import ConversationBuilder
+from ..builders._conversation import ConversationBuilder, checked_result_args
 from ..builders._values import BuilderError, JsonObject, ToolCall, checked_tool_calls, json_copy, optional
 from .format import OllamaMock
 
@@ -87,11 +87,12 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         check_pattern("when_last_message_matches", pattern)
         return self._when("when_last_message_matches", "regex", optional(role=role, content=pattern))
 
-    def when_tool_result(self, tool_name: str) -> Self:
-        """The last message is the result of tool ``tool_name`` (a ``tool`` message naming it)."""
-        if not isinstance(tool_name, str) or not tool_name:
-            raise BuilderError(f"mockllm: when_tool_result() takes a tool name, got {tool_name!r}")
-        return self._when("when_tool_result", "contains", {"role": "tool", "tool_name": tool_name})
+    def when_tool_result(self, tool_name: str, *, contains: str = "") -> Self:
+        """The last message is the result of tool ``tool_name`` (a ``tool`` message naming it; Ollama
+        gives results no call id), and its content contains ``contains`` when given."""
+        tool_name, contains = checked_result_args(tool_name, contains, "tool name")
+        message = {"role": "tool", "tool_name": tool_name, **optional(content=contains or None)}
+        return self._when("when_tool_result", "contains", message)
 
     def when_last_message(
         self,

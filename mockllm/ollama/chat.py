@@ -19,6 +19,7 @@ from sanic import Request as HttpRequest
 from ..apis import API_BY_KEY
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     ApiAdapter,
     MatchStyle,
     Request,
@@ -32,6 +33,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE
 from ..server.provider import Endpoint, Route
 from ..server.sse import text_pieces
+from ..server.usage import Prompt
 from .contract import CHAT_TERMS
 from .matching import OLLAMA_RULES, ollama_messages, ollama_turns
 from .provider import OLLAMA
@@ -110,13 +112,21 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     for key, value in (
         ("total_duration", 0),
         ("load_duration", 0),
-        ("prompt_eval_count", 0),
+        ("prompt_eval_count", INPUT_TOKENS),
         ("prompt_eval_duration", 0),
         ("eval_count", tokens),
         ("eval_duration", 0),
     ):
         out.setdefault(key, value)
     return out
+
+
+def prompt_tokens(body: Request) -> int:
+    """The prompt's size by `estimate_tokens`: the messages' text (a generate request's system
+    and prompt), their tool calls, and the JSON of the tools."""
+    prompt = Prompt().messages(ollama_messages(body))
+    prompt.json_items(body.get("tools"))
+    return prompt.tokens()
 
 
 def _fill_call(call: Any, j: int) -> dict[str, Any]:
@@ -247,4 +257,5 @@ ADAPTER = ApiAdapter(
     ),
     recorded_match=recorded_match,
     endpoints=(Endpoint(Route("/api/version", "/api/version", method="GET"), version),),
+    input_tokens=prompt_tokens,
 )

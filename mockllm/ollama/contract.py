@@ -45,6 +45,7 @@ def _said(response: dict[str, Any]) -> Said:
             function["name"],
             function.get("arguments", {}),
             f"$.message.tool_calls[{j}].function.arguments",
+            function["name"],
         )
         for j, call in enumerate(message.get("tool_calls") or ())
         if isinstance(call, dict)

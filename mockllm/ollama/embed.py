@@ -18,12 +18,14 @@ from ..apis import API_BY_KEY
 from ..config_parts import MAX_VECTOR_DIMENSIONS
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     ApiAdapter,
     KeyedVariant,
     MatchStyle,
     PerRequestVectors,
     Request,
     check_model,
+    estimate_tokens,
     is_number_list,
 )
 from ..server.errors import ApiError
@@ -83,6 +85,7 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
     for i, vector in enumerate(vectors):
         if not is_number_list(vector):
             raise ValueError(f"response.embeddings[{i}]: expected a list of numbers")
+    out.setdefault("prompt_eval_count", INPUT_TOKENS)
     return out
 
 
@@ -107,11 +110,17 @@ class TextVectors(PerRequestVectors):
         vectors = [text_vector(text, dimensions, seed=self.seed) for text in variant.texts]
         if not variant.listed:
             return orjson.dumps({"embedding": vectors[0]})
-        return orjson.dumps({"model": model, "embeddings": vectors})
+        tokens = estimate_tokens(*variant.texts)
+        return orjson.dumps({"model": model, "embeddings": vectors, "prompt_eval_count": tokens})
 
 
 def describe(body: Request) -> str:
     return f"input {orjson.dumps(body.get('input', body.get('prompt'))).decode()[:200]}"
+
+
+def prompt_tokens(body: Request) -> int:
+    """The ``prompt_eval_count`` of an ``/api/embed`` answer."""
+    return estimate_tokens(*embed_inputs(body))
 
 
 def recorded_match(body: Request, style: MatchStyle) -> dict[str, Any]:
@@ -137,4 +146,5 @@ ADAPTER = ApiAdapter(
     streaming=None,
     recorded_match=recorded_match,
     vectors=TextVectors,
+    input_tokens=prompt_tokens,
 )

@@ -10,6 +10,7 @@ import orjson
 from ..apis import API_BY_KEY
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     JSON,
     SSE,
     ApiAdapter,
@@ -22,12 +23,14 @@ from ..server.adapter import (
     check_object_list,
     describe_last_message,
     estimate_tokens,
+    input_tokens_plus,
     json_or_events,
 )
 from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import DONE, sse_event, sse_events, sse_media, text_pieces
+from ..server.usage import Prompt
 from .azure import azure_routes
 from .contract import CHAT_TERMS
 from .matching import CHAT_RULES, chat_turns
@@ -98,11 +101,19 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
                     texts.append(function["arguments"])
         completion = estimate_tokens(*texts)
         out["usage"] = {
-            "prompt_tokens": 0,
+            "prompt_tokens": INPUT_TOKENS,
             "completion_tokens": completion,
-            "total_tokens": completion,
+            "total_tokens": input_tokens_plus(completion),
         }
     return out
+
+
+def prompt_tokens(body: Request) -> int:
+    """The prompt's size by `estimate_tokens`: the text of the messages (the JSON of parts without
+    text), their tool calls, and the JSON of the tools."""
+    prompt = Prompt().messages(body["messages"], ("text", "refusal"))
+    prompt.json_items(body.get("tools"))
+    return prompt.tokens()
 
 
 def _fill_choice(choice: dict[str, Any], i: int, position: int) -> dict[str, Any]:
@@ -303,4 +314,5 @@ ADAPTER = ApiAdapter(
     ),
     recorded_match=recorded_match,
     id_prefix="chatcmpl-",
+    input_tokens=prompt_tokens,
 )

@@ -15,7 +15,7 @@ Verb → the fields it sets in the mock (``openai[i]``):
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_turn(n)`` → ``match.turn``
 - ``when_history_contains(*texts)`` → ``match.history_contains``
-- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_history_has_tool_results(*ids)`` → ``match.tool_results``
 - ``when_system_contains(text)`` → ``match.system_contains``
 - ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_last_message_contains(text, role=)`` → ``match.match_type``, ``match.message.content``,
@@ -50,7 +50,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from ..builders._base import MockHandle, check_pattern
-from ..builders._conversation import ConversationBuilder
+from ..builders._conversation import ConversationBuilder, checked_result_args
 from ..builders._values import (
     BuilderError,
     ChatUsage,
@@ -124,7 +124,9 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         return self._when("when_last_message_matches", "regex", message)
 
     def when_tool_result(self, tool_call_id: str, *, contains: str = "") -> Self:
-        """The last message is the result of tool call ``tool_call_id`` and contains ``contains``."""
+        """The last message is the result of tool call ``tool_call_id`` (a ``tool`` message, the id
+        compared exactly), and its text contains ``contains`` when given."""
+        tool_call_id, contains = checked_result_args(tool_call_id, contains)
         message = {"role": "tool", "tool_call_id": tool_call_id, "content": contains}
         return self._when("when_tool_result", "contains", message)
 

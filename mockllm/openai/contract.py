@@ -118,7 +118,7 @@ def _chat_said(response: dict[str, Any]) -> Said:
             if isinstance(spec, dict) and isinstance(spec.get("name"), str):
                 key = "arguments" if kind == "function" else "input"
                 path = f"$.choices[{i}].message.tool_calls[{j}]"
-                calls.append(Call(path, spec["name"], spec.get(key), f"{path}.{kind}.{key}"))
+                calls.append(Call(path, spec["name"], spec.get(key), f"{path}.{kind}.{key}", call.get("id")))
         if isinstance(message.get("content"), str):
             texts.append((f"$.choices[{i}].message.content", message["content"]))
     return Said(tuple(calls), tuple(texts))
@@ -151,7 +151,8 @@ def _responses_said(response: dict[str, Any]) -> Said:
         kind = item.get("type")
         if kind in ("function_call", "custom_tool_call") and isinstance(item.get("name"), str):
             key = "arguments" if kind == "function_call" else "input"
-            calls.append(Call(f"$.output[{k}]", item["name"], item.get(key), f"$.output[{k}].{key}"))
+            path = f"$.output[{k}]"
+            calls.append(Call(path, item["name"], item.get(key), f"{path}.{key}", item.get("call_id")))
         elif kind == "message":
             parts = [
                 part["text"]

@@ -20,6 +20,7 @@ from ..apis import API_BY_KEY
 from ..config import MAX_VECTOR_DIMENSIONS, is_embeddings_input
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     ApiAdapter,
     KeyedVariant,
     MatchStyle,
@@ -102,7 +103,7 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
             _check_vector(vector, f"response.data[{i}].embedding")
         filled.append({"object": "embedding", "index": i, **item})
     out["data"] = filled
-    out.setdefault("usage", {"prompt_tokens": 0, "total_tokens": 0})
+    out.setdefault("usage", {"prompt_tokens": INPUT_TOKENS, "total_tokens": INPUT_TOKENS})
     return out
 
 
@@ -162,14 +163,24 @@ class TextVectors(PerRequestVectors):
         dimensions = variant.dimensions or self.dimensions
         as_base64 = variant.encoding == "base64"
         data = []
-        tokens = 0
         for i, value in enumerate(variant.inputs):
             packed = packed_unit_vector(input_digest(value, self.seed), dimensions)
             vector = base64.b64encode(packed).decode() if as_base64 else array("f", packed).tolist()
             data.append({"object": "embedding", "index": i, "embedding": vector})
-            tokens += estimate_tokens(value) if isinstance(value, str) else len(value)
+        tokens = _inputs_tokens(variant.inputs)
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return orjson.dumps({**self.response_for(model), "data": data, "usage": usage})
+
+
+def _inputs_tokens(inputs: Sequence[Any]) -> int:
+    """The inputs' size: a text's by `estimate_tokens`, a list of token ids its length."""
+    return sum(estimate_tokens(value) if isinstance(value, str) else len(value) for value in inputs)
+
+
+def prompt_tokens(body: Request) -> int:
+    """The ``prompt_tokens`` of an answer's usage."""
+    value = body["input"]
+    return _inputs_tokens([value] if isinstance(value, str) or isinstance(value[0], int) else value)
 
 
 def recorded_answer(answer: dict[str, Any]) -> dict[str, Any]:
@@ -211,4 +222,5 @@ ADAPTER = ApiAdapter(
     recorded_match=recorded_match,
     recorded_answer=recorded_answer,
     vectors=TextVectors,
+    input_tokens=prompt_tokens,
 )

@@ -81,10 +81,12 @@ class OpenAIEmbeddingsBuilder(EmbeddingsBuilder[OpenAIEmbeddingMock]):
         model: str | None = None,
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
-        """Answer every input with the embedding ``content`` (a list of floats), or, when
-        ``content`` is an ``openai.types.CreateEmbeddingResponse`` or a dict, with that response
-        (served one item per input, as `reply_vectors`). For a vector, ``model`` and ``usage`` set
-        the answer's ``model`` and token counts (by default the request's model and an estimate)."""
+        """Answer every input with the embedding ``content`` (a list of floats), or with a whole
+        response given as an ``openai.types.CreateEmbeddingResponse`` or a dict (served one item
+        per input, as `reply_vectors`; it takes no other argument).
+
+        With a vector: ``model`` (else the request's) and ``usage`` (else the inputs' estimate as
+        ``prompt_tokens``) set the answer's fields."""
         if isinstance(content, Sequence) and not isinstance(content, str):
             return self.reply_vectors([content], model=model, usage=usage)
         if model is not None or usage is not None:

@@ -159,6 +159,9 @@ class OpenAIResponseRequestMatch(InputMatch):
     input_item: InputItemKind | None = None
     """The last input item must be of this kind (a string ``input`` is a ``user`` item), and the
     ``input`` rule is applied to it alone."""
+    call_id: ToolCallId | None = None
+    """The last input item answers the call of this id (its ``call_id``, compared exactly): the
+    body rule of ``when_tool_result``."""
     model: ModelMatch | None = None
     turn: Turn | None = None
     """How many runs of consecutive model-produced items (assistant messages, function and tool
@@ -170,6 +173,11 @@ class OpenAIResponseRequestMatch(InputMatch):
     """Each id is answered in the input: the ``call_id`` of a ``function_call_output`` or
     ``custom_tool_call_output`` item, or the ``approval_request_id`` of an
     ``mcp_approval_response``."""
+    system_contains: tuple[StrictStr, ...] = ()
+    """Each string occurs in the ``instructions`` and the text of the ``system`` and ``developer``
+    input messages."""
+    tool_names: tuple[StrictStr, ...] = ()
+    """Each name is the name of one of the request's ``tools``."""
 
 
 class OpenAIEmbeddingRequestMatch(InputMatch):

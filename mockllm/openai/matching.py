@@ -224,11 +224,25 @@ def _responses_result_ids(request: Request) -> set[str]:
     }
 
 
+def _responses_system(request: Request) -> str:
+    """The request's ``instructions`` and the text of its ``system`` and ``developer`` input
+    messages."""
+    instructions = request.get("instructions")
+    texts = [instructions] if isinstance(instructions, str) else []
+    value = request.get("input")
+    for item in value if isinstance(value, list) else ():
+        if isinstance(item, dict) and _item_type(item) == "message" and item.get("role") in SYSTEM_ROLES:
+            texts.append(_item_text(item))
+    return "\n".join(texts)
+
+
 RESPONSES_CONVERSATION = Conversation(
     turns=responses_turns,
     history=_responses_history,
     history_item="input item",
     result_ids=_responses_result_ids,
+    system=_responses_system,
+    tool_names=tool_names_of,
 )
 responses_request_mismatch = RESPONSES_CONVERSATION.mismatch
 
@@ -257,12 +271,25 @@ def _narrowed(want: str, actual: Any) -> tuple[str | None, Any]:
     return f"input_item: wants {want} last, the last input item is {_input_item_kind(last)}", actual
 
 
+def _answered_call_mismatch(call_id: str, actual: Any) -> str | None:
+    """``call_id``: why the last input item does not answer the call ``call_id``, or None."""
+    last = actual[-1] if isinstance(actual, list) and actual else None
+    answered = last.get("call_id") if isinstance(last, dict) else None
+    if answered == call_id:
+        return None
+    return f"call_id: wants the last input item to answer {preview(call_id)}, it answers {preview(answered)}"
+
+
 def _responses_body_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> str | None:
     actual = responses_subject(request)
     if actual is None:
         return "the request has no input"
     if match.input_item is not None:
         reason, actual = _narrowed(match.input_item, actual)
+        if reason is not None:
+            return reason
+    if match.call_id is not None:
+        reason = _answered_call_mismatch(match.call_id, actual)
         if reason is not None:
             return reason
     want = match.input
@@ -303,8 +330,9 @@ def responses_mismatch(match: OpenAIResponseRequestMatch, request: Request) -> s
 
 
 def _responses_indexed(match: OpenAIResponseRequestMatch) -> bool:
-    # An exact rule under input_item compares the last item alone, not the input the index is keyed by.
-    return match.input_item is None
+    # An exact rule under input_item compares the last item alone, not the input the index is keyed
+    # by; call_id is a condition on that item the index does not see.
+    return match.input_item is None and match.call_id is None
 
 
 # --- embeddings -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import orjson
 from ..apis import API_BY_KEY
 from ..contract.shapes import ResponseType
 from ..server.adapter import (
+    INPUT_TOKENS,
     SSE,
     ApiAdapter,
     MatchStyle,
@@ -20,6 +21,7 @@ from ..server.adapter import (
     check_model,
     describe_input,
     estimate_tokens,
+    input_tokens_plus,
     is_sse,
     json_or_events,
     json_or_stream,
@@ -28,6 +30,7 @@ from ..server.errors import ApiError
 from ..server.faults import ERROR_MESSAGE, malformed_sse
 from ..server.provider import Route
 from ..server.sse import sse_event, sse_events, sse_media, text_pieces
+from ..server.usage import Prompt
 from .azure import azure_routes
 from .contract import RESPONSES_TERMS
 from .matching import RESPONSES_RULES, responses_turns
@@ -98,13 +101,29 @@ def fill(response: dict[str, Any], position: int, created: int) -> dict[str, Any
         texts = [_item_text(item) for item in out["output"]]
         tokens = estimate_tokens(*texts)
         out["usage"] = {
-            "input_tokens": 0,
+            "input_tokens": INPUT_TOKENS,
             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": tokens,
+            "total_tokens": input_tokens_plus(tokens),
         }
     return out
+
+
+def prompt_tokens(body: Request) -> int:
+    """The prompt's size by `estimate_tokens`: the instructions, the input's text (a message's
+    text parts, a tool output's text, the JSON of any other item or part), and the JSON of the
+    tools."""
+    prompt = Prompt()
+    prompt.content(body.get("instructions"))
+    value = body.get("input")
+    for item in value if isinstance(value, list) else (value,):
+        if isinstance(item, dict) and ("content" in item or "output" in item):
+            prompt.content(item.get("content", item.get("output")))
+        else:
+            prompt.content(item)
+    prompt.json_items(body.get("tools"))
+    return prompt.tokens()
 
 
 def _fill_item(item: dict[str, Any], k: int, position: int) -> dict[str, Any]:
@@ -479,4 +498,5 @@ ADAPTER = ApiAdapter(
     ),
     recorded_match=recorded_match,
     id_prefix="resp_",
+    input_tokens=prompt_tokens,
 )

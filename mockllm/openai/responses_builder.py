@@ -15,17 +15,21 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
 - ``when_model(value, match_type=)`` → ``match.model.value``, ``match.model.match_type``
 - ``when_turn(n)`` → ``match.turn``
 - ``when_history_contains(*texts)`` → ``match.history_contains``
-- ``when_tool_results(*ids)`` → ``match.tool_results``
+- ``when_history_has_tool_results(*ids)`` → ``match.tool_results``
+- ``when_system_contains(text)`` → ``match.system_contains``
+- ``when_tool_names(*names)`` → ``match.tool_names``
 - ``when_input_item(kind)`` → ``match.input_item``
 - ``when_input_contains(text)`` → ``match.match_type``, ``match.input``
 - ``when_user_input_contains(text)`` → ``match.input_item``, ``match.match_type``, ``match.input``
 - ``when_tool_output_contains(text)`` → ``match.input_item``, ``match.match_type``, ``match.input``
+- ``when_tool_result(call_id, contains=)`` → ``match.input_item``, ``match.call_id``,
+  ``match.match_type``, ``match.input``
 - ``when_input_matches(pattern)`` → ``match.match_type``, ``match.input``
 - ``when_input(value)`` → ``match.match_type``, ``match.input``
 - ``when_input_ends_with(items)`` → ``match.match_type``, ``match.input``
 - ``reply(text | Response | dict, reasoning=)`` → ``response``
-- ``reply_function_call(name, arguments)`` → ``response``
-- ``reply_function_calls([ToolCall, ...])`` → ``response``
+- ``reply_function_call(name, arguments)``, ``reply_tool_call(name, arguments)`` → ``response``
+- ``reply_function_calls([ToolCall, ...])``, ``reply_tool_calls([ToolCall, ...])`` → ``response``
 - ``reply_web_search(query, sources=, then_text=)`` → ``response``
 - ``reply_mcp_call(server_label, name, arguments, output= | error=, tools=, then_text=)`` →
   ``response``
@@ -38,10 +42,10 @@ Verb → the fields it sets in the mock (``openai_response[i]``):
   ``error.message``, ``error.type``, ``error.headers``
 
 A mock has at most one rule on the input (``when_input*``, ``when_user_input_contains``,
-``when_tool_output_contains``); the other ``when_*`` verbs look at the whole request and combine
-with it and with each other. A mock with no ``when_*`` verb matches every request. The server fills
-in what a reply leaves out (ids, ``created_at``, ``usage``, ``tools``; ``model`` echoes the
-request's).
+``when_tool_output_contains``, ``when_tool_result``); the other ``when_*`` verbs look at the whole
+request and combine with it and with each other. A mock with no ``when_*`` verb matches every
+request. The server fills in what a reply leaves out (ids, ``created_at``, ``usage``, ``tools``;
+``model`` echoes the request's).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Self, get_args, overload
 
 from ..builders._base import MockHandle, check_pattern
-from ..builders._conversation import ConversationBuilder
+from ..builders._conversation import ConversationBuilder, checked_result_args
 from ..builders._hosted import McpApprovalRequest, McpCall, McpListTools, OutputItem, WebSearch, output_items
 from ..builders._values import (
     BuilderError,
@@ -101,6 +105,15 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         check_pattern("when_input_matches", pattern)
         return self._when("when_input_matches", "regex", pattern)
 
+    def when_system_contains(self, text: str) -> Self:
+        """The request's ``instructions`` and its ``system`` and ``developer`` input messages
+        contain ``text`` (each such rule must hold)."""
+        return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
+
+    def when_tool_names(self, *names: str) -> Self:
+        """The request offers a tool of each of these names (among others)."""
+        return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
+
     def when_input_item(self, kind: InputItemKind) -> Self:
         """The last input item is a user message (``"user"``; a string input is one), or an item
         of type ``kind`` (``function_call_output``, ``custom_tool_call_output``,
@@ -132,6 +145,13 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         return self.when_input_item("function_call_output")._when(
             "when_tool_output_contains", "contains", text
         )
+
+    def when_tool_result(self, call_id: str, *, contains: str = "") -> Self:
+        """The last input item is the ``function_call_output`` of the call ``call_id`` (compared
+        exactly: ``call_1`` is not ``call_10``), and its output contains ``contains`` when given."""
+        call_id, contains = checked_result_args(call_id, contains, "call id")
+        answering = self.when_input_item("function_call_output")._with_rule("call_id", call_id)
+        return answering._when("when_tool_result", "contains", contains)
 
     def when_input(self, value: str | InputItems) -> Self:
         """The whole input equals ``value`` (a string, or the list of input items)."""
@@ -243,6 +263,11 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
             output.append(item)
         return self._register(_response(output, model, response_id, created_at, usage))
 
+    reply_tool_call = reply_function_call
+    """`reply_function_call` under the name every conversation builder has."""
+    reply_tool_calls = reply_function_calls
+    """`reply_function_calls` under the name every conversation builder has."""
+
     def reply_web_search(
         self,
         query: str,
@@ -316,7 +341,7 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
     ) -> MockHandle[OpenAIResponseMock]:
         """Answer with an ``mcp_approval_request`` item: the model asks to call tool ``name`` on
         MCP server ``server_label``; ``id`` is the ``approval_request_id`` the client's
-        ``mcp_approval_response`` will carry (match it with ``when_tool_results(id)``)."""
+        ``mcp_approval_response`` will carry (match it with ``when_history_has_tool_results(id)``)."""
         return self.reply_items(
             McpApprovalRequest(server_label, name, arguments, id=id),
             reasoning=reasoning,

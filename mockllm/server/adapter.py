@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 import orjson
 
@@ -23,11 +23,14 @@ from ..contract.guard import NOTHING_SAID, ContractTerms, Said
 from ..contract.shapes import ResponseType
 from ..matching import MatchRules
 from .errors import ApiError
+from .eventstream import EVENTSTREAM_TYPE
 from .faults import faulty_events
 from .provider import JSON_TYPE, Endpoint, Provider, Route
+from .usage import INPUT_TOKENS, Spliced, counted, estimate_tokens, input_tokens_plus, spliced, written
 
 __all__ = [
     "DEFAULT_MODEL",
+    "INPUT_TOKENS",
     "JSON",
     "JSON_TYPE",
     "MAX_CACHED_BYTES",
@@ -48,6 +51,7 @@ __all__ = [
     "describe_input",
     "describe_last_message",
     "estimate_tokens",
+    "input_tokens_plus",
     "is_number_list",
     "is_sse",
     "json_or_events",
@@ -145,6 +149,10 @@ class ApiAdapter:
     model_field: str | None = "model"
     """The answer's field that names the model: an answer without it echoes the request's (None:
     the answer names no model)."""
+    input_tokens: Callable[[Request], int] | None = None
+    """The request's prompt by `estimate_tokens` (what its token-counting endpoint answers), which
+    the usage of an answer reports where ``fill`` wrote `INPUT_TOKENS`; None for an API whose
+    answers report no prompt usage."""
 
 
 class KeyedVariant:
@@ -164,6 +172,20 @@ class KeyedVariant:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}{self._key}"
+
+
+def _no_prompt(body: Request) -> int:
+    return 0
+
+
+def _is_framed(adapter: ApiAdapter, variant: Hashable) -> bool:
+    """Whether a variant is a stream of event-stream frames, whose usage is written frame by frame."""
+    streaming = adapter.streaming
+    return (
+        streaming is not None
+        and adapter.is_stream(variant)
+        and streaming.media(variant)[0] == EVENTSTREAM_TYPE
+    )
 
 
 class Renders(dict[tuple[str | None, Hashable], _Rendered]):
@@ -198,11 +220,13 @@ class PreparedResponse:
     """
 
     __slots__ = (
+        "_adapter",
         "_cache",
         "_created",
         "_echo",
         "_fill",
         "_filled",
+        "_input_tokens",
         "_position",
         "_read_said",
         "_render",
@@ -220,7 +244,9 @@ class PreparedResponse:
         self._position = position
         self._created = created
         self._filled: dict[str, Any] | None = None
-        self._cache: Renders[bytes] | None = None
+        self._cache: Renders[bytes | Spliced] | None = None
+        self._input_tokens = adapter.input_tokens or _no_prompt
+        self._adapter = adapter
         self._read_said = adapter.contract.said if adapter.contract is not None else None
         self._said: Said | None = None
 
@@ -241,19 +267,41 @@ class PreparedResponse:
             )
         return said
 
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        key = (self.model_key(model), variant)
+    def render(self, request: Request, variant: Hashable) -> bytes:
+        """The answer to ``request``: cached per (model, variant), with the request's input
+        tokens written into its usage."""
+        key = (self.model_key(request.get("model")), variant)
         cache = self._cache
         if cache is None:
             cache = self._cache = Renders()
-        body = cache.get(key)
-        if body is None:
+        found = cache.get(key)
+        if found is None:
             body = self.render_uncached(key[0], variant)
-            if len(body) <= MAX_CACHED_BYTES:
+            size = len(body)
+            if size <= MAX_CACHED_BYTES:
                 # orjson's bytes keep a 4 KiB buffer whatever their length: keep a snug copy.
                 body = bytes(memoryview(body))
-            cache.keep(key, body, len(body))
-        return body
+            found = spliced(body, _is_framed(self._adapter, variant))
+            cache.keep(key, found, size)
+        if isinstance(found, bytes):
+            return found
+        return found.write(counted(self._input_tokens, request))
+
+    def stream_events(self, request: Request, variant: Hashable) -> list[bytes]:
+        """The events of a stream variant for ``request``, rendered anew (not kept)."""
+        streaming = self._adapter.streaming
+        if streaming is None:
+            raise TypeError("this API does not stream")
+        framed = _is_framed(self._adapter, variant)
+        events = streaming.events(self.response_for(request.get("model")), variant)
+        return self.written([spliced(event, framed) for event in events], request)
+
+    def written(self, events: list[bytes | Spliced], request: Request) -> list[bytes]:
+        """``events`` with the request's input tokens written in (counted only if one needs them)."""
+        if all(isinstance(event, bytes) for event in events):
+            return cast(list[bytes], events)
+        tokens = counted(self._input_tokens, request)
+        return [written(event, tokens) for event in events]
 
     def model_key(self, model: Any) -> str | None:
         """What of a request's ``model`` the answer depends on: the model it echoes, or None for
@@ -289,8 +337,8 @@ class PerRequestVectors(PreparedResponse):
         self.dimensions = vectors.dimensions
         self.seed = vectors.seed
 
-    def render(self, model: Any, variant: Hashable) -> bytes:
-        return self.render_uncached(model, variant)
+    def render(self, request: Request, variant: Hashable) -> bytes:
+        return self.render_uncached(request.get("model"), variant)
 
 
 _NO_TIMING = Timing()
@@ -310,30 +358,32 @@ class TimedResponse:
         self.timing = _NO_TIMING if timing is None else timing
         self.fault = fault
         self._adapter = adapter
-        self._cache: Renders[tuple[list[bytes], int]] | None = None
+        self._cache: Renders[tuple[list[bytes | Spliced], int]] | None = None
 
-    def events(self, model: Any, variant: Hashable) -> tuple[list[bytes], int]:
-        """The events of a stream variant that go out (the caller must not change the list), and
-        how many the whole stream has. Cached within the bounds of `PreparedResponse.render`: a
-        thousand concurrent paced streams spend their server's time writing, not rendering."""
+    def events(self, request: Request, variant: Hashable) -> tuple[list[bytes], int]:
+        """The events of a stream variant that go out to ``request`` (the caller must not change
+        the list), and how many the whole stream has. Cached within the bounds of
+        `PreparedResponse.render`: a thousand concurrent paced streams spend their server's time
+        writing, not rendering."""
         streaming = self._adapter.streaming
         if streaming is None:
             raise TypeError("this API does not stream")
-        key = (self.answer.model_key(model), variant)
+        key = (self.answer.model_key(request.get("model")), variant)
         cache = self._cache
         if cache is None:
             cache = self._cache = Renders()
         found = cache.get(key)
-        if found is not None:
-            return found
-        response = self.answer.response_for(key[0])
-        events = streaming.events(response, variant)
-        total = len(events)
-        fault = self.fault
-        if fault is not None and fault.kind in MID_STREAM_FAULTS:
-            events = faulty_events(streaming, fault, events, response, variant)
-        cache.keep(key, (events, total), sum(map(len, events)))
-        return events, total
+        if found is None:
+            response = self.answer.response_for(key[0])
+            events = streaming.events(response, variant)
+            total = len(events)
+            fault = self.fault
+            if fault is not None and fault.kind in MID_STREAM_FAULTS:
+                events = faulty_events(streaming, fault, events, response, variant)
+            framed = _is_framed(self._adapter, variant)
+            found = ([spliced(event, framed) for event in events], total)
+            cache.keep(key, found, sum(map(len, events)))
+        return self.answer.written(found[0], request), found[1]
 
 
 class PreparedError:
@@ -445,13 +495,6 @@ def is_number_list(value: Any) -> bool:
     return isinstance(value, list) and all(
         isinstance(x, int | float) and not isinstance(x, bool) for x in value
     )
-
-
-def estimate_tokens(*texts: object) -> int:
-    """A stand-in token count (about four UTF-8 bytes a token) for usage a config leaves out;
-    values that are not strings count nothing."""
-    size = sum(len(text.encode()) for text in texts if isinstance(text, str))
-    return (size + 3) // 4
 
 
 def _preview(value: Any) -> str:

@@ -238,7 +238,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             runtime.answered(mock)
             matched = Matched(mocks, order)
             return await _answer_later(request, answer, body, variant, adapter, matched, contract, reply)
-        data = answer.render(body.get("model"), variant)
+        data = answer.render(body, variant)
         runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
         if journal.enabled:
             journal.add(
@@ -411,7 +411,7 @@ async def _answer_later(
             delivery=delivery,
             started=started,
         )
-    paced, model = answer, body.get("model")
+    paced = answer
     delivery = Delivery()
     if journal.enabled:
         _record(
@@ -430,10 +430,10 @@ async def _answer_later(
     headers: dict[str, str] | None
     streaming = adapter.streaming
     if streaming is not None and adapter.is_stream(variant):
-        content, delivery.events_total = paced.events(model, variant)
+        content, delivery.events_total = paced.events(body, variant)
         content_type, headers = streaming.media(variant)
     else:
-        content, content_type, headers = paced.answer.render(model, variant), JSON_TYPE, None
+        content, content_type, headers = paced.answer.render(body, variant), JSON_TYPE, None
     return await write_timed(
         request,
         paced.timing,
@@ -477,7 +477,7 @@ async def _answer_strike(
             answer, _ = await answer.answer(ProgrammedRequest(adapter, body, request.headers))
         except ReplyFailed as exc:  # chaos fails the request all the same, as it fails an error mock
             answer = PreparedError(adapter, 500, None, exc.message, {})
-    return await answer_strike(request, strike, adapter, answer, body.get("model"), variant, delivery)
+    return await answer_strike(request, strike, adapter, answer, body, variant, delivery)
 
 
 def _record(

@@ -191,7 +191,7 @@ async def answer_strike(
     strike: Strike,
     adapter: ApiAdapter,
     answer: PreparedResponse | PreparedError | TimedResponse,
-    model: Any,
+    body: dict[str, Any],
     variant: Any,
     delivery: Delivery,
 ) -> HTTPResponse | None:
@@ -204,7 +204,7 @@ async def answer_strike(
     timing, prepared = _NO_TIMING, answer
     if isinstance(prepared, TimedResponse):  # the mock's own pace, up to the cut
         timing, prepared = prepared.timing, prepared.answer
-    events = streaming.events(prepared.response_for(model), variant)
+    events = prepared.stream_events(body, variant)
     total = delivery.events_total = len(events)
     content_type, headers = streaming.media(variant)
     # Never the terminal event: a stream that ends complete is no failure to the client.

@@ -12,7 +12,17 @@ from typing import Any
 
 import orjson
 
-__all__ = ["EVENTSTREAM_TYPE", "broken_frame", "chunk_frame", "event_frame", "exception_frame", "frames"]
+__all__ = [
+    "EVENTSTREAM_TYPE",
+    "broken_frame",
+    "chunk_frame",
+    "chunk_frame_of",
+    "event_frame",
+    "event_frame_of",
+    "exception_frame",
+    "frames",
+    "split_frames",
+]
 
 EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
 _STRING = 7
@@ -31,8 +41,13 @@ def _frame(headers: dict[str, str], payload: bytes) -> bytes:
 
 def event_frame(event_type: str, payload: Any) -> bytes:
     """An event: its payload is the event's own fields, flat (no wrapper, no ``type``)."""
+    return event_frame_of(event_type, orjson.dumps(payload))
+
+
+def event_frame_of(event_type: str, payload: bytes) -> bytes:
+    """An event whose payload is JSON already written."""
     headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
-    return _frame(headers, orjson.dumps(payload))
+    return _frame(headers, payload)
 
 
 def exception_frame(exception_type: str, message: str) -> bytes:
@@ -48,7 +63,12 @@ def exception_frame(exception_type: str, message: str) -> bytes:
 
 def chunk_frame(event: Any) -> bytes:
     """A ``chunk`` of InvokeModelWithResponseStream: one JSON event, base64 in ``bytes``."""
-    return event_frame("chunk", {"bytes": base64.b64encode(orjson.dumps(event)).decode()})
+    return chunk_frame_of(orjson.dumps(event))
+
+
+def chunk_frame_of(event: bytes) -> bytes:
+    """A ``chunk`` whose event is JSON already written."""
+    return event_frame("chunk", {"bytes": base64.b64encode(event).decode()})
 
 
 def broken_frame() -> bytes:
@@ -61,7 +81,22 @@ def broken_frame() -> bytes:
 def frames(raw: bytes) -> list[tuple[dict[str, str], Any]] | None:
     """The (headers, JSON payload) of each frame of ``raw``; None for bytes that are no whole,
     intact frames."""
+    split = split_frames(raw)
+    if split is None:
+        return None
     out: list[tuple[dict[str, str], Any]] = []
+    for _, headers, payload in split:
+        try:
+            out.append((headers, orjson.loads(payload) if payload else None))
+        except orjson.JSONDecodeError:
+            return None
+    return out
+
+
+def split_frames(raw: bytes) -> list[tuple[bytes, dict[str, str], bytes]] | None:
+    """The (bytes, headers, payload) of each frame of ``raw``; None for bytes that are no whole,
+    intact frames."""
+    out: list[tuple[bytes, dict[str, str], bytes]] = []
     at = 0
     while at < len(raw):
         if len(raw) - at < 16:
@@ -82,10 +117,6 @@ def frames(raw: bytes) -> list[tuple[dict[str, str], Any]] | None:
             (length,) = struct.unpack_from(">H", message, pos + 1)
             headers[name] = message[pos + 3 : pos + 3 + length].decode()
             pos += 3 + length
-        payload = message[end:-4]
-        try:
-            out.append((headers, orjson.loads(payload) if payload else None))
-        except orjson.JSONDecodeError:
-            return None
+        out.append((message, headers, message[end:-4]))
         at += total
     return out

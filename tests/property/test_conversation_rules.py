@@ -566,7 +566,9 @@ def conversation_chains(draw: st.DrawFn) -> MockBuilder:
                 elif verb == "history":
                     b = b.when_history_contains(*draw(st.lists(s.texts(), min_size=1, max_size=2)))
                 else:
-                    b = b.when_tool_results(*draw(st.lists(s.ids("call_"), min_size=1, max_size=3)))
+                    b = b.when_history_has_tool_results(
+                        *draw(st.lists(s.ids("call_"), min_size=1, max_size=3))
+                    )
         if api in ("chat", "anthropic") and draw(st.booleans()):
             b = b.when_system_contains(draw(s.texts())).when_tool_names(draw(s.names))
         body = re.escape(draw(s.texts(max_size=6)))

@@ -172,12 +172,14 @@ def _request(
 
 
 def _events(key: str) -> list[bytes]:
-    """The API's plain stream of the example's answer, as its adapter renders it."""
+    """The API's plain stream of the example's answer to the example's request, as its adapter
+    renders it (its usage counting the request's prompt)."""
     adapter = ADAPTERS[key]  # type: ignore[index]
     streaming = adapter.streaming
     assert streaming is not None
     answer = CompiledConfig.of(_config(key)).apis[key].answer(0)  # type: ignore[index]
-    return streaming.events(answer.response_for(EXAMPLES[key].model), streaming.shortest)  # type: ignore[union-attr]
+    request = {**EXAMPLES[key].body, "model": EXAMPLES[key].model}
+    return answer.stream_events(request, streaming.shortest)  # type: ignore[union-attr]
 
 
 @pytest.fixture
