@@ -4,6 +4,7 @@ the agent's bug that each documents is found and shrunk to the one reply they sh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,17 @@ def shown_minimal_example(text: str) -> str:
     return found.group(0)
 
 
+@pytest.fixture
+def thorough() -> Iterator[None]:
+    """The documented tests run derandomized, with enough examples to find the bug they show
+    whatever profile the suite loaded (the property tests' quick one draws 30)."""
+    settings.register_profile("before-docs", parent=settings.default)
+    settings.register_profile("docs", max_examples=200, derandomize=True, database=None, deadline=None)
+    settings.load_profile("docs")
+    yield
+    settings.load_profile("before-docs")
+
+
 def falsified_draws(test: Any, examples: Examples, capsys: pytest.CaptureFixture[str]) -> list[str]:
     """Run a documented @given test; it must fail with the agent's KeyError. Returns the replies
     drawn in the falsifying example, as hypothesis reports them (in pytest's report, under the
@@ -67,6 +79,7 @@ def test_page_example_runs(heading: str) -> None:
 
 
 def test_the_readme_agent_is_falsified_by_one_reply_without_the_required_argument(
+    thorough: None,
     mockllm_examples: Examples,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -84,6 +97,7 @@ def test_the_readme_agent_is_falsified_by_one_reply_without_the_required_argumen
 
 
 def test_the_page_agent_loop_is_falsified_by_the_shrunk_example_it_shows(
+    thorough: None,
     mockllm_examples: Examples,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -136,7 +150,9 @@ def test_under_pytest_the_readme_test_fails_with_the_replies_in_order_and_no_hea
     pytester.makeconftest(
         """
         from hypothesis import Phase, settings
-        settings.register_profile("lean", database=None, phases=[Phase.generate, Phase.shrink])
+        settings.register_profile(
+            "lean", max_examples=200, derandomize=True, database=None, phases=[Phase.generate, Phase.shrink]
+        )
         settings.load_profile("lean")
         """
     )
