@@ -211,3 +211,18 @@ def test_paced_streams_report_it_too(m: MockBuilder, server: MockServer) -> None
             event["metadata"]["usage"]["inputTokens"] for event in events["stream"] if "metadata" in event
         ]
         assert metadata == [estimate(text)]
+
+
+def test_a_reply_function_answer_reports_the_prompt_estimate_too(m: MockBuilder, server: MockServer) -> None:
+    """An answer prepared per request from a reply function is rendered as a static one is."""
+    m.anthropic_messages().reply_with(lambda request: "The northern one.")
+    client = anthropic_client(server)
+    ask: Any = {
+        "model": "claude",
+        "system": "You plan routes.",
+        "messages": [{"role": "user", "content": LONG}],
+    }
+    counted = client.messages.count_tokens(**ask).input_tokens
+    assert client.messages.create(max_tokens=64, **ask).usage.input_tokens == counted
+    with client.messages.stream(max_tokens=64, **ask) as stream:
+        assert stream.get_final_message().usage.input_tokens == counted
