@@ -30,7 +30,9 @@ from ..apis import API_BY_KEY
 from ..config import Config, ConfigError
 from .added_mocks import labelled
 from .journal import Journal
+from .runtime import Runtime
 from .served import ServedMocks
+from .state import StateSnapshot, StoreDown
 
 __all__ = ["ADMIN_PREFIX", "AdminAccess", "add_admin_routes", "is_loopback", "unknown_admin_route"]
 
@@ -49,6 +51,9 @@ class AdminAccess:
     """Required as ``Authorization: Bearer <token>``; None lets loopback clients in, and only them."""
     refusal: str | None = None
     """Why the admin API cannot answer at all (409), such as ``mockllm serve --workers 4``."""
+    unshared: str | None = None
+    """Why the routes that change the mocks or read the journal cannot answer (409): with
+    ``--workers 4 --state …`` counts and scenarios are shared, and these are each process's own."""
     host: str = "127.0.0.1"
     """The address the server listens on: a ``Host`` that names it is this machine's."""
 
@@ -236,8 +241,22 @@ def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _mock_entry(served: ServedMocks, api: str, label: str, mock: Any) -> dict[str, Any]:
-    runtime = served.runtime
+View = Runtime | StateSnapshot
+"""Call counts and scenario states as the admin API shows them: the process's, or the store's."""
+
+
+async def _view(served: ServedMocks) -> View:
+    """The counts and states to show: read from the store when the server shares one."""
+    store = served.state
+    if store is None:
+        return served.runtime
+    try:
+        return await store.snapshot(served.current().apis.values())
+    except StoreDown as exc:
+        raise AdminError(503, str(exc)) from None
+
+
+def _mock_entry(runtime: View, api: str, label: str, mock: Any) -> dict[str, Any]:
     scenario = mock.scenario
     return {
         "api": api,
@@ -252,10 +271,15 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
     """Register the admin API on ``app`` (whose ``ctx`` holds ``served`` and ``journal``)."""
     app.ctx.admin_access = access
 
-    def route(handler: AdminHandler, path: str, method: str) -> None:
+    def route(handler: AdminHandler, path: str, method: str, *, shared: bool = True) -> None:
+        """``shared``: whether the route answers for every process when a store is shared."""
+
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
             try:
-                _check_access(request, request.app.ctx.admin_access)
+                access = request.app.ctx.admin_access
+                _check_access(request, access)
+                if not shared and access.unshared is not None:
+                    raise AdminError(409, access.unshared)
                 _check_json(request)
                 # A label such as "openai[0]" arrives URL-encoded.
                 names = {key: unquote(value) for key, value in params.items()}
@@ -275,7 +299,8 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         if query.get("calls", "false") not in ("true", "false", "1", "0"):
             raise AdminError(400, "calls must be true or false", [("?calls", "expected true or false")])
         if query.get("calls") in ("true", "1"):
-            entries = [_mock_entry(served, api, label, mock) for api, _, label, mock in labelled(config)]
+            view = await _view(served)
+            entries = [_mock_entry(view, api, label, mock) for api, _, label, mock in labelled(config)]
             return _reply({"mocks": entries})
         return HTTPResponse(config.to_json(indent=False).encode() + b"\n", content_type=_JSON)
 
@@ -306,15 +331,15 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         return _reply({"mocks": served.current().counts()})
 
     route(mocks, "/mocks", "GET")
-    route(add, "/mocks", "POST")
-    route(replace, "/mocks", "PUT")
-    route(clear, "/mocks", "DELETE")
+    route(add, "/mocks", "POST", shared=False)
+    route(replace, "/mocks", "PUT", shared=False)
+    route(clear, "/mocks", "DELETE", shared=False)
 
     async def mock(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
         _query(request, ())
         for api, _, label, found in labelled(served.current().config):
             if label == name:
-                return _reply(_mock_entry(served, api, label, found))
+                return _reply(_mock_entry(await _view(served), api, label, found))
         raise AdminError(404, f"No mock is named {name!r}.")
 
     async def remove(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
@@ -325,7 +350,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         return _reply({"removed": removed, "mocks": served.current().counts()})
 
     route(mock, "/mocks/<name:path>", "GET")
-    route(remove, "/mocks/<name:path>", "DELETE")
+    route(remove, "/mocks/<name:path>", "DELETE", shared=False)
 
     # --- the journal ----------------------------------------------------------------------------
 
@@ -368,14 +393,14 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         journal.clear()
         return _reply({"removed": removed})
 
-    route(requests, "/requests", "GET")
-    route(forget, "/requests", "DELETE")
+    route(requests, "/requests", "GET", shared=False)
+    route(forget, "/requests", "DELETE", shared=False)
 
     # --- scenarios and reset --------------------------------------------------------------------
 
     async def scenarios(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        return _reply(_scenarios(served))
+        return _reply(_scenarios(served, await _view(served)))
 
     async def set_scenario(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
         _query(request, ())
@@ -394,14 +419,23 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
             raise AdminError(
                 400, "The scenario state in the request body is invalid; nothing was changed.", problems
             )
-        if name not in _scenarios(served):
+        if name not in _scenarios(served, await _view(served)):
             raise AdminError(404, f"No mock has the scenario {name!r}.")
-        served.runtime.set_state(name, str(state))
+        if served.state is None:
+            served.runtime.set_state(name, str(state))
+        else:
+            try:
+                await served.state.set_state(name, str(state))
+            except StoreDown as exc:
+                raise AdminError(503, str(exc)) from None
         return _reply({name: state})
 
     async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        await served.reset_off_loop()
+        try:
+            await served.reset_off_loop()
+        except StoreDown as exc:
+            raise AdminError(503, str(exc)) from None
         return _reply({"mocks": served.current().counts()})
 
     route(scenarios, "/scenarios", "GET")
@@ -432,9 +466,8 @@ def _writable(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _scenarios(served: ServedMocks) -> dict[str, str]:
+def _scenarios(served: ServedMocks, runtime: View) -> dict[str, str]:
     """Every scenario a served mock names, and any that was given a state, with its state."""
-    runtime = served.runtime
     names = {
         mock.scenario for _, _, _, mock in labelled(served.current().config) if mock.scenario is not None
     }

@@ -33,6 +33,7 @@ from .compiled import CompiledConfig, Compiler, Problem, log_warnings
 from .journal import Journal, RecordedRequest
 from .report import describe_requests
 from .runtime import Runtime
+from .state import SharedState
 
 __all__ = [
     "ChangeListener",
@@ -135,8 +136,12 @@ class ServedMocks:
         timing: Timing | None = None,
         journal: Journal | None = None,
         chaos: ChaosDice | None = None,
+        state: SharedState | None = None,
     ) -> None:
         self.runtime = Runtime()
+        self.state = state
+        """The store shared with other processes (None: the runtime of this process is the state).
+        With one, the stateful mocks are gated by the store, and `runtime` counts nothing."""
         self.journal = journal
         """Where the server records the requests (told to the builders it follows)."""
         self.chaos = chaos
@@ -265,8 +270,12 @@ class ServedMocks:
         self._forget()
 
     async def reset_off_loop(self) -> None:
+        """`reset` from the server's event loop; with a store, its counts and states are reset for
+        every process (raises `StoreDown`, having reset this process, when the store is down)."""
         await self.change_off_loop(restoring)
         self._forget()  # after: requests answered while the source's mocks compiled are forgotten too
+        if self.state is not None:
+            await self.state.reset()
 
     def _forget(self) -> None:
         self.runtime.reset()
