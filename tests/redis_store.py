@@ -68,7 +68,7 @@ class RedisStore:
                 "no",
                 "--dir",
                 str(self.workdir),
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -1,0 +1,254 @@
+"""Runtime state shared through a real Redis: replicas (servers in one process, each its own
+runtime) and `mockllm serve --workers N` processes, driven by the official SDKs over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from mockllm import Config, MockServer, mock
+from mockllm.builders import MockBuilder
+
+from .redis_store import RedisStore
+
+
+def ask(server: MockServer, text: str = "next") -> str:
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+    reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+    return reply.choices[0].message.content or ""
+
+
+async def ask_async(client: openai.AsyncOpenAI, text: str = "next") -> str:
+    reply = await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+    return reply.choices[0].message.content or ""
+
+
+def sequence_of(*replies: str, then: str = "done") -> MockBuilder:
+    """Each of ``replies`` once, in order, then ``then`` for ever."""
+    m = mock()
+    for text in replies:
+        m.openai_chat().when_last_message_contains("next").once().reply(text)
+    m.openai_chat().when_last_message_contains("next").reply(then)
+    return m
+
+
+@pytest.fixture
+def replicas(redis_store: RedisStore) -> Iterator[tuple[MockServer, MockServer]]:
+    """Two servers on one store, as two replicas behind a load balancer (each its own runtime)."""
+    m = sequence_of("one", "two", "three")
+    m.openai_chat().when_last_message_contains("stateless").reply("always")
+    with (
+        MockServer(m, state=redis_store.url) as a,
+        MockServer(m, state=redis_store.url) as b,
+    ):
+        yield a, b
+
+
+def test_replicas_hand_out_a_sequence_once_across_them(replicas: tuple[MockServer, MockServer]) -> None:
+    a, b = replicas
+    assert [ask(a), ask(b), ask(b), ask(a)] == ["one", "two", "three", "done"]
+
+
+async def test_a_sequence_under_50_concurrent_clients_hands_out_each_reply_once(
+    replicas: tuple[MockServer, MockServer],
+) -> None:
+    clients = [
+        openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+        for server in replicas
+    ]
+    answers = await asyncio.gather(*(ask_async(clients[i % 2]) for i in range(50)))
+    assert Counter(answers) == {"one": 1, "two": 1, "three": 1, "done": 47}
+    # What the admin API counts, on either replica, is what the clients saw.
+    for server in replicas:
+        mocks = httpx.get(server.url + "/__mockllm/mocks?calls=true").json()["mocks"]
+        calls = {
+            entry["mock"]["response"]["choices"][0]["message"]["content"]: entry["calls"] for entry in mocks
+        }
+        assert calls == {"one": 1, "two": 1, "three": 1, "done": 47, "always": 0}
+
+
+def test_a_scenario_walked_over_replicas_never_skips_or_repeats_a_state(redis_store: RedisStore) -> None:
+    m = mock()
+    steps = ["Started", "searched", "booked", "paid"]
+    for before, after in itertools.pairwise(steps):
+        m.anthropic_messages().when_last_message_contains("go").in_scenario(
+            "trip", required_state=before, new_state=after
+        ).reply(f"{before} -> {after}")
+    m.anthropic_messages().when_last_message_contains("go").reply("nothing left")
+    with (
+        MockServer(m, state=redis_store.url) as a,
+        MockServer(m, state=redis_store.url) as b,
+    ):
+        said = []
+        for server in (a, b, a, b):
+            client = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="test", max_retries=0)
+            reply = client.messages.create(
+                model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "go"}]
+            )
+            said.append(reply.content[0].text)  # type: ignore[union-attr]
+        assert said == ["Started -> searched", "searched -> booked", "booked -> paid", "nothing left"]
+        assert httpx.get(b.url + "/__mockllm/scenarios").json() == {"trip": "paid"}
+        # Set on one replica, seen by the other.
+        assert httpx.put(a.url + "/__mockllm/scenarios/trip", json={"state": "booked"}).status_code == 200
+        client = anthropic.Anthropic(base_url=b.anthropic_base_url, api_key="test", max_retries=0)
+        reply = client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "go"}]
+        )
+        assert reply.content[0].text == "booked -> paid"  # type: ignore[union-attr]
+
+
+def test_a_reset_on_one_replica_resets_every_replica(replicas: tuple[MockServer, MockServer]) -> None:
+    a, b = replicas
+    assert [ask(a), ask(b)] == ["one", "two"]
+    assert httpx.post(b.url + "/__mockllm/reset").status_code == 200
+    assert [ask(a), ask(b)] == ["one", "two"]
+
+
+def test_a_404_explains_a_mock_the_store_gated(redis_store: RedisStore) -> None:
+    m = mock()
+    m.openai_chat().when_last_message_contains("next").once().reply("only once")
+    with MockServer(m, state=redis_store.url) as a, MockServer(m, state=redis_store.url) as b:
+        assert ask(a) == "only once"
+        with pytest.raises(openai.NotFoundError, match="used up after 1 of 1 call"):
+            ask(b)
+
+
+def test_the_store_down_answers_503_for_stateful_mocks_and_stateless_ones_keep_answering(
+    replicas: tuple[MockServer, MockServer], redis_store: RedisStore
+) -> None:
+    a, b = replicas
+    assert ask(a) == "one"
+    assert httpx.get(a.url + "/health").json()["state"] == {"backend": "redis", "ok": True}
+    redis_store.stop()
+    with pytest.raises(openai.APIStatusError) as refused:
+        ask(b)
+    assert refused.value.status_code == 503
+    assert f"state store {redis_store.url} is unreachable" in refused.value.message
+    body = refused.value.body
+    assert isinstance(body, dict) and body["type"] == "server_error"  # OpenAI's error shape
+    assert ask(a, "stateless") == "always"  # no store needed
+    health = httpx.get(a.url + "/health")
+    assert health.status_code == 200 and health.json()["state"] == {"backend": "redis", "ok": False}
+    admin = httpx.get(a.url + "/__mockllm/mocks?calls=true")
+    assert admin.status_code == 503 and "unreachable" in admin.json()["error"]["message"]
+    # Back, and empty (no persistence): that is a reset, and serving resumes without a restart.
+    redis_store.start()
+    assert [ask(b), ask(a)] == ["one", "two"]
+    assert httpx.get(b.url + "/health").json()["state"] == {"backend": "redis", "ok": True}
+
+
+def test_a_mock_unchanged_by_a_new_config_keeps_its_count(redis_store: RedisStore) -> None:
+    first = sequence_of("one", "two")
+    with MockServer(first, state=redis_store.url) as a:
+        assert ask(a) == "one"
+        second = sequence_of("one", "two")
+        second.openai_chat().when_last_message_contains("other").reply("new")
+        a.set_config(second.build())
+        assert ask(a) == "two"
+
+
+def test_a_bad_store_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="expected a redis://HOST:PORT/DB URL"):
+        MockServer(Config(), state="http://127.0.0.1:6379")
+
+
+# --- mockllm serve: worker processes and replicas ----------------------------------------------------
+
+
+def serve(config: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mockllm", "serve", "--port", "0", "--config", str(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else ""
+    return process, url
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_until_serving(url: str, workers: int) -> None:
+    """Forked workers start after the parent prints its URL: wait until the port answers."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not answer within 20 s ({workers} workers)")
+
+
+async def test_4_workers_and_a_replica_answer_a_times_1_mock_exactly_once(
+    redis_store: RedisStore, tmp_path: Path
+) -> None:
+    m = mock()
+    m.openai_chat().when_last_message_contains("next").once().reply("the one")
+    m.openai_chat().when_last_message_contains("next").reply("the rest")
+    config = tmp_path / "mocks.json"
+    config.write_text(m.build().to_json())
+    first, first_url = serve(config, "--workers", "4", "--state", redis_store.url)
+    second, second_url = serve(config, "--state", redis_store.url)
+    try:
+        for url in (first_url, second_url):
+            wait_until_serving(url, 4)
+        limits = httpx.Limits(max_connections=200)
+        clients = [
+            openai.AsyncOpenAI(
+                base_url=url + "/v1",
+                api_key="test",
+                max_retries=0,
+                http_client=openai.DefaultAsyncHttpxClient(limits=limits),
+            )
+            for url in (first_url, second_url)
+        ]
+        answers = await asyncio.gather(*(ask_async(clients[i % 2]) for i in range(200)))
+        assert Counter(answers) == {"the one": 1, "the rest": 199}
+        # Both replicas' admin API count what the clients saw (the stateless count arrives in its batch).
+        async with httpx.AsyncClient() as admin:
+            for url in (first_url, second_url):
+                mocks = (await admin.get(url + "/__mockllm/mocks?calls=true")).json()["mocks"]
+                assert [entry["calls"] for entry in mocks] == [1, 199]
+            # A mock added at run time is each process's own: refused with the reason.
+            refused = await admin.post(first_url + "/__mockllm/mocks", json={"openai": []})
+            assert refused.status_code == 409 and "each process keeps its own mocks" in refused.text
+    finally:
+        stop(first)
+        stop(second)
+
+
+def test_workers_without_a_store_still_refuse_stateful_mocks(tmp_path: Path) -> None:
+    config = tmp_path / "mocks.json"
+    config.write_text(sequence_of("one").build().to_json())
+    done = subprocess.run(
+        [sys.executable, "-m", "mockllm", "serve", "--port", "0", "--config", str(config), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={key: value for key, value in os.environ.items() if key != "MOCKLLM_STATE"},
+    )
+    assert done.returncode == 2 and "serve it with one worker" in done.stderr
