@@ -131,8 +131,9 @@ def _base_image() -> str:
 
 
 def _build_image(base: str, wheels: Path) -> None:
-    # The package and its dependencies (with the redis extra, which the image installs) as wheels, with hatchling to build the package from the
-    # source inside the build: this machine's pip makes them, from the index it is configured for.
+    # The package and its dependencies (the redis extra's too, which the image installs) as wheels,
+    # with hatchling to build the package from the source inside the build: this machine's pip makes
+    # them, from the index it is configured for.
     pip = (sys.executable, "-m", "pip", "--quiet")
     _run(*pip, "wheel", "--wheel-dir", str(wheels), f"{ROOT}[redis]", timeout=600)
     _run(*pip, "download", "--dest", str(wheels), "hatchling", timeout=600)
