@@ -520,15 +520,15 @@ def _serve(
             host=listen_host,
             port=listen_port,
             touchup=True,
-            # Each worker would keep a journal of its own share of the requests: none is kept then.
-            journal_size=journal_size if workers <= 1 else 0,
+            # Without a store each worker would keep a journal of its own share of the requests: none
+            # is kept then. With one, the workers' journals are one.
+            journal_size=journal_size if workers <= 1 or state is not None else 0,
             journal_body_bytes=journal_body_bytes,
             config_name=source,
             timing=timing,
             chaos=chaos,
             admin_token=admin_token,
             admin_refusal=_admin_refusal(workers) if state is None else None,
-            admin_unshared=_admin_unshared(workers) if state is not None else None,
             record=record,
             contract=contract,
             state=state,
@@ -588,16 +588,6 @@ def _admin_refusal(workers: int) -> str | None:
         f"The admin API needs one worker process: with --workers {workers} each process keeps its own "
         "mocks, call counts, scenario states and journal, and a request reaches only one of them. "
         "Serve with --workers 1 to use it."
-    )
-
-
-def _admin_unshared(workers: int) -> str | None:
-    if workers <= 1:
-        return None
-    return (
-        f"With --workers {workers} the store shares call counts and scenario states, but each process "
-        "keeps its own mocks and journal, and a request reaches only one of them: this route needs "
-        "one worker. The counts (GET /__mockllm/mocks?calls=true), scenarios and reset work."
     )
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import anthropic
@@ -233,12 +233,77 @@ async def test_4_workers_and_a_replica_answer_a_times_1_mock_exactly_once(
             for url in (first_url, second_url):
                 mocks = (await admin.get(url + "/__mockllm/mocks?calls=true")).json()["mocks"]
                 assert [entry["calls"] for entry in mocks] == [1, 199]
-            # A mock added at run time is each process's own: refused with the reason.
-            refused = await admin.post(first_url + "/__mockllm/mocks", json={"openai": []})
-            assert refused.status_code == 409 and "each process keeps its own mocks" in refused.text
+            # The journal is one: every request, whichever process answered it, oldest first.
+            journal = (await admin.get(second_url + "/__mockllm/requests")).json()["requests"]
+            assert Counter(entry["mock"] for entry in journal) == {"openai[0]": 1, "openai[1]": 199}
+            times = [entry["time"] for entry in journal]
+            assert times == sorted(times)
     finally:
         stop(first)
         stop(second)
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 10) -> None:
+    """Wait for ``check`` to hold, asking again and again until a deadline: no fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_mock_posted_to_one_replica_answers_on_every_process(
+    redis_store: RedisStore, tmp_path: Path
+) -> None:
+    config = tmp_path / "mocks.json"
+    config.write_text(sequence_of("one").build().to_json())
+    first, first_url = serve(config, "--workers", "2", "--state", redis_store.url)
+    second, second_url = serve(config, "--state", redis_store.url)
+    added = mock()
+    added.openai_chat().when_last_message_contains("added").named("added").reply("added at run time")
+    try:
+        for url in (first_url, second_url):
+            wait_until_serving(url, 2)
+        async with httpx.AsyncClient() as admin:
+            posted = await admin.post(
+                first_url + "/__mockllm/mocks",
+                content=added.build().to_json(),
+                headers={"content-type": "application/json"},
+            )
+            assert posted.status_code == 200, posted.text
+
+            async def listed(url: str) -> bool:
+                # A new connection each time: with workers, each may reach another process.
+                async with httpx.AsyncClient() as fresh:
+                    answer = await fresh.get(url + "/__mockllm/mocks/added")
+                return answer.status_code == 200
+
+            async def listed_by_all(url: str, asks: int) -> bool:
+                return all([await listed(url) for _ in range(asks)])
+
+            await until(lambda: listed(second_url), "the other replica serves the added mock")
+            await until(lambda: listed_by_all(first_url, 8), "every worker serves the added mock")
+            for url in (first_url, second_url):
+                client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+                assert await ask_async(client, "added") == "added at run time"
+            # A reset on one process is a reset everywhere: the added mock is gone, the sequence starts again.
+            assert ask_sync(second_url) == "one"
+            assert (await admin.post(first_url + "/__mockllm/reset")).status_code == 200
+
+            async def gone(url: str) -> bool:
+                async with httpx.AsyncClient() as fresh:
+                    return (await fresh.get(url + "/__mockllm/mocks/added")).status_code == 404
+
+            await until(lambda: gone(second_url), "the other replica was reset")
+            assert ask_sync(second_url) == "one"
+    finally:
+        stop(first)
+        stop(second)
+
+
+def ask_sync(url: str, text: str = "next") -> str:
+    client = openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+    reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+    return reply.choices[0].message.content or ""
 
 
 def test_workers_without_a_store_still_refuse_stateful_mocks(tmp_path: Path) -> None:

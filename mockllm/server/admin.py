@@ -51,9 +51,6 @@ class AdminAccess:
     """Required as ``Authorization: Bearer <token>``; None lets loopback clients in, and only them."""
     refusal: str | None = None
     """Why the admin API cannot answer at all (409), such as ``mockllm serve --workers 4``."""
-    unshared: str | None = None
-    """Why the routes that change the mocks or read the journal cannot answer (409): with
-    ``--workers 4 --state …`` counts and scenarios are shared, and these are each process's own."""
     host: str = "127.0.0.1"
     """The address the server listens on: a ``Host`` that names it is this machine's."""
 
@@ -250,10 +247,7 @@ async def _view(served: ServedMocks) -> View:
     store = served.state
     if store is None:
         return served.runtime
-    try:
-        return await store.snapshot(served.current().apis.values())
-    except StoreDown as exc:
-        raise AdminError(503, str(exc)) from None
+    return await store.snapshot(served.current().apis.values())
 
 
 def _mock_entry(runtime: View, api: str, label: str, mock: Any) -> dict[str, Any]:
@@ -271,21 +265,18 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
     """Register the admin API on ``app`` (whose ``ctx`` holds ``served`` and ``journal``)."""
     app.ctx.admin_access = access
 
-    def route(handler: AdminHandler, path: str, method: str, *, shared: bool = True) -> None:
-        """``shared``: whether the route answers for every process when a store is shared."""
-
+    def route(handler: AdminHandler, path: str, method: str) -> None:
         async def guarded(request: Request, **params: Any) -> HTTPResponse:
             try:
-                access = request.app.ctx.admin_access
-                _check_access(request, access)
-                if not shared and access.unshared is not None:
-                    raise AdminError(409, access.unshared)
+                _check_access(request, request.app.ctx.admin_access)
                 _check_json(request)
                 # A label such as "openai[0]" arrives URL-encoded.
                 names = {key: unquote(value) for key, value in params.items()}
                 return await handler(request, request.app.ctx.served, **names)
             except AdminError as exc:
                 return exc.response()
+            except StoreDown as exc:
+                return AdminError(503, str(exc)).response()
 
         name = f"admin_{method.lower()}_{handler.__name__.lstrip('_')}"
         guarded.__name__ = name
@@ -331,9 +322,9 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         return _reply({"mocks": served.current().counts()})
 
     route(mocks, "/mocks", "GET")
-    route(add, "/mocks", "POST", shared=False)
-    route(replace, "/mocks", "PUT", shared=False)
-    route(clear, "/mocks", "DELETE", shared=False)
+    route(add, "/mocks", "POST")
+    route(replace, "/mocks", "PUT")
+    route(clear, "/mocks", "DELETE")
 
     async def mock(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
         _query(request, ())
@@ -350,7 +341,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         return _reply({"removed": removed, "mocks": served.current().counts()})
 
     route(mock, "/mocks/<name:path>", "GET")
-    route(remove, "/mocks/<name:path>", "DELETE", shared=False)
+    route(remove, "/mocks/<name:path>", "DELETE")
 
     # --- the journal ----------------------------------------------------------------------------
 
@@ -373,12 +364,15 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
                     f"status must be an HTTP status code, got {status_text!r}",
                     [("?status", "expected an integer")],
                 ) from None
+        kept = (
+            [entry.as_json() for entry in journal] if served.state is None else await served.state.journal()
+        )
         entries = [
-            entry.as_json()
-            for entry in journal
-            if (api is None or entry.api == api)
-            and (label is None or entry.mock == label)
-            and (status is None or entry.status == status)
+            entry
+            for entry in kept
+            if (api is None or entry["api"] == api)
+            and (label is None or entry["mock"] == label)
+            and (status is None or entry["status"] == status)
         ]
         try:
             return _reply({"requests": entries})
@@ -391,10 +385,12 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         journal = _journal(request)
         removed = len(journal)
         journal.clear()
+        if served.state is not None:
+            removed = await served.state.clear_journal()
         return _reply({"removed": removed})
 
-    route(requests, "/requests", "GET", shared=False)
-    route(forget, "/requests", "DELETE", shared=False)
+    route(requests, "/requests", "GET")
+    route(forget, "/requests", "DELETE")
 
     # --- scenarios and reset --------------------------------------------------------------------
 
@@ -424,18 +420,12 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         if served.state is None:
             served.runtime.set_state(name, str(state))
         else:
-            try:
-                await served.state.set_state(name, str(state))
-            except StoreDown as exc:
-                raise AdminError(503, str(exc)) from None
+            await served.state.set_state(name, str(state))
         return _reply({name: state})
 
     async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        try:
-            await served.reset_off_loop()
-        except StoreDown as exc:
-            raise AdminError(503, str(exc)) from None
+        await served.reset_off_loop()
         return _reply({"mocks": served.current().counts()})
 
     route(scenarios, "/scenarios", "GET")

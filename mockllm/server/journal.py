@@ -342,8 +342,28 @@ class Journal:
             )
         )
 
+    @property
+    def maxlen(self) -> int:
+        """How many requests it keeps."""
+        return self._records.maxlen or 0
+
     def clear(self) -> None:
         self._records.clear()
+
+    def newer_than(self, last: object | None) -> tuple[list[RecordedRequest], object | None]:
+        """The requests recorded after the one ``last`` marks (all of them when it is gone or None),
+        oldest first, and the mark of the newest: how a shared store is sent what is new, off the
+        request path."""
+        records = self._records
+        if not records:
+            return [], None
+        newer = []
+        for entry in reversed(records):
+            if entry is last:
+                break
+            newer.append(entry)
+        newer.reverse()
+        return [_request(entry) for entry in newer], records[-1]
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_request(entry) for entry in list(self._records)])

@@ -26,7 +26,7 @@ from .journal import Journal
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, Serving, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
-from .state import DEFAULT_NAMESPACE, SharedState, open_state
+from .state import DEFAULT_NAMESPACE, SharedState, StoreDown, open_state
 
 if TYPE_CHECKING:
     from .recorder import Recorder, Recording
@@ -102,9 +102,6 @@ class MockServer:
             ``/__mockllm/`` and let any client use it; without it, only loopback clients may.
         admin_refusal: answer every admin request with a 409 giving this reason (``mockllm serve
             --workers N`` does, as each process would keep its own mocks and counts).
-        admin_unshared: answer the admin routes that change the mocks or read the journal with a
-            409 giving this reason (``mockllm serve --workers N --state …`` does: it shares the
-            counts and scenario states, and each process keeps its own mocks and journal).
         config_name: what errors in a config given as an object call it, such as the file it was
             loaded from (a config given as a path is called by its path).
         timing: the ``timing`` (a `Timing` or its JSON keys) of every mock that has none of its
@@ -143,7 +140,6 @@ class MockServer:
         chaos: Chaos | Mapping[str, Any] | None = None,
         admin_token: str | None = None,
         admin_refusal: str | None = None,
-        admin_unshared: str | None = None,
         record: Recording | None = None,
         contract: ContractMode | str = ContractMode.WARN,
         state: str | None = None,
@@ -171,7 +167,7 @@ class MockServer:
         )
         self.host = host
         self._requested_port = port
-        self._admin = AdminAccess(admin_token, admin_refusal, admin_unshared, host)
+        self._admin = AdminAccess(admin_token, admin_refusal, host)
         self._touchup = touchup
         self._app: Sanic[Any, Any] | None = None
         self._server: Serving | None = None
@@ -365,8 +361,11 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
-            if self._state is not None:
-                await self._state.start()
+            if self._state is not None and self._served.shared is not None:
+                await self._state.start(self.journal, self._served.shared.catch_up)
+                # A replica that joins serves the mocks the others were given at run time.
+                with contextlib.suppress(StoreDown):
+                    await self._served.shared.catch_up()
             port = sock.getsockname()[1]
             if self._recorder is not None:
                 self._recorder.refuse_self(self.host, port)

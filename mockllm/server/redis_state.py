@@ -1,16 +1,21 @@
 """`SharedState` on Redis, through the official client (asyncio).
 
-Two hashes per namespace: ``NS:calls`` (a mock's key -> the requests it answered) and ``NS:states``
-(a scenario -> its state; absent is ``"Started"``). A stateful request costs one round trip: a Lua
-script, run atomically by Redis, walks the candidates, gates each (``times`` used up? scenario in
-the required state?), counts the first that passes and moves its scenario — so a ``times: 1`` mock
-answers once however many processes race for it, and a scenario moves by compare-and-set. The
-script is sent once and then called by its digest; the client loads it again when the store
-forgets it (a restart).
+Keys of a namespace ``NS``:
 
-Stateless answers are counted in the process and sent in one pipelined batch a few milliseconds
-later, off the request path. A store that restarts empty has forgotten every count and state: that
-is a reset.
+- ``NS:calls``: a hash, a mock's key -> the requests it answered;
+- ``NS:states``: a hash, a scenario -> its state (absent is ``"Started"``);
+- ``NS:journal``: a stream of journal entries (JSON), capped at the journal's size;
+- ``NS:changes``: the list of changes made to the mocks at run time (the admin API), in order, and
+  ``NS:epoch``, which a reset renews; ``NS:changed`` is the channel that says the list grew.
+
+A stateful request costs one round trip: a Lua script, run atomically by Redis, walks the
+candidates, gates each (``times`` used up? scenario in the required state?), counts the first that
+passes and moves its scenario, so a ``times: 1`` mock answers once however many processes race for
+it, and a scenario moves by compare-and-set. The script is sent once and then called by its
+digest; the client loads it again when the store forgot it (a restart).
+
+Stateless answers are counted in the process, and journal entries kept there; every
+`BATCH_WINDOW_S` what is new of both is sent in one pipelined call, off the request path.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -32,17 +39,21 @@ from .state import Claimed, StateSnapshot, StoreDown, refusal, shared_keys
 
 if TYPE_CHECKING:
     from .compiled import CompiledMocks
+    from .journal import Journal
 
 __all__ = ["BATCH_WINDOW_S", "RedisState"]
 
 _log = logging.getLogger("mockllm")
 
 BATCH_WINDOW_S = 0.02
-"""How long the counts of stateless answers wait to be sent together: another replica sees them at
-most this much (plus a round trip) later."""
+"""How often the counts of stateless answers and the journal's new entries are sent: another
+replica sees them at most this much (plus a round trip) later."""
 
 _TIMEOUT_S = 1.0
 """How long a command may take before the store counts as down: a request never hangs on it."""
+
+_RECONNECT_S = 0.2
+"""The pause before listening again for changes after the store went away."""
 
 # ARGV holds five values per candidate: key, times (-1: none), scenario, required state, new state
 # ("" for none). Returns the place of the chosen candidate (-1: none) and, for each candidate looked
@@ -85,7 +96,8 @@ def _without_credentials(url: str) -> str:
 
 
 class RedisState:
-    """Counts, budgets and scenario states of every process serving one namespace, on Redis."""
+    """Counts, budgets, scenario states, run-time changes and the journal of every process serving
+    one namespace, on Redis."""
 
     backend = "redis"
 
@@ -95,21 +107,27 @@ class RedisState:
         self.namespace = namespace
         self._calls_key = f"{namespace}:calls"
         self._states_key = f"{namespace}:states"
+        self._journal_key = f"{namespace}:journal"
+        self._changes_key = f"{namespace}:changes"
+        self._epoch_key = f"{namespace}:epoch"
+        self._channel = f"{namespace}:changed"
         self._client: redis.Redis | None = None
         self._claim: Any = None
         self._release: Any = None
         self._pending: dict[int, tuple[CompiledMocks, int, int]] = {}
         """id(mock) -> (its compiled mocks, its order, answers not yet sent)."""
-        self._wake = asyncio.Event()
-        self._flusher: asyncio.Task[None] | None = None
+        self._journal: Journal | None = None
+        self._journal_mark: object | None = None
+        """The newest journal entry sent (see `Journal.newer_than`)."""
+        self._tasks: list[asyncio.Task[None]] = []
         self._down_logged = False
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, journal: Journal | None, changed: Callable[[], Awaitable[None]]) -> None:
         # Made here, on the loop that serves, so that each forked worker connects on its own. One
         # retry at once: a connection the store dropped when it restarted is replaced, and a store
-        # that is gone answers a 503 within the timeout rather than after a backoff.
+        # that is gone answers a 503 within the timeout rather than after a back-off.
         self._client = redis.Redis.from_url(
             self._url,
             socket_timeout=_TIMEOUT_S,
@@ -119,17 +137,22 @@ class RedisState:
         )
         self._claim = self._client.register_script(_CLAIM)
         self._release = self._client.register_script(_RELEASE)
-        self._wake = asyncio.Event()
-        self._flusher = asyncio.create_task(self._flush_forever())
+        self._journal = journal if journal is not None and journal.enabled else None
+        if self._journal is not None:
+            self._journal_mark = self._journal.newer_than(None)[1]  # what came before is not shared
+        self._tasks = [
+            asyncio.create_task(self._send_forever()),
+            asyncio.create_task(self._listen_forever(changed)),
+        ]
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            self._flusher.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
-            self._flusher = None
+                await task
+        self._tasks = []
         with contextlib.suppress(StoreDown):
-            await self._flush()
+            await self._send()
         if self._client is not None:
             with contextlib.suppress(RedisError, OSError):
                 await self._client.aclose()
@@ -181,9 +204,9 @@ class RedisState:
             refusal(listed[order], calls, state) or ""
             for order, (calls, state) in zip(candidates[: len(refused)], refused, strict=True)
         )
-        return Claimed(
-            None if chosen < 0 else chosen, refusals, looked[chosen][1] if chosen >= 0 else STARTED
-        )
+        if chosen < 0:
+            return Claimed(None, refusals)
+        return Claimed(chosen, refusals, looked[chosen][1])
 
     async def release(self, mocks: CompiledMocks, order: int, before: str) -> None:
         mock = mocks.index.mocks[order]
@@ -197,28 +220,34 @@ class RedisState:
         mock_id = id(mocks.index.mocks[order])
         pending = self._pending.get(mock_id)
         self._pending[mock_id] = (mocks, order, 1 if pending is None else pending[2] + 1)
-        self._wake.set()
 
-    # --- the batch of stateless counts ----------------------------------------------------------------
+    # --- what is sent in batches ----------------------------------------------------------------------
 
-    async def _flush_forever(self) -> None:
+    async def _send_forever(self) -> None:
         while True:
-            await self._wake.wait()
             await asyncio.sleep(BATCH_WINDOW_S)
-            # Answers counted while the store was down are dropped, as the store would have lost them.
+            # What was counted or journaled while the store was down is dropped, as the store would
+            # have lost it.
             with contextlib.suppress(StoreDown):
-                await self._flush()
+                await self._send()
 
-    async def _flush(self) -> None:
-        self._wake.clear()
-        if not self._pending:
-            return
+    async def _send(self) -> None:
+        """Send the counts of stateless answers and the new journal entries, in one pipelined call."""
         pending, self._pending = self._pending, {}
-        client = self._store()
+        entries: list[bytes] = []
+        if self._journal is not None:
+            newer, self._journal_mark = self._journal.newer_than(self._journal_mark)
+            entries = [_entry_json(entry.as_json()) for entry in newer]
+        if not pending and not entries:
+            return
         try:
-            async with client.pipeline(transaction=False) as pipe:
+            async with self._store().pipeline(transaction=False) as pipe:
                 for mocks, order, count in pending.values():
                     pipe.hincrby(self._calls_key, shared_keys(mocks)[order], count)
+                if self._journal is not None:
+                    cap = self._journal.maxlen
+                    for entry in entries:
+                        pipe.xadd(self._journal_key, {"e": entry}, maxlen=cap, approximate=False)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise self._down(exc) from None
@@ -227,7 +256,7 @@ class RedisState:
     # --- the admin API --------------------------------------------------------------------------------
 
     async def snapshot(self, mocks: Iterable[CompiledMocks]) -> StateSnapshot:
-        await self._flush()
+        await self._send()
         keys = {
             id(mock): key
             for compiled in mocks
@@ -252,12 +281,42 @@ class RedisState:
         except (RedisError, OSError) as exc:
             raise self._down(exc) from None
 
-    async def reset(self) -> None:
-        self._pending.clear()
+    async def journal(self) -> list[dict[str, Any]]:
+        await self._send()
         try:
-            await self._store().delete(self._calls_key, self._states_key)
+            found: Any = await self._store().xrange(self._journal_key)
         except (RedisError, OSError) as exc:
             raise self._down(exc) from None
+        entries = [orjson.loads(fields["e"]) for _, fields in found]
+        entries.sort(key=lambda entry: entry["time"])  # each replica sends its own in batches
+        return entries
+
+    async def clear_journal(self) -> int:
+        await self._send()
+        try:
+            async with self._store().pipeline(transaction=True) as pipe:
+                pipe.xlen(self._journal_key)
+                pipe.delete(self._journal_key)
+                removed, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise self._down(exc) from None
+        return int(removed)
+
+    async def reset(self) -> str:
+        self._pending.clear()
+        if self._journal is not None:
+            self._journal_mark = self._journal.newer_than(None)[1]
+        keys = (self._calls_key, self._states_key, self._journal_key, self._changes_key)
+        epoch = uuid.uuid4().hex
+        try:
+            async with self._store().pipeline(transaction=True) as pipe:
+                pipe.delete(*keys)
+                pipe.set(self._epoch_key, epoch)
+                pipe.publish(self._channel, "reset")
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise self._down(exc) from None
+        return epoch
 
     async def healthy(self) -> bool:
         try:
@@ -266,3 +325,48 @@ class RedisState:
             return False
         self._up()
         return True
+
+    # --- mocks changed at run time ----------------------------------------------------------------------
+
+    async def push_change(self, change: bytes) -> None:
+        try:
+            async with self._store().pipeline(transaction=True) as pipe:
+                pipe.set(self._epoch_key, uuid.uuid4().hex, nx=True)  # a store that came back empty
+                pipe.rpush(self._changes_key, change)
+                pipe.publish(self._channel, "change")
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise self._down(exc) from None
+
+    async def changes(self) -> tuple[str | None, list[bytes]]:
+        try:
+            async with self._store().pipeline(transaction=True) as pipe:
+                pipe.get(self._epoch_key)
+                pipe.lrange(self._changes_key, 0, -1)
+                epoch, changes = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise self._down(exc) from None
+        return epoch, [change.encode() for change in changes]
+
+    async def _listen_forever(self, changed: Callable[[], Awaitable[None]]) -> None:
+        """Catch up with the changes other processes made, whenever the channel says so, and each
+        time the subscription starts again (a message sent while the store was away is lost)."""
+        while True:
+            try:
+                async with self._store().pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    await changed()
+                    while True:
+                        # Waits here, on the subscribed connection, with no command sent.
+                        if await pubsub.get_message(timeout=_TIMEOUT_S) is not None:
+                            await changed()
+            except (RedisError, OSError, StoreDown):
+                await asyncio.sleep(_RECONNECT_S)
+
+
+def _entry_json(entry: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(entry)
+    except orjson.JSONEncodeError:
+        # orjson parses JSON nested deeper than it writes, and a request may hold such a body.
+        return orjson.dumps({**entry, "body": {"truncated": True, "reason": "nested too deeply to write"}})

@@ -3,13 +3,16 @@
 Without a store a server keeps its state in the process (`mockllm.server.runtime.Runtime`), the
 embedded default. With one (``mockllm serve --state redis://…``, ``MockServer(state=…)``) every
 worker and every replica pointed at the same store and namespace share the call counts, ``times``
-budgets, sequence positions and scenario states, and a reset.
+budgets, sequence positions, scenario states, the mocks changed at run time, the journal and a
+reset.
 
 The request path calls a store only for a mock that has ``times`` or a scenario, once per request:
 `SharedState.claim` is handed the mocks whose rules hold, in the order they are tried, and picks the
 first one whose gate lets it answer, counting it and moving its scenario in the same atomic step.
-A stateless mock's answer is counted in the process (`SharedState.counted`, no await) and sent to
-the store later in a batch, off the request path.
+A stateless mock's answer is counted in the process (`SharedState.counted`, no await), and every
+request journaled in the process; both are sent to the store in batches, off the request path.
+Mocks changed at run time (the admin API) are a list of changes in the store that every process
+applies in order (`mockllm.server.shared_changes`).
 
 Processes agree which mock is which without talking to each other: a mock's key in the store is a
 digest of its API and of its JSON (its name included), so every replica serving the same config
@@ -19,7 +22,7 @@ finds the same keys, and a mock left unchanged by a reload keeps its count.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,6 +32,7 @@ from ..config import STARTED
 
 if TYPE_CHECKING:
     from .compiled import CompiledMocks
+    from .journal import Journal
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -119,8 +123,10 @@ class SharedState(Protocol):
         """``"redis"``: what ``/health`` calls it."""
         ...
 
-    async def start(self) -> None:
-        """Connect (in the process that serves: a forked worker connects on its own)."""
+    async def start(self, journal: Journal | None, changed: Callable[[], Awaitable[None]]) -> None:
+        """Connect (in the process that serves: a forked worker connects on its own), send what
+        ``journal`` records from now on to the store's journal, and call ``changed`` whenever
+        another process changed the mocks at run time (`push_change`), or reset."""
         ...
 
     async def close(self) -> None: ...
@@ -146,8 +152,27 @@ class SharedState(Protocol):
 
     async def set_state(self, scenario: str, state: str) -> None: ...
 
-    async def reset(self) -> None:
-        """Forget every count and scenario state, for every process."""
+    async def reset(self) -> str:
+        """Forget every count, scenario state, journal entry and change made at run time, for every
+        process; returns the new epoch (see `changes`)."""
+        ...
+
+    async def journal(self) -> list[dict[str, Any]]:
+        """The shared journal's entries (as `RecordedRequest.as_json` gives them), oldest first,
+        this process's new entries sent first."""
+        ...
+
+    async def clear_journal(self) -> int:
+        """Empty the shared journal; returns how many entries it held."""
+        ...
+
+    async def push_change(self, change: bytes) -> None:
+        """Append a change of the mocks made at run time to the shared list, and tell every process."""
+        ...
+
+    async def changes(self) -> tuple[str | None, list[bytes]]:
+        """The epoch (renewed by every reset; None for a store that holds none, such as one that
+        came back empty) and the changes made at run time since, in order."""
         ...
 
     async def healthy(self) -> bool:
