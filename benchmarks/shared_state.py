@@ -163,7 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             plain, gated = plain_case(), stateful_case()
             run = dict(rounds=args.rounds, duration=args.duration, connections=args.connections)
             reset_stats(url)
-            stateless = compare(wrk, plain, {"no store": [], "--state": store}, **run)  # type: ignore[arg-type]
+            quiet = ["--journal-size", "0"]
+            variants = {
+                "no store": [],
+                "--state": store,
+                "no store, no journal": quiet,
+                "--state, no journal": [*store, *quiet],
+            }
+            stateless = compare(wrk, plain, variants, **run)  # type: ignore[arg-type]
             calls = command_calls(url)
             stateful = compare(wrk, gated, {"in process": [], "--state": store}, **run)  # type: ignore[arg-type]
             ratio = (args.rounds, args.duration, args.connections, workdir)
@@ -183,8 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("|---|---:|---:|")
         for name, (rate, best, cpu) in found.items():
             print(f"| {name} | {rate:,.0f} ({best:,.0f}) | {cpu:.1f} |")
-        first, second = found.values()
-        print(f"\n--state / without, req/s: {second[0] / first[0]:.3f}")
+        paired = list(found.items())
+        for (without, alone), (shared, stored) in zip(paired[::2], paired[1::2], strict=True):
+            print(f"\n{shared} / {without}, req/s: {stored[0] / alone[0]:.3f}")
     print(f"\nstore commands while the stateless rounds ran: {dict(sorted(calls.items()))}")
     print("\n| sequential latency, stateful | p50 ms | p99 ms | requests |")
     print("|---|---:|---:|---:|")

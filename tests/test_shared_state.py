@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -26,7 +27,7 @@ from .redis_store import RedisStore
 
 
 def ask(server: MockServer, text: str = "next") -> str:
-    client = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0, timeout=20)
     reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
     return reply.choices[0].message.content or ""
 
@@ -66,18 +67,27 @@ async def test_a_sequence_under_50_concurrent_clients_hands_out_each_reply_once(
     replicas: tuple[MockServer, MockServer],
 ) -> None:
     clients = [
-        openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+        openai.AsyncOpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0, timeout=20)
         for server in replicas
     ]
     answers = await asyncio.gather(*(ask_async(clients[i % 2]) for i in range(50)))
     assert Counter(answers) == {"one": 1, "two": 1, "three": 1, "done": 47}
-    # What the admin API counts, on either replica, is what the clients saw.
-    for server in replicas:
-        mocks = httpx.get(server.url + "/__mockllm/mocks?calls=true").json()["mocks"]
-        calls = {
-            entry["mock"]["response"]["choices"][0]["message"]["content"]: entry["calls"] for entry in mocks
-        }
-        assert calls == {"one": 1, "two": 1, "three": 1, "done": 47, "always": 0}
+    # What the admin API counts, on either replica, is what the clients saw (once the other
+    # replica's batch of stateless counts is in: ask until it is).
+    seen = {"one": 1, "two": 1, "three": 1, "done": 47, "always": 0}
+    async with httpx.AsyncClient(timeout=20) as admin:
+        for server in replicas:
+
+            async def counted(url: str = server.url) -> bool:
+                mocks = (await admin.get(url + "/__mockllm/mocks?calls=true")).json()["mocks"]
+                return {reply_of(entry["mock"]): entry["calls"] for entry in mocks} == seen
+
+            await until(counted, f"{server.url} counts what the clients saw")
+
+
+def reply_of(mock: dict[str, Any]) -> str:
+    content: str = mock["response"]["choices"][0]["message"]["content"]
+    return content
 
 
 def test_a_scenario_walked_over_replicas_never_skips_or_repeats_a_state(redis_store: RedisStore) -> None:
@@ -94,7 +104,9 @@ def test_a_scenario_walked_over_replicas_never_skips_or_repeats_a_state(redis_st
     ):
         said = []
         for server in (a, b, a, b):
-            client = anthropic.Anthropic(base_url=server.anthropic_base_url, api_key="test", max_retries=0)
+            client = anthropic.Anthropic(
+                base_url=server.anthropic_base_url, api_key="test", max_retries=0, timeout=20
+            )
             reply = client.messages.create(
                 model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "go"}]
             )
@@ -103,7 +115,7 @@ def test_a_scenario_walked_over_replicas_never_skips_or_repeats_a_state(redis_st
         assert httpx.get(b.url + "/__mockllm/scenarios").json() == {"trip": "paid"}
         # Set on one replica, seen by the other.
         assert httpx.put(a.url + "/__mockllm/scenarios/trip", json={"state": "booked"}).status_code == 200
-        client = anthropic.Anthropic(base_url=b.anthropic_base_url, api_key="test", max_retries=0)
+        client = anthropic.Anthropic(base_url=b.anthropic_base_url, api_key="test", max_retries=0, timeout=20)
         reply = client.messages.create(
             model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": "go"}]
         )
@@ -222,17 +234,27 @@ async def test_4_workers_and_a_replica_answer_a_times_1_mock_exactly_once(
                 base_url=url + "/v1",
                 api_key="test",
                 max_retries=0,
+                timeout=20,
                 http_client=openai.DefaultAsyncHttpxClient(limits=limits),
             )
             for url in (first_url, second_url)
         ]
         answers = await asyncio.gather(*(ask_async(clients[i % 2]) for i in range(200)))
         assert Counter(answers) == {"the one": 1, "the rest": 199}
-        # Both replicas' admin API count what the clients saw (the stateless count arrives in its batch).
-        async with httpx.AsyncClient() as admin:
-            for url in (first_url, second_url):
+        # Both replicas' admin API count what the clients saw. Each process sends the counts of its
+        # stateless answers and its journal entries in a batch every 20 ms: ask until they are in.
+        async with httpx.AsyncClient(timeout=20) as admin:
+
+            async def counted(url: str) -> bool:
                 mocks = (await admin.get(url + "/__mockllm/mocks?calls=true")).json()["mocks"]
-                assert [entry["calls"] for entry in mocks] == [1, 199]
+                return [entry["calls"] for entry in mocks] == [1, 199]
+
+            async def journaled() -> bool:
+                return len((await admin.get(second_url + "/__mockllm/requests")).json()["requests"]) == 200
+
+            for url in (first_url, second_url):
+                await until(lambda url=url: counted(url), f"{url} counts every answer")
+            await until(journaled, "the journal holds every request")
             # The journal is one: every request, whichever process answered it, oldest first.
             journal = (await admin.get(second_url + "/__mockllm/requests")).json()["requests"]
             assert Counter(entry["mock"] for entry in journal) == {"openai[0]": 1, "openai[1]": 199}
@@ -283,7 +305,7 @@ async def test_a_mock_posted_to_one_replica_answers_on_every_process(
             await until(lambda: listed(second_url), "the other replica serves the added mock")
             await until(lambda: listed_by_all(first_url, 8), "every worker serves the added mock")
             for url in (first_url, second_url):
-                client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+                client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="test", max_retries=0, timeout=20)
                 assert await ask_async(client, "added") == "added at run time"
             # A reset on one process is a reset everywhere: the added mock is gone, the sequence starts again.
             assert ask_sync(second_url) == "one"
@@ -301,7 +323,7 @@ async def test_a_mock_posted_to_one_replica_answers_on_every_process(
 
 
 def ask_sync(url: str, text: str = "next") -> str:
-    client = openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0)
+    client = openai.OpenAI(base_url=url + "/v1", api_key="test", max_retries=0, timeout=20)
     reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
     return reply.choices[0].message.content or ""
 

@@ -4,7 +4,7 @@ Keys of a namespace ``NS``:
 
 - ``NS:calls``: a hash, a mock's key -> the requests it answered;
 - ``NS:states``: a hash, a scenario -> its state (absent is ``"Started"``);
-- ``NS:journal``: a stream of journal entries (JSON), capped at the journal's size;
+- ``NS:journal``: a list of journal entries (JSON), trimmed to the journal's size;
 - ``NS:changes``: the list of changes made to the mocks at run time (the admin API), in order, and
   ``NS:epoch``, which a reset renews; ``NS:changed`` is the channel that says the list grew.
 
@@ -51,6 +51,9 @@ replica sees them at most this much (plus a round trip) later."""
 
 _TIMEOUT_S = 1.0
 """How long a command may take before the store counts as down: a request never hangs on it."""
+
+_CONNECTIONS = 32
+"""Connections to the store per process, at most (one is taken by the subscription to changes)."""
 
 _RECONNECT_S = 0.2
 """The pause before listening again for changes after the store went away."""
@@ -128,13 +131,18 @@ class RedisState:
         # Made here, on the loop that serves, so that each forked worker connects on its own. One
         # retry at once: a connection the store dropped when it restarted is replaced, and a store
         # that is gone answers a 503 within the timeout rather than after a back-off.
-        self._client = redis.Redis.from_url(
+        # A bounded pool that makes a request wait for a free connection: a burst of requests
+        # must not open a connection each (the store refuses beyond its limit).
+        pool = redis.BlockingConnectionPool.from_url(
             self._url,
+            max_connections=_CONNECTIONS,
+            timeout=_TIMEOUT_S,
             socket_timeout=_TIMEOUT_S,
             socket_connect_timeout=_TIMEOUT_S,
             retry=Retry(NoBackoff(), 1),
             decode_responses=True,
         )
+        self._client = redis.Redis(connection_pool=pool)
         self._claim = self._client.register_script(_CLAIM)
         self._release = self._client.register_script(_RELEASE)
         self._journal = journal if journal is not None and journal.enabled else None
@@ -155,7 +163,7 @@ class RedisState:
             await self._send()
         if self._client is not None:
             with contextlib.suppress(RedisError, OSError):
-                await self._client.aclose()
+                await self._client.aclose(close_connection_pool=True)
             self._client = None
 
     def _store(self) -> redis.Redis:
@@ -236,18 +244,16 @@ class RedisState:
         pending, self._pending = self._pending, {}
         entries: list[bytes] = []
         if self._journal is not None:
-            newer, self._journal_mark = self._journal.newer_than(self._journal_mark)
-            entries = [_entry_json(entry.as_json()) for entry in newer]
+            entries, self._journal_mark = self._journal.newer_than(self._journal_mark)
         if not pending and not entries:
             return
         try:
             async with self._store().pipeline(transaction=False) as pipe:
                 for mocks, order, count in pending.values():
                     pipe.hincrby(self._calls_key, shared_keys(mocks)[order], count)
-                if self._journal is not None:
-                    cap = self._journal.maxlen
-                    for entry in entries:
-                        pipe.xadd(self._journal_key, {"e": entry}, maxlen=cap, approximate=False)
+                if entries and self._journal is not None:
+                    pipe.rpush(self._journal_key, *entries)
+                    pipe.ltrim(self._journal_key, -self._journal.maxlen, -1)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise self._down(exc) from None
@@ -284,10 +290,10 @@ class RedisState:
     async def journal(self) -> list[dict[str, Any]]:
         await self._send()
         try:
-            found: Any = await self._store().xrange(self._journal_key)
+            found: Any = await self._store().lrange(self._journal_key, 0, -1)
         except (RedisError, OSError) as exc:
             raise self._down(exc) from None
-        entries = [orjson.loads(fields["e"]) for _, fields in found]
+        entries = [_entry(text) for text in found]
         entries.sort(key=lambda entry: entry["time"])  # each replica sends its own in batches
         return entries
 
@@ -295,7 +301,7 @@ class RedisState:
         await self._send()
         try:
             async with self._store().pipeline(transaction=True) as pipe:
-                pipe.xlen(self._journal_key)
+                pipe.llen(self._journal_key)
                 pipe.delete(self._journal_key)
                 removed, _ = await pipe.execute()
         except (RedisError, OSError) as exc:
@@ -362,11 +368,14 @@ class RedisState:
                             await changed()
             except (RedisError, OSError, StoreDown):
                 await asyncio.sleep(_RECONNECT_S)
+            except Exception:  # a bug of ours: said, and the server goes on listening
+                _log.exception("making the changes of another process failed")
+                await asyncio.sleep(_RECONNECT_S)
 
 
-def _entry_json(entry: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(entry)
-    except orjson.JSONEncodeError:
-        # orjson parses JSON nested deeper than it writes, and a request may hold such a body.
-        return orjson.dumps({**entry, "body": {"truncated": True, "reason": "nested too deeply to write"}})
+def _entry(text: str) -> dict[str, Any]:
+    """A journal entry read back (see `Journal.newer_than`)."""
+    fields, _, body = text.partition("\n")
+    entry: dict[str, Any] = orjson.loads(fields)
+    entry["body"] = orjson.loads(body)
+    return entry
