@@ -152,19 +152,21 @@ class RecordedRequest:
         """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
         large to keep marked, the delivery fields only for an answer written over time."""
         return _as_json(
-            self.method,
-            self.path,
-            self.body,
-            self.headers,
-            self.status,
-            self.mock,
-            self.error,
-            self.api,
-            self.near_misses,
-            self.delivery,
-            None,
-            self.time,
-            self.contract,
+            (
+                self.method,
+                self.path,
+                self.body,
+                self.headers,
+                self.status,
+                self.mock,
+                self.error,
+                self.api,
+                self.near_misses,
+                self.delivery,
+                None,
+                self.time,
+                self.contract,
+            )
         )
 
     @property
@@ -248,22 +250,9 @@ def _request(entry: _Entry) -> RecordedRequest:
     return RecordedRequest(entry[0], entry[1], _body(entry[2]), *entry[3:])
 
 
-def _as_json(
-    method: str,
-    path: str,
-    body: Any,
-    headers: Mapping[str, str],
-    status: int,
-    mock: str | None,
-    error: str | None,
-    api: str | None,
-    near_misses: tuple[NearMiss, ...],
-    delivery: Delivery | None,
-    _mock_model: Any,
-    time: float,
-    contract: tuple[ContractProblem, ...],
-) -> dict[str, Any]:
-    """`RecordedRequest.as_json` of an entry's fields (of `_Entry`, in its order)."""
+def _as_json(fields: _Entry) -> dict[str, Any]:
+    """`RecordedRequest.as_json` of an entry's fields (of `_Entry`, the body as it is shown)."""
+    method, path, body, headers, status, mock, error, api, near_misses, delivery, _, time, contract = fields
     entry: dict[str, Any] = {
         "api": api,
         "method": method,
@@ -297,7 +286,7 @@ def _json_bytes(entry: _Entry) -> bytes:
             body = orjson.dumps(shown.as_json() if isinstance(shown, TruncatedBody) else shown)
         except orjson.JSONEncodeError:  # orjson parses JSON nested deeper than it writes
             body = orjson.dumps({"truncated": True, "reason": "nested too deeply to write"})
-    fields = _as_json(entry[0], entry[1], None, *entry[3:])
+    fields = _as_json(entry)
     del fields["body"]
     return orjson.dumps(fields) + b"\n" + body
 

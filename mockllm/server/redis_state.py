@@ -35,7 +35,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from ..config import STARTED
-from .state import Claimed, StateSnapshot, StoreDown, refusal, shared_keys
+from .runtime import refusal
+from .state import Claimed, StateSnapshot, StoreDown, shared_keys
 
 if TYPE_CHECKING:
     from .compiled import CompiledMocks
@@ -243,21 +244,32 @@ class RedisState:
         """Send the counts of stateless answers and the new journal entries, in one pipelined call."""
         pending, self._pending = self._pending, {}
         entries: list[bytes] = []
-        if self._journal is not None:
-            entries, self._journal_mark = self._journal.newer_than(self._journal_mark)
+        journal = self._journal
+        if journal is not None:
+            entries, self._journal_mark = journal.newer_than(self._journal_mark)
         if not pending and not entries:
             return
+
+        def queue(pipe: Any) -> None:
+            for mocks, order, count in pending.values():
+                pipe.hincrby(self._calls_key, shared_keys(mocks)[order], count)
+            if entries and journal is not None:
+                pipe.rpush(self._journal_key, *entries)
+                pipe.ltrim(self._journal_key, -journal.maxlen, -1)
+
+        await self._pipelined(queue, transaction=False)
+
+    async def _pipelined(self, queue: Callable[[Any], object], *, transaction: bool = True) -> list[Any]:
+        """The answers to the commands ``queue`` puts on a pipeline, sent in one round trip (run
+        atomically with ``transaction``). Raises `StoreDown`."""
         try:
-            async with self._store().pipeline(transaction=False) as pipe:
-                for mocks, order, count in pending.values():
-                    pipe.hincrby(self._calls_key, shared_keys(mocks)[order], count)
-                if entries and self._journal is not None:
-                    pipe.rpush(self._journal_key, *entries)
-                    pipe.ltrim(self._journal_key, -self._journal.maxlen, -1)
-                await pipe.execute()
+            async with self._store().pipeline(transaction=transaction) as pipe:
+                queue(pipe)
+                answers: list[Any] = await pipe.execute()
         except (RedisError, OSError) as exc:
             raise self._down(exc) from None
         self._up()
+        return answers
 
     # --- the admin API --------------------------------------------------------------------------------
 
@@ -268,44 +280,34 @@ class RedisState:
             for compiled in mocks
             for mock, key in zip(compiled.index.mocks, shared_keys(compiled), strict=True)
         }
-        try:
-            async with self._store().pipeline(transaction=True) as pipe:
-                pipe.hgetall(self._calls_key)
-                pipe.hgetall(self._states_key)
-                calls, states = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
-        self._up()
+        calls, states = await self._pipelined(
+            lambda pipe: (pipe.hgetall(self._calls_key), pipe.hgetall(self._states_key))
+        )
         return StateSnapshot({key: int(n) for key, n in calls.items()}, dict(states), keys)
 
     async def set_state(self, scenario: str, state: str) -> None:
-        try:
+        def queue(pipe: Any) -> None:
             if state == STARTED:
-                await self._store().hdel(self._states_key, scenario)
+                pipe.hdel(self._states_key, scenario)
             else:
-                await self._store().hset(self._states_key, scenario, state)
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
+                pipe.hset(self._states_key, scenario, state)
+
+        await self._pipelined(queue, transaction=False)
 
     async def journal(self) -> list[dict[str, Any]]:
         await self._send()
-        try:
-            found: Any = await self._store().lrange(self._journal_key, 0, -1)
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
+        (found,) = await self._pipelined(
+            lambda pipe: pipe.lrange(self._journal_key, 0, -1), transaction=False
+        )
         entries = [_entry(text) for text in found]
         entries.sort(key=lambda entry: entry["time"])  # each replica sends its own in batches
         return entries
 
     async def clear_journal(self) -> int:
         await self._send()
-        try:
-            async with self._store().pipeline(transaction=True) as pipe:
-                pipe.llen(self._journal_key)
-                pipe.delete(self._journal_key)
-                removed, _ = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
+        removed, _ = await self._pipelined(
+            lambda pipe: (pipe.llen(self._journal_key), pipe.delete(self._journal_key))
+        )
         return int(removed)
 
     async def reset(self) -> str:
@@ -314,14 +316,13 @@ class RedisState:
             self._journal_mark = self._journal.newer_than(None)[1]
         keys = (self._calls_key, self._states_key, self._journal_key, self._changes_key)
         epoch = uuid.uuid4().hex
-        try:
-            async with self._store().pipeline(transaction=True) as pipe:
-                pipe.delete(*keys)
-                pipe.set(self._epoch_key, epoch)
-                pipe.publish(self._channel, "reset")
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
+        await self._pipelined(
+            lambda pipe: (
+                pipe.delete(*keys),
+                pipe.set(self._epoch_key, epoch),
+                pipe.publish(self._channel, "reset"),
+            )
+        )
         return epoch
 
     async def healthy(self) -> bool:
@@ -335,23 +336,18 @@ class RedisState:
     # --- mocks changed at run time ----------------------------------------------------------------------
 
     async def push_change(self, change: bytes) -> None:
-        try:
-            async with self._store().pipeline(transaction=True) as pipe:
-                pipe.set(self._epoch_key, uuid.uuid4().hex, nx=True)  # a store that came back empty
-                pipe.rpush(self._changes_key, change)
-                pipe.publish(self._channel, "change")
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
+        await self._pipelined(
+            lambda pipe: (
+                pipe.set(self._epoch_key, uuid.uuid4().hex, nx=True),  # a store that came back empty
+                pipe.rpush(self._changes_key, change),
+                pipe.publish(self._channel, "change"),
+            )
+        )
 
     async def changes(self) -> tuple[str | None, list[bytes]]:
-        try:
-            async with self._store().pipeline(transaction=True) as pipe:
-                pipe.get(self._epoch_key)
-                pipe.lrange(self._changes_key, 0, -1)
-                epoch, changes = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
+        epoch, changes = await self._pipelined(
+            lambda pipe: (pipe.get(self._epoch_key), pipe.lrange(self._changes_key, 0, -1))
+        )
         return epoch, [change.encode() for change in changes]
 
     async def _listen_forever(self, changed: Callable[[], Awaitable[None]]) -> None:

@@ -73,8 +73,8 @@ class Claimed:
 
 
 class StateSnapshot:
-    """The counts and scenario states read from the store at one moment: what the admin API shows,
-    and how a 404 explains a mock that stepped aside. Read like `Runtime` is."""
+    """The counts and scenario states read from the store at one moment, as the admin API shows
+    them. Read like `Runtime` is."""
 
     def __init__(self, calls: dict[str, int], states: dict[str, str], keys: dict[int, str]) -> None:
         self._calls = calls
@@ -92,21 +92,6 @@ class StateSnapshot:
     @property
     def scenarios(self) -> dict[str, str]:
         return dict(self._states)
-
-    def gate(self, mock: Any) -> str | None:
-        """Why ``mock`` stepped aside as of this snapshot (the words of `Runtime.gate`)."""
-        return refusal(mock, self.calls(mock), self.state(mock.scenario) if mock.scenario else STARTED)
-
-
-def refusal(mock: Any, calls: int, state: str) -> str | None:
-    """Why a mock whose rules hold must step aside, given its calls and its scenario's state."""
-    times = mock.times
-    if times is not None and calls >= times:
-        return f"used up after {calls} of {times} call{'s' if times != 1 else ''}"
-    wanted = mock.required_state
-    if wanted is not None and state != wanted:
-        return f'scenario "{mock.scenario}" is "{state}", needs "{wanted}"'
-    return None
 
 
 class SharedState(Protocol):
