@@ -59,28 +59,36 @@ _CONNECTIONS = 32
 _RECONNECT_S = 0.2
 """The pause before listening again for changes after the store went away."""
 
-# ARGV holds five values per candidate: key, times (-1: none), scenario, required state, new state
-# ("" for none). Returns the place of the chosen candidate (-1: none) and, for each candidate looked
-# at, its calls and its scenario's state then.
+# The claims of the requests that came while the previous call ran, taken in order. ARGV: for each
+# claim, its number of candidates, then five values per candidate: key, times (-1: none), scenario,
+# required state, new state ("" for none). Returns, for each claim, the place of the chosen
+# candidate (-1: none), how many candidates it looked at, and each one's calls and scenario state.
 _CLAIM = """
-local seen = {}
-for i = 0, #ARGV / 5 - 1 do
-  local key, times = ARGV[i * 5 + 1], tonumber(ARGV[i * 5 + 2])
-  local scenario, required, new = ARGV[i * 5 + 3], ARGV[i * 5 + 4], ARGV[i * 5 + 5]
-  local calls = tonumber(redis.call('HGET', KEYS[1], key) or '0')
-  local state = 'Started'
-  if scenario ~= '' then state = redis.call('HGET', KEYS[2], scenario) or 'Started' end
-  seen[#seen + 1] = calls
-  seen[#seen + 1] = state
-  if (times < 0 or calls < times) and (required == '' or state == required) then
-    redis.call('HINCRBY', KEYS[1], key, 1)
-    if new ~= '' then redis.call('HSET', KEYS[2], scenario, new) end
-    table.insert(seen, 1, i)
-    return seen
+local answer, at = {}, 1
+while at <= #ARGV do
+  local count, chosen, looked = tonumber(ARGV[at]), -1, {}
+  for i = 0, count - 1 do
+    local base = at + 1 + i * 5
+    local key, times = ARGV[base], tonumber(ARGV[base + 1])
+    local scenario, required, new = ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+    local calls = tonumber(redis.call('HGET', KEYS[1], key) or '0')
+    local state = 'Started'
+    if scenario ~= '' then state = redis.call('HGET', KEYS[2], scenario) or 'Started' end
+    looked[#looked + 1] = calls
+    looked[#looked + 1] = state
+    if (times < 0 or calls < times) and (required == '' or state == required) then
+      redis.call('HINCRBY', KEYS[1], key, 1)
+      if new ~= '' then redis.call('HSET', KEYS[2], scenario, new) end
+      chosen = i
+      break
+    end
   end
+  answer[#answer + 1] = chosen
+  answer[#answer + 1] = #looked / 2
+  for _, value in ipairs(looked) do answer[#answer + 1] = value end
+  at = at + 1 + count * 5
 end
-table.insert(seen, 1, -1)
-return seen
+return answer
 """
 
 # ARGV: key, scenario, the state before the claim, the state the claim moved it to ("" for none).
@@ -124,6 +132,9 @@ class RedisState:
         self._journal_mark: object | None = None
         """The newest journal entry sent (see `Journal.newer_than`)."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._claims: list[tuple[list[str | int], asyncio.Future[tuple[int, list[tuple[int, str]]]]]] = []
+        """The claims waiting for the next script call, each with its request's answer."""
+        self._claiming: asyncio.Task[None] | None = None
         self._down_logged = False
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -188,7 +199,7 @@ class RedisState:
     async def claim(self, mocks: CompiledMocks, candidates: Sequence[int]) -> Claimed:
         keys = shared_keys(mocks)
         listed = mocks.index.mocks
-        args: list[str | int] = []
+        args: list[str | int] = [len(candidates)]
         for order in candidates:
             mock = listed[order]
             times = mock.times
@@ -199,15 +210,14 @@ class RedisState:
                 mock.required_state or "",
                 mock.new_state or "",
             )
-        try:
-            found = await self._claim(
-                keys=[self._calls_key, self._states_key], args=args, client=self._store()
-            )
-        except (RedisError, OSError) as exc:
-            raise self._down(exc) from None
-        self._up()
-        chosen = int(found[0])
-        looked = [(int(found[1 + 2 * i]), str(found[2 + 2 * i])) for i in range((len(found) - 1) // 2)]
+        # The claims of concurrent requests go to the store together, one script call for all
+        # those that came while the previous call ran: one round trip for a burst. The script takes
+        # them in order, so each is as atomic as alone.
+        answer: asyncio.Future[tuple[int, list[tuple[int, str]]]] = asyncio.get_running_loop().create_future()
+        self._claims.append((args, answer))
+        if self._claiming is None:
+            self._claiming = asyncio.create_task(self._send_claims())
+        chosen, looked = await answer
         refused = looked if chosen < 0 else looked[:chosen]
         refusals = tuple(
             refusal(listed[order], calls, state) or ""
@@ -216,6 +226,35 @@ class RedisState:
         if chosen < 0:
             return Claimed(None, refusals)
         return Claimed(chosen, refusals, looked[chosen][1])
+
+    async def _send_claims(self) -> None:
+        """Send the waiting claims until none waits; each request gets its answer, or `StoreDown`."""
+        try:
+            while self._claims:
+                claims, self._claims = self._claims, []
+                answers: list[tuple[int, list[tuple[int, str]]] | BaseException]
+                try:
+                    found = await self._claim(
+                        keys=[self._calls_key, self._states_key],
+                        args=[arg for args, _ in claims for arg in args],
+                        client=self._store(),
+                    )
+                    self._up()
+                    answers = list(_claim_answers(found, len(claims)))
+                except (RedisError, OSError, StoreDown) as exc:
+                    down = exc if isinstance(exc, StoreDown) else self._down(exc)
+                    answers = [StoreDown(down.store, down.reason)] * len(claims)
+                except Exception as exc:  # a bug of ours: each request fails with it, none waits for ever
+                    answers = [exc] * len(claims)
+                for (_, answer), given in zip(claims, answers, strict=True):
+                    if answer.done():  # its request went (the client left)
+                        continue
+                    if isinstance(given, BaseException):
+                        answer.set_exception(given)
+                    else:
+                        answer.set_result(given)
+        finally:
+            self._claiming = None
 
     async def release(self, mocks: CompiledMocks, order: int, before: str) -> None:
         mock = mocks.index.mocks[order]
@@ -375,3 +414,16 @@ def _entry(text: str) -> dict[str, Any]:
     entry: dict[str, Any] = orjson.loads(fields)
     entry["body"] = orjson.loads(body)
     return entry
+
+
+def _claim_answers(found: list[Any], claims: int) -> list[tuple[int, list[tuple[int, str]]]]:
+    """Each claim's answer in what the claim script returned: the place of the chosen candidate
+    (-1: none), and the calls and scenario state of each candidate it looked at."""
+    answers = []
+    at = 0
+    for _ in range(claims):
+        chosen, count = int(found[at]), int(found[at + 1])
+        pairs = found[at + 2 : at + 2 + 2 * count]
+        answers.append((chosen, [(int(pairs[2 * i]), str(pairs[2 * i + 1])) for i in range(count)]))
+        at += 2 + 2 * count
+    return answers

@@ -59,6 +59,7 @@ class StoreDown(Exception):
     def __init__(self, store: str, reason: str) -> None:
         super().__init__(f"the mockllm state store {store} is unreachable ({reason})")
         self.store = store
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
