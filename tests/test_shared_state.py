@@ -162,6 +162,19 @@ def test_the_store_down_answers_503_for_stateful_mocks_and_stateless_ones_keep_a
     assert httpx.get(b.url + "/health").json()["state"] == {"backend": "redis", "ok": True}
 
 
+def test_a_request_chaos_fails_gives_its_claim_back(replicas: tuple[MockServer, MockServer]) -> None:
+    a, b = replicas
+    client = openai.OpenAI(base_url=a.openai_base_url, api_key="test", max_retries=0, timeout=20)
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "next"}],
+            extra_headers={"x-mockllm-chaos": "error-rate=1"},
+        )
+    # The failed request did not use up "one": the next one, on the other replica, gets it.
+    assert ask(b) == "one"
+
+
 def test_a_mock_unchanged_by_a_new_config_keeps_its_count(redis_store: RedisStore) -> None:
     first = sequence_of("one", "two")
     with MockServer(first, state=redis_store.url) as a:
