@@ -193,12 +193,13 @@ def test_a_bad_store_url_is_refused() -> None:
 # --- mockllm serve: worker processes and replicas ----------------------------------------------------
 
 
-def serve(config: Path, *args: str) -> tuple[subprocess.Popen[str], str]:
+def serve(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "mockllm", "serve", "--port", "0", "--config", str(config), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=None if env is None else {**os.environ, **env},
     )
     assert process.stdout is not None
     url = process.stdout.readline().strip()
@@ -352,3 +353,25 @@ def test_workers_without_a_store_still_refuse_stateful_mocks(tmp_path: Path) -> 
         env={key: value for key, value in os.environ.items() if key != "MOCKLLM_STATE"},
     )
     assert done.returncode == 2 and "serve it with one worker" in done.stderr
+
+
+def test_the_store_may_be_named_by_the_environment(redis_store: RedisStore, tmp_path: Path) -> None:
+    config = tmp_path / "mocks.json"
+    config.write_text(sequence_of("one").build().to_json())
+    process, url = serve(config, env={"MOCKLLM_STATE": redis_store.url})
+    try:
+        assert httpx.get(url + "/health").json()["state"] == {"backend": "redis", "ok": True}
+        assert ask_sync(url) == "one"
+    finally:
+        stop(process)
+
+
+def test_serve_refuses_a_store_url_it_does_not_know(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mockllm", "serve", "--port", "0", "--state", "memcached://127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "--state: expected a redis://HOST:PORT/DB URL, got 'memcached://127.0.0.1:1'" in done.stderr

@@ -136,6 +136,7 @@ class RedisState:
         """The claims waiting for the next script call, each with its request's answer."""
         self._claiming: asyncio.Task[None] | None = None
         self._down_logged = False
+        self._closing = False
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -155,6 +156,7 @@ class RedisState:
             decode_responses=True,
         )
         self._client = redis.Redis(connection_pool=pool)
+        self._closing = False
         self._claim = self._client.register_script(_CLAIM)
         self._release = self._client.register_script(_RELEASE)
         self._journal = journal if journal is not None and journal.enabled else None
@@ -166,16 +168,19 @@ class RedisState:
         ]
 
     async def close(self) -> None:
-        for task in self._tasks:
+        self._closing = True
+        tasks = [*self._tasks, *([self._claiming] if self._claiming is not None else [])]
+        for task in tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            # Bounded: the client may turn a cancellation inside a read into an error of its own.
+            await asyncio.wait(tasks, timeout=_TIMEOUT_S)
         self._tasks = []
         with contextlib.suppress(StoreDown):
             await self._send()
         if self._client is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._client.aclose(close_connection_pool=True)
+            with contextlib.suppress(RedisError, OSError, TimeoutError):
+                await asyncio.wait_for(self._client.aclose(close_connection_pool=True), _TIMEOUT_S)
             self._client = None
 
     def _store(self) -> redis.Redis:
@@ -272,7 +277,7 @@ class RedisState:
     # --- what is sent in batches ----------------------------------------------------------------------
 
     async def _send_forever(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(BATCH_WINDOW_S)
             # What was counted or journaled while the store was down is dropped, as the store would
             # have lost it.
@@ -392,12 +397,12 @@ class RedisState:
     async def _listen_forever(self, changed: Callable[[], Awaitable[None]]) -> None:
         """Catch up with the changes other processes made, whenever the channel says so, and each
         time the subscription starts again (a message sent while the store was away is lost)."""
-        while True:
+        while not self._closing:
             try:
                 async with self._store().pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(self._channel)
                     await changed()
-                    while True:
+                    while not self._closing:
                         # Waits here, on the subscribed connection, with no command sent.
                         if await pubsub.get_message(timeout=_TIMEOUT_S) is not None:
                             await changed()
