@@ -175,9 +175,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--state",
         metavar="URL",
-        help="share call counts, times budgets, sequences and scenario states with every worker and "
-        "every server on this store, e.g. redis://127.0.0.1:6379/0 (default: the environment variable "
-        f"{STATE_VARIABLE}, else none: each process keeps its own)",
+        help="share call counts, times budgets, sequences, scenario states, mocks changed through the "
+        "admin API, the journal and resets with every worker and every server on this store, e.g. "
+        f"redis://127.0.0.1:6379/0 (default: the environment variable {STATE_VARIABLE}, else none: "
+        "each process keeps its own)",
     )
     serve.add_argument(
         "--state-namespace",

@@ -24,6 +24,7 @@ from mockllm import Config, MockServer, mock
 from mockllm.builders import MockBuilder
 
 from .redis_store import RedisStore
+from .test_cli import start
 
 
 def ask(server: MockServer, text: str = "next") -> str:
@@ -194,17 +195,8 @@ def test_a_bad_store_url_is_refused() -> None:
 
 
 def serve(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mockllm", "serve", "--port", "0", "--config", str(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=None if env is None else {**os.environ, **env},
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), process.stderr.read() if process.stderr else ""
-    return process, url
+    """``mockllm serve --config CONFIG ARGS`` on a free port, and its URL."""
+    return start("--config", str(config), *args, env=env)
 
 
 def stop(process: subprocess.Popen[str]) -> None:
