@@ -186,6 +186,15 @@ def test_a_mock_unchanged_by_a_new_config_keeps_its_count(redis_store: RedisStor
         assert ask(a) == "two"
 
 
+def test_servers_of_two_namespaces_on_one_store_share_nothing(redis_store: RedisStore) -> None:
+    m = sequence_of("one", "two")
+    with (
+        MockServer(m, state=redis_store.url, state_namespace="team-a") as a,
+        MockServer(m, state=redis_store.url, state_namespace="team-b") as b,
+    ):
+        assert [ask(a), ask(b), ask(a), ask(b)] == ["one", "one", "two", "two"]
+
+
 def test_a_bad_store_url_is_refused() -> None:
     with pytest.raises(ValueError, match="expected a redis://HOST:PORT/DB URL"):
         MockServer(Config(), state="http://127.0.0.1:6379")
