@@ -31,6 +31,7 @@ from .server import Chaos, CompiledConfig, MockServer, Recording
 from .server.added_mocks import labelled
 from .server.mock_server import SupportsBuild, listening_socket, run
 from .server.registry import ADAPTERS, PROVIDERS
+from .server.state import DEFAULT_NAMESPACE, STATE_VARIABLE
 from .shadowing import unreachable_mocks
 from .watch import Signature, file_signature, watch_config
 
@@ -170,6 +171,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--workers", type=_workers, default=1, help="processes sharing the port, for load tests (default: 1)"
+    )
+    serve.add_argument(
+        "--state",
+        metavar="URL",
+        help="share call counts, times budgets, sequences, scenario states, mocks changed through the "
+        "admin API, the journal and resets with every worker and every server on this store, e.g. "
+        f"redis://127.0.0.1:6379/0 (default: the environment variable {STATE_VARIABLE}, else none: "
+        "each process keeps its own)",
+    )
+    serve.add_argument(
+        "--state-namespace",
+        metavar="NAME",
+        default=DEFAULT_NAMESPACE,
+        help="the prefix of this server's keys in the store: servers of one namespace share their "
+        f"state (default: {DEFAULT_NAMESPACE})",
     )
     serve.add_argument(
         "--watch",
@@ -324,6 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("mockllm serve: recording serves one process: drop --workers", file=sys.stderr)
             return 2
         journal = (args.journal_size, args.journal_body_bytes)
+        state = args.state or os.environ.get(STATE_VARIABLE) or None
         return _serve(
             args.config,
             host,
@@ -336,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             watch=args.watch,
             record=record,
             contract=ContractMode(args.contract),
+            state=state,
+            state_namespace=args.state_namespace,
         )
     if args.command == "validate":
         return _validate(args.paths)
@@ -471,8 +490,11 @@ def _serve(
     watch: bool = False,
     record: Recording | None = None,
     contract: ContractMode = ContractMode.WARN,
+    state: str | None = None,
+    state_namespace: str = DEFAULT_NAMESPACE,
 ) -> int:
-    """``journal``: how many requests it keeps, and the largest body it keeps whole."""
+    """``journal``: how many requests it keeps, and the largest body it keeps whole. ``state``: the
+    URL of the store the workers (and other servers) share their state through."""
     _log_to_stderr()
     # Taken before the file is read: an edit made while it loads is then served too.
     watched = file_signature(config_path) if watch and config_path is not None else None
@@ -487,7 +509,7 @@ def _serve(
             source = str(config_path)
             config = load_config(config_path)
         listen_host, listen_port = _listen_address(config, host, port)
-        if workers > 1:
+        if workers > 1 and state is None:
             _refuse_state_across_workers(config, source, workers)
         # The loaded config lives as long as the process: out of the collector's sight before the
         # compile, whose first collection would otherwise scan every mock (0.4 s at 100,000), or
@@ -499,19 +521,25 @@ def _serve(
             host=listen_host,
             port=listen_port,
             touchup=True,
-            # Each worker would keep a journal of its own share of the requests: none is kept then.
-            journal_size=journal_size if workers <= 1 else 0,
+            # Without a store each worker would keep a journal of its own share of the requests: none
+            # is kept then. With one, the workers' journals are one.
+            journal_size=journal_size if workers <= 1 or state is not None else 0,
             journal_body_bytes=journal_body_bytes,
             config_name=source,
             timing=timing,
             chaos=chaos,
             admin_token=admin_token,
-            admin_refusal=_admin_refusal(workers),
+            admin_refusal=_admin_refusal(workers) if state is None else None,
             record=record,
             contract=contract,
+            state=state,
+            state_namespace=state_namespace,
         )
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except ValueError as exc:  # the store's URL
+        print(f"mockllm serve: --state: {exc}", file=sys.stderr)
         return 2
     try:
         sock = listening_socket(listen_host, listen_port)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -628,6 +628,14 @@ class MockIndex(Generic[MockT]):
 
     def find(self, request: Request, headers: Headers, gate: Gate | None = None) -> int | None:
         """The first mock whose rules hold and that ``gate`` lets answer."""
+        for order in self.matching(request, headers):
+            if gate is None or gate(self.mocks[order]) is None:
+                return order
+        return None
+
+    def matching(self, request: Request, headers: Headers) -> Iterator[int]:
+        """The mocks whose rules hold, in the order they are tried (a store's runtime gates them
+        all at once)."""
         checks, mocks = self._checks, self.mocks
         for order in self._candidates(request):
             mock = mocks[order]
@@ -637,10 +645,7 @@ class MockIndex(Generic[MockT]):
             header_rules = mock.match.headers
             if header_rules and headers_mismatch(header_rules, headers):
                 continue
-            if gate is not None and gate(mock) is not None:
-                continue
-            return order
-        return None
+            yield order
 
     def explain(
         self,

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 import boto3
@@ -18,6 +18,9 @@ from botocore.config import Config as BotoConfig
 
 from mockllm import Config, MockServer, mock
 from mockllm.builders import MockBuilder
+
+if TYPE_CHECKING:
+    from .redis_store import RedisStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = ROOT / "testdata"
@@ -85,6 +88,15 @@ def _one_ssl_context() -> Iterator[None]:
         if hasattr(httpcore, "default_ssl_context"):
             patch.setattr(httpcore, "default_ssl_context", functools.cache(httpcore.default_ssl_context))
         yield
+
+
+@pytest.fixture
+def redis_store(tmp_path: Path) -> Iterator[RedisStore]:
+    """A real redis-server on a free loopback port, for this test alone (skipped when it is not
+    installed, failed under CI)."""
+    from .redis_store import running_store
+
+    yield from running_store(tmp_path)
 
 
 @pytest.fixture

@@ -131,11 +131,14 @@ def _base_image() -> str:
 
 
 def _build_image(base: str, wheels: Path) -> None:
-    # The package and its dependencies as wheels, with hatchling to build the package from the
-    # source inside the build: this machine's pip makes them, from the index it is configured for.
+    # The package and its dependencies (the redis extra's too, which the image installs) as wheels,
+    # with hatchling to build the package from the source inside the build: this machine's pip makes
+    # them, from the index it is configured for.
     pip = (sys.executable, "-m", "pip", "--quiet")
-    _run(*pip, "wheel", "--wheel-dir", str(wheels), str(ROOT), timeout=600)
-    _run(*pip, "download", "--dest", str(wheels), "hatchling", timeout=600)
+    _run(*pip, "wheel", "--wheel-dir", str(wheels), f"{ROOT}[redis]", timeout=600)
+    # The redis client needs async-timeout on a Python before 3.11.3 (Debian 12's is 3.11.2), which
+    # the wheels made for this machine's Python leave out.
+    _run(*pip, "download", "--dest", str(wheels), "hatchling", "async-timeout>=4.0.3", timeout=600)
     _run(
         *PODMAN,
         "build",

@@ -31,7 +31,9 @@ from ..config import Config, ConfigError
 from .added_mocks import labelled
 from .events import event_feed, writable_entry
 from .journal import Journal
+from .runtime import Runtime
 from .served import ServedMocks
+from .state import StateSnapshot, StoreDown
 
 __all__ = ["ADMIN_PREFIX", "AdminAccess", "add_admin_routes", "is_loopback", "unknown_admin_route"]
 
@@ -237,8 +239,19 @@ def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
-def _mock_entry(served: ServedMocks, api: str, label: str, mock: Any) -> dict[str, Any]:
-    runtime = served.runtime
+View = Runtime | StateSnapshot
+"""Call counts and scenario states as the admin API shows them: the process's, or the store's."""
+
+
+async def _view(served: ServedMocks) -> View:
+    """The counts and states to show: read from the store when the server shares one."""
+    store = served.state
+    if store is None:
+        return served.runtime
+    return await store.snapshot(served.current().apis.values())
+
+
+def _mock_entry(runtime: View, api: str, label: str, mock: Any) -> dict[str, Any]:
     scenario = mock.scenario
     return {
         "api": api,
@@ -263,6 +276,8 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
                 return await handler(request, request.app.ctx.served, **names)
             except AdminError as exc:
                 return exc.response()
+            except StoreDown as exc:
+                return AdminError(503, str(exc)).response()
 
         name = f"admin_{method.lower()}_{handler.__name__.lstrip('_')}"
         guarded.__name__ = name
@@ -276,7 +291,8 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         if query.get("calls", "false") not in ("true", "false", "1", "0"):
             raise AdminError(400, "calls must be true or false", [("?calls", "expected true or false")])
         if query.get("calls") in ("true", "1"):
-            entries = [_mock_entry(served, api, label, mock) for api, _, label, mock in labelled(config)]
+            view = await _view(served)
+            entries = [_mock_entry(view, api, label, mock) for api, _, label, mock in labelled(config)]
             return _reply({"mocks": entries})
         return HTTPResponse(config.to_json(indent=False).encode() + b"\n", content_type=_JSON)
 
@@ -315,7 +331,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         _query(request, ())
         for api, _, label, found in labelled(served.current().config):
             if label == name:
-                return _reply(_mock_entry(served, api, label, found))
+                return _reply(_mock_entry(await _view(served), api, label, found))
         raise AdminError(404, f"No mock is named {name!r}.")
 
     async def remove(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
@@ -349,12 +365,15 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
                     f"status must be an HTTP status code, got {status_text!r}",
                     [("?status", "expected an integer")],
                 ) from None
+        kept = (
+            [entry.as_json() for entry in journal] if served.state is None else await served.state.journal()
+        )
         entries = [
-            entry.as_json()
-            for entry in journal
-            if (api is None or entry.api == api)
-            and (label is None or entry.mock == label)
-            and (status is None or entry.status == status)
+            entry
+            for entry in kept
+            if (api is None or entry["api"] == api)
+            and (label is None or entry["mock"] == label)
+            and (status is None or entry["status"] == status)
         ]
         try:
             return _reply({"requests": entries})
@@ -367,6 +386,8 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
         journal = _journal(request)
         removed = len(journal)
         journal.clear()
+        if served.state is not None:
+            removed = await served.state.clear_journal()
         return _reply({"removed": removed})
 
     route(requests, "/requests", "GET")
@@ -376,7 +397,7 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
 
     async def scenarios(request: Request, served: ServedMocks) -> HTTPResponse:
         _query(request, ())
-        return _reply(_scenarios(served))
+        return _reply(_scenarios(served, await _view(served)))
 
     async def set_scenario(request: Request, served: ServedMocks, name: str) -> HTTPResponse:
         _query(request, ())
@@ -395,9 +416,12 @@ def add_admin_routes(app: Sanic[Any, Any], access: AdminAccess) -> None:
             raise AdminError(
                 400, "The scenario state in the request body is invalid; nothing was changed.", problems
             )
-        if name not in _scenarios(served):
+        if name not in _scenarios(served, await _view(served)):
             raise AdminError(404, f"No mock has the scenario {name!r}.")
-        served.runtime.set_state(name, str(state))
+        if served.state is None:
+            served.runtime.set_state(name, str(state))
+        else:
+            await served.state.set_state(name, str(state))
         return _reply({name: state})
 
     async def reset(request: Request, served: ServedMocks) -> HTTPResponse:
@@ -458,9 +482,8 @@ def _journal(request: Request) -> Journal:
     return journal
 
 
-def _scenarios(served: ServedMocks) -> dict[str, str]:
+def _scenarios(served: ServedMocks, runtime: View) -> dict[str, str]:
     """Every scenario a served mock names, and any that was given a state, with its state."""
-    runtime = served.runtime
     names = {
         mock.scenario for _, _, _, mock in labelled(served.current().config) if mock.scenario is not None
     }

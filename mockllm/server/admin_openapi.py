@@ -38,6 +38,7 @@ _ERRORS = {
     "401": {"$ref": "#/components/responses/Unauthorized"},
     "403": {"$ref": "#/components/responses/Forbidden"},
     "409": {"$ref": "#/components/responses/Conflict"},
+    "503": {"$ref": "#/components/responses/StoreUnavailable"},
 }
 _BAD = {"400": {"$ref": "#/components/responses/BadRequest"}}
 _BAD_BODY = {**_BAD, "415": {"$ref": "#/components/responses/UnsupportedMediaType"}}
@@ -432,7 +433,11 @@ def openapi_document() -> bytes:
                 ),
                 "UnsupportedMediaType": _error("The body was not sent as application/json."),
                 "NotFound": _error("No mock or scenario has that name."),
-                "Conflict": _error("The server runs several worker processes (or keeps no journal)."),
+                "Conflict": _error(
+                    "The server runs several worker processes without a shared store (--state), or keeps"
+                    " no journal."
+                ),
+                "StoreUnavailable": _error("The shared state store (--state) does not answer; try again."),
             },
             "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
         },

@@ -7,6 +7,7 @@ or ``fault`` is written over time instead, by `mockllm.server.writer`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from .provider import JSON_TYPE, Endpoint, IntoRequest, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
 from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
+from .state import Claimed, SharedState, StoreDown
 from .writer import write_timed
 
 if TYPE_CHECKING:
@@ -124,8 +126,12 @@ def create_app(
         )
 
     async def health(request: Request) -> HTTPResponse:
-        counts = request.app.ctx.served.current().counts()
-        body = {"status": "healthy", "service": "mock-llm", **counts}
+        served: ServedMocks = request.app.ctx.served
+        counts = served.current().counts()
+        body: dict[str, Any] = {"status": "healthy", "service": "mock-llm"}
+        body.update(counts.items())
+        if served.state is not None:  # still 200 when the store is down: stateless mocks answer
+            body["state"] = {"backend": served.state.backend, "ok": await served.state.healthy()}
         return HTTPResponse(orjson.dumps(body), content_type=JSON_TYPE)
 
     # HEAD gets GET's headers without the body (Sanic drops the body of a HEAD response).
@@ -177,11 +183,15 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             adapter.validate(body)
             served: ServedMocks = request.app.ctx.served
             mocks: CompiledMocks = served.current().apis[key]
-            runtime = served.runtime
-            gate = runtime.gate if mocks.stateful else None
+            runtime, store = served.runtime, served.state
+            gate: Gate | None = runtime.gate if mocks.stateful else None
             headers = request.headers
+            claimed: Claimed | None = None
             try:
-                order = mocks.index.find(body, headers, gate)
+                if store is not None and mocks.stateful:
+                    order, claimed, gate = await _claim(store, mocks, body, headers)
+                else:
+                    order = mocks.index.find(body, headers, gate)
                 if order is None:
                     recorder: Recorder | None = request.app.ctx.recorder
                     if recorder is None or not records:
@@ -202,6 +212,8 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             if dice.rates is not None or CHAOS_HEADER in headers:
                 strike = dice.roll(headers.get(CHAOS_HEADER))
                 if strike is not None:  # not counted: a retry finds the mock as this request did
+                    if claimed is not None and store is not None:
+                        await _give_back(store, mocks, order, claimed)
                     return await _answer_strike(
                         request, strike, body, variant, adapter, Matched(mocks, order)
                     )
@@ -215,9 +227,11 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
         if isinstance(answer, ProgrammedReply):  # a reply function's: prepared from what it returns
             try:
                 answer, reply = await answer.answer(ProgrammedRequest(adapter, body, headers))
-            except (
-                ReplyFailed
-            ) as exc:  # journaled with the traceback, so that the pytest fixture fails the test
+            except ReplyFailed as exc:
+                # Journaled with the traceback, so that the pytest fixture fails the test; no answer,
+                # so not counted (a claim on a shared store is given back).
+                if claimed is not None and store is not None:
+                    await _give_back(store, mocks, order, claimed)
                 matched = Matched(mocks, order)
                 return _refuse(
                     request, journal, provider, key, body, matched, 500, exc.message, journaled=exc.details
@@ -228,6 +242,8 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             contract = guard.check(terms, body, said)
             if contract:
                 if guard.mode is ContractMode.ERROR:  # before any byte: a stream gets the 400 too
+                    if claimed is not None and store is not None:
+                        await _give_back(store, mocks, order, claimed)
                     matched = Matched(mocks, order)
                     message = _unfit(matched, contract)
                     return _refuse(
@@ -235,11 +251,18 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
                     )
                 guard.log_once(mock, mocks.label(order), contract)
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
-            runtime.answered(mock)
+            if store is None:
+                runtime.answered(mock)
+            elif claimed is None:  # a claim counted its mock in the store already
+                store.counted(mocks, order)
             matched = Matched(mocks, order)
             return await _answer_later(request, answer, body, variant, adapter, matched, contract, reply)
         data = answer.render(body, variant)
-        runtime.answered(mock)  # once rendered: an answer that fails to render is no answer
+        # Once rendered: an answer that fails to render is no answer.
+        if store is None:
+            runtime.answered(mock)
+        elif claimed is None:
+            store.counted(mocks, order)
         if journal.enabled:
             journal.add(
                 request.method,
@@ -265,6 +288,44 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
 
     handle.__name__ = f"handle_{key}"
     return handle
+
+
+async def _claim(
+    store: SharedState, mocks: CompiledMocks, body: dict[str, Any], headers: Any
+) -> tuple[int | None, Claimed | None, Gate]:
+    """The mock that answers, gated by the shared store: the stateful mocks whose rules hold, up to
+    the first stateless one, claimed in one round trip. A request that a stateless mock answers
+    first never reaches the store. Returns the mock's order, the claim (None when the store was not
+    asked, or chose none) and the gate that explains a 404."""
+    candidates: list[int] = []
+    fallback: int | None = None
+    listed = mocks.index.mocks
+    for order in mocks.index.matching(body, headers):
+        if not listed[order].is_stateful:
+            fallback = order
+            break
+        candidates.append(order)
+    if not candidates:
+        return fallback, None, _no_gate
+    try:
+        claimed = await store.claim(mocks, candidates)
+    except StoreDown as exc:
+        raise ApiError(503, f"{exc}: a mock with times or a scenario cannot answer until it does.") from None
+    if claimed.chosen is not None:
+        return candidates[claimed.chosen], claimed, _no_gate
+    refused = {id(listed[order]): why for order, why in zip(candidates, claimed.refusals, strict=True)}
+    return fallback, None, lambda mock: refused.get(id(mock))
+
+
+def _no_gate(mock: Any) -> str | None:
+    return None
+
+
+async def _give_back(store: SharedState, mocks: CompiledMocks, order: int, claimed: Claimed) -> None:
+    """A claimed mock did not answer after all (chaos struck, the contract guard refused it)."""
+    # The store went down meanwhile: the claim stays counted, as nothing can take it back.
+    with contextlib.suppress(StoreDown):
+        await store.release(mocks, order, claimed.before)
 
 
 def _into_request(into_request: IntoRequest, request: Request, parsed: dict[str, Any]) -> dict[str, Any]:

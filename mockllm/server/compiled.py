@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..apis import APIS, ApiKey
@@ -63,6 +63,8 @@ class CompiledMocks:
     """The ``created`` time of the answers."""
     default_timing: Timing | None = None
     """The server's ``timing`` for the mocks without their own."""
+    shared_keys: list[str] = field(default_factory=list)
+    """Each mock's key in a shared store (`mockllm.server.state.shared_keys`), made on first use."""
 
     def answer(self, order: int) -> Answer:
         answer = self.prepared[order]

@@ -154,30 +154,24 @@ class RecordedRequest:
     def as_json(self) -> dict[str, Any]:
         """The entry as ``GET /__mockllm/requests`` shows it: credentials redacted, a body too
         large to keep marked, the delivery fields only for an answer written over time."""
-        body = self.body
-        entry: dict[str, Any] = {
-            "api": self.api,
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "mock": self.mock,
-            "error": self.error,
-            "body": body.as_json() if isinstance(body, TruncatedBody) else body,
-            "headers": redacted_headers(self.headers),
-            "near_misses": [{"mock": miss.mock, "reasons": list(miss.reasons)} for miss in self.near_misses],
-            "time": self.time,
-            "contract": [problem.as_json() for problem in self.contract],
-        }
-        if self.reply is not None:
-            entry["reply"] = self.reply
-        delivery = self.delivery
-        if delivery is not None:
-            entry["events_sent"] = delivery.events_sent
-            entry["events_total"] = delivery.events_total
-            entry["fault"] = delivery.fault
-            entry["ttfb_ms"] = delivery.ttfb_ms
-            entry["client_left"] = delivery.client_left
-        return entry
+        return _as_json(
+            (
+                self.method,
+                self.path,
+                self.body,
+                self.headers,
+                self.status,
+                self.mock,
+                self.error,
+                self.api,
+                self.near_misses,
+                self.delivery,
+                None,
+                self.time,
+                self.contract,
+                self.reply,
+            )
+        )
 
     @property
     def events_sent(self) -> int | None:
@@ -259,6 +253,49 @@ _Entry: TypeAlias = tuple[
 
 def _request(entry: _Entry) -> RecordedRequest:
     return RecordedRequest(entry[0], entry[1], _body(entry[2]), *entry[3:])
+
+
+def _as_json(fields: _Entry) -> dict[str, Any]:
+    """`RecordedRequest.as_json` of an entry's fields (of `_Entry`, the body as it is shown)."""
+    method, path, body, headers, status, mock, error, api, near_misses, delivery, _, time, contract, reply = fields
+    entry: dict[str, Any] = {
+        "api": api,
+        "method": method,
+        "path": path,
+        "status": status,
+        "mock": mock,
+        "error": error,
+        "body": body.as_json() if isinstance(body, TruncatedBody) else body,
+        "headers": redacted_headers(headers),
+        "near_misses": [{"mock": miss.mock, "reasons": list(miss.reasons)} for miss in near_misses],
+        "time": time,
+        "contract": [problem.as_json() for problem in contract],
+    }
+    if reply is not None:
+        entry["reply"] = reply
+    if delivery is not None:
+        entry["events_sent"] = delivery.events_sent
+        entry["events_total"] = delivery.events_total
+        entry["fault"] = delivery.fault
+        entry["ttfb_ms"] = delivery.ttfb_ms
+        entry["client_left"] = delivery.client_left
+    return entry
+
+
+def _json_bytes(entry: _Entry) -> bytes:
+    """`RecordedRequest.as_json` of a kept entry, as `Journal.newer_than` gives it."""
+    kept = entry[2]
+    if type(kept) is bytes:  # the JSON the body was parsed from: written as it came, not parsed again
+        body = kept[len(_BOM) :] if kept.startswith(_BOM) else kept
+    else:
+        shown = _body(kept)
+        try:
+            body = orjson.dumps(shown.as_json() if isinstance(shown, TruncatedBody) else shown)
+        except orjson.JSONEncodeError:  # orjson parses JSON nested deeper than it writes
+            body = orjson.dumps({"truncated": True, "reason": "nested too deeply to write"})
+    fields = _as_json(entry)
+    del fields["body"]
+    return orjson.dumps(fields) + b"\n" + body
 
 
 class Journal:
@@ -389,11 +426,33 @@ class Journal:
             for watcher in self._watchers:
                 watcher()
 
+    @property
+    def maxlen(self) -> int:
+        """How many requests it keeps."""
+        return self._records.maxlen or 0
+
     def clear(self) -> None:
         self._records.clear()
         self.clears += 1
         for watcher in self._watchers:
             watcher()
+
+    def newer_than(self, last: object | None) -> tuple[list[bytes], object | None]:
+        """The requests recorded after the one ``last`` marks (all of them when it is gone or None),
+        oldest first, and the mark of the newest: how a shared store is sent what is new, off the
+        request path. Each is the JSON of `RecordedRequest.as_json` without ``body``, a newline,
+        and the body's JSON: a body kept as the bytes that came is sent as they are, not parsed
+        again, and read back at the depth it was parsed at."""
+        records = self._records
+        if not records:
+            return [], None
+        newer = []
+        for entry in reversed(records):
+            if entry is last:
+                break
+            newer.append(entry)
+        newer.reverse()
+        return [_json_bytes(entry) for entry in newer], records[-1]
 
     def __iter__(self) -> Iterator[RecordedRequest]:
         return iter([_request(entry) for entry in list(self._records)])

@@ -26,6 +26,7 @@ from .journal import Journal
 from .runtime import Runtime
 from .sanic_internals import LISTEN_BACKLOG, Serving, start_serving, stop_serving
 from .served import ConfigSource, ServedMocks, SupportsBuild, SupportsChangeListener
+from .state import DEFAULT_NAMESPACE, SharedState, StoreDown, open_state
 
 if TYPE_CHECKING:
     from .recorder import Recorder, Recording
@@ -120,6 +121,12 @@ class MockServer:
             journals each problem in the entry's ``contract`` and logs it once per mock and rule;
             ``"error"`` answers such a request with a 400 in the provider's shape listing them;
             ``"off"`` checks nothing.
+        state: share call counts, ``times`` budgets, sequence positions and scenario states with
+            every server pointed at the same store: a URL such as ``"redis://127.0.0.1:6379/0"``
+            (needs the ``redis`` extra). Without it they live in this process. Raises ValueError
+            for a URL of no known store.
+        state_namespace: the prefix of the server's keys in the store: servers of one namespace
+            share their state, and no other's.
     """
 
     def __init__(
@@ -138,8 +145,11 @@ class MockServer:
         admin_refusal: str | None = None,
         record: Recording | None = None,
         contract: ContractMode | str = ContractMode.WARN,
+        state: str | None = None,
+        state_namespace: str = DEFAULT_NAMESPACE,
     ) -> None:
         self._recorder: Recorder | None = None
+        self._state = None if state is None else open_state(state, state_namespace)
         if contract not in set(ContractMode):
             modes = ", ".join(f'"{mode}"' for mode in ContractMode)
             raise ValueError(f"MockServer: contract takes {modes}, got {contract!r}")
@@ -151,7 +161,12 @@ class MockServer:
         self.journal = Journal(journal_size, max_body_bytes=journal_body_bytes)
         self._chaos = ChaosDice(chaos_of(chaos))
         self._served = ServedMocks(
-            config, name=config_name, timing=default_timing(timing), journal=self.journal, chaos=self._chaos
+            config,
+            name=config_name,
+            timing=default_timing(timing),
+            journal=self.journal,
+            chaos=self._chaos,
+            state=self._state,
         )
         self.host = host
         self._requested_port = port
@@ -278,8 +293,14 @@ class MockServer:
 
     @property
     def scenarios(self) -> dict[str, str]:
-        """The state of every scenario that left ``"Started"``."""
+        """The state of every scenario that left ``"Started"`` (in this process: with a shared
+        store, ask the admin API, which reads the store)."""
         return self._served.runtime.scenarios
+
+    @property
+    def state(self) -> SharedState | None:
+        """The store the server shares its state through, or None."""
+        return self._state
 
     def set_scenario_state(self, scenario: str, state: str) -> None:
         """Move a scenario to ``state`` (``"Started"`` puts it back at the start)."""
@@ -293,8 +314,18 @@ class MockServer:
     def reset(self) -> None:
         """Forget call counts, scenario states, the journal and the mocks changed at run time
         (`add_mocks`, the admin API), and start the chaos draws again from their seed; the mocks of
-        the config source stay."""
+        the config source stay. With a shared store, its counts and states are reset too, for
+        every server that shares it (from the server's thread; async code resets through the admin
+        API, ``POST /__mockllm/reset``)."""
         self._served.reset()
+        if self._state is not None:
+            loop = self._loop if self._thread is not None else None
+            if loop is None or threading.current_thread() is self._thread:
+                raise RuntimeError(
+                    "MockServer.reset: a server with a shared store resets it on its own loop: "
+                    "start it with start_in_thread(), or POST /__mockllm/reset"
+                )
+            asyncio.run_coroutine_threadsafe(self._state.reset(), loop).result(timeout=10)
 
     # --- record and replay ------------------------------------------------------------------------
 
@@ -338,6 +369,11 @@ class MockServer:
         if sock is None:
             sock = listening_socket(self.host, self._requested_port)
         try:
+            if self._state is not None and self._served.shared is not None:
+                await self._state.start(self.journal, self._served.shared.catch_up)
+                # A replica that joins serves the mocks the others were given at run time.
+                with contextlib.suppress(StoreDown):
+                    await self._served.shared.catch_up()
             port = sock.getsockname()[1]
             if self._recorder is not None:
                 self._recorder.refuse_self(self.host, port)
@@ -367,6 +403,8 @@ class MockServer:
             await stop_serving(app, server)
             if self._recorder is not None:
                 await self._recorder.aclose()
+            if self._state is not None:
+                await self._state.close()
         finally:
             if sock is not None:
                 sock.close()

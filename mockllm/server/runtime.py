@@ -16,7 +16,20 @@ from typing import Any
 
 from ..config import STARTED
 
-__all__ = ["Runtime"]
+__all__ = ["Runtime", "refusal"]
+
+
+def refusal(mock: Any, calls: int, state: str) -> str | None:
+    """Why a mock whose rules hold must step aside, given the requests it answered and the state
+    of its scenario: used up, or its scenario is in another state (the words of a 404's near miss,
+    with or without a shared store)."""
+    times = mock.times
+    if times is not None and calls >= times:
+        return f"used up after {calls} of {times} call{'s' if times != 1 else ''}"
+    wanted = mock.required_state
+    if wanted is not None and state != wanted:
+        return f'scenario "{mock.scenario}" is "{state}", needs "{wanted}"'
+    return None
 
 
 class Runtime:
@@ -45,17 +58,9 @@ class Runtime:
     def gate(self, mock: Any) -> str | None:
         """Why a mock whose rules hold must step aside now, or None: used up, or its scenario is
         in another state."""
-        times = mock.times
-        if times is not None:
-            calls = self.calls(mock)
-            if calls >= times:
-                return f"used up after {calls} of {times} call{'s' if times != 1 else ''}"
-        wanted = mock.required_state
-        if wanted is not None:
-            state = self.state(mock.scenario)
-            if state != wanted:
-                return f'scenario "{mock.scenario}" is "{state}", needs "{wanted}"'
-        return None
+        calls = 0 if mock.times is None else self.calls(mock)
+        state = STARTED if mock.required_state is None else self.state(mock.scenario)
+        return refusal(mock, calls, state)
 
     # --- changing -------------------------------------------------------------------------------
 

@@ -27,12 +27,14 @@ from typing import Any, Protocol, runtime_checkable
 from ..apis import ApiKey
 from ..config import Config, ConfigError, Timing, load_config
 from ..shadowing import unreachable_mocks
-from .added_mocks import AddedMocks, Change, Removing, appending, replacing, restoring
+from .added_mocks import AddedMocks, Change, Removing, appending, labelled, replacing, restoring
 from .chaos import ChaosDice
 from .compiled import CompiledConfig, Compiler, Problem, log_warnings
 from .journal import Journal, RecordedRequest
 from .report import describe_requests
 from .runtime import Runtime
+from .shared_changes import SharedChanges
+from .state import SharedState
 
 __all__ = [
     "ChangeListener",
@@ -135,8 +137,14 @@ class ServedMocks:
         timing: Timing | None = None,
         journal: Journal | None = None,
         chaos: ChaosDice | None = None,
+        state: SharedState | None = None,
     ) -> None:
         self.runtime = Runtime()
+        self.state = state
+        """The store shared with other processes (None: the runtime of this process is the state).
+        With one, the stateful mocks are gated by the store, and `runtime` counts nothing."""
+        self.shared = None if state is None else SharedChanges(self)
+        """With a store: the mocks changed at run time, as every process sharing it changes them."""
         self.journal = journal
         """Where the server records the requests (told to the builders it follows)."""
         self.chaos = chaos
@@ -219,7 +227,10 @@ class ServedMocks:
 
     async def add_off_loop(self, config: Config) -> Sequence[Problem]:
         warnings = await asyncio.to_thread(self.check, config)
-        await self.change_off_loop(appending(config))
+        if self.shared is not None:
+            await self.shared.make("append", config)
+        else:
+            await self.change_off_loop(appending(config))
         return warnings
 
     def replace(self, config: Config) -> Sequence[Problem]:
@@ -230,7 +241,10 @@ class ServedMocks:
 
     async def replace_off_loop(self, config: Config) -> Sequence[Problem]:
         warnings = await asyncio.to_thread(self.check, config)
-        await self.change_off_loop(replacing(config))
+        if self.shared is not None:
+            await self.shared.make("replace", config)
+        else:
+            await self.change_off_loop(replacing(config))
         return warnings
 
     def clear(self) -> None:
@@ -238,7 +252,10 @@ class ServedMocks:
         self.change(replacing(Config()))
 
     async def clear_off_loop(self) -> None:
-        await self.change_off_loop(replacing(Config()))
+        if self.shared is not None:
+            await self.shared.make("replace", Config())
+        else:
+            await self.change_off_loop(replacing(Config()))
 
     def remove(self, label: str) -> int:
         """Stop serving every mock labelled ``label`` (its name, else ``api[position]``); returns
@@ -248,6 +265,11 @@ class ServedMocks:
         return removing.count
 
     async def remove_off_loop(self, label: str) -> int:
+        if self.shared is not None:
+            count = sum(1 for _, _, name, _ in labelled(self.current().config) if name == label)
+            if count:
+                await self.shared.make("remove", label=label)
+            return count
         removing = Removing(label)
         await self.change_off_loop(removing)
         return removing.count
@@ -262,13 +284,17 @@ class ServedMocks:
         API's, the pytest fixtures') is this one."""
         self.runtime.reset()  # first: with no counts left, restoring the mocks has none to carry over
         self.restore()
-        self._forget()
+        self.forget()
 
     async def reset_off_loop(self) -> None:
+        """`reset` from the server's event loop; with a store, its counts and states are reset for
+        every process (raises `StoreDown`, having reset this process, when the store is down)."""
         await self.change_off_loop(restoring)
-        self._forget()  # after: requests answered while the source's mocks compiled are forgotten too
+        self.forget()  # after: requests answered while the source's mocks compiled are forgotten too
+        if self.state is not None and self.shared is not None:
+            self.shared.adopt(await self.state.reset())
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         self.runtime.reset()
         if self.journal is not None:
             self.journal.clear()
