@@ -156,7 +156,7 @@ def test_help_and_the_docs_start_a_server_from_sync_code_alike() -> None:
     assert found is not None
     example = textwrap.dedent(found.group(1))
     assert example.startswith("with MockServer(config) as server:")
-    assert "with MockServer(load_config(\"mocks.json\")) as server:" in (ROOT / "README.md").read_text()
+    assert 'with MockServer(load_config("mocks.json")) as server:' in (ROOT / "README.md").read_text()
     assert "`with MockServer(...)` works from sync code" in (ROOT / "docs/getting-started.md").read_text()
     config = mock()
     config.openai_chat().reply("hi")

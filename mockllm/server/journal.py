@@ -257,7 +257,9 @@ def _request(entry: _Entry) -> RecordedRequest:
 
 def _as_json(fields: _Entry) -> dict[str, Any]:
     """`RecordedRequest.as_json` of an entry's fields (of `_Entry`, the body as it is shown)."""
-    method, path, body, headers, status, mock, error, api, near_misses, delivery, _, time, contract, reply = fields
+    method, path, body, headers, status, mock, error, api, near_misses, delivery, _, time, contract, reply = (
+        fields
+    )
     entry: dict[str, Any] = {
         "api": api,
         "method": method,
