@@ -55,6 +55,7 @@ def test_a_timed_json_answer_records_the_time_to_first_byte_and_no_events(
     anthropic_client(server).messages.create(model="claude", max_tokens=10, messages=MESSAGES)
     entry = only_entry(server)
     assert entry.ttfb_ms is not None and entry.ttfb_ms >= 30
+    assert entry.duration_ms == entry.ttfb_ms  # written in one piece
     assert (entry.events_sent, entry.events_total, entry.fault) == (None, None, None)
 
 
@@ -137,3 +138,15 @@ def test_the_failure_report_says_what_was_delivered(mockllm: MockLLM) -> None:
     assert line is not None, report
     assert int(line.group(1)) >= 20
     assert '2. POST /v1/chat/completions -> 200, mock "plain"\n' in report
+
+
+def test_a_timed_stream_records_how_long_it_took_to_its_last_byte(m: MockBuilder, server: MockServer) -> None:
+    m.openai_chat().with_timing(ttft_ms=20, chunk_interval_ms=10).reply(TEXT)
+    chunks = list(
+        openai_client(server).chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    )
+    entry = only_entry(server)
+    assert entry.ttfb_ms is not None and entry.duration_ms is not None
+    # Every event after the first waits its interval (uvloop's timers may fire a little early).
+    assert entry.duration_ms >= entry.ttfb_ms + 0.9 * 10 * (len(chunks) - 1)
+    assert entry.as_json()["duration_ms"] == entry.duration_ms

@@ -365,6 +365,7 @@ def _schemas() -> dict[str, Any]:
             "events_total": {"type": ["integer", "null"]},
             "fault": {"type": ["string", "null"]},
             "ttfb_ms": nullable_number,
+            "duration_ms": nullable_number,
             "client_left": {"type": "boolean"},
         },
         "required": [

@@ -95,6 +95,9 @@ class Delivery:
     ``chaos_disconnect``)."""
     ttfb_ms: float | None = None
     """Milliseconds from the match to the first byte of the body (None when none was written)."""
+    duration_ms: float | None = None
+    """Milliseconds from the match to the last byte of the answer (None while it is being written,
+    and when the client left first)."""
     client_left: bool = False
     """Whether the client closed the connection before the answer was complete."""
 
@@ -190,6 +193,10 @@ class RecordedRequest:
         return self.delivery.ttfb_ms if self.delivery is not None else None
 
     @property
+    def duration_ms(self) -> float | None:
+        return self.delivery.duration_ms if self.delivery is not None else None
+
+    @property
     def client_left(self) -> bool:
         return self.delivery is not None and self.delivery.client_left
 
@@ -280,6 +287,7 @@ def _as_json(fields: _Entry) -> dict[str, Any]:
         entry["events_total"] = delivery.events_total
         entry["fault"] = delivery.fault
         entry["ttfb_ms"] = delivery.ttfb_ms
+        entry["duration_ms"] = delivery.duration_ms
         entry["client_left"] = delivery.client_left
     return entry
 

@@ -112,7 +112,8 @@ async def _write(
                 # Some bytes of a body go out (half of it, for a truncate).
                 delivery.ttfb_ms = _since(started)
             return await non_stream_fault(request, fault, provider, body, content_type=content_type)
-        delivery.ttfb_ms = _since(started)  # written as Sanic sends the response returned
+        # Written in one piece as Sanic sends the response returned: its first byte and its last.
+        delivery.ttfb_ms = delivery.duration_ms = _since(started)
         return HTTPResponse(body, status=status, headers=headers, content_type=content_type)
     response = await request.respond(status=status, headers=headers, content_type=content_type)
     runs = _runs(body, pauses(timing))
@@ -134,6 +135,7 @@ async def _write(
             await _send(response, runs[position], delivery)
         if kind != "disconnect":
             await response.send(b"", end_stream=True)
+        delivery.duration_ms = _since(started)
     except RequestCancelled:
         # A write to a connection the client already closed: nobody is left to answer.
         delivery.client_left = True

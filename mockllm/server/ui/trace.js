@@ -209,7 +209,7 @@
       el("span", { class: "c-text", text: e._excerpt }),
       mock,
       el("span", { class: "c-status", text: String(e.status) }),
-      el("span", { class: "c-ttfb", text: e.ttfb_ms == null ? "" : `${Math.round(e.ttfb_ms)} ms` }),
+      el("span", { class: "c-ttfb", text: firstAndWhole(e) }),
       el("span", { class: "c-events", text: events }),
       el("span", { class: "c-notes", text: notes(e) }),
     );
@@ -266,6 +266,14 @@
     return [];
   }
 
+  function firstAndWhole(e) {
+    // A stream's first byte and its last; an answer written in one piece has one time.
+    if (e.ttfb_ms == null) return "";
+    const first = Math.round(e.ttfb_ms);
+    if (e.duration_ms == null || e.events_total == null) return `${first} ms`;
+    return `${first} / ${Math.round(e.duration_ms)} ms`;
+  }
+
   function timingBar(e, mock) {
     if (e.ttfb_ms == null && e.events_total == null) return null;
     const timing = (mock && mock.timing) || {};
@@ -277,6 +285,7 @@
       el("div", { class: "sent", style: `width:${(100 * streaming) / whole}%` }));
     const label = [`first byte ${Math.round(wait)} ms`];
     if (e.events_total != null) label.push(`${e.events_sent ?? 0} of ${e.events_total} events`);
+    if (e.duration_ms != null && e.events_total != null) label.push(`whole ${Math.round(e.duration_ms)} ms`);
     if (timing.chunk_interval_ms) label.push(`every ${timing.chunk_interval_ms} ms`);
     if (e.fault) label.push(`fault ${e.fault}`);
     return el("div", {}, bar, el("div", { class: "timing-label", text: label.join(", ") }));
