@@ -102,7 +102,7 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
-        """The request offers a tool of each of these names (among others)."""
+        """The request offers a tool of each of ``names`` (among others)."""
         return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     # --- the last message ---------------------------------------------------------------------------
@@ -242,9 +242,11 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         stop_reason: StopReason = "tool_use",
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
-        """Answer with one ``tool_use`` block; ``input`` is a dict or JSON object text and ``id``
-        the id the ``tool_result`` will refer to (``call_id=`` is
-        another spelling of it)."""
+        """Answer with one ``tool_use`` block calling tool ``name``; ``input`` is a dict or JSON
+        object text and ``id`` the id the ``tool_result`` will refer to (``call_id`` is another
+        spelling of it; by default the server makes one up). ``text`` is a text block before the
+        call; ``thinking`` (signed with ``thinking_signature``), ``model``, ``response_id``,
+        ``stop_reason`` (default ``"tool_use"``) and ``usage`` are as for `reply`."""
         return self.reply_tool_uses(
             [ToolCall(name, input, id=tool_call_id(id, call_id, "reply_tool_use"))],
             text=text,
@@ -268,7 +270,10 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         stop_reason: StopReason = "tool_use",
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
-        """Answer with several ``tool_use`` blocks, after optional thinking and text blocks."""
+        """Answer with several ``tool_use`` blocks, one per `ToolCall` of ``calls``, after an
+        optional text block ``text``. ``thinking`` (signed with ``thinking_signature``), ``model``,
+        ``response_id``, ``stop_reason`` (default ``"tool_use"``) and ``usage`` are as for
+        `reply`."""
         calls = checked_tool_calls(calls, "reply_tool_uses")
         blocks = _thinking(thinking, thinking_signature)
         if text is not None:
@@ -306,7 +311,9 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
     ) -> MockHandle[AnthropicMock]:
         """Answer with the server-run web search for ``query`` (a ``server_tool_use`` block named
         ``web_search``, ``id`` its id) and its ``web_search_tool_result`` listing ``results``, then
-        a text block ``then_text`` citing ``citations`` if given."""
+        a text block ``then_text`` citing ``citations`` if given. ``thinking`` (signed with
+        ``thinking_signature``), ``model``, ``response_id``, ``stop_reason`` (default
+        ``"end_turn"``) and ``usage`` are as for `reply`."""
         found = []
         for result in results:
             if not isinstance(result, WebResult):
@@ -340,9 +347,11 @@ class AnthropicMessagesBuilder(ConversationBuilder[AnthropicMock]):
         usage: AnthropicUsage | None = None,
     ) -> MockHandle[AnthropicMock]:
         """Answer with a call of tool ``name`` on MCP server ``server_name`` (an ``mcp_tool_use``
-        block, ``id`` its id), its ``mcp_tool_result`` (``result`` as one text block, an error if
-        ``is_error``) if ``result`` is given, then a text block ``then_text`` if given. MCP blocks
-        are beta: the client reads them through ``client.beta.messages``."""
+        block, ``id`` its id, ``input`` a dict or JSON object text), its ``mcp_tool_result``
+        (``result`` as one text block, an error if ``is_error``) if ``result`` is given, then a text
+        block ``then_text`` if given. ``thinking`` (signed with ``thinking_signature``), ``model``,
+        ``response_id``, ``stop_reason`` (default ``"end_turn"``) and ``usage`` are as for `reply`.
+        MCP blocks are beta: the client reads them through ``client.beta.messages``."""
         blocks = _thinking(thinking, thinking_signature)
         call = ToolCall(name, input, id=id)
         blocks.append(

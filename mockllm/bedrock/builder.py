@@ -75,7 +75,7 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
-        """The request's ``toolConfig`` offers a tool of each of these names (among others)."""
+        """The request's ``toolConfig`` offers a tool of each of ``names`` (among others)."""
         return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     def when_last_message_contains(self, text: str, *, role: BedrockRole | None = "user") -> Self:
@@ -86,7 +86,8 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         )
 
     def when_last_message_matches(self, pattern: str, *, role: BedrockRole | None = "user") -> Self:
-        """The Python regex ``pattern`` is found (``re.search``) in one of the last message's texts."""
+        """The last message has ``role`` (any with ``role=None``) and the Python regex ``pattern``
+        is found (``re.search``) in one of its texts."""
         check_pattern("when_last_message_matches", pattern)
         return self._when(
             "when_last_message_matches", "regex", optional(role=role, content=[{"text": pattern}])
@@ -109,7 +110,7 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         contains: str | Blocks | None = None,
     ) -> Self:
         """The last message is exactly ``role`` + ``content`` (a string is one text block); with
-        ``contains=`` each given block is found in it instead."""
+        ``contains`` instead (a string or blocks), each given block is found in it."""
         if contains is not None:
             if content is not None:
                 raise BuilderError(
@@ -154,13 +155,16 @@ class BedrockBuilder(ConversationBuilder[BedrockMock]):
         id: str | None = None,
         text: str | None = None,
     ) -> MockHandle[BedrockMock]:
-        """Answer with one ``toolUse`` block; ``id`` is the ``toolUseId`` its result will carry."""
+        """Answer with one ``toolUse`` block calling tool ``name`` with ``input`` (a dict or JSON
+        object text), after a text block ``text`` if given; ``id`` is the ``toolUseId`` its result
+        will carry (the server makes one up when it is left out)."""
         return self.reply_tool_uses([ToolCall(name, input, id=id)], text=text)
 
     def reply_tool_uses(
         self, calls: Sequence[ToolCall], *, text: str | None = None
     ) -> MockHandle[BedrockMock]:
-        """Answer with several ``toolUse`` blocks, after a text block ``text`` if given."""
+        """Answer with several ``toolUse`` blocks, one per `ToolCall` of ``calls``, after a text
+        block ``text`` if given."""
         calls = checked_tool_calls(calls, "reply_tool_uses")
         blocks: list[JsonObject] = [] if text is None else [{"text": text}]
         for call in calls:

@@ -222,9 +222,11 @@ class RequestBuilder(SuggestsVerbs, Generic[MockT]):
         return dataclasses.replace(self, _name=name)
 
     def with_header(self, name: str, value: str, *, match_type: MatchKind = "exact") -> Self:
-        """Also require a request header (``match.headers``); names are case-insensitive and
-        every header rule must hold. An absent header never matches. ``match_type="regex"``
-        searches the value for the pattern ``value``."""
+        """Also require that the request header ``name`` equals ``value`` (``match.headers``);
+        names are case-insensitive and every header rule must hold. An absent header never
+        matches. ``match_type`` says how the header's value is compared: ``"exact"`` (the
+        default), ``"contains"`` (it contains ``value``) or ``"regex"`` (the pattern ``value`` is
+        found in it)."""
         if not name:
             raise BuilderError("mockllm: with_header() needs a header name")
         if match_type == "regex":
@@ -233,9 +235,10 @@ class RequestBuilder(SuggestsVerbs, Generic[MockT]):
         return dataclasses.replace(self, _headers=(*self._headers, rule))
 
     def when_model(self, value: str, *, match_type: MatchKind = "exact") -> Self:
-        """The request's ``model`` is ``value`` (``match.model``); with ``match_type="contains"``
-        it contains it, with ``"regex"`` the pattern is found in it. A request without a model
-        never matches. Not a body rule: it combines with one."""
+        """The request's ``model`` is ``value`` (``match.model``); ``match_type`` says how it is
+        compared: ``"exact"`` (the default), ``"contains"`` (it contains ``value``) or ``"regex"``
+        (the pattern ``value`` is found in it). A request without a model never matches. Not a
+        body rule: it combines with one."""
         if not isinstance(value, str):
             raise BuilderError(f"mockllm: when_model() takes the model name as a string, got {value!r}")
         if match_type == "regex":
@@ -336,11 +339,11 @@ class RequestBuilder(SuggestsVerbs, Generic[MockT]):
         return self._set("timing", timing or None)
 
     def with_fault(self, kind: FaultKind, *, after_events: int | None = None) -> Self:
-        """Make the answer go wrong (``fault``): ``"reset"`` closes the connection before answering,
-        ``"stall"`` answers nothing until the client times out; in a stream, after ``after_events``
-        events, ``"disconnect"`` drops the connection, ``"truncate"`` ends without the terminal
-        event, ``"malformed"`` sends an event that is not JSON and ``"error_event"`` the provider's
-        in-stream error. Combines with `with_timing`::
+        """Make the answer go wrong (``fault``), as ``kind`` says: ``"reset"`` closes the
+        connection before answering, ``"stall"`` answers nothing until the client times out; in a
+        stream, after ``after_events`` events, ``"disconnect"`` drops the connection,
+        ``"truncate"`` ends without the terminal event, ``"malformed"`` sends an event that is not
+        JSON and ``"error_event"`` the provider's in-stream error. Combines with `with_timing`::
 
             m.openai_chat().with_fault("disconnect", after_events=3).reply("Cut short.")
         """

@@ -42,12 +42,12 @@ class ConversationBuilder(RequestBuilder[MockT]):
         return self._with_rule("turn", n)
 
     def when_history_contains(self, *texts: str) -> Self:
-        """Each text occurs in some message of the request, the last one included
+        """Each of ``texts`` occurs in some message of the request, the last one included
         (``match.history_contains``); the system prompt is not part of the history."""
         return self._with_rule_items("when_history_contains", "history_contains", texts, what="text")
 
     def when_history_has_tool_results(self, *ids: str) -> Self:
-        """The request carries a tool result for each of these tool call ids, anywhere in the
+        """The request carries a tool result for each of the tool call ``ids``, anywhere in the
         conversation and in any order (``match.tool_results``); ids are compared exactly, so
         ``call_1`` is not ``call_10``. With the ids of parallel tool calls, the mock waits for all
         of their results. Not a body rule (``when_tool_result`` is: the *last* message is one
@@ -62,6 +62,6 @@ class ConversationBuilder(RequestBuilder[MockT]):
         "anywhere in the conversation; when_tool_result() is about the last message)"
     )
     def when_tool_results(self, *ids: str) -> Self:
-        """Deprecated: `when_history_has_tool_results`, whose name says that the results may be
-        anywhere in the conversation (``when_tool_result`` is about the last message)."""
+        """Deprecated: `when_history_has_tool_results` of ``ids``, whose name says that the results
+        may be anywhere in the conversation (``when_tool_result`` is about the last message)."""
         return self.when_history_has_tool_results(*ids)

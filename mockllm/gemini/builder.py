@@ -92,7 +92,7 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
-        """The request declares a function of each of these names (among others)."""
+        """The request declares a function of each of ``names`` (among others)."""
         return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     # --- the last content -----------------------------------------------------------------------------
@@ -214,8 +214,10 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         response_id: str | None = None,
         usage: Mapping[str, int] | None = None,
     ) -> MockHandle[GeminiMock]:
-        """Answer with one ``functionCall`` part; ``args`` is a dict or JSON object text and ``id``
-        the id its ``functionResponse`` will carry (the server makes one up when it is left out)."""
+        """Answer with one ``functionCall`` part calling function ``name``; ``args`` is a dict or
+        JSON object text and ``id`` the id its ``functionResponse`` will carry (the server makes one
+        up when it is left out). ``text`` is a text part before the call; ``thinking`` (with its
+        ``thought_signature``), ``model``, ``response_id`` and ``usage`` are as for `reply`."""
         return self.reply_function_calls(
             [ToolCall(name, args, id=id)],
             text=text,
@@ -237,7 +239,9 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         response_id: str | None = None,
         usage: Mapping[str, int] | None = None,
     ) -> MockHandle[GeminiMock]:
-        """Answer with parallel ``functionCall`` parts, after optional thought and text parts."""
+        """Answer with parallel ``functionCall`` parts, one per `ToolCall` of ``calls``, after an
+        optional text part ``text``. ``thinking`` (with its ``thought_signature``), ``model``,
+        ``response_id`` and ``usage`` are as for `reply`."""
         calls = checked_tool_calls(calls, "reply_function_calls")
         parts = _thought(thinking, thought_signature)
         if text is not None:
@@ -265,8 +269,10 @@ class GeminiBuilder(ConversationBuilder[GeminiMock]):
         response_id: str | None = None,
         usage: Mapping[str, int] | None = None,
     ) -> MockHandle[GeminiMock]:
-        """Answer as the code execution tool does: an ``executableCode`` part with ``code``, its
-        ``codeExecutionResult`` with ``output``, then a text part ``then_text`` if given."""
+        """Answer as the code execution tool does: an ``executableCode`` part with ``code`` in
+        ``language`` (default ``"PYTHON"``), its ``codeExecutionResult`` with ``output`` and
+        ``outcome`` (default ``"OUTCOME_OK"``), then a text part ``then_text`` if given.
+        ``model``, ``response_id`` and ``usage`` are as for `reply`."""
         parts: list[JsonObject] = [
             {"executableCode": {"language": language, "code": code}},
             {"codeExecutionResult": {"outcome": outcome, "output": output}},

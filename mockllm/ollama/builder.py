@@ -74,7 +74,7 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
-        """The request offers a tool of each of these names (among others)."""
+        """The request offers a tool of each of ``names`` (among others)."""
         return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     def when_last_message_contains(self, text: str, *, role: OllamaRole | None = "user") -> Self:
@@ -83,7 +83,8 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         return self._when("when_last_message_contains", "contains", optional(role=role, content=text))
 
     def when_last_message_matches(self, pattern: str, *, role: OllamaRole | None = "user") -> Self:
-        """The Python regex ``pattern`` is found (``re.search``) in the last message's content."""
+        """The last message has ``role`` (any with ``role=None``) and the Python regex ``pattern``
+        is found (``re.search``) in its content."""
         check_pattern("when_last_message_matches", pattern)
         return self._when("when_last_message_matches", "regex", optional(role=role, content=pattern))
 
@@ -104,7 +105,8 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         tool_calls: Sequence[Mapping[str, Any]] | None = None,
         contains: str | None = None,
     ) -> Self:
-        """The last message is exactly these fields; with ``contains=`` instead, its content
+        """The last message is exactly ``role`` with ``content``, ``thinking``, ``images`` and
+        ``tool_calls`` (fields left out are absent from it); with ``contains`` instead, its content
         contains that text (and the role, where given, is equal)."""
         if contains is not None:
             if content is not None or tool_calls is not None or thinking is not None or images is not None:
@@ -154,13 +156,16 @@ class OllamaBuilder(ConversationBuilder[OllamaMock]):
         content: str = "",
         thinking: str | None = None,
     ) -> MockHandle[OllamaMock]:
-        """Answer with one tool call; ``arguments`` is a dict or JSON object text."""
+        """Answer with one call of tool ``name``; ``arguments`` is a dict or JSON object text,
+        ``content`` the message's text (empty by default) and ``thinking`` its thinking, if given."""
         return self.reply_tool_calls([ToolCall(name, arguments)], content=content, thinking=thinking)
 
     def reply_tool_calls(
         self, calls: Sequence[ToolCall], *, content: str = "", thinking: str | None = None
     ) -> MockHandle[OllamaMock]:
-        """Answer with several tool calls at once (their arguments as objects, as Ollama sends them)."""
+        """Answer with several tool calls at once, one per `ToolCall` of ``calls`` (their
+        arguments as objects, as Ollama sends them); ``content`` and ``thinking`` are as for
+        `reply_tool_call`."""
         calls = checked_tool_calls(calls, "reply_tool_calls")
         tool_calls = []
         for call in calls:

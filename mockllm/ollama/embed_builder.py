@@ -61,6 +61,7 @@ class OllamaEmbeddingsBuilder(EmbeddingsBuilder[OllamaEmbeddingMock]):
         return self.reply_vectors([content])
 
     def reply_vectors(self, vectors: Sequence[Sequence[float]]) -> MockHandle[OllamaEmbeddingMock]:
-        """Answer with one embedding per input, in order, again in turn for more inputs."""
+        """Answer with one embedding of ``vectors`` per input, in order; a request with more
+        inputs than ``vectors`` gets them again in turn."""
         embeddings = checked_vectors(vectors)
         return self._register({"embeddings": embeddings})

@@ -95,7 +95,7 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
-        """The request offers a tool of each of these names (among others): a function's
+        """The request offers a tool of each of ``names`` (among others): a function's
         ``function.name``, or a custom tool's name."""
         return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
@@ -145,9 +145,12 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
     ) -> Self:
         """The last message is exactly the one described (keys left out are absent from it).
 
-        With ``contains=`` instead of ``content=`` it is a ``contains`` rule: the text contains
+        ``role``, ``content``, ``name``, ``tool_call_id``, ``tool_calls``, ``refusal``, ``audio``
+        and ``function_call`` are the message's keys. A string ``content`` equals a single text
+        part with that text.
+
+        With ``contains`` instead of ``content`` it is a ``contains`` rule: the text contains
         ``contains`` and ``role``, ``name`` and ``tool_call_id``, where given, are equal.
-        A string ``content`` equals a single text part with that text.
         """
         if contains is not None:
             if content is not None:
@@ -250,8 +253,10 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         usage: ChatUsage | None = None,
     ) -> MockHandle[OpenAIMock]:
         """Answer with one call of tool ``name``; ``arguments`` is a dict or JSON text (kept as
-        written) and ``id`` the call id the tool result will refer to (``call_id=`` is
-        another spelling of it)."""
+        written) and ``id`` the call id the tool result will refer to (``call_id`` is another
+        spelling of it; by default the server makes one up). ``content`` is text sent along with
+        the call; ``model``, ``response_id``, ``created``, ``finish_reason`` (default
+        ``"tool_calls"``) and ``usage`` are as for `reply`."""
         return self.reply_tool_calls(
             [ToolCall(name, arguments, id=tool_call_id(id, call_id, "reply_tool_call"))],
             content=content,
@@ -273,7 +278,10 @@ class OpenAIChatBuilder(ConversationBuilder[OpenAIMock]):
         finish_reason: FinishReason = "tool_calls",
         usage: ChatUsage | None = None,
     ) -> MockHandle[OpenAIMock]:
-        """Answer with several tool calls at once (parallel tool calls), and optional text."""
+        """Answer with several tool calls at once (parallel tool calls): ``calls`` are
+        `ToolCall`s, in order, and ``content`` optional text sent along. ``model``,
+        ``response_id``, ``created``, ``finish_reason`` (default ``"tool_calls"``) and ``usage``
+        are as for `reply`."""
         calls = checked_tool_calls(calls, "reply_tool_calls")
         tool_calls = []
         for call in calls:

@@ -103,7 +103,8 @@ class OpenAIEmbeddingsBuilder(EmbeddingsBuilder[OpenAIEmbeddingMock]):
         usage: EmbeddingsUsage | None = None,
     ) -> MockHandle[OpenAIEmbeddingMock]:
         """Answer with one embedding per input, in order (``data[i].index == i``); a request with
-        more inputs than ``vectors`` gets them again in turn, one with fewer gets the first ones."""
+        more inputs than ``vectors`` gets them again in turn, one with fewer gets the first ones.
+        ``model`` and ``usage`` are as for `reply`."""
         data = [
             {"object": "embedding", "index": index, "embedding": vector}
             for index, vector in enumerate(checked_vectors(vectors))

@@ -111,7 +111,7 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         return self._with_rule_items("when_system_contains", "system_contains", (text,), what="text")
 
     def when_tool_names(self, *names: str) -> Self:
-        """The request offers a tool of each of these names (among others)."""
+        """The request offers a tool of each of ``names`` (among others)."""
         return self._with_rule_items("when_tool_names", "tool_names", names, what="tool name")
 
     def when_input_item(self, kind: InputItemKind) -> Self:
@@ -223,9 +223,11 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with one ``function_call`` item; ``arguments`` is a dict or JSON text (kept as
-        written) and ``id`` the ``call_id`` the ``function_call_output`` will refer to (``call_id=``
-        is another spelling of it)."""
+        """Answer with one ``function_call`` item calling tool ``name``; ``arguments`` is a dict or
+        JSON text (kept as written) and ``id`` the ``call_id`` the ``function_call_output`` will
+        refer to (``call_id`` is another spelling of it; by default the server makes one up).
+        ``text`` is a message before the call; ``reasoning``, ``model``, ``response_id``,
+        ``created_at`` and ``usage`` are as for `reply`."""
         return self.reply_function_calls(
             [ToolCall(name, arguments, id=tool_call_id(id, call_id, "reply_function_call"))],
             text=text,
@@ -247,7 +249,9 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with several ``function_call`` items, after an optional message ``text``."""
+        """Answer with several ``function_call`` items, one per `ToolCall` of ``calls``, after an
+        optional message ``text``. ``reasoning``, ``model``, ``response_id``, ``created_at`` and
+        ``usage`` are as for `reply`."""
         calls = checked_tool_calls(calls, "reply_function_calls")
         output = _reasoning(reasoning)
         if text is not None:
@@ -281,7 +285,8 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
         """Answer with a ``web_search_call`` item (the hosted search for ``query``, which visited
-        the URLs ``sources``), then a message ``then_text`` if given."""
+        the URLs ``sources``), then a message ``then_text`` if given. ``reasoning``, ``model``,
+        ``response_id``, ``created_at`` and ``usage`` are as for `reply`."""
         return self.reply_items(
             WebSearch(query, sources),
             then_text=then_text,
@@ -309,10 +314,12 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with an ``mcp_call`` item: the call of tool ``name`` on MCP server
-        ``server_label``, which returned ``output`` or failed with ``error``; after an
-        ``mcp_list_tools`` item if ``tools`` is given (the server lists them on first use), and
-        before a message ``then_text`` if given."""
+        """Answer with an ``mcp_call`` item: the call of tool ``name`` with ``arguments`` (a dict or
+        JSON text) on MCP server ``server_label``, which returned ``output`` or failed with
+        ``error``; after an ``mcp_list_tools`` item if ``tools`` is given (the server lists them on
+        first use), and before a message ``then_text`` if given. ``approval_request_id`` names the
+        ``mcp_approval_request`` this call was approved by. ``reasoning``, ``model``,
+        ``response_id``, ``created_at`` and ``usage`` are as for `reply`."""
         items: list[OutputItem] = [] if tools is None else [McpListTools(server_label, tools)]
         call = McpCall(server_label, name, arguments, output, error, approval_request_id=approval_request_id)
         return self.reply_items(
@@ -339,9 +346,11 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with an ``mcp_approval_request`` item: the model asks to call tool ``name`` on
-        MCP server ``server_label``; ``id`` is the ``approval_request_id`` the client's
-        ``mcp_approval_response`` will carry (match it with ``when_history_has_tool_results(id)``)."""
+        """Answer with an ``mcp_approval_request`` item: the model asks to call tool ``name`` with
+        ``arguments`` (a dict or JSON text) on MCP server ``server_label``; ``id`` is the
+        ``approval_request_id`` the client's ``mcp_approval_response`` will carry (match it with
+        ``when_history_has_tool_results(id)``). ``reasoning``, ``model``, ``response_id``,
+        ``created_at`` and ``usage`` are as for `reply`."""
         return self.reply_items(
             McpApprovalRequest(server_label, name, arguments, id=id),
             reasoning=reasoning,
@@ -361,9 +370,10 @@ class OpenAIResponsesBuilder(ConversationBuilder[OpenAIResponseMock]):
         created_at: float | None = None,
         usage: ResponsesUsage | None = None,
     ) -> MockHandle[OpenAIResponseMock]:
-        """Answer with these output items in order (hosted tool calls, MCP items, custom tool
+        """Answer with ``items``, output items in order (hosted tool calls, MCP items, custom tool
         calls, function calls as `ToolCall`, or any output item as a dict), after a reasoning
-        summary and before a message ``then_text``, each if given."""
+        summary and before a message ``then_text``, each if given. ``reasoning``, ``model``,
+        ``response_id``, ``created_at`` and ``usage`` are as for `reply`."""
         if not items:
             raise BuilderError("mockllm: reply_items() needs at least one output item")
         output = [*_reasoning(reasoning), *output_items(items, "reply_items")]
