@@ -20,26 +20,13 @@ from pathlib import Path
 
 from report import load_note
 from servers import HOST, REPO_ROOT, mockllm_env
-from variants import Case, available, compare, parse_args, print_medians, round_ratios
+from variants import Case, available, compare, parse_args, print_medians, round_ratios, tree_at
 from workloads import build_workloads, mockllm_config
 
 BEFORE, NO_PAGE, ONE_PAGE = "before the feed", "no page open", "one page open"
 VARIANTS: dict[str, list[str]] = {BEFORE: [], NO_PAGE: [], ONE_PAGE: []}
 DEFAULT_BASELINE = "8dade1b"
 """The last commit before the events feed."""
-
-
-def baseline_tree(revision: str) -> Callable[[Path], Path]:
-    def make(workdir: Path) -> Path:
-        tree = workdir / "baseline"
-        tree.mkdir(exist_ok=True)
-        archive = subprocess.run(
-            ["git", "archive", revision, "mockllm"], cwd=REPO_ROOT, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-        return tree
-
-    return make
 
 
 JOURNAL_ADD = """
@@ -94,14 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         rounds=args.rounds,
         duration=args.duration,
         connections=args.connections,
-        trees={BEFORE: baseline_tree(baseline)},
+        trees={BEFORE: tree_at(baseline)},
         attach={ONE_PAGE: events_client},
     )
     if results is None:
         return 1
     print_medians(results)
     with tempfile.TemporaryDirectory(prefix="mockllm-baseline-") as tmp:
-        before_ns = journal_add_ns(baseline_tree(baseline)(Path(tmp)))
+        before_ns = journal_add_ns(tree_at(baseline)(Path(tmp)))
     after_ns = journal_add_ns(REPO_ROOT)
     print(f"\nJournal.add, no page open: {after_ns:.0f} ns a request (before the feed: {before_ns:.0f} ns)")
     for name, base in ((NO_PAGE, BEFORE), (ONE_PAGE, NO_PAGE)):

@@ -10,15 +10,11 @@ request (the function, its builder's verb, the response's checks), which a stati
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from report import load_note
-from servers import REPO_ROOT
-from variants import Case, available, compare, medians, parse_args
+from variants import Case, available, compare, medians, parse_args, tree_at
 from workloads import build_workloads, mockllm_config
 
 
@@ -29,15 +25,6 @@ def cases() -> list[Case]:
         Case("plain-text", mockllm_config(plain), plain.request_body()),
         Case("stream", mockllm_config(streamed), streamed.request_body()),
     ]
-
-
-def checkout(rev: str, into: Path) -> Path:
-    """The ``mockllm`` package of ``rev``, extracted under ``into``."""
-    archive = subprocess.run(
-        ["git", "archive", rev, "mockllm"], cwd=REPO_ROOT, check=True, capture_output=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
-    return into
 
 
 def prepare_cost(rounds: int = 2000) -> dict[str, float]:
@@ -86,23 +73,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     print(f"# reply_with: the cost to static mocks\n\n- {load_note()}\n- base: {base}", flush=True)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="mockllm-base-") as folder:
-        base_tree = checkout(base, Path(folder))
-        variants: dict[str, list[str]] = {"this tree": [], "base": []}
-        for case in cases():
-            results = compare(
-                wrk,
-                case,
-                variants,
-                rounds=args.rounds,
-                duration=args.duration,
-                connections=args.connections,
-                trees={"base": lambda _workdir: base_tree},
-            )
-            if results is None:
-                return 1
-            found = medians(results)
-            rows.append((case.key, found["this tree"], found["base"]))
+    variants: dict[str, list[str]] = {"this tree": [], "base": []}
+    for case in cases():
+        results = compare(
+            wrk,
+            case,
+            variants,
+            rounds=args.rounds,
+            duration=args.duration,
+            connections=args.connections,
+            trees={"base": tree_at(base)},
+        )
+        if results is None:
+            return 1
+        found = medians(results)
+        rows.append((case.key, found["this tree"], found["base"]))
     print("\n| request | this tree: req/s, median (best) | base: req/s, median (best) | ratio | CPU µs/req |")
     print("|---|---:|---:|---:|---:|")
     for key, new, old in rows:

@@ -12,6 +12,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,23 @@ from servers import (
     stop_process,
     wait_ready,
 )
+
+
+def tree_at(revision: str) -> Callable[[Path], Path]:
+    """For ``compare``'s ``trees``: the ``mockllm`` package of ``revision`` (``git archive``),
+    extracted into the work folder, to run a variant's server on the code of that commit."""
+
+    def make(workdir: Path) -> Path:
+        tree = workdir / f"tree-{revision}"
+        tree.mkdir(exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", revision, "mockllm"], cwd=REPO_ROOT, check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        return tree
+
+    return make
+
 
 Runs = dict[str, list[tuple[float, float]]]
 """Per variant, each round's (requests per second, server CPU µs per request)."""
