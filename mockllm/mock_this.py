@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .apis import API_BY_KEY, ApiKey
+from .apis import API_BY_KEY
 from .builders import mock
 from .builders._values import BuilderError
 
@@ -49,10 +49,12 @@ def suggest_mock(api: str, body: Any) -> MockSuggestion:
         raise ValueError("the request has no JSON object body to match")
     from .server.registry import ADAPTERS
 
-    key: ApiKey = API_BY_KEY[api].key
-    match = ADAPTERS[key].recorded_match(body, "exact")
+    adapter = ADAPTERS[API_BY_KEY[api].key]
+    match = adapter.recorded_match(body, "exact")
     verb = API_BY_KEY[api].module
-    steps = _steps(verb, match)
+    # An API whose answers are vectors (the embeddings APIs) is answered with a vector.
+    answer: Any = list(PLACEHOLDER_VECTOR) if adapter.vectors is not None else PLACEHOLDER_TEXT
+    steps = _steps(verb, match, answer)
     builder = mock()
     try:
         chain: Any = getattr(builder, verb)()
@@ -64,7 +66,7 @@ def suggest_mock(api: str, body: Any) -> MockSuggestion:
     return MockSuggestion(_code(verb, steps), config)
 
 
-def _steps(verb: str, match: dict[str, Any]) -> list[Step]:
+def _steps(verb: str, match: dict[str, Any], answer: Any) -> list[Step]:
     steps: list[Step] = []
     message = match.get("message")
     if isinstance(message, dict):
@@ -77,8 +79,6 @@ def _steps(verb: str, match: dict[str, Any]) -> list[Step]:
         steps.append(("when_input", (match["input"],), {}))
     if isinstance(match.get("turn"), int):
         steps.append(("when_turn", (match["turn"],), {}))
-    # The embeddings APIs (openai_embeddings, gemini_embeddings, …) answer with a vector.
-    answer: Any = list(PLACEHOLDER_VECTOR) if verb.endswith("_embeddings") else PLACEHOLDER_TEXT
     steps.append(("reply", (answer,), {}))
     return steps
 

@@ -277,7 +277,7 @@ def replies(
         raise BuilderError(
             f"mockllm: replies() takes an API's config key ({', '.join(API_BY_KEY)}), got {api!r}"
         )
-    if api is not None and api.endswith("_embeddings"):
+    if api is not None and _answers_vectors(api):
         return error_replies()
     kinds: list[SearchStrategy[Reply]] = [
         text_replies(),
@@ -291,6 +291,13 @@ def replies(
     if faults:
         kinds.append(fault_replies())
     return st.one_of(kinds)
+
+
+def _answers_vectors(api: str) -> bool:
+    """Whether the API's answers are vectors (an embeddings API), as its adapter says."""
+    from .server.registry import ADAPTERS
+
+    return ADAPTERS[API_BY_KEY[api].key].vectors is not None
 
 
 # --- drawing in a running example -----------------------------------------------------------------
