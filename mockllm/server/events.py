@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from sanic import HTTPResponse, Request
 
-from .journal import Journal, RecordedRequest
+from .journal import UNWRITABLE_BODY, Journal, RecordedRequest
 from .sanic_internals import write_chunk
 
 __all__ = ["EventFeed", "event_feed", "journal_entry_json", "writable_entry"]
@@ -49,7 +49,7 @@ def writable_entry(entry: dict[str, Any]) -> dict[str, Any]:
     try:
         orjson.dumps(entry["body"])
     except orjson.JSONEncodeError:
-        return {**entry, "body": {"truncated": True, "reason": "nested too deeply to write as JSON"}}
+        return {**entry, "body": UNWRITABLE_BODY}
     return entry
 
 

@@ -6,7 +6,7 @@ from collections import deque
 from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from time import time as _now
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import orjson
 
@@ -292,6 +292,11 @@ def _as_json(fields: _Entry) -> dict[str, Any]:
     return entry
 
 
+UNWRITABLE_BODY: Final[dict[str, Any]] = {"truncated": True, "reason": "nested too deeply to write as JSON"}
+"""What a journal entry shows for a body orjson parsed but cannot write (it parses JSON nested
+deeper than it writes, and an agent may send such a body)."""
+
+
 def _json_bytes(entry: _Entry) -> bytes:
     """`RecordedRequest.as_json` of a kept entry, as `Journal.newer_than` gives it."""
     kept = entry[2]
@@ -302,7 +307,7 @@ def _json_bytes(entry: _Entry) -> bytes:
         try:
             body = orjson.dumps(shown.as_json() if isinstance(shown, TruncatedBody) else shown)
         except orjson.JSONEncodeError:  # orjson parses JSON nested deeper than it writes
-            body = orjson.dumps({"truncated": True, "reason": "nested too deeply to write"})
+            body = orjson.dumps(UNWRITABLE_BODY)
     fields = _as_json(entry)
     del fields["body"]
     return orjson.dumps(fields) + b"\n" + body
