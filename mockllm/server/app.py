@@ -33,6 +33,7 @@ from .models import model_names
 from .programmed import ProgrammedReply, ProgrammedRequest, ReplyFailed
 from .provider import JSON_TYPE, Endpoint, IntoRequest, Provider, Route
 from .registry import ADAPTERS, CLAIM_ORDER, PROVIDERS
+from .runtime import Runtime
 from .sanic_internals import OwnHeadersResponse, new_app
 from .served import ServedMocks
 from .state import Claimed, SharedState, StoreDown
@@ -212,8 +213,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             if dice.rates is not None or CHAOS_HEADER in headers:
                 strike = dice.roll(headers.get(CHAOS_HEADER))
                 if strike is not None:  # not counted: a retry finds the mock as this request did
-                    if claimed is not None and store is not None:
-                        await _give_back(store, mocks, order, claimed)
+                    await _give_back(store, mocks, order, claimed)
                     return await _answer_strike(
                         request, strike, body, variant, adapter, Matched(mocks, order)
                     )
@@ -230,8 +230,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             except ReplyFailed as exc:
                 # Journaled with the traceback, so that the pytest fixture fails the test; no answer,
                 # so not counted (a claim on a shared store is given back).
-                if claimed is not None and store is not None:
-                    await _give_back(store, mocks, order, claimed)
+                await _give_back(store, mocks, order, claimed)
                 matched = Matched(mocks, order)
                 return _refuse(
                     request, journal, provider, key, body, matched, 500, exc.message, journaled=exc.details
@@ -242,8 +241,7 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
             contract = guard.check(terms, body, said)
             if contract:
                 if guard.mode is ContractMode.ERROR:  # before any byte: a stream gets the 400 too
-                    if claimed is not None and store is not None:
-                        await _give_back(store, mocks, order, claimed)
+                    await _give_back(store, mocks, order, claimed)
                     matched = Matched(mocks, order)
                     message = _unfit(matched, contract)
                     return _refuse(
@@ -251,18 +249,11 @@ def _route(adapter: ApiAdapter, dice: ChaosDice, guard: Guard | None, route: Rou
                     )
                 guard.log_once(mock, mocks.label(order), contract)
         if not isinstance(answer, PreparedResponse):  # an error mock, or one answered over time
-            if store is None:
-                runtime.answered(mock)
-            elif claimed is None:  # a claim counted its mock in the store already
-                store.counted(mocks, order)
+            _answered(runtime, store, mocks, order, claimed)
             matched = Matched(mocks, order)
             return await _answer_later(request, answer, body, variant, adapter, matched, contract, reply)
         data = answer.render(body, variant)
-        # Once rendered: an answer that fails to render is no answer.
-        if store is None:
-            runtime.answered(mock)
-        elif claimed is None:
-            store.counted(mocks, order)
+        _answered(runtime, store, mocks, order, claimed)  # once rendered: one that fails is no answer
         if journal.enabled:
             journal.add(
                 request.method,
@@ -321,8 +312,24 @@ def _no_gate(mock: Any) -> str | None:
     return None
 
 
-async def _give_back(store: SharedState, mocks: CompiledMocks, order: int, claimed: Claimed) -> None:
-    """A claimed mock did not answer after all (chaos struck, the contract guard refused it)."""
+def _answered(
+    runtime: Runtime, store: SharedState | None, mocks: CompiledMocks, order: int, claimed: Claimed | None
+) -> None:
+    """Count the mock that answered: in the process, or on the shared store (where a claim counted
+    it already)."""
+    if store is None:
+        runtime.answered(mocks.index.mocks[order])
+    elif claimed is None:
+        store.counted(mocks, order)
+
+
+async def _give_back(
+    store: SharedState | None, mocks: CompiledMocks, order: int, claimed: Claimed | None
+) -> None:
+    """A mock did not answer after all (chaos struck, the contract guard refused it, its reply
+    function failed): a claim on the shared store is given back."""
+    if store is None or claimed is None:
+        return
     # The store went down meanwhile: the claim stays counted, as nothing can take it back.
     with contextlib.suppress(StoreDown):
         await store.release(mocks, order, claimed.before)
